@@ -1,0 +1,113 @@
+"""What deploying code means for its build: unpack, compile (Go), attach dependency
+environments (requirements.txt, package.json), and give back the code to store: the
+uploaded files plus the binary and a manifest naming the environments."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sluice.build.cache import BuildCache
+from sluice.build.errors import BuildFailed
+from sluice.build.step import Step
+from sluice.build.toolchains import GO, GO_BINARY, Made, Toolchains
+from sluice.runtime.archive import ArchiveError, unpack
+from sluice.runtime.bundle import MANIFEST, NODE, PYTHON, manifest_bytes
+from sluice.sandbox.base import Sandbox
+
+#: the largest unpacked source a build accepts
+MAX_SOURCE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Built:
+    code: str
+    steps: list[Made] = field(default_factory=list)
+
+    @property
+    def cached(self) -> bool:
+        """Nothing had to be built: every step's output was there already."""
+        return bool(self.steps) and all(step.cached for step in self.steps)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "cached": self.cached,
+            "steps": [{"name": s.name, "key": s.key, "cached": s.cached} for s in self.steps],
+        }
+
+
+class Builder:
+    def __init__(
+        self, sandbox: Sandbox, builds_dir: Path, work_dir: Path, timeout_seconds: float
+    ) -> None:
+        self.work_dir = work_dir
+        self.toolchains = Toolchains(
+            Step(sandbox, work_dir, timeout_seconds), BuildCache(builds_dir)
+        )
+
+    async def build(self, family: str, code: str) -> Built:
+        """Build base64 zip `code` of a `family` function (go, python or node)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        source = Path(await asyncio.to_thread(tempfile.mkdtemp, "-src", "build-", self.work_dir))
+        try:
+            try:
+                await asyncio.to_thread(unpack, code, source, MAX_SOURCE_BYTES)
+            except ArchiveError as exc:
+                raise BuildFailed(str(exc)) from None
+            return await self._build(family, code, source)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, source, True)
+
+    async def for_deploy(self, family: str, code: str) -> tuple[str, dict[str, Any]]:
+        """The code to store and a report of the build (what `Apps` takes as its build)."""
+        built = await self.build(family, code)
+        return built.code, built.report()
+
+    async def _build(self, family: str, code: str, source: Path) -> Built:
+        steps: list[Made] = []
+        extra: dict[str, tuple[bytes, int]] = {}
+        if family == GO:
+            made = await self.toolchains.go_binary(source)
+            steps.append(made)
+            binary = await asyncio.to_thread((made.path / GO_BINARY).read_bytes)
+            extra[GO_BINARY] = (binary, 0o755)
+        if family == PYTHON and (source / "requirements.txt").is_file():
+            steps.append(await self.toolchains.python_env(source / "requirements.txt"))
+        if family == NODE and (source / "package.json").is_file():
+            steps.append(await self.toolchains.node_env(source / "package.json"))
+        hashes = {s.family: s.key for s in steps if s.family in (PYTHON, NODE)}
+        if hashes:
+            extra[MANIFEST] = (manifest_bytes(hashes), 0o644)
+        if not extra:
+            return Built(code)
+        return Built(await asyncio.to_thread(_rezip, code, extra), steps)
+
+
+def _rezip(code: str, extra: dict[str, tuple[bytes, int]]) -> str:
+    """`code`'s files, with `extra` files added (replacing any of the same name)."""
+    try:
+        data = base64.b64decode(code)
+    except (binascii.Error, ValueError) as exc:
+        raise BuildFailed(f"the code is not valid base64: {exc}") from None
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as old,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            if info.filename not in extra:
+                new.writestr(info, old.read(info))
+        for name, (content, mode) in extra.items():
+            entry = zipfile.ZipInfo(name)
+            entry.external_attr = (0o100000 | mode) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            new.writestr(entry, content)
+    return base64.b64encode(buffer.getvalue()).decode()

@@ -1,0 +1,145 @@
+"""The three builds: a Go binary from the function's source, and the Python and Node.js
+dependency environments its requirements.txt / package.json ask for. Each is keyed by the
+content hash of its inputs and the toolchain's version, and built once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.build.cache import BuildCache, digest, tree_parts
+from sluice.build.errors import BuildFailed
+from sluice.build.step import Step
+from sluice.runtime.bundle import MANIFEST, NODE, PYTHON
+
+GO = "go"
+#: the name of the binary a Go function is built into (func.yaml's `./func`)
+GO_BINARY = "func"
+_OUT = ".out"
+Prepare = Callable[[Path], tuple[Sequence[str], Mapping[str, str]]]
+
+
+@dataclass(frozen=True)
+class Made:
+    """One build's output directory and how it came to be."""
+
+    name: str
+    family: str
+    key: str
+    path: Path
+    cached: bool
+    log: str
+
+
+def _version(argv: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+class Toolchains:
+    def __init__(self, step: Step, cache: BuildCache) -> None:
+        self.step = step
+        self.cache = cache
+        self.go = shutil.which("go")
+        self.npm = shutil.which("npm")
+        self._versions: dict[str, str] = {}
+
+    async def _version_of(self, argv: Sequence[str]) -> str:
+        name = argv[0]
+        if name not in self._versions:
+            self._versions[name] = await asyncio.to_thread(_version, argv)
+        return self._versions[name]
+
+    async def _build(self, name: str, family: str, key: str, prepare: Prepare) -> Made:
+        """The output for (family, key): from the cache, or built now by `prepare`'s command."""
+        async with self.cache.lock(family, key):
+            if await asyncio.to_thread(self.cache.has, family, key):
+                return Made(name, family, key, self.cache.path(family, key), True, "")
+
+            async def collect(home: Path) -> Path:
+                return await asyncio.to_thread(self.cache.install, home / _OUT, family, key)
+
+            path, log = await self.step.run(name, prepare, collect)
+            return Made(name, family, key, path, False, log)
+
+    async def go_binary(self, source: Path) -> Made:
+        """`go build` of the function (standard library only: no module downloads)."""
+        go = self.go
+        if go is None:
+            raise BuildFailed(
+                "the Go toolchain is not installed on the server"
+                " (Debian: apt-get install golang-go)"
+            )
+        version = await self._version_of([go, "env", "GOVERSION"])
+        parts = await asyncio.to_thread(tree_parts, source, (MANIFEST, GO_BINARY))
+        key = digest(GO, version, *parts)
+
+        def prepare(home: Path) -> tuple[list[str], dict[str, str]]:
+            shutil.copytree(source, home, dirs_exist_ok=True)
+            (home / GO_BINARY).unlink(missing_ok=True)
+            if not (home / "go.mod").exists():
+                language = ".".join(version.removeprefix("go").split(".")[:2]) or "1.19"
+                (home / "go.mod").write_text(f"module func\n\ngo {language}\n")
+            # go ignores a go.mod in the temporary directory itself: give it another one
+            (home / ".tmp").mkdir()
+            env = {
+                "TMPDIR": str(home / ".tmp"),
+                "CGO_ENABLED": "0",
+                "GOPROXY": "off",
+                "GOFLAGS": "-mod=mod",
+                "GOTOOLCHAIN": "local",
+                "GOCACHE": str(home / ".gocache"),
+                "GOPATH": str(home / ".gopath"),
+            }
+            return [go, "build", "-o", str(home / _OUT / GO_BINARY), "."], env
+
+        return await self._build("go build", GO, key, prepare)
+
+    async def python_env(self, requirements: Path) -> Made:
+        """`pip install -r requirements.txt` into an environment of its own."""
+        text = await asyncio.to_thread(requirements.read_bytes)
+        key = digest(PYTHON, sys.version, text)
+
+        def prepare(home: Path) -> tuple[list[str], dict[str, str]]:
+            (home / "requirements.txt").write_bytes(text)
+            argv = [sys.executable, "-m", "pip", "install", "--no-input", "--quiet"]
+            argv += ["--disable-pip-version-check", "--target", str(home / _OUT)]
+            return [*argv, "-r", "requirements.txt"], {"PYTHONNOUSERSITE": "1"}
+
+        return await self._build("pip install", PYTHON, key, prepare)
+
+    async def node_env(self, package_json: Path) -> Made:
+        """`npm install` of package.json's dependencies (package-lock.json when there is
+        one) into a node_modules of its own."""
+        npm = self.npm
+        if npm is None:
+            raise BuildFailed("npm is not installed on the server")
+        manifest = await asyncio.to_thread(package_json.read_bytes)
+        lock_path = package_json.with_name("package-lock.json")
+        lock = await asyncio.to_thread(lock_path.read_bytes) if lock_path.is_file() else b""
+        version = await self._version_of([npm, "--version"])
+        key = digest(NODE, version, manifest, lock)
+
+        def prepare(home: Path) -> tuple[list[str], dict[str, str]]:
+            out = home / _OUT
+            out.mkdir()
+            (out / "package.json").write_bytes(manifest)
+            if lock:
+                (out / "package-lock.json").write_bytes(lock)
+            env = {}
+            user_config = Path(os.path.expanduser("~/.npmrc"))
+            if user_config.is_file():
+                env["NPM_CONFIG_USERCONFIG"] = str(user_config)
+            argv = [npm, "install", "--prefix", str(out), "--omit=dev", "--no-audit", "--no-fund"]
+            return argv, env
+
+        return await self._build("npm install", NODE, key, prepare)

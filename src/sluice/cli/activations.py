@@ -1,0 +1,245 @@
+"""`sluice activation ...`: list, get, result and logs (like `aio rt:activation`), plus the live
+state of calls that have not finished yet (Sluice's `/sluice/v1/.../calls/{id}` route)."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from sluice.cli.client import (
+    MAX_CALL_WAIT_SECONDS,
+    ClientError,
+    EntityName,
+    Json,
+    SluiceClient,
+)
+from sluice.cli.output import (
+    F,
+    annotation,
+    entity_name,
+    format_datetime,
+    list_options,
+    note,
+    print_count,
+    print_json,
+    print_listing,
+    with_client,
+)
+from sluice.records import TERMINAL_STATES
+
+ACTIVATION_COLUMNS = (
+    "Datetime",
+    "Status",
+    "Kind",
+    "Version",
+    "Activation ID",
+    "Start",
+    "Duration",
+    "Entity",
+)
+STATUS_NAMES = {0: "success", 1: "app error", 2: "dev error", 3: "sys error"}
+RESPONSE_STATUS_NAMES = {
+    "success": "success",
+    "application error": "app error",
+    "action developer error": "dev error",
+    "whisk internal error": "sys error",
+}
+#: aio's `--strip`: an ISO timestamp, `Z`, then `stdout:` or `stderr:` and one space
+LOG_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\s*std(?:out|err): ?")
+
+
+# Formatting --------------------------------------------------------------------------------------
+def activation_status(item: Json) -> str:
+    code = item.get("statusCode")
+    if code is None:  # full records carry the status in `response`
+        status = str((item.get("response") or {}).get("status") or "--")
+        return RESPONSE_STATUS_NAMES.get(status, status)
+    if code == 2 and annotation(item, "timeout") is True:
+        return "timeout"
+    return STATUS_NAMES.get(code, str(code))
+
+
+def activation_row(item: Json, own_prefix: str) -> list[str]:
+    """One row of `activation list`; trigger activations have no duration, kind or start."""
+    is_trigger = "duration" not in item
+    path = annotation(item, "path") or f"{item.get('namespace', '')}/{item.get('name', '')}"
+    return [
+        format_datetime(item.get("start")),
+        activation_status(item),
+        "trigger" if is_trigger else str(annotation(item, "kind") or "--"),
+        str(item.get("version", "")),
+        str(item.get("activationId", "")),
+        "--" if is_trigger else ("cold" if annotation(item, "initTime") is not None else "warm"),
+        "--" if is_trigger else f"{item['duration']}ms",
+        str(path).removeprefix(own_prefix),
+    ]
+
+
+def strip_log_line(line: str) -> str:
+    """The text after `<timestamp> stdout: ` / `stderr: `; other lines unchanged."""
+    return LOG_PREFIX.sub("", line, count=1)
+
+
+# Ids, unfinished calls ---------------------------------------------------------------------------
+def resolve_id(client: SluiceClient, activation_id: str | None, last: bool) -> str:
+    """The given id, or with --last the newest activation's."""
+    if activation_id and last:
+        raise click.UsageError("give an ID or --last, not both")
+    if activation_id:
+        return activation_id
+    if not last:
+        raise click.UsageError("give an activation ID, or --last for the newest")
+    newest = client.list_activations(limit=1, skip=0)
+    if not newest:
+        raise click.UsageError("there are no activations yet")
+    return str(newest[0]["activationId"])
+
+
+@contextmanager
+def explained_unfinished(client: SluiceClient, activation_id: str) -> Iterator[None]:
+    """A 404 for a call that is only queued or running says so, instead of "does not exist"."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.status != 404:
+            raise
+        state = _call_state_or_none(client, activation_id)
+        if state is None or state["state"] in TERMINAL_STATES:
+            raise
+        raise ClientError(
+            404,
+            f"activation {activation_id} has not finished (state: {state['state']}); "
+            f"wait for it with `sluice activation get {activation_id} --wait`",
+        ) from exc
+
+
+def _call_state_or_none(client: SluiceClient, call_id: str) -> Json | None:
+    try:
+        return client.get_call(call_id)
+    except ClientError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def record_or_state(client: SluiceClient, activation_id: str) -> Json:
+    """The activation record; for a call without one yet, its live state."""
+    try:
+        return client.get_activation(activation_id)
+    except ClientError as exc:
+        if exc.status != 404:
+            raise
+        state = _call_state_or_none(client, activation_id)
+        if state is None:
+            raise
+        return state
+
+
+def is_live_state(found: Json) -> bool:
+    """A call's live state (`state`, `created`, ...) rather than an activation record."""
+    return "state" in found and "response" not in found
+
+
+def wait_for_record(client: SluiceClient, activation_id: str, seconds: float) -> Json:
+    """Long-poll the call until it is terminal, then its record; the live state on time-out."""
+    deadline = time.monotonic() + seconds
+    found = record_or_state(client, activation_id)
+    while is_live_state(found) and found["state"] not in TERMINAL_STATES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            note(f"still {found['state']} after {seconds:g} s")
+            return found
+        found = client.get_call(activation_id, wait=min(left, MAX_CALL_WAIT_SECONDS))
+    if is_live_state(found):  # terminal: its record exists now, unless it never ran (cancelled)
+        return record_or_state(client, str(found["activationId"]))
+    return found
+
+
+# Commands ----------------------------------------------------------------------------------------
+@click.group("activation")
+def activation() -> None:
+    """List activations; get their records, results and logs."""
+
+
+def id_argument(fn: F) -> F:
+    """`[ID]` with `--last`/`-l`."""
+    fn = click.option("-l", "--last", is_flag=True, help="Use the newest activation.")(fn)
+    return click.argument("activation_id", metavar="[ID]", required=False)(fn)
+
+
+@activation.command("list")
+@click.argument("name", required=False, callback=entity_name)
+@list_options("activations")
+@click.option("--since", type=click.IntRange(min=0), help="Started at or after (epoch ms).")
+@click.option("--upto", type=click.IntRange(min=0), help="Started at or before (epoch ms).")
+@click.option("-f", "--full", is_flag=True, help="Full records (implies --json).")
+@with_client
+def list_(
+    client: SluiceClient,
+    /,
+    name: EntityName | None,
+    limit: int | None,
+    skip: int | None,
+    count: bool,
+    as_json: bool,
+    since: int | None,
+    upto: int | None,
+    full: bool,
+) -> None:
+    """List finished activations, newest first; NAME filters by action."""
+    if count:
+        print_count(client.count_activations(name, since, upto), "activations")
+        return
+    own = f"{client.config.namespace}/"
+    found = client.list_activations(name, limit, skip, since, upto, docs=full)
+    print_listing(found, as_json or full, ACTIVATION_COLUMNS, lambda i: activation_row(i, own))
+
+
+@activation.command("get")
+@id_argument
+@click.option(
+    "-w",
+    "--wait",
+    type=click.FloatRange(min=0),
+    is_flag=False,
+    flag_value=math.inf,
+    metavar="[SECONDS]",
+    help="Wait until the call has finished (at most SECONDS), then print its record. "
+    "Put it after ID.",
+)
+@with_client
+def get(client: SluiceClient, /, activation_id: str | None, last: bool, wait: float | None) -> None:
+    """Print activation ID; a call not finished yet shows its live state."""
+    resolved = resolve_id(client, activation_id, last)
+    if wait is None:
+        print_json(record_or_state(client, resolved))
+    else:
+        print_json(wait_for_record(client, resolved, wait))
+
+
+@activation.command("result")
+@id_argument
+@with_client
+def result(client: SluiceClient, /, activation_id: str | None, last: bool) -> None:
+    """Print the response of activation ID: result, size, success, status."""
+    resolved = resolve_id(client, activation_id, last)
+    with explained_unfinished(client, resolved):
+        print_json(client.activation_result(resolved))
+
+
+@activation.command("logs")
+@id_argument
+@click.option("-r", "--strip", is_flag=True, help="Only the text: no timestamps, no stream.")
+@with_client
+def logs(client: SluiceClient, /, activation_id: str | None, last: bool, strip: bool) -> None:
+    """Print the log lines of activation ID."""
+    resolved = resolve_id(client, activation_id, last)
+    with explained_unfinished(client, resolved):
+        lines = client.activation_logs(resolved)
+    for line in lines:
+        click.echo(strip_log_line(line) if strip else line)

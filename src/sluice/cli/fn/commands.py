@@ -1,0 +1,338 @@
+"""`sluice fn init|deploy|call|calls|logs|apps|routes`, worded as Fn's CLI words them."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+from urllib.parse import quote
+
+import click
+
+from sluice.cli.fn import templates
+from sluice.cli.fn.bundle import zip_directory
+from sluice.cli.fn.client import FnClient, Json
+from sluice.cli.fn.funcyaml import (
+    FILE_NAME,
+    FORMATS,
+    FuncFile,
+    FuncFileError,
+    bump,
+    load,
+    write_version,
+)
+from sluice.cli.output import CommandError, note, print_json, quiet_request_logs, reported_errors
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def with_fn_client(fn: Callable[Concatenate[FnClient, P], R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def command(*args: P.args, **kwargs: P.kwargs) -> R:
+        quiet_request_logs()
+        options = click.get_current_context().find_root().obj or {}
+        with reported_errors(), FnClient.from_options(options) as client:
+            return fn(client, *args, **kwargs)
+
+    return command
+
+
+def _app(app: str) -> str:
+    return f"/v1/apps/{quote(app, safe='')}"
+
+
+def _route(path: str) -> str:
+    return "/" + quote(path.lstrip("/"), safe="/")
+
+
+@click.group("fn")
+def fn() -> None:
+    """Fn functions: init, deploy, call; calls and logs (use `alias fn="sluice fn"`)."""
+
+
+# init / deploy ---------------------------------------------------------------------------------
+@fn.command()
+@click.argument("name", required=False)
+@click.option(
+    "--runtime",
+    type=click.Choice(["go", "python", "node"]),
+    required=True,
+    help="The function's language.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMATS),
+    default="default",
+    show_default=True,
+    help="default: body on stdin, output on stdout; http-stream: Fn's FDKs.",
+)
+def init(name: str | None, runtime: str, format_: str) -> None:
+    """Create a hello-world function in directory NAME (or here)."""
+    if runtime == "go" and format_ != "default":
+        raise click.UsageError("the go runtime has the default format only (no FDK here)")
+    target = Path(name) if name else Path.cwd()
+    fn_name = target.resolve().name
+    if (target / FILE_NAME).exists():
+        raise CommandError(f"{target / FILE_NAME} exists already")
+    target.mkdir(parents=True, exist_ok=True)
+    for file_name, text in templates.files(fn_name, runtime, format_).items():
+        (target / file_name).write_text(text, encoding="utf-8")
+    click.echo(f"Creating function at: /{fn_name}")
+    click.echo("Function boilerplate generated.\nfunc.yaml created.")
+
+
+def _route_body(func: FuncFile, version: str) -> Json:
+    route: Json = {
+        "path": func.route_path,
+        "image": f"{func.name}:{version}",
+        "type": func.type,
+        "format": func.format,
+        "runtime": func.runtime,
+        "config": func.config,
+        "headers": func.headers,
+        "code": zip_directory(func.directory),
+    }
+    if func.cmd:
+        route["cmd"] = func.cmd
+    for key in ("memory", "timeout", "idle_timeout"):
+        if getattr(func, key) is not None:
+            route[key] = getattr(func, key)
+    return {"route": route}
+
+
+@fn.command()
+@click.option("--app", required=True, help="The app to deploy to (created if missing).")
+@click.option("--local", is_flag=True, help="Accepted for Fn's CLI: Sluice builds locally.")
+@click.option("--no-bump", is_flag=True, help="Keep func.yaml's version.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=Path(),
+    help="The function's directory (default: here).",
+)
+@with_fn_client
+def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory: Path) -> None:
+    """Build and deploy the function in this directory as a route of APP."""
+    try:
+        func = load(directory / FILE_NAME)
+    except FuncFileError as exc:
+        raise CommandError(str(exc)) from exc
+    version = func.version if no_bump else bump(func.version)
+    path = func.route_path
+    click.echo(f"Deploying {func.name} to app: {app} at path: {path}")
+    if not no_bump:
+        click.echo(f"Bumped to version {version}")
+    click.echo(f"Building image {func.name}:{version}")
+    answer = client.json(
+        "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
+    )
+    if not no_bump:
+        write_version(func, version)
+    build = answer.get("route", {}).get("build") or {}
+    if build.get("cached"):
+        click.echo("Build cache hit: unchanged since the last build")
+    click.echo(f"Updating route {path} using image {func.name}:{version}...")
+
+
+# call ------------------------------------------------------------------------------------------
+@fn.command()
+@click.argument("app")
+@click.argument("path")
+@click.option("--display-call-id", is_flag=True, help="Print `Call ID: <id>` on stderr.")
+@click.option("--method", "-m", help="HTTP method (default: GET from a terminal, else POST).")
+@click.option("--content-type", default="application/json", show_default=True)
+@with_fn_client
+def call(
+    client: FnClient,
+    /,
+    app: str,
+    path: str,
+    display_call_id: bool,
+    method: str | None,
+    content_type: str,
+) -> None:
+    """Call the route PATH of APP with stdin as the body; print the answer."""
+    interactive = sys.stdin.isatty()
+    body = b"" if interactive else sys.stdin.buffer.read()
+    verb = (method or ("GET" if interactive else "POST")).upper()
+    url = f"/r/{quote(app, safe='')}{_route(path)}"
+    response = client.request(verb, url, content=body, headers={"content-type": content_type})
+    if display_call_id and response.headers.get("fn_call_id"):
+        note(f"Call ID: {response.headers['fn_call_id']}")
+    click.echo(response.text, nl=not response.text.endswith("\n"))
+
+
+# calls / logs ----------------------------------------------------------------------------------
+def _call_block(found: Json) -> str:
+    return (
+        f"ID: {found.get('id', '')}\n"
+        f"App: {found.get('app_name', '')}\n"
+        f"Route: {found.get('path', '')}\n"
+        f"Created At: {found.get('created_at', '')}\n"
+        f"Started At: {found.get('started_at', '')}\n"
+        f"Completed At: {found.get('completed_at', '')}\n"
+        f"Status: {found.get('status', '')}\n"
+    )
+
+
+@fn.group()
+def calls() -> None:
+    """Calls of an app: status and times."""
+
+
+@calls.command("get")
+@click.argument("app")
+@click.argument("call_id", metavar="CALL_ID")
+@with_fn_client
+def calls_get(client: FnClient, /, app: str, call_id: str) -> None:
+    """Print call CALL_ID of APP."""
+    found = client.json("GET", f"{_app(app)}/calls/{quote(call_id, safe='')}")
+    click.echo(_call_block(found["call"]))
+
+
+def _unix_seconds(text: str | None, option: str) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError as exc:
+        raise click.BadParameter(f"'{text}' is not an RFC 3339 time", param_hint=option) from exc
+
+
+@calls.command("list")
+@click.argument("app")
+@click.option("--path", help="Only calls of this route.")
+@click.option("--cursor", help="Start after this call id (a previous page's next cursor).")
+@click.option("--from-time", help="Created at or after (RFC 3339).")
+@click.option("--to-time", help="Created at or before (RFC 3339).")
+@click.option("-n", "--per-page", type=click.IntRange(1, 100), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@with_fn_client
+def calls_list(
+    client: FnClient,
+    /,
+    app: str,
+    path: str | None,
+    cursor: str | None,
+    from_time: str | None,
+    to_time: str | None,
+    per_page: int,
+    as_json: bool,
+) -> None:
+    """List the calls of APP, newest first."""
+    params = {
+        "path": path,
+        "cursor": cursor,
+        "from_time": _unix_seconds(from_time, "--from-time"),
+        "to_time": _unix_seconds(to_time, "--to-time"),
+        "per_page": per_page,
+    }
+    found = client.json("GET", f"{_app(app)}/calls", params=params)
+    if as_json:
+        print_json(found)
+        return
+    for item in found.get("calls", []):
+        click.echo(_call_block(item))
+    if found.get("next_cursor"):
+        note(f"more: --cursor {found['next_cursor']}")
+
+
+@fn.group()
+def logs() -> None:
+    """Call logs."""
+
+
+@logs.command("get")
+@click.argument("app")
+@click.argument("call_id", metavar="CALL_ID|last")
+@with_fn_client
+def logs_get(client: FnClient, /, app: str, call_id: str) -> None:
+    """Print the log (stdout and stderr) of call CALL_ID of APP; `last` for the newest."""
+    if call_id == "last":
+        newest = client.json("GET", f"{_app(app)}/calls", params={"per_page": 1})["calls"]
+        if not newest:
+            raise CommandError(f"app {app} has no calls yet")
+        call_id = newest[0]["id"]
+    found = client.json("GET", f"{_app(app)}/calls/{quote(call_id, safe='')}/log")
+    click.echo(found["log"]["log"], nl=False)
+
+
+# apps / routes ---------------------------------------------------------------------------------
+@fn.group()
+def apps() -> None:
+    """Apps: groups of routes (OpenWhisk packages)."""
+
+
+@apps.command("list")
+@with_fn_client
+def apps_list(client: FnClient, /) -> None:
+    """List apps."""
+    for item in client.json("GET", "/v1/apps")["apps"]:
+        click.echo(item["name"])
+
+
+@apps.command("create")
+@click.argument("app")
+@click.option("--config", multiple=True, metavar="KEY=VALUE", help="App config (env vars).")
+@with_fn_client
+def apps_create(client: FnClient, /, app: str, config: tuple[str, ...]) -> None:
+    """Create APP."""
+    pairs = dict(item.partition("=")[::2] for item in config)
+    found = client.json("POST", "/v1/apps", body={"app": {"name": app, "config": pairs}})
+    click.echo(f"Successfully created app: {found['app']['name']}")
+
+
+@apps.command("inspect")
+@click.argument("app")
+@with_fn_client
+def apps_inspect(client: FnClient, /, app: str) -> None:
+    """Print APP as JSON."""
+    print_json(client.json("GET", _app(app))["app"])
+
+
+@apps.command("delete")
+@click.argument("app")
+@with_fn_client
+def apps_delete(client: FnClient, /, app: str) -> None:
+    """Delete APP and its routes."""
+    client.json("DELETE", _app(app))
+    click.echo(f"App {app} deleted")
+
+
+@fn.group()
+def routes() -> None:
+    """Routes: the functions of an app."""
+
+
+@routes.command("list")
+@click.argument("app")
+@with_fn_client
+def routes_list(client: FnClient, /, app: str) -> None:
+    """List the routes of APP."""
+    for item in client.json("GET", f"{_app(app)}/routes")["routes"]:
+        click.echo(f"{item['path']}\t{item['image']}\t{item['type']}\t{item['format']}")
+
+
+@routes.command("inspect")
+@click.argument("app")
+@click.argument("path")
+@with_fn_client
+def routes_inspect(client: FnClient, /, app: str, path: str) -> None:
+    """Print route PATH of APP as JSON."""
+    print_json(client.json("GET", f"{_app(app)}/routes{_route(path)}")["route"])
+
+
+@routes.command("delete")
+@click.argument("app")
+@click.argument("path")
+@with_fn_client
+def routes_delete(client: FnClient, /, app: str, path: str) -> None:
+    """Delete route PATH of APP."""
+    client.json("DELETE", f"{_app(app)}/routes{_route(path)}")
+    click.echo(f"Route {path} deleted")

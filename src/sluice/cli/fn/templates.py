@@ -1,0 +1,130 @@
+"""What `fn init` writes: a hello-world per runtime and format that prints
+{"message":"Hello World"}, or greets the name in a JSON body."""
+
+from __future__ import annotations
+
+GO_DEFAULT = """package main
+
+import (
+\t"encoding/json"
+\t"fmt"
+\t"os"
+)
+
+type greeting struct {
+\tName string `json:"name"`
+}
+
+// The request body arrives on stdin; what is printed on stdout is the response.
+func main() {
+\tin := greeting{Name: "World"}
+\tjson.NewDecoder(os.Stdin).Decode(&in)
+\tout, _ := json.Marshal(map[string]string{"message": fmt.Sprintf("Hello %s", in.Name)})
+\tfmt.Println(string(out))
+}
+"""
+
+PYTHON_DEFAULT = """import json
+import sys
+
+
+def main():
+    # The request body arrives on stdin; what is printed on stdout is the response.
+    name = "World"
+    body = sys.stdin.read()
+    if body.strip():
+        try:
+            name = json.loads(body).get("name", name)
+        except (ValueError, AttributeError):
+            pass
+    print(json.dumps({"message": "Hello " + str(name)}, separators=(",", ":")))
+
+
+main()
+"""
+
+NODE_DEFAULT = """const fs = require('fs');
+
+// The request body arrives on stdin; what is printed on stdout is the response.
+let name = 'World';
+const body = fs.readFileSync(0, 'utf8');
+if (body.trim()) {
+  try {
+    name = JSON.parse(body).name || name;
+  } catch (e) {
+    // not JSON: greet the world
+  }
+}
+console.log(JSON.stringify({ message: 'Hello ' + name }));
+"""
+
+PYTHON_FDK = """import io
+import json
+
+from fdk import response
+
+
+def handler(ctx, data: io.BytesIO = None):
+    name = "World"
+    try:
+        name = json.loads(data.getvalue()).get("name", name)
+    except (ValueError, AttributeError):
+        pass
+    return response.Response(
+        ctx,
+        response_data=json.dumps({"message": "Hello " + str(name)}, separators=(",", ":")),
+        headers={"Content-Type": "application/json"},
+    )
+"""
+
+NODE_FDK = """const fdk = require('@fnproject/fdk');
+
+fdk.handle(function (input) {
+  const name = (input && input.name) || 'World';
+  return { message: 'Hello ' + name };
+});
+"""
+
+#: (runtime, format) -> {file name: content}, entrypoint
+TEMPLATES: dict[tuple[str, str], tuple[dict[str, str], str]] = {
+    ("go", "default"): ({"func.go": GO_DEFAULT}, "./func"),
+    ("python", "default"): ({"func.py": PYTHON_DEFAULT}, "python3 func.py"),
+    ("node", "default"): ({"func.js": NODE_DEFAULT}, "node func.js"),
+    ("python", "http-stream"): (
+        {"func.py": PYTHON_FDK, "requirements.txt": "fdk>=0.1.128\n"},
+        "/python/bin/fdk /function/func.py handler",
+    ),
+    ("node", "http-stream"): (
+        {"func.js": NODE_FDK, "package.json": ""},
+        "node func.js",
+    ),
+}
+
+
+def package_json(name: str) -> str:
+    return (
+        "{\n"
+        f'  "name": "{name}",\n'
+        '  "version": "1.0.0",\n'
+        '  "main": "func.js",\n'
+        '  "dependencies": {\n'
+        '    "@fnproject/fdk": ">=0.0.76"\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def func_yaml(name: str, runtime: str, format_: str, entrypoint: str) -> str:
+    lines = [f"name: {name}", "version: 0.0.1", f"runtime: {runtime}"]
+    if format_ != "default":
+        lines.append(f"format: {format_}")
+    lines.append(f"entrypoint: {entrypoint}")
+    return "\n".join(lines) + "\n"
+
+
+def files(name: str, runtime: str, format_: str) -> dict[str, str]:
+    """Every file of a new function, func.yaml included."""
+    sources, entrypoint = TEMPLATES[(runtime, format_)]
+    out = {n: (package_json(name) if n == "package.json" else text) for n, text in sources.items()}
+    out["func.yaml"] = func_yaml(name, runtime, format_, entrypoint)
+    return out

@@ -1,0 +1,81 @@
+"""The `sluice` command: the server, its admin commands, and a client for its API."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from sluice.config import Settings
+
+from sluice.cli.actions import action
+from sluice.cli.activations import activation
+from sluice.cli.fn.commands import fn
+from sluice.cli.functions import function
+from sluice.cli.namespaces import namespace
+from sluice.cli.packages import package
+from sluice.cli.rules import rule
+from sluice.cli.triggers import trigger
+
+
+def _settings(**overrides: Any) -> Settings:
+    from sluice.config import Settings  # pydantic-settings is slow to import: serve only
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@click.group()
+@click.option("--apihost", envvar=None, help="Sluice API URL (default: the client config).")
+@click.option("--auth", "-u", help="Namespace key uuid:key (default: the client config).")
+@click.option("--namespace", help="Namespace (default: the client config).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Server data dir, for serve and admin commands [env SLUICE_DATA_DIR].",
+)
+@click.pass_context
+def main(
+    ctx: click.Context,
+    apihost: str | None,
+    auth: str | None,
+    namespace: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Sluice: serverless functions with durable async calls."""
+    ctx.obj = {
+        "apihost": apihost,
+        "auth": auth,
+        "namespace": namespace,
+        "server_settings": lambda **kw: _settings(data_dir=data_dir, **kw),
+    }
+
+
+@main.command()
+@click.option("--host", help="Address to listen on [env SLUICE_HOST; default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [env SLUICE_PORT; default 3233].")
+@click.option("--sync", type=click.Choice(["FULL", "NORMAL"]), help="SQLite durability.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, sync: str | None) -> None:
+    """Run Sluice: API, scheduler and workers in one process."""
+    from sluice.cli.serve import run_server
+
+    logging.basicConfig(
+        level=os.environ.get("SLUICE_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run_server(ctx.obj["server_settings"](host=host, port=port, sync=sync))
+
+
+main.add_command(namespace)
+main.add_command(action)
+main.add_command(activation)
+main.add_command(trigger)
+main.add_command(rule)
+main.add_command(package)
+main.add_command(fn)
+main.add_command(function)

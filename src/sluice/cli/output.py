@@ -1,0 +1,171 @@
+"""What the client commands share: printing (JSON, tables), error reporting, the client itself.
+
+Errors go to stderr as `error: <message> (<status>)` with exit code 2, as the aio CLI does.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO, Any, Concatenate, ParamSpec, TypeVar
+
+import click
+import orjson
+
+from sluice.cli.client import ClientError, EntityName, SluiceClient
+from sluice.cli.clientconfig import ClientConfig, ConfigError, load_client_config
+
+P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: exit code of every failed client command (aio's)
+ERROR_EXIT_CODE = 2
+
+
+# Printing ----------------------------------------------------------------------------------------
+def format_json(value: Any) -> str:
+    """Indented JSON, keys in the order the server sent them."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+def print_json(value: Any) -> None:
+    click.echo(format_json(value))
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Plain text columns, left aligned, two spaces apart, header first."""
+    lines = [list(headers), *(list(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    click.echo(format_table(headers, rows))
+
+
+def print_listing(
+    found: list[dict[str, Any]],
+    as_json: bool,
+    headers: Sequence[str],
+    row: Callable[[dict[str, Any]], Sequence[str]],
+) -> None:
+    """A list answer: raw JSON, or a table with one row per item."""
+    if as_json:
+        print_json(found)
+    else:
+        print_table(headers, (row(item) for item in found))
+
+
+def print_count(count: int, collection: str) -> None:
+    click.echo(f"You have {count} {collection} in this namespace.")
+
+
+def format_datetime(epoch_ms: Any) -> str:
+    """Local time `YYYY-MM-DD HH:MM:SS`; `--` when there is no time."""
+    if not isinstance(epoch_ms, int | float) or isinstance(epoch_ms, bool) or epoch_ms <= 0:
+        return "--"
+    return datetime.fromtimestamp(epoch_ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def annotation(record: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """The value of annotation `key` of an entity or activation record."""
+    for item in record.get("annotations") or []:
+        if isinstance(item, dict) and item.get("key") == key:
+            return item.get("value")
+    return default
+
+
+def note(message: str) -> None:
+    """A hint for the user, on stderr so that stdout stays machine-readable."""
+    click.echo(message, err=True)
+
+
+# Errors ------------------------------------------------------------------------------------------
+class CommandError(click.ClickException):
+    """A failed client command: `error: <message>` on stderr, exit code 2."""
+
+    exit_code = ERROR_EXIT_CODE
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn the client's and the config's errors into a CommandError."""
+    try:
+        yield
+    except (ClientError, ConfigError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+# The client --------------------------------------------------------------------------------------
+def client_from(obj: Any) -> SluiceClient:
+    """A client for `ctx.obj`: a ClientConfig, or a dict of the raw `--apihost`, `--auth`,
+    `--namespace` values (each possibly None), or nothing."""
+    if isinstance(obj, ClientConfig):
+        return SluiceClient(obj)
+    options: Mapping[str, Any] = obj if isinstance(obj, Mapping) else {}
+    config = load_client_config(
+        options.get("apihost"), options.get("auth"), options.get("namespace")
+    )
+    return SluiceClient(config)
+
+
+def quiet_request_logs() -> None:
+    """httpx logs every request at INFO: keep that off a command's stderr unless debugging."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def with_client(fn: Callable[Concatenate[SluiceClient, P], R]) -> Callable[P, R]:
+    """Run a command with a client built from the context, reporting its errors."""
+
+    @functools.wraps(fn)
+    def command(*args: P.args, **kwargs: P.kwargs) -> R:
+        quiet_request_logs()
+        with reported_errors(), client_from(click.get_current_context().obj) as client:
+            return fn(client, *args, **kwargs)
+
+    return command
+
+
+def json_option(help_text: str) -> Callable[[F], F]:
+    """`--json` as `as_json`."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+def list_options(collection: str) -> Callable[[F], F]:
+    """`--limit`, `--skip`, `--count`, `--json`: what every list command takes."""
+
+    def decorate(fn: F) -> F:
+        options = [
+            click.option(
+                "--limit", type=click.IntRange(min=0), help="At most this many (server max 200)."
+            ),
+            click.option("--skip", type=click.IntRange(min=0), help="Skip this many."),
+            click.option("--count", is_flag=True, help=f"Print how many {collection} there are."),
+            json_option("Print the answer as JSON."),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def entity_name(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """Click callback: `name`, `pkg/name`, `/ns/name` or `/ns/pkg/name` as an EntityName."""
+    if value is None:
+        return None
+    try:
+        return EntityName.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc

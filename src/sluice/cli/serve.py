@@ -1,0 +1,104 @@
+"""`sluice serve`: API, scheduler and workers in one process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import FrameType
+
+import click
+import uvicorn
+from starlette.applications import Starlette
+
+from sluice.config import Settings
+from sluice.engine.alarms import SYSTEM
+from sluice.engine.keys import Key
+from sluice.http.app import build_app
+from sluice.wiring import Sluice
+
+log = logging.getLogger("sluice")
+
+GUEST = "guest"
+
+
+def _first_start_banner(settings: Settings, key: Key) -> str:
+    host = settings.resolved_api_host()
+    return "\n".join(
+        [
+            f"Created namespace '{GUEST}'. Its key is shown this once; it is also saved",
+            f"(mode 0600) in {settings.client_config}, which the `sluice` CLI reads.",
+            "",
+            "For the aio CLI and the openwhisk npm client:",
+            f"  export AIO_RUNTIME_APIHOST={host} AIO_RUNTIME_NAMESPACE={GUEST} \\",
+            f"         AIO_RUNTIME_AUTH={key} USE_RUNTIME_AUTH=true",
+            f"  export __OW_API_HOST={host} __OW_NAMESPACE={GUEST} __OW_API_KEY={key}",
+            "",
+        ]
+    )
+
+
+async def first_start(sluice: Sluice) -> Key | None:
+    """Create the guest namespace and the client config when there is no namespace yet."""
+    from sluice.cli.clientconfig import write_client_config
+
+    if any(ns.name != SYSTEM for ns in await sluice.namespaces.all()):
+        return None
+    key = await sluice.namespaces.create(GUEST)
+    settings = sluice.settings
+    write_client_config(settings.client_config, settings.resolved_api_host(), str(key), GUEST)
+    return key
+
+
+class _Server(uvicorn.Server):
+    """Stops taking calls the moment a signal arrives, so blocking callers get their 202."""
+
+    def __init__(self, config: uvicorn.Config, sluice: Sluice) -> None:
+        super().__init__(config)
+        self.sluice = sluice
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.sluice.calls.accepting = False
+        self.sluice.waiters.release_all()
+        super().handle_exit(sig, frame)
+
+
+def run_server(settings: Settings) -> None:
+    started = time.monotonic()
+    sluice = Sluice(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await sluice.start()
+        key = await first_start(sluice)
+        if key is not None:
+            click.echo(_first_start_banner(settings, key))
+        click.echo(
+            f"Sluice is ready on {settings.resolved_api_host()} "
+            f"(data in {settings.data_dir}, {time.monotonic() - started:.2f} s)"
+        )
+        sys.stdout.flush()
+        try:
+            yield
+        finally:
+            await sluice.stop()
+            click.echo("Sluice stopped.")
+
+    app = build_app(sluice, lifespan)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
+    )
+    server = _Server(config, sluice)
+    server.run()  # not asyncio.run(): this sets up the event loop the config names (uvloop)
+    if not server.started:
+        raise SystemExit(1)

@@ -1,0 +1,120 @@
+"""Settings: every knob, read once from flags, `SLUICE_*` environment variables and defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sluice.paths import default_client_config, default_data_dir
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 3233
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: the client config written on first start and read by the `sluice` CLI (like ~/.wskprops)
+    client_config: Path = Field(default_factory=default_client_config)
+    #: the URL functions use to call back into Sluice (__OW_API_HOST); derived from host/port
+    api_host: str | None = None
+
+    #: FULL fsyncs every accepted call (survives power loss); NORMAL survives process crashes
+    sync: Literal["FULL", "NORMAL"] = "FULL"
+
+    # Limits (OpenWhisk's names and units)
+    blocking_wait_ms: int = 60_000
+    timeout_min_ms: int = 100
+    timeout_max_ms: int = 10_800_000
+    timeout_default_ms: int = 60_000
+    memory_min_mb: int = 128
+    memory_max_mb: int = 2048
+    memory_default_mb: int = 256
+    logs_default_mb: int = 10
+    logs_max_mb: int = 10
+    concurrency_default: int = 1
+    request_max_bytes: int = 1_048_576
+    result_max_bytes: int = 1_048_576
+
+    # Workers
+    #: sum of running calls' memory limits may not exceed this (OpenWhisk's invoker user memory)
+    worker_memory_mb: int = 4096
+    #: running calls per namespace at most
+    namespace_concurrency: int = 32
+    #: a running call's lease; extended by heartbeats while it runs
+    lease_seconds: float = 30.0
+    #: running calls at most, all namespaces together (0: only the memory pool bounds them)
+    max_running: int = 0
+    #: named queues (a function's com.openfaas.queue) and how many of their calls run at
+    #: once: "slow=2,batch=4"; a named queue not listed runs queue_concurrency at once
+    queues: str = ""
+    queue_concurrency: int = 1
+    #: attempts before a call whose worker vanished ends as a platform error
+    max_attempts: int = 3
+    #: on SIGTERM, how long running calls get to finish before they are left for the next start
+    shutdown_grace_seconds: float = 30.0
+
+    # Runtime processes
+    #: bwrap hides the data dir from functions; auto uses it when it works; none does not
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    #: where the npm packages offered to Node.js functions live (default: under data_dir)
+    node_modules: Path | None = None
+    idle_seconds: float = 600.0
+    stem_cells: int = 1
+    max_processes: int = 64
+
+    # Fn dialect and function builds
+    #: the namespace whose packages are Fn apps; Fn requests authenticate with its key
+    fn_namespace: str = "guest"
+    #: longest a function build (go build, pip install, npm install) may take
+    build_timeout_seconds: float = 600.0
+
+    # OpenFaaS dialect and callbacks
+    #: the namespace whose actions are OpenFaaS functions (/function, /async-function)
+    openfaas_namespace: str = "guest"
+    #: invoking needs that namespace's key (HTTP Basic); /system/* always does
+    openfaas_auth: bool = False
+    #: deliveries of an X-Callback-Url callback at most (connection errors and 5xx retried)
+    callback_attempts: int = 5
+    #: wait before the first retry of a callback; doubled each time up to the max
+    callback_backoff_ms: int = 1000
+    callback_backoff_max_ms: int = 60_000
+    #: how long one callback request may take
+    callback_timeout_seconds: float = 10.0
+    #: when set, callbacks carry X-Sluice-Signature-256: sha256=<HMAC-SHA256 of the body>
+    callback_secret: str | None = None
+    #: log the content of each async request and of each callback (OpenFaaS's write_debug)
+    write_debug: bool = False
+    #: OpenFaaS bodies over request_max_bytes up to this are stored aside (claim check)
+    claim_check_max_bytes: int = 64 * 1024 * 1024
+
+    # Retry policy (a function's com.openfaas.retry.* annotations override these)
+    #: runs of a call at most when its runs fail in a way worth retrying
+    retry_attempts: int = 3
+    #: the function's HTTP statuses worth another run (platform failures always are)
+    retry_codes: str = "429"
+    #: wait before the first retry; doubled each time up to the max
+    retry_min_wait_ms: int = 1000
+    retry_max_wait_ms: int = 60_000
+    #: an async call older than this is not run (again) but dead-lettered; 0: no limit
+    max_event_age_seconds: float = 0.0
+
+    def resolved_api_host(self) -> str:
+        if self.api_host:
+            return self.api_host.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "sluice.db"
+
+    @property
+    def builds_dir(self) -> Path:
+        """Build outputs (binaries, dependency environments), one directory per content hash."""
+        return self.data_dir / "builds"

@@ -1,0 +1,114 @@
+"""/v1/apps/{app}/calls: an app's calls, newest first, each from the moment it is accepted,
+and their logs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from sluice.dialects.fn import wire
+from sluice.dialects.fn.context import fn_namespace, per_page
+from sluice.dialects.fn.errors import FnJSON, error
+from sluice.dialects.openwhisk.context import engine
+from sluice.engine.fn_fields import check_path, route_name
+from sluice.errors import BadRequest, NotFound
+from sluice.ids import CallId
+from sluice.records import Call
+from sluice.store.base import CallFilter
+
+#: the longest `?wait=` a call read may be held for
+MAX_WAIT_SECONDS = 60.0
+
+
+def _seconds(request: Request, name: str) -> int | None:
+    text = request.query_params.get(name) or ""
+    if not text:
+        return None
+    if not text.isdigit():
+        raise BadRequest(f"Invalid {name} '{text[:40]}': use Unix seconds.")
+    return int(text) * 1000
+
+
+def _call_id(text: str) -> CallId:
+    found = CallId.parse(text)
+    if found is None:
+        raise BadRequest(
+            f"Invalid call id '{text[:60]}': use the 26-character id a call answered with."
+        )
+    return found
+
+
+def _cursor(request: Request) -> CallId | None:
+    text = request.query_params.get("cursor") or ""
+    return _call_id(text) if text else None
+
+
+async def list_calls(request: Request) -> Response:
+    namespace = await fn_namespace(request)
+    sluice = engine(request)
+    app = (await sluice.apps.get_app(request.path_params["app"])).name
+    path = request.query_params.get("path") or None
+    limit = per_page(request)
+    upto = _seconds(request, "to_time")
+    query = CallFilter(
+        namespace,
+        path=f"{app}/{route_name(check_path(path))}" if path else None,
+        prefix=None if path else f"{app}/",
+        since=_seconds(request, "from_time"),
+        upto=upto + 999 if upto is not None else None,
+        terminal_only=False,
+        limit=limit,
+        before=_cursor(request),
+    )
+    found = await sluice.calls.page(query)
+    cursor = found[-1].id.ulid if len(found) == limit else ""
+    return FnJSON(
+        {
+            "message": "Successfully listed calls",
+            "next_cursor": cursor,
+            "calls": [wire.call(c) for c in found],
+        }
+    )
+
+
+async def _app_call(request: Request) -> Call:
+    """The call named in the URL, if it belongs to the app; with `?wait=S`, held until it
+    ends or S seconds pass."""
+    namespace = await fn_namespace(request)
+    call_id = _call_id(request.path_params["call"])
+    text = request.query_params.get("wait") or "0"
+    try:
+        wait = min(max(float(text), 0.0), MAX_WAIT_SECONDS)
+    except ValueError as exc:
+        raise BadRequest("Invalid wait: use a number of seconds.") from exc
+    try:
+        call = await engine(request).calls.wait(namespace, call_id, wait)
+    except NotFound:
+        raise NotFound("Call not found") from None
+    if wire.call_app(call) != request.path_params["app"]:
+        raise NotFound("Call not found")
+    return call
+
+
+async def get_call(request: Request) -> Response:
+    call = await _app_call(request)
+    return FnJSON({"message": "Successfully loaded call", "call": wire.call(call)})
+
+
+async def get_log(request: Request) -> Response:
+    call = await _app_call(request)
+    accept = request.headers.get("accept", "")
+    as_text = "text/plain" in accept
+    if (
+        not as_text
+        and accept
+        and not any(kind in accept for kind in ("application/json", "*/*", "application/*"))
+    ):
+        return error("Not acceptable: the log is text/plain or application/json", 406)
+    if not call.state.terminal:
+        raise NotFound(f"Call log not found: the call is {wire.STATUS[call.state]}")
+    text = wire.log_text(call)
+    if as_text:
+        return PlainTextResponse(text)
+    log = {"call_id": call.id.ulid, "app_name": wire.call_app(call), "log": text}
+    return FnJSON({"message": "Successfully loaded log", "log": log})

@@ -1,0 +1,69 @@
+"""What every Fn handler starts with: the caller, checked against the Fn namespace, and
+Fn's request conventions (wrapped bodies, cursors)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from starlette.requests import Request
+
+from sluice.dialects.openwhisk.context import engine
+from sluice.errors import BadRequest, Forbidden
+from sluice.http.auth import authenticate
+from sluice.http.body import read_json_object
+
+#: apps and routes are small JSON; a route carries its code (a zip of its source)
+BODY_MAX_BYTES = 48 * 1024 * 1024
+PER_PAGE_DEFAULT = 30
+PER_PAGE_MAX = 100
+
+
+async def fn_namespace(request: Request) -> str:
+    """The Fn namespace, once the caller's key is shown to be its key."""
+    sluice = engine(request)
+    caller = await authenticate(request, sluice.namespaces)
+    if caller.name != sluice.settings.fn_namespace:
+        raise Forbidden(
+            f"Fn apps live in the namespace '{sluice.settings.fn_namespace}': use its key."
+        )
+    return caller.name
+
+
+async def wrapped(request: Request, key: str) -> dict[str, Any]:
+    """The object under `key` of a body like {"app": {...}}."""
+    body, _ = await read_json_object(request, BODY_MAX_BYTES)
+    inner = body.get(key)
+    if not isinstance(inner, dict):
+        raise BadRequest(f'Invalid request body: expected {{"{key}": {{...}}}}.')
+    return inner
+
+
+def per_page(request: Request) -> int:
+    text = request.query_params.get("per_page") or ""
+    if not text:
+        return PER_PAGE_DEFAULT
+    if not text.isdigit() or not 1 <= int(text) <= PER_PAGE_MAX:
+        raise BadRequest(f"Invalid per_page '{text[:20]}': use 1 to {PER_PAGE_MAX}.")
+    return int(text)
+
+
+def offset_cursor(request: Request) -> int:
+    """A list's position from `cursor` (an opaque offset)."""
+    text = request.query_params.get("cursor") or ""
+    if not text:
+        return 0
+    try:
+        value = base64.urlsafe_b64decode(text.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    if not value.isdigit():
+        raise BadRequest(f"Invalid cursor '{text[:40]}'.")
+    return int(value)
+
+
+def next_offset_cursor(skip: int, found: int, limit: int) -> str:
+    if found < limit:
+        return ""
+    return base64.urlsafe_b64encode(str(skip + found).encode()).decode()

@@ -1,0 +1,81 @@
+"""/r/{app}/{path}: call a route. A sync route answers with the function's output; an
+async route (or `Fn-Invoke-Type: detached`) answers 202 {"call_id"} once the call is
+stored. Every answer carries the call's id in `Fn_call_id`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sluice.dialects.fn.context import fn_namespace
+from sluice.dialects.fn.errors import FnJSON, error
+from sluice.dialects.openwhisk.context import engine
+from sluice.http.body import read_body
+from sluice.ids import new_transaction_id
+from sluice.records import Call, CallState
+from sluice.runtime.fn_request import envelope
+
+CALL_ID_HEADER = "Fn_call_id"
+#: request headers the function never sees
+_PRIVATE = ("authorization", "cookie")
+_STATUS = {CallState.TIMEOUT: (504, "Timed out")}
+
+
+async def invoke(request: Request) -> Response:
+    namespace = await fn_namespace(request)
+    sluice = engine(request)
+    app, path = request.path_params["app"], "/" + request.path_params["path"]
+    route = await sluice.apps.get_route(app, path)
+    body = await read_body(request, sluice.settings.request_max_bytes)
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _PRIVATE}
+    params = envelope(request.method, str(request.url), path, request.url.query, headers, body)
+    detached = request.headers.get("fn-invoke-type", "").lower() == "detached"
+    run_async = route.fields.type == "async" or detached
+    meta = {"subject": namespace, "transid": new_transaction_id()}
+    wait_ms = None if run_async else route.fields.timeout * 1000
+    accepted = await sluice.calls.invoke(
+        namespace, namespace, route.action, params, len(body), meta, wait_ms
+    )
+    answer_headers = {CALL_ID_HEADER: accepted.id.ulid}
+    if run_async:
+        return FnJSON({"call_id": accepted.id.ulid}, status_code=202, headers=answer_headers)
+    if accepted.call is None:
+        return error("Timed out", 504, answer_headers)
+    return _output(accepted.call, {**_route_headers(route.fields.headers), **answer_headers})
+
+
+def _route_headers(headers: dict[str, list[str]]) -> dict[str, str]:
+    return {name: ", ".join(values) for name, values in headers.items()}
+
+
+def _output(call: Call, headers: dict[str, str]) -> Response:
+    """The function's response; Fn's error for a call that failed."""
+    result = (call.record or {}).get("result")
+    if call.state is not CallState.SUCCESS or not isinstance(result, dict):
+        status, message = _STATUS.get(call.state, (502, "function failed"))
+        detail = result.get("error") if isinstance(result, dict) else None
+        return error(f"{message}: {detail}" if detail else message, status, headers)
+    if "statusCode" not in result and "body" not in result:  # an action of another dialect
+        return FnJSON(result, headers=headers)
+    body = result.get("body", "")
+    raw = _bytes(body, bool(result.get("bodyBase64")))
+    out_headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    status = result.get("statusCode", 200)
+    return Response(
+        raw,
+        status_code=status if isinstance(status, int) else 200,
+        headers={**out_headers, **headers},
+    )
+
+
+def _bytes(body: object, is_base64: bool) -> bytes:
+    text = body if isinstance(body, str) else ""
+    if is_base64:
+        try:
+            return base64.b64decode(text)
+        except (binascii.Error, ValueError):
+            return b""
+    return text.encode("utf-8")

@@ -1,0 +1,154 @@
+"""OpenFaaS's FunctionDeployment as an action, and any action as a FunctionStatus.
+
+Sluice runs no containers: a function is the command in `envProcess` (kind `process`, the
+classic watchdog; kind `http` with `envVars.mode=http`, of-watchdog's http mode), run on
+this machine, optionally beside files sent as `code` (base64 of a zip, Sluice's own
+field). `image` is kept verbatim for reads, never pulled. `envVars` become the process's
+environment (and the watchdog's knobs: `exec_timeout`, `content_type`, `combine_output`,
+`write_debug`), `annotations` the action's annotations (`com.openfaas.queue`...),
+`limits.memory` its memory limit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from sluice.engine.actions import annotation
+from sluice.engine.policy import duration_ms
+from sluice.errors import BadRequest
+from sluice.records import Entity
+
+#: names accepted at deploy: a DNS label, as OpenFaaS's providers require
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: the annotation that keeps what the action itself has no field for
+EXTRAS = "openfaas"
+PROCESS_KINDS = ("process", "http")
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k|m)?$")
+_BYTES = {
+    None: 1,
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+    "k": 1000,
+    "K": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+}
+_KEPT = ("image", "labels", "secrets", "constraints", "requests", "limits")
+
+
+def memory_mb(text: str) -> int:
+    """A Kubernetes quantity (`128Mi`, `1Gi`, `200M`) in whole megabytes (MiB)."""
+    found = _QUANTITY.match(str(text).strip())
+    if found is None:
+        raise BadRequest(f"Invalid memory limit '{str(text)[:40]}': use a quantity such as 128Mi.")
+    value = float(found.group(1)) * _BYTES[found.group(2)]
+    return math.ceil(value / 1024**2)
+
+
+def _strings(spec: dict[str, Any], field: str) -> dict[str, str]:
+    value = spec.get(field) or {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise BadRequest(f"The field '{field}' must be an object of strings.")
+    return {str(k): v for k, v in value.items()}
+
+
+def service_name(spec: dict[str, Any]) -> str:
+    name = spec.get("service")
+    if not isinstance(name, str) or not name:
+        raise BadRequest("The field 'service' (the function's name) is required.")
+    if len(name) > 63 or not DNS_LABEL.match(name):
+        raise BadRequest(
+            f"Invalid function name '{name[:80]}': use lowercase letters, digits and '-'"
+            " (a DNS label, at most 63 characters)."
+        )
+    return name
+
+
+def _exec(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    command = spec.get("envProcess")
+    if not isinstance(command, str) or not command.strip():
+        image = spec.get("image")
+        raise BadRequest(
+            (
+                f"Sluice cannot run the image '{image}': it runs functions without a container"
+                " engine. "
+                if image
+                else ""
+            )
+            + 'Give the command to run in \'envProcess\' (for example "envProcess": "figlet").'
+        )
+    kind = "http" if env.get("mode") == "http" else "process"
+    code = spec.get("code")
+    if code is None:
+        return {"kind": kind, "code": command}
+    if not isinstance(code, str) or not code:
+        raise BadRequest("The field 'code' must be a base64 zip of the function's files.")
+    return {"kind": kind, "code": code, "main": command}
+
+
+def action_body(spec: dict[str, Any]) -> dict[str, Any]:
+    """The action a FunctionDeployment describes (its name is `service_name(spec)`)."""
+    env = _strings(spec, "envVars")
+    annotations = _strings(spec, "annotations")
+    _strings(spec, "labels")
+    limits: dict[str, Any] = {}
+    given = spec.get("limits")
+    memory = given.get("memory") if isinstance(given, dict) else None
+    if memory:
+        limits["memory"] = memory_mb(memory)
+    timeout = env.get("exec_timeout") or annotations.get("com.openfaas.timeout")
+    if timeout:
+        limits["timeout"] = duration_ms(timeout, "exec_timeout")
+    extras = {key: spec[key] for key in _KEPT if spec.get(key)}
+    return {
+        "exec": _exec(spec, env),
+        "limits": limits,
+        "parameters": [{"key": k, "value": v, "init": True} for k, v in env.items()],
+        "annotations": [
+            *({"key": k, "value": v} for k, v in annotations.items()),
+            {"key": EXTRAS, "value": extras},
+        ],
+    }
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def function_status(action: Entity, namespace: str) -> dict[str, Any]:
+    """OpenFaaS's FunctionStatus of any action (empty fields left out, as upstream)."""
+    doc = action.doc
+    extras = annotation(doc, EXTRAS) or {}
+    exec_ = doc["exec"]
+    env = {p["key"]: _text(p["value"]) for p in doc["parameters"] if p.get("init")}
+    annotations = {
+        a["key"]: _text(a["value"]) for a in doc["annotations"] if a["key"] not in (EXTRAS,)
+    }
+    status: dict[str, Any] = {
+        "name": action.name,
+        "image": extras.get("image") or f"sluice/{exec_['kind']}",
+        "namespace": namespace,
+        "envVars": env,
+        "labels": extras.get("labels"),
+        "annotations": annotations,
+        "secrets": extras.get("secrets"),
+        "constraints": extras.get("constraints"),
+        "requests": extras.get("requests"),
+        "limits": {**(extras.get("limits") or {}), "memory": f"{doc['limits']['memory']}Mi"},
+        "replicas": 1,
+        "availableReplicas": 1,
+        "createdAt": datetime.fromtimestamp(action.updated / 1000, UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
+    }
+    if exec_["kind"] in PROCESS_KINDS:
+        status["envProcess"] = exec_["main"] if exec_.get("binary") else exec_["code"]
+    return {k: v for k, v in status.items() if v not in (None, {}, [], "")}

@@ -1,0 +1,177 @@
+"""/function/{name}[/{path}] (waits for the answer) and /async-function/{name}[/{path}]
+(202 once the call is stored): the request becomes a call of the namespace's action."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sluice.dialects.openfaas import wire
+from sluice.dialects.openfaas.context import faas_namespace, function_name
+from sluice.dialects.openwhisk.context import engine
+from sluice.dialects.openwhisk.web import check_final, request_params
+from sluice.engine.actions import annotation
+from sluice.engine.calls import CallOptions
+from sluice.engine.policy import ASYNC
+from sluice.engine.resolve import Target, resolve_action
+from sluice.errors import BadRequest, Conflict, NotFound
+from sluice.http.body import read_body
+from sluice.ids import CallId, new_transaction_id
+from sluice.notify.callbacks import META as CALLBACK_META
+from sluice.notify.callbacks import callback_meta
+from sluice.runtime.fn_request import HEADERS, envelope
+from sluice.runtime.kinds import serves_http
+
+log = logging.getLogger("sluice.openfaas")
+#: the most of a message write_debug shows
+_SHOWN_MAX = 4096
+
+
+def _shown(params: dict[str, Any]) -> str:
+    text = orjson.dumps(params).decode()
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX] + f"... ({len(text)} chars)"
+
+
+class _Request:
+    """One invocation as the gateway sees it: the function, its ids and what it is sent."""
+
+    def __init__(self, request: Request, namespace: str, target: Target) -> None:
+        self.request = request
+        self.namespace = namespace
+        self.target = target
+        self.start_ns = time.time_ns()
+        given = request.headers.get("x-call-id", "").strip()
+        self.call_id = CallId.parse(given) if given else None
+        #: the X-Call-Id the function and the callback see: the caller's, kept as given
+        self.call_header = given or None
+        self.callback = wire.callback_url(request.headers.get("x-callback-url"))
+        self.run_at = wire.run_at(request.headers, self.start_ns // 1_000_000)
+        self.idempotency_key = wire.idempotency_key(request.headers)
+
+    @property
+    def path(self) -> str:
+        rest: str = self.request.path_params.get("path", "")
+        return "/" + rest
+
+    def options(self, call_id: CallId | None) -> CallOptions:
+        return CallOptions(
+            call_id=call_id,
+            callback=self.callback,
+            run_at=self.run_at,
+            idempotency_key=self.idempotency_key,
+            claim_check=True,
+        )
+
+    def finish_ids(self, call_id: CallId) -> dict[str, str]:
+        """The headers the gateway adds to the request (and to its answer)."""
+        return {"x-call-id": self.call_header or call_id.uuid, "x-start-time": str(self.start_ns)}
+
+    async def params(
+        self, call_id: CallId, limit: int, private: tuple[str, ...]
+    ) -> tuple[dict[str, Any], int]:
+        added = self.finish_ids(call_id)
+        request = self.request
+        kind = self.target.action.doc["exec"]["kind"]
+        if serves_http(kind):
+            body = await read_body(request, limit)
+            headers = {k: v for k, v in request.headers.items() if k not in private}
+            params = envelope(
+                request.method,
+                str(request.url),
+                self.path,
+                request.url.query,
+                {**headers, **added},
+                body,
+            )
+            return params, len(body)
+        raw = annotation(self.target.action.doc, "raw-http", False) is True
+        params, size = await request_params(request, raw, limit)
+        check_final(self.target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
+        headers = {k: v for k, v in params[HEADERS].items() if k not in private}
+        params[HEADERS] = {**headers, **added}
+        params["__ow_path"] = self.path if self.path != "/" else ""
+        return params, size
+
+    def meta(self, function: str, call_id: CallId, waited: bool) -> dict[str, Any]:
+        content_type = self.request.headers.get("content-type")
+        meta: dict[str, Any] = {
+            ASYNC: not waited,
+            "subject": self.namespace,
+            "transid": new_transaction_id(),
+            wire.META: {
+                "function": function,
+                "start_ns": self.start_ns,
+                "call_header": self.call_header,
+                "content_type": content_type,
+            },
+        }
+        if self.callback is not None:
+            ids = self.finish_ids(call_id)
+            headers = {
+                "X-Call-Id": ids["x-call-id"],
+                "X-Start-Time": ids["x-start-time"],
+                "X-Function-Name": function,
+                **wire.correlation_headers(self.request.headers),
+            }
+            meta[CALLBACK_META] = callback_meta(headers, content_type)
+        return meta
+
+
+async def function_target(request: Request, namespace: str) -> tuple[str, Target]:
+    name = function_name(request.path_params["name"], namespace)
+    sluice = engine(request)
+    try:
+        target = await resolve_action(sluice.store, sluice.packages, namespace, namespace, name)
+    except (NotFound, BadRequest) as exc:
+        raise NotFound(f"error finding function {name}: not found") from exc
+    return name, target
+
+
+async def _accept(request: Request, wait_ms: int | None) -> Response:
+    sluice = engine(request)
+    namespace = await faas_namespace(request)
+    name, target = await function_target(request, namespace)
+    call = _Request(request, namespace, target)
+    call_id = call.call_id or CallId.new()
+    private = ("authorization",) if sluice.settings.openfaas_auth else ()
+    limit = max(sluice.settings.request_max_bytes, sluice.settings.claim_check_max_bytes)
+    params, size = await call.params(call_id, limit + 1, private)
+    options = call.options(call_id)
+    meta = call.meta(name, call_id, wait_ms is not None)
+    try:
+        accepted = await sluice.calls.invoke(
+            namespace, namespace, target.path, params, size, meta, wait_ms, options
+        )
+    except Conflict:
+        if call.call_id is None:
+            raise
+        # the caller's X-Call-Id names an earlier call (ids travel along chains of
+        # functions): this call gets an id of its own and still shows the caller's
+        options = call.options(None)
+        accepted = await sluice.calls.invoke(
+            namespace, namespace, target.path, params, size, meta, wait_ms, options
+        )
+    if sluice.settings.write_debug:
+        log.info("call %s to %s accepted: %s", accepted.id.uuid, name, _shown(params))
+    ids = wire.id_headers(accepted.id, call.finish_ids(accepted.id))
+    if accepted.replayed:
+        ids["X-Call-Id"] = accepted.id.uuid
+        ids["Idempotent-Replayed"] = "true"
+    if accepted.call is None:
+        return Response(status_code=202, headers=ids)
+    return wire.function_response(accepted.call, request.headers.get("content-type"), ids)
+
+
+async def call_function(request: Request) -> Response:
+    """/function/...: the function's answer, or 202 with the id past the blocking cap."""
+    return await _accept(request, engine(request).settings.blocking_wait_ms)
+
+
+async def call_async(request: Request) -> Response:
+    """/async-function/...: 202 Accepted as soon as the call is stored."""
+    return await _accept(request, None)

@@ -1,0 +1,58 @@
+"""OpenFaaS's gateway routes, each group mounted as a small app of its own so that its
+errors, unknown paths included, come as OpenFaaS writes them: plain text."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from sluice.dialects.openfaas import calls, invoke, system
+from sluice.dialects.openfaas.errors import HANDLERS
+
+if TYPE_CHECKING:
+    from sluice.wiring import Sluice
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+#: the path prefixes whose OPTIONS requests belong to functions, not to the API's CORS
+FUNCTION_PREFIXES = ("/function/", "/async-function/")
+
+
+def _sub_app(sluice: Sluice, routes: list[BaseRoute]) -> Starlette:
+    app = Starlette(routes=routes, exception_handlers=dict(HANDLERS))
+    app.state.sluice = sluice
+    return app
+
+
+def _named(endpoint: Callable[[Request], Awaitable[Response]]) -> list[BaseRoute]:
+    return [
+        Route("/{name}", endpoint, methods=ALL_METHODS),
+        Route("/{name}/{path:path}", endpoint, methods=ALL_METHODS),
+    ]
+
+
+def routes(sluice: Sluice) -> list[BaseRoute]:
+    return [
+        Mount("/function", app=_sub_app(sluice, _named(invoke.call_function))),
+        Mount("/async-function", app=_sub_app(sluice, _named(calls.async_function))),
+        Mount("/system", app=_sub_app(sluice, _system())),
+        Route("/healthz", system.healthz, methods=["GET"]),
+    ]
+
+
+def _system() -> list[BaseRoute]:
+    return [
+        Route("/functions", system.list_functions, methods=["GET"]),
+        Route("/functions", system.deploy, methods=["POST", "PUT"]),
+        Route("/functions", system.remove, methods=["DELETE"]),
+        Route("/function/{name}", system.get_function, methods=["GET"]),
+        Route("/info", system.info, methods=["GET"]),
+        Route("/dead-letters", system.list_dead_letters, methods=["GET"]),
+        Route("/dead-letters/{id}/redrive", system.redrive, methods=["POST"]),
+        Route("/dead-letters/{id}", system.dismiss, methods=["DELETE"]),
+        Route("/queue/{name}", calls.cancel_queued, methods=["DELETE"]),
+    ]

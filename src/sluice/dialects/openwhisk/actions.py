@@ -1,0 +1,84 @@
+"""/namespaces/{ns}/actions: create, read, list, delete and invoke."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sluice.dialects.openwhisk import wire
+from sluice.dialects.openwhisk.context import (
+    caller_and_target,
+    caller_namespace,
+    engine,
+    list_window,
+    query_bool,
+    query_int,
+)
+from sluice.engine.resolve import resolve_action
+from sluice.http.body import read_json_object
+from sluice.http.responses import JSON
+from sluice.ids import new_transaction_id
+from sluice.records import CallState
+
+#: an action's code may be far larger than a call's parameters (OpenWhisk allows 48 MB)
+CODE_MAX_BYTES = 48 * 1024 * 1024
+
+
+async def list_actions(request: Request) -> Response:
+    namespace = await caller_namespace(request)
+    actions = engine(request).actions
+    if query_bool(request, "count"):
+        return JSON({"actions": await actions.count(namespace)})
+    skip, limit = list_window(request)
+    return JSON([wire.action_summary(a) for a in await actions.page(namespace, skip, limit)])
+
+
+async def put_action(request: Request) -> Response:
+    namespace = await caller_namespace(request)
+    body, _ = await read_json_object(request, CODE_MAX_BYTES)
+    entity = await engine(request).actions.put(
+        namespace, request.path_params["name"], body, query_bool(request, "overwrite")
+    )
+    return JSON(wire.action(entity))
+
+
+async def get_action(request: Request) -> Response:
+    caller, namespace = await caller_and_target(request)
+    sluice = engine(request)
+    target = await resolve_action(
+        sluice.store, sluice.packages, caller, namespace, request.path_params["name"]
+    )
+    entity = target.action
+    code = request.query_params.get("code", "true").lower() != "false"
+    return JSON(wire.action(entity, code=code))
+
+
+async def delete_action(request: Request) -> Response:
+    namespace = await caller_namespace(request)
+    entity = await engine(request).actions.delete(namespace, request.path_params["name"])
+    return JSON(wire.action(entity))
+
+
+async def invoke_action(request: Request) -> Response:
+    caller, namespace = await caller_and_target(request)
+    sluice = engine(request)
+    params, size = await read_json_object(request, sluice.settings.request_max_bytes + 1)
+    blocking = query_bool(request, "blocking")
+    wait_ms = (
+        query_int(request, "timeout", sluice.settings.blocking_wait_ms, 0) if blocking else None
+    )
+    meta = {
+        "subject": caller,
+        "transid": request.headers.get("x-request-id") or new_transaction_id(),
+    }
+    accepted = await sluice.calls.invoke(
+        caller, namespace, request.path_params["name"], params, size, meta, wait_ms
+    )
+    headers = {"x-openwhisk-activation-id": accepted.id.hex}
+    call = accepted.call
+    if call is None:
+        return JSON({"activationId": accepted.id.hex}, status_code=202, headers=headers)
+    status = {CallState.SUCCESS: 200, CallState.PLATFORM_ERROR: 500}.get(call.state, 502)
+    if query_bool(request, "result"):
+        return JSON(wire.response(call)["result"], status_code=status, headers=headers)
+    return JSON(wire.activation(call), status_code=status, headers=headers)

@@ -1,0 +1,60 @@
+"""What every OpenWhisk handler starts with: the wired engine and the caller's namespace."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from sluice.errors import BadRequest
+from sluice.http.auth import authenticate, resolve_namespace
+
+if TYPE_CHECKING:
+    from sluice.wiring import Sluice
+
+
+def engine(request: Request) -> Sluice:
+    sluice: Sluice = request.app.state.sluice
+    return sluice
+
+
+async def caller_namespace(request: Request) -> str:
+    """Authenticate and return the namespace the path names (`_` = the caller's own)."""
+    sluice = engine(request)
+    caller = await authenticate(request, sluice.namespaces)
+    return resolve_namespace(caller, request.path_params["ns"])
+
+
+async def caller_and_target(request: Request) -> tuple[str, str]:
+    """The caller's namespace and the one the path names, for reads that another namespace's
+    published packages allow (the engine decides)."""
+    caller = await authenticate(request, engine(request).namespaces)
+    requested = request.path_params["ns"]
+    return caller.name, caller.name if requested == "_" else requested
+
+
+def query_int(
+    request: Request, name: str, default: int, low: int = 0, high: int | None = None
+) -> int:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise BadRequest(f"The query parameter '{name}' must be an integer.") from exc
+    if value < low or (high is not None and value > high):
+        bound = f" and {high}" if high is not None else ""
+        raise BadRequest(f"The query parameter '{name}' must be between {low}{bound}.")
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "false").lower() in ("true", "1", "yes")
+
+
+def list_window(request: Request) -> tuple[int, int]:
+    """OpenWhisk's skip/limit: limit defaults to 30, 0 means the maximum of 200."""
+    skip = query_int(request, "skip", 0)
+    limit = query_int(request, "limit", 30, 0, 200)
+    return skip, (200 if limit == 0 else limit)

@@ -1,0 +1,37 @@
+"""OpenWhisk's REST routes, served under /api/v1 and mirrored under /runtime/api/v1 (where
+the aio CLI sends create, update and delete on its deploy-service path, with a Bearer key)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from sluice.dialects.openwhisk import actions, activations, entities, namespaces, web
+
+_NS = "/namespaces/{ns}"
+
+
+def _api_routes(prefix: str) -> list[BaseRoute]:
+    return [
+        Route(f"{prefix}", namespaces.api_info, methods=["GET"]),
+        Route(f"{prefix}/namespaces", namespaces.list_namespaces, methods=["GET"]),
+        Route(f"{prefix}{_NS}/actions", actions.list_actions, methods=["GET"]),
+        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.get_action, methods=["GET"]),
+        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.put_action, methods=["PUT"]),
+        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.delete_action, methods=["DELETE"]),
+        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.invoke_action, methods=["POST"]),
+        Route(f"{prefix}{_NS}/activations", activations.list_activations, methods=["GET"]),
+        Route(f"{prefix}{_NS}/activations/{{id}}", activations.get_activation, methods=["GET"]),
+        Route(f"{prefix}{_NS}/activations/{{id}}/result", activations.get_result, methods=["GET"]),
+        Route(f"{prefix}{_NS}/activations/{{id}}/logs", activations.get_logs, methods=["GET"]),
+        *entities.routes(prefix),
+    ]
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", namespaces.root, methods=["GET"]),
+        *web.routes(),
+        *_api_routes("/api/v1"),
+        *_api_routes("/runtime/api/v1"),
+        Route("/runtime/namespaces/{ns}/logForwarding", namespaces.log_forwarding, methods=["GET"]),
+    ]

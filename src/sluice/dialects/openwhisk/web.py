@@ -1,0 +1,213 @@
+"""Web actions: /api/v1/web/{namespace}/{package|default}/{action}[.ext][/path], any method,
+no API key unless the action asks for one. The request becomes parameters; the result
+becomes the HTTP response (see the reference's section 6)."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sluice.dialects.openwhisk.context import engine
+from sluice.dialects.openwhisk.errors import error_body
+from sluice.engine.actions import annotation
+from sluice.engine.answers import is_text, web_answer
+from sluice.engine.packages import params_dict
+from sluice.engine.resolve import Target, resolve_action
+from sluice.errors import BadRequest, NotFound, Unauthenticated
+from sluice.http.auth import credentials
+from sluice.http.body import read_body
+from sluice.http.responses import JSON
+from sluice.ids import new_transaction_id
+from sluice.records import Call, CallState
+
+EXTENSIONS = {".json": "json", ".http": "http", ".html": "html", ".svg": "svg", ".text": "text"}
+_NOT_ALLOWED = "Request defines parameters that are not allowed (e.g., reserved properties)."
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH",
+}
+_DEFAULT_ALLOW_HEADERS = "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent"
+
+
+def split_action(rest: str) -> tuple[str, str, str]:
+    """(action name, extension, extra path) from what follows the package segment."""
+    first, slash, extra = rest.partition("/")
+    for ext, kind in EXTENSIONS.items():
+        if first.endswith(ext) and len(first) > len(ext):
+            return first[: -len(ext)], kind, slash + extra
+    return first, "http", slash + extra
+
+
+async def _check_auth(request: Request, target: Target, namespace: str) -> str | None:
+    """Enforce `require-whisk-auth`; returns the authenticated namespace, if any."""
+    required = annotation(target.action.doc, "require-whisk-auth", False)
+    if required is False or required is None:
+        return None
+    if required is True:
+        text = credentials(request)
+        caller = await engine(request).namespaces.authenticate(text) if text else None
+        if caller is None or caller.name != namespace:
+            raise _WebAuthFailed()
+        return caller.name
+    given = request.headers.get("x-require-whisk-auth", "")
+    if not hmac.compare_digest(given.encode(), str(required).encode()):
+        raise _WebAuthFailed()
+    return None
+
+
+class _WebAuthFailed(Unauthenticated):
+    """Authentication is possible but has failed or not yet been provided."""
+
+
+async def request_params(request: Request, raw: bool, limit: int) -> tuple[dict[str, Any], int]:
+    """A web request as an action's parameters (`raw`: body and query untouched), and the
+    body's size; other dialects that call actions over HTTP map requests the same way."""
+    body = await read_body(request, limit)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    params: dict[str, Any] = {
+        "__ow_method": request.method.lower(),
+        "__ow_headers": {k.lower(): v for k, v in request.headers.items()},
+        "__ow_path": "",
+    }
+    if raw:
+        params["__ow_query"] = request.url.query
+        if not body:
+            params["__ow_body"] = ""
+        elif is_text(content_type) and content_type != "application/json":
+            params["__ow_body"] = body.decode(errors="replace")
+        else:
+            params["__ow_body"] = base64.b64encode(body).decode()
+        return params, len(body)
+    merged: dict[str, Any] = dict(request.query_params)
+    if body:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            try:
+                value = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"The request content was malformed:\n{exc}") from exc
+            if isinstance(value, dict):
+                merged.update(value)
+            else:
+                params["__ow_body"] = body.decode()
+        elif content_type == "application/x-www-form-urlencoded":
+            merged.update(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+        elif is_text(content_type):
+            params["__ow_body"] = body.decode(errors="replace")
+        else:
+            params["__ow_body"] = base64.b64encode(body).decode()
+    if any(key.startswith("__ow_") for key in merged):
+        raise BadRequest(_NOT_ALLOWED)
+    return {**merged, **params}, len(body)
+
+
+def check_final(target: Target, params: dict[str, Any]) -> None:
+    """An action annotated `final` refuses request parameters that its own define."""
+    if annotation(target.action.doc, "final", False) is not True:
+        return
+    defined = {**target.package_params, **params_dict(target.action.doc["parameters"])}
+    if any(key in defined and defined[key] is not None for key in params):
+        raise BadRequest(_NOT_ALLOWED)
+
+
+def _project(result: Any, path: str) -> Any:
+    for part in [p for p in path.split("/") if p]:
+        if not isinstance(result, dict) or part not in result:
+            raise NotFound(f"Property '{part}' not found in the result.")
+        result = result[part]
+    return result
+
+
+def _cors(request: Request, target: Target) -> dict[str, str]:
+    if annotation(target.action.doc, "web-custom-options", False) is True:
+        return {}
+    asked = request.headers.get("access-control-request-headers")
+    return {**_CORS, "Access-Control-Allow-Headers": asked or _DEFAULT_ALLOW_HEADERS}
+
+
+def _http_response(result: Any, headers: dict[str, str]) -> Response:
+    answer = web_answer(result)
+    if answer is None:
+        return _error(400, "Response is not valid 'message/http'.", headers)
+    response = Response(answer.body, answer.status, media_type=answer.content_type)
+    for name, value in headers.items():
+        response.headers[name] = value
+    response.raw_headers.extend((k.encode(), v.encode()) for k, v in answer.headers)
+    return response
+
+
+def _text_response(result: Any, kind: str, headers: dict[str, str]) -> Response:
+    media = {"html": "text/html", "svg": "image/svg+xml", "text": "text/plain"}[kind]
+    value = None
+    if isinstance(result, dict):
+        value = result.get("body", result.get(kind))
+    if kind == "text" and value is not None and not isinstance(value, str):
+        value = orjson.dumps(value).decode()
+    if not isinstance(value, str):
+        return _error(400, f"Response is not valid '{media}'.", headers)
+    return Response(value, 200, media_type=media, headers=headers)
+
+
+def _error(status: int, message: str, headers: dict[str, str]) -> Response:
+    return JSON(error_body(message), status_code=status, headers=headers)
+
+
+def _respond(call: Call, kind: str, extra_path: str, headers: dict[str, str]) -> Response:
+    result: Any = (call.record or {}).get("result", {})
+    if call.state is CallState.APPLICATION_ERROR and isinstance(result, dict):
+        result = result.get("error", result)
+    elif call.state is not CallState.SUCCESS:
+        return _error(400, "There was an error processing your request.", headers)
+    if kind == "json":
+        projected = _project(result, extra_path)
+        if not isinstance(projected, dict | list):
+            return Response(
+                orjson.dumps(projected), 200, media_type="application/json", headers=headers
+            )
+        return JSON(projected, headers=headers)
+    if kind == "http":
+        return _http_response(result, headers)
+    return _text_response(result, kind, headers)
+
+
+async def web_action(request: Request) -> Response:
+    sluice = engine(request)
+    namespace = request.path_params["ns"]
+    package = request.path_params["pkg"]
+    name, kind, extra_path = split_action(request.path_params["rest"])
+    path = name if package == "default" else f"{package}/{name}"
+    try:
+        target = await resolve_action(sluice.store, sluice.packages, namespace, namespace, path)
+    except (NotFound, BadRequest) as exc:
+        raise NotFound() from exc
+    if annotation(target.action.doc, "web-export", False) is not True:
+        raise NotFound()
+    headers = _cors(request, target)
+    if request.method == "OPTIONS" and headers:
+        return Response(status_code=200, headers=headers)
+    user = await _check_auth(request, target, namespace)
+    raw = annotation(target.action.doc, "raw-http", False) is True
+    params, size = await request_params(request, raw, sluice.settings.request_max_bytes + 1)
+    params["__ow_path"] = extra_path
+    if user is not None:
+        params["__ow_user"] = user
+    check_final(target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
+    meta = {"subject": user or namespace, "transid": new_transaction_id(), "web": True}
+    accepted = await sluice.calls.invoke(
+        namespace, namespace, path, params, size, meta, sluice.settings.blocking_wait_ms
+    )
+    headers["x-openwhisk-activation-id"] = accepted.id.hex
+    if accepted.call is None:
+        return JSON({"activationId": accepted.id.hex}, status_code=202, headers=headers)
+    return _respond(accepted.call, kind, extra_path if kind == "json" else "", headers)
+
+
+def routes() -> list[BaseRoute]:
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    return [Route("/api/v1/web/{ns}/{pkg}/{rest:path}", web_action, methods=methods)]

@@ -1,0 +1,245 @@
+"""Fn apps and routes, kept as packages and actions of one namespace: an app is a package,
+a route an action in it. What Fn shows of them lives in the `fn-app` / `fn-route`
+annotations; everything else (versions, calls, limits) is the action's."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sluice.config import Settings
+from sluice.engine.actions import ACTIONS, PACKAGES, Actions, annotation, is_zip
+from sluice.engine.clock import now_ms
+from sluice.engine.fn_fields import (
+    FORMAT_KINDS,
+    RouteFields,
+    check_app_name,
+    config_map,
+    merge_route,
+    route_from_doc,
+    route_name,
+    route_path,
+)
+from sluice.engine.packages import Packages
+from sluice.errors import BadRequest, Conflict, NotFound
+from sluice.records import Entity
+from sluice.store.base import Store
+
+APP_ANNOTATION = "fn-app"
+ROUTE_ANNOTATION = "fn-route"
+
+#: turns uploaded code into runnable code (compiled, dependencies attached): (runtime, code)
+#: -> (code, build report); raises BadRequest when the build fails
+Build = Callable[[str, str], Awaitable[tuple[str, dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class FnApp:
+    name: str
+    config: dict[str, str]
+    created: int
+    updated: int
+
+
+@dataclass(frozen=True)
+class FnRoute:
+    app: str
+    fields: RouteFields
+    created: int
+    updated: int
+    version: str
+    #: how its code was last built (cached or not, the steps)
+    build: dict[str, Any]
+
+    @property
+    def action(self) -> str:
+        """The action's path in the namespace: `app/name`."""
+        return f"{self.app}/{route_name(self.fields.path)}"
+
+
+def _app(entity: Entity) -> FnApp:
+    info = annotation(entity.doc, APP_ANNOTATION) or {}
+    return FnApp(
+        name=entity.name,
+        config=dict(info.get("config") or {}),
+        created=int(info.get("created_at") or entity.updated),
+        updated=entity.updated,
+    )
+
+
+def _route(entity: Entity) -> FnRoute:
+    app, _, name = entity.name.partition("/")
+    info = annotation(entity.doc, ROUTE_ANNOTATION)
+    build: dict[str, Any] = {}
+    if isinstance(info, dict):
+        build = dict(info.get("build") or {})
+        fields = route_from_doc(info)
+        created = int(info.get("created_at") or entity.updated)
+    else:  # an action made through another dialect
+        limits = entity.doc["limits"]
+        fields = RouteFields(
+            path=route_path(name),
+            image=entity.doc["exec"]["kind"],
+            memory=limits["memory"],
+            timeout=max(1, limits["timeout"] // 1000),
+        )
+        created = entity.updated
+    return FnRoute(app, fields, created, entity.updated, entity.version, build)
+
+
+def _without(annotations: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return [item for item in annotations if item.get("key") != key]
+
+
+class Apps:
+    def __init__(
+        self,
+        store: Store,
+        packages: Packages,
+        actions: Actions,
+        settings: Settings,
+        build: Build | None = None,
+    ) -> None:
+        self.store = store
+        self.packages = packages
+        self.actions = actions
+        self.settings = settings
+        self.namespace = settings.fn_namespace
+        self.build = build
+
+    # Apps ---------------------------------------------------------------------------------
+    async def _package(self, name: str) -> Entity:
+        package = await self.store.get_entity(self.namespace, PACKAGES, check_app_name(name))
+        if package is None or package.doc.get("binding"):
+            raise NotFound("App not found")
+        return package
+
+    async def get_app(self, name: str) -> FnApp:
+        return _app(await self._package(name))
+
+    async def list_apps(self, skip: int, limit: int) -> list[FnApp]:
+        found = await self.packages.page(self.namespace, skip, limit)
+        return [_app(p) for p in found if not p.doc.get("binding")]
+
+    async def create_app(self, name: str, config: Any) -> FnApp:
+        check_app_name(name)
+        info = {"config": config_map(config, "app config"), "created_at": now_ms()}
+        body = {"annotations": [{"key": APP_ANNOTATION, "value": info}]}
+        try:
+            return _app(await self.packages.put(self.namespace, name, body, overwrite=False))
+        except Conflict:
+            raise Conflict("App already exists") from None
+
+    async def ensure_app(self, name: str) -> FnApp:
+        """The app, created when missing (what PUT and POST of a route do)."""
+        try:
+            return await self.get_app(name)
+        except NotFound:
+            pass
+        try:
+            return await self.create_app(name, None)
+        except Conflict:
+            return await self.get_app(name)
+
+    async def update_app(self, name: str, config: Any) -> FnApp:
+        """Merge `config` into the app's (an empty value removes a key); routes follow."""
+        package = await self._package(name)
+        app = _app(package)
+        merged = {**app.config, **config_map(config, "app config")}
+        info = {"config": {k: v for k, v in merged.items() if v != ""}, "created_at": app.created}
+        annotations = _without(package.doc["annotations"], APP_ANNOTATION)
+        body = {"annotations": [*annotations, {"key": APP_ANNOTATION, "value": info}]}
+        updated = _app(await self.packages.put(self.namespace, name, body, overwrite=True))
+        for route in await self.list_routes(name):
+            await self._store_route(updated, route.fields, None, route.created, route.build)
+        return updated
+
+    async def delete_app(self, name: str) -> None:
+        await self._package(name)
+        await self.packages.delete(self.namespace, name, force=True)
+
+    # Routes -------------------------------------------------------------------------------
+    async def _action(self, app: str, path: str) -> Entity | None:
+        return await self.store.get_entity(self.namespace, ACTIONS, f"{app}/{route_name(path)}")
+
+    async def get_route(self, app: str, path: str) -> FnRoute:
+        await self._package(app)
+        action = await self._action(app, path)
+        if action is None:
+            raise NotFound("Route not found")
+        return _route(action)
+
+    async def list_routes(self, app: str) -> list[FnRoute]:
+        await self._package(app)
+        return [_route(a) for a in await self.packages.contents(self.namespace, app)]
+
+    async def put_route(
+        self, app: str, path: str, body: dict[str, Any], *, create: bool, update: bool
+    ) -> FnRoute:
+        """Create (`create`), update (`update`) or either. `body` holds Fn's route fields
+        and Sluice's `code` (base64 zip of the function's directory)."""
+        existing = await self._action(check_app_name(app), path)
+        if existing is None and not create:
+            await self._package(app)
+            raise NotFound("Route not found")
+        if existing is not None and not update:
+            raise Conflict("Route already exists")
+        owner = await self.ensure_app(app)
+        old = _route(existing) if existing is not None else None
+        max_timeout = self.settings.timeout_max_ms // 1000
+        fields = merge_route(path, body, old.fields if old else None, max_timeout)
+        code = body.get("code")
+        if code is not None and (not isinstance(code, str) or not is_zip(code)):
+            raise BadRequest("Invalid route code: it must be a base64 zip of the function.")
+        if code is None and existing is None:
+            raise BadRequest(
+                "The route has no code: deploy it with `sluice fn deploy` (Sluice runs"
+                " functions from their source, not from container images)."
+            )
+        build = old.build if old is not None else {}
+        if code is not None and self.build is not None:
+            code, build = await self.build(fields.runtime, code)
+        created = old.created if old is not None else now_ms()
+        return await self._store_route(owner, fields, code, created, build)
+
+    async def _store_route(
+        self,
+        app: FnApp,
+        fields: RouteFields,
+        code: str | None,
+        created: int,
+        build: dict[str, Any],
+    ) -> FnRoute:
+        env = {
+            **app.config,
+            **fields.config,
+            "FN_APP_NAME": app.name,
+            "FN_APP_ID": app.name,
+            "FN_PATH": fields.path,
+            "FN_FN_NAME": route_name(fields.path),
+            "FN_FN_ID": f"{app.name}/{route_name(fields.path)}",
+            "FN_FORMAT": fields.format,
+            "FN_TYPE": fields.type,
+            "FN_MEMORY": str(fields.memory),
+        }
+        exec_: dict[str, Any] = {"kind": FORMAT_KINDS[fields.format], "main": fields.cmd}
+        if code is not None:
+            exec_["code"] = code
+        body = {
+            "exec": exec_,
+            "limits": {"timeout": fields.timeout * 1000, "memory": fields.memory},
+            "parameters": [{"key": k, "value": v, "init": True} for k, v in env.items()],
+            "annotations": [
+                {
+                    "key": ROUTE_ANNOTATION,
+                    "value": {**fields.doc(), "created_at": created, "build": build},
+                }
+            ],
+        }
+        path = f"{app.name}/{route_name(fields.path)}"
+        return _route(await self.actions.put(self.namespace, path, body, overwrite=True))
+
+    async def delete_route(self, app: str, path: str) -> None:
+        await self.get_route(app, path)
+        await self.actions.delete(self.namespace, f"{app}/{route_name(path)}")

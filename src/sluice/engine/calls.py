@@ -1,0 +1,241 @@
+"""Accepting calls and reading their state: the one place a call enters the system."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from sluice.config import Settings
+from sluice.engine import claims
+from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
+from sluice.engine.clock import now_ms
+from sluice.engine.dispatch import Dispatcher
+from sluice.engine.lanes import lane
+from sluice.engine.packages import Packages
+from sluice.engine.resolve import Target, resolve_action
+from sluice.errors import NotFound, SluiceError, Unavailable
+from sluice.ids import CallId
+from sluice.notify.waiters import Waiters
+from sluice.queue.base import Candidate, DuplicateCall, Queue
+from sluice.records import Call, CallState, NewCall
+from sluice.store.base import CallFilter, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    id: CallId
+    #: the finished call when the caller waited and it ended in time; None otherwise
+    call: Call | None
+    #: the idempotency key named an earlier call: `id` is that call's, nothing new ran
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """What a caller may ask of a call beyond running it."""
+
+    #: the caller's choice of id (Conflict when it is taken)
+    call_id: CallId | None = None
+    #: a URL that gets the call's answer once it ends (see notify/callbacks.py)
+    callback: str | None = None
+    #: run no earlier than this (epoch ms): a delayed call waits in the queue till then
+    run_at: int | None = None
+    #: a second submit with the same key (within a day) gets the first call back
+    idempotency_key: str | None = None
+    #: parameters past the queue's limit may be stored aside (engine/claims.py)
+    claim_check: bool = False
+
+
+class Calls:
+    def __init__(
+        self,
+        store: Store,
+        queue: Queue,
+        packages: Packages,
+        waiters: Waiters,
+        settings: Settings,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.packages = packages
+        self.waiters = waiters
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.accepting = True
+        #: the built-in feed actions; set once wired
+        self.feeds: Alarms | None = None
+
+    async def invoke(
+        self,
+        caller: str,
+        namespace: str,
+        path: str,
+        params: dict[str, Any],
+        params_size: int,
+        meta: dict[str, Any],
+        wait_ms: int | None,
+        options: CallOptions | None = None,
+    ) -> Accepted:
+        """Store the call durably, then (if `wait_ms`) wait for it to end up to that long,
+        capped by the action's timeout and the blocking cap. The call belongs to `caller`,
+        whichever namespace owns the action."""
+        options = options or CallOptions()
+        if not self.accepting:
+            raise Unavailable()
+        call_id = options.call_id or CallId.new()
+        params, blob = claims.check(
+            call_id, params, params_size, self.settings, options.claim_check
+        )
+        target = await resolve_action(self.store, self.packages, caller, namespace, path)
+        if self.feeds is not None and is_feed(target.action):
+            return await self._run_feed(caller, target, params, meta)
+        action = target.action
+        call, candidate = self._new_call(caller, target, params, meta, options, call_id, blob)
+        call_id, lease_until = call.id, call.lease_until
+        waiter = self.waiters.register(call_id) if wait_ms is not None else None
+        write = asyncio.ensure_future(self.queue.enqueue(call))
+        if lease_until is not None:
+            # hand the lease over once the write commits, even if this request is gone by then
+            write.add_done_callback(lambda done: self._written(done, candidate, call))
+        try:
+            await asyncio.shield(write)
+        except BaseException as exc:
+            if waiter is not None:
+                waiter.cancel()
+                self.waiters.done(call_id)
+            if isinstance(exc, DuplicateCall):
+                return await self._replay(caller, exc.existing, wait_ms)
+            raise
+        if lease_until is None:
+            self.dispatcher.wake()
+        if waiter is None or wait_ms is None:
+            return Accepted(call_id, None)
+        cap = min(wait_ms, self.settings.blocking_wait_ms, action.doc["limits"]["timeout"] + 1000)
+        if not await self.waiters.wait(call_id, waiter, cap / 1000):
+            return Accepted(call_id, None)
+        ended = await self.store.get_call(call_id)
+        return Accepted(call_id, ended if ended is not None and ended.state.terminal else None)
+
+    def _new_call(
+        self,
+        caller: str,
+        target: Target,
+        params: dict[str, Any],
+        meta: dict[str, Any],
+        options: CallOptions,
+        call_id: CallId,
+        blob: bytes | None,
+    ) -> tuple[NewCall, Candidate]:
+        """The call to write; leased at once when a worker has room and it may run now."""
+        if target.owner != caller:
+            meta = {**meta, "owner": target.owner}
+        if target.package_params:
+            meta = {**meta, "package_params": target.package_params}
+        now = now_ms()
+        memory_mb = target.action.doc["limits"]["memory"]
+        queue_name, fn_limit = lane(target.action.doc)
+        path = target.action.name
+        candidate = Candidate(call_id, caller, memory_mb, path, queue_name, fn_limit)
+        visible_at = max(options.run_at or now, now)
+        lease_until = self.dispatcher.reserve(candidate) if visible_at == now else None
+        call = NewCall(
+            id=call_id,
+            namespace=caller,
+            path=target.action.name,
+            params=params,
+            meta=meta,
+            memory_mb=memory_mb,
+            created=now,
+            visible_at=visible_at,
+            state=CallState.QUEUED if lease_until is None else CallState.RUNNING,
+            lease_until=lease_until,
+            callback=options.callback,
+            idempotency_key=options.idempotency_key,
+            blob=blob,
+            queue_name=queue_name,
+            fn_limit=fn_limit,
+        )
+        return call, candidate
+
+    async def _replay(self, caller: str, call_id: CallId, wait_ms: int | None) -> Accepted:
+        """The earlier call an idempotency key names, waited for as the new one would be."""
+        if wait_ms is None:
+            return Accepted(call_id, None, replayed=True)
+        call = await self.wait(caller, call_id, min(wait_ms, self.settings.blocking_wait_ms) / 1000)
+        return Accepted(call_id, call if call.state.terminal else None, replayed=True)
+
+    def _written(self, write: asyncio.Future[None], candidate: Candidate, call: NewCall) -> None:
+        if write.cancelled() or write.exception() is not None:
+            self.dispatcher.release(candidate)
+        else:
+            self.dispatcher.run_leased(call.lease())
+
+    async def _run_feed(
+        self, caller: str, target: Target, params: dict[str, Any], meta: dict[str, Any]
+    ) -> Accepted:
+        """A built-in feed action runs here and now; its activation is recorded finished."""
+        assert self.feeds is not None
+        now = now_ms()
+        feed = target.path.rpartition("/")[2]
+        try:
+            result = await self.feeds.lifecycle(caller, feed, params)
+            state = CallState.SUCCESS
+        except SluiceError as exc:
+            result, state = {"error": exc.message}, CallState.APPLICATION_ERROR
+        record = {
+            "result": result,
+            "logs": [],
+            "start": now,
+            "end": now_ms(),
+            "waitTime": 0,
+            "kind": BUILTIN_KIND,
+            "version": target.action.version,
+            "limits": target.action.doc["limits"],
+        }
+        call = NewCall(
+            id=CallId.new(),
+            namespace=caller,
+            path=target.path,
+            params={k: v for k, v in params.items() if k != "authKey"},  # never store keys
+            meta={**meta, "owner": target.owner},
+            memory_mb=0,
+            created=now,
+            visible_at=now,
+            state=state,
+            record=record,
+            ended=record["end"],
+        )
+        await self.queue.enqueue(call)
+        return Accepted(call.id, await self.store.get_call(call.id))
+
+    async def get(self, namespace: str, call_id: CallId) -> Call:
+        call = await self.store.get_call(call_id)
+        if call is None or call.namespace != namespace:
+            raise NotFound()
+        return call
+
+    async def wait(self, namespace: str, call_id: CallId, seconds: float) -> Call:
+        """The call once it is terminal, or as it is after `seconds`."""
+        call = await self.get(namespace, call_id)
+        if call.state.terminal or seconds <= 0:
+            return call
+        waiter = self.waiters.register(call_id)
+        call = await self.get(namespace, call_id)  # it may have ended before we registered
+        if call.state.terminal:
+            self.waiters.done(call_id)
+            return call
+        await self.waiters.wait(call_id, waiter, seconds)
+        return await self.get(namespace, call_id)
+
+    async def page(self, query: CallFilter) -> list[Call]:
+        return await self.store.list_calls(query)
+
+    async def count(self, query: CallFilter) -> int:
+        return await self.store.count_calls(query)
+
+    async def stop_accepting(self) -> None:
+        self.accepting = False
+        await asyncio.sleep(0)
+        self.waiters.release_all()

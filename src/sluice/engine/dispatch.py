@@ -1,0 +1,28 @@
+"""What the engine asks of the workers when it accepts a call."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sluice.ids import CallId
+from sluice.queue.base import Candidate
+from sluice.records import Lease
+
+
+class Dispatcher(Protocol):
+    def reserve(self, candidate: Candidate) -> int | None:
+        """Room to run `candidate` now, with nothing older waiting: capacity is reserved and
+        the lease's expiry returned, so the call can be written straight into a lease.
+        None when it must wait in the queue."""
+
+    def release(self, candidate: Candidate) -> None:
+        """Give back a reservation whose call was not written."""
+
+    def run_leased(self, lease: Lease) -> None:
+        """Run a call written straight into its lease."""
+
+    def wake(self) -> None:
+        """A call was queued: look at the queue."""
+
+    def cancel(self, call_id: CallId) -> bool:
+        """Stop the call if it runs here (it then ends as cancelled); False if it does not."""

@@ -1,0 +1,133 @@
+"""What running a leased call means: the request the runtime gets, and the record it leaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sluice.config import Settings
+from sluice.engine import claims
+from sluice.engine.actions import ACTIONS, annotation
+from sluice.engine.clock import now_ms
+from sluice.engine.namespaces import Namespaces
+from sluice.errors import NotFound
+from sluice.queue.base import Outcome
+from sluice.records import CallState, Entity, Lease
+from sluice.runtime.base import ActionCode, RunRequest, RunResult
+from sluice.runtime.base import Outcome as RunOutcome
+from sluice.store.base import Store
+
+_STATES = {
+    RunOutcome.SUCCESS: CallState.SUCCESS,
+    RunOutcome.APPLICATION_ERROR: CallState.APPLICATION_ERROR,
+    RunOutcome.DEVELOPER_ERROR: CallState.DEVELOPER_ERROR,
+    RunOutcome.TIMEOUT: CallState.TIMEOUT,
+    RunOutcome.PLATFORM_ERROR: CallState.PLATFORM_ERROR,
+}
+
+
+#: the error of a call cancelled at a caller's request
+CANCELLED = "The call was cancelled."
+
+
+def _stringify(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def failure(lease: Lease, state: CallState, message: str, **extra: Any) -> Outcome:
+    """A terminal outcome for a call that did not get to run its code."""
+    now = now_ms()
+    record: dict[str, Any] = {
+        "result": {"error": message},
+        "logs": [],
+        "start": lease.started,
+        "end": now,
+        "waitTime": max(lease.started - lease.created, 0),
+        "attempts": lease.attempt,
+        **extra,
+    }
+    return Outcome(state, record, now)
+
+
+class Execution:
+    def __init__(self, store: Store, namespaces: Namespaces, settings: Settings) -> None:
+        self.store = store
+        self.namespaces = namespaces
+        self.settings = settings
+
+    async def prepare(self, lease: Lease) -> tuple[Entity, RunRequest] | Outcome:
+        """The run request for a leased call, or the outcome when it cannot run at all."""
+        owner = lease.meta.get("owner", lease.namespace)
+        action = await self.store.get_entity(owner, ACTIONS, lease.path)
+        if action is None:
+            return failure(
+                lease,
+                CallState.DEVELOPER_ERROR,
+                f"The action '{owner}/{lease.path}' no longer exists.",
+            )
+        namespace = await self.namespaces.get(lease.namespace)
+        if namespace is None:
+            return failure(lease, CallState.PLATFORM_ERROR, "The namespace no longer exists.")
+        doc = action.doc
+        limits = doc["limits"]
+        init_env: dict[str, str] = {}
+        params: dict[str, Any] = dict(lease.meta.get("package_params", {}))
+        for item in doc["parameters"]:
+            if item.get("init"):
+                init_env[item["key"]] = _stringify(item["value"])
+            else:
+                params[item["key"]] = item["value"]
+        try:
+            params.update(await claims.redeem(self.store, lease.params))
+        except NotFound as exc:
+            return failure(lease, CallState.PLATFORM_ERROR, exc.message)
+        deadline = now_ms() + limits["timeout"]
+        env = {
+            "__OW_API_HOST": self.settings.resolved_api_host(),
+            "__OW_NAMESPACE": lease.namespace,
+            "__OW_ACTION_NAME": f"/{owner}/{lease.path}",
+            "__OW_ACTION_VERSION": action.version,
+            "__OW_ACTIVATION_ID": lease.id.hex,
+            "__OW_TRANSACTION_ID": str(lease.meta.get("transid", lease.id.hex)),
+            "__OW_DEADLINE": str(deadline),
+        }
+        if annotation(doc, "provide-api-key", True) is not False:
+            env["__OW_API_KEY"] = str(self.namespaces.function_key(namespace))
+        exec_ = doc["exec"]
+        code = ActionCode(
+            key=f"{owner}/{lease.path}@{action.version}#{action.updated}",
+            kind=exec_["kind"],
+            code=exec_["code"],
+            binary=exec_["binary"],
+            main=exec_.get("main", "main"),
+            env=init_env,
+            memory_mb=limits["memory"],
+        )
+        request = RunRequest(
+            action=code,
+            params=params,
+            env=env,
+            timeout_ms=limits["timeout"],
+            log_limit_bytes=limits["logs"] * 1024 * 1024,
+            result_limit_bytes=self.settings.result_max_bytes,
+        )
+        return action, request
+
+    def finish(self, lease: Lease, action: Entity, result: RunResult) -> Outcome:
+        limits = action.doc["limits"]
+        record: dict[str, Any] = {
+            "result": result.result,
+            "size": result.size,
+            "logs": result.logs,
+            "start": result.start_ms,
+            "end": result.end_ms,
+            "waitTime": max(lease.started - lease.created, 0),
+            "initTime": result.init_ms,
+            "kind": action.doc["exec"]["kind"],
+            "version": action.version,
+            "limits": limits,
+            "timeout": result.outcome is RunOutcome.TIMEOUT,
+            "attempts": lease.attempt,
+        }
+        return Outcome(_STATES[result.outcome], record, result.end_ms, result.start_ms)

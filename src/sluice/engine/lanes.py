@@ -1,0 +1,24 @@
+"""Which queue a function's calls wait in and how many of them may run at once, from the
+function's own settings: the annotation `com.openfaas.queue` (OpenFaaS's named queues) and
+`max_inflight` (an envVar, as the watchdog's; or the annotation `com.openfaas.max_inflight`).
+The worker's capacity enforces them (worker/capacity.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.engine.actions import annotation
+
+QUEUE = "com.openfaas.queue"
+MAX_INFLIGHT = "max_inflight"
+
+
+def lane(doc: dict[str, Any]) -> tuple[str, int]:
+    """(named queue, "" for the shared one; cap on running calls, 0 for none)."""
+    name = annotation(doc, QUEUE)
+    limit: Any = annotation(doc, f"com.openfaas.{MAX_INFLIGHT}")
+    for item in doc.get("parameters", []):
+        if item.get("key") == MAX_INFLIGHT:
+            limit = item.get("value")
+    text = str(limit).strip() if limit is not None else ""
+    return (str(name).strip() if name else ""), (int(text) if text.isdigit() else 0)

@@ -1,0 +1,150 @@
+"""What happens when a run ends: finish the call, run it again later, or dead-letter it.
+
+Platform failures (the runtime could not run the code) are always worth another run; the
+function's own answers only when their HTTP status is one of its policy's codes (429 by
+default: the function says it is busy). Runs are capped by the policy's attempts, waits
+double from the minimum to the maximum (a `Retry-After` from the function is honoured), and
+a call older than its maximum event age is not run again. An async call that fails for
+good, or grows too old, becomes a dead letter: kept with its reason to be inspected and
+redriven.
+
+A function's annotations override the settings: `com.openfaas.retry.attempts`,
+`com.openfaas.retry.codes` (`429,503`), `com.openfaas.retry.min_wait`,
+`com.openfaas.retry.max_wait` (Go durations, as OpenFaaS Pro), and Sluice's own
+`com.openfaas.retry.max_age`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sluice.config import Settings
+from sluice.engine.actions import annotation
+from sluice.engine.answers import outcome_answer
+from sluice.engine.execution import failure
+from sluice.errors import BadRequest
+from sluice.queue.base import Outcome
+from sluice.records import CallState, Lease
+
+#: the meta key a dialect sets on calls nobody waits for: they may become dead letters
+ASYNC = "async"
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def duration_ms(text: str, field: str) -> int:
+    """A Go duration (`30s`, `1m30s`, `500ms`) or a number of seconds, in milliseconds."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return round(float(text) * 1000)
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise BadRequest(f"Invalid {field} '{text[:40]}': use a duration such as 30s or 5m.")
+    return round(sum(float(n) * _UNITS_MS[u] for n, u in parts))
+
+
+def backoff_ms(attempt: int, first_ms: int, max_ms: int, retry_after: str | None) -> int:
+    """The wait before try `attempt + 1`: doubling from `first_ms`, capped at `max_ms`; a
+    Retry-After (seconds) is honoured within the cap."""
+    wait: int = min(first_ms * 2 ** max(attempt - 1, 0), max_ms)
+    if retry_after is not None and retry_after.strip().isdigit():
+        wait = max(wait, min(int(retry_after) * 1000, max_ms))
+    return wait
+
+
+def parse_codes(text: str) -> frozenset[int]:
+    codes = [part.strip() for part in text.split(",") if part.strip()]
+    if not all(code.isdigit() and 100 <= int(code) <= 599 for code in codes):
+        raise BadRequest(f"Invalid retry codes '{text[:80]}': HTTP statuses such as 429,503.")
+    return frozenset(int(code) for code in codes)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int
+    codes: frozenset[int]
+    min_wait_ms: int
+    max_wait_ms: int
+    #: None: calls may be any age
+    max_age_ms: int | None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any], settings: Settings) -> RetryPolicy:
+        """The policy of an action (its annotations over the settings)."""
+
+        def given(key: str) -> str | None:
+            value = annotation(doc, f"com.openfaas.retry.{key}")
+            return None if value is None else str(value)
+
+        def wait(key: str, default: int | None) -> int | None:
+            text = given(key)
+            return duration_ms(text, key) if text else default
+
+        attempts, codes = given("attempts"), given("codes")
+        age_ms = round(settings.max_event_age_seconds * 1000) or None
+        return cls(
+            attempts=int(attempts) if attempts and attempts.isdigit() else settings.retry_attempts,
+            codes=parse_codes(codes if codes is not None else settings.retry_codes),
+            min_wait_ms=wait("min_wait", settings.retry_min_wait_ms) or 0,
+            max_wait_ms=wait("max_wait", settings.retry_max_wait_ms) or 0,
+            max_age_ms=wait("max_age", age_ms),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Run the call again from `at_ms`."""
+
+    at_ms: int
+
+
+class Policy:
+    """The worker's hooks around a run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def policy(self, doc: dict[str, Any]) -> RetryPolicy:
+        try:
+            return RetryPolicy.of(doc, self.settings)
+        except (BadRequest, ValueError):  # a bad annotation: the settings decide
+            return RetryPolicy.of({}, self.settings)
+
+    def before(self, lease: Lease, doc: dict[str, Any], now_ms: int) -> Outcome | None:
+        """An outcome without running, when the call is older than its maximum age."""
+        max_age = self.policy(doc).max_age_ms
+        if max_age is None or now_ms - lease.created <= max_age:
+            return None
+        message = f"The call was older than its maximum event age ({max_age} ms) and not run."
+        outcome = failure(lease, CallState.PLATFORM_ERROR, message)
+        return _dead(lease, outcome, "older than its maximum event age")
+
+    def after(self, lease: Lease, doc: dict[str, Any], outcome: Outcome) -> Outcome | Retry:
+        """Finish the call with `outcome`, or run it again later."""
+        if outcome.state is CallState.CANCELLED:
+            return outcome
+        policy = self.policy(doc)
+        answer = outcome_answer(outcome.state, outcome.record)
+        worth = outcome.state is CallState.PLATFORM_ERROR or answer.status in policy.codes
+        if not worth:
+            if outcome.state is CallState.SUCCESS:
+                return outcome
+            return _dead(lease, outcome, f"failed ({answer.status})")
+        if lease.attempt >= policy.attempts:
+            return _dead(lease, outcome, f"failed {lease.attempt} times ({answer.status})")
+        retry_after = dict(answer.headers).get("retry-after")
+        wait = backoff_ms(lease.attempt, policy.min_wait_ms, policy.max_wait_ms, retry_after)
+        at = outcome.ended + wait
+        if policy.max_age_ms is not None and at - lease.created > policy.max_age_ms:
+            return _dead(lease, outcome, "too old to run again")
+        return Retry(at)
+
+
+def _dead(lease: Lease, outcome: Outcome, reason: str) -> Outcome:
+    """An async call's failure is kept as a dead letter; others just end."""
+    if not lease.meta.get(ASYNC):
+        return outcome
+    return dataclasses.replace(outcome, dead_letter=reason)

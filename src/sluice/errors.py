@@ -1,0 +1,55 @@
+"""The error tree. Each dialect maps these to its own wire shape in one place.
+
+    SluiceError
+    ├── BadRequest          the request is malformed or breaks a rule (400)
+    │   └── TooLarge        a body or parameter set is over its size limit (413)
+    ├── Unauthenticated     no credentials, or credentials that match no key (401)
+    ├── Forbidden           valid credentials, but not for this namespace (403)
+    ├── NotFound            no such entity or call (404)
+    ├── Conflict            the entity exists, or is still in use (409)
+    └── Unavailable         the server is shutting down or overloaded (503)
+
+A class's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+
+class SluiceError(Exception):
+    """An error in Sluice."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        super().__init__(self.message)
+
+
+class BadRequest(SluiceError):
+    """The request content was malformed."""
+
+
+class TooLarge(BadRequest):
+    """The request content was too large."""
+
+
+class Unauthenticated(SluiceError):
+    """The supplied authentication is invalid."""
+
+
+class AuthenticationMissing(Unauthenticated):
+    """The resource requires authentication, which was not supplied with the request."""
+
+
+class Forbidden(SluiceError):
+    """The supplied authentication is not authorized to access this resource."""
+
+
+class NotFound(SluiceError):
+    """The requested resource does not exist."""
+
+
+class Conflict(SluiceError):
+    """resource already exists"""
+
+
+class Unavailable(SluiceError):
+    """The service is shutting down; try again shortly."""

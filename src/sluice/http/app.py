@@ -1,0 +1,47 @@
+"""The ASGI app: every dialect's routes on one Starlette app, errors in OpenWhisk's shape
+unless a dialect answers in its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from sluice.dialects.fn import routes as fn
+from sluice.dialects.native import routes as native
+from sluice.dialects.openfaas import routes as openfaas
+from sluice.dialects.openwhisk import errors as ow_errors
+from sluice.dialects.openwhisk import routes as openwhisk
+from sluice.errors import SluiceError
+from sluice.http.cors import ApiCors
+
+if TYPE_CHECKING:
+    from sluice.wiring import Sluice
+
+
+def build_app(
+    sluice: Sluice,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+) -> Starlette:
+    app = Starlette(
+        routes=[
+            *openwhisk.routes(),
+            *native.routes(),
+            *fn.routes(sluice),
+            *openfaas.routes(sluice),
+        ],
+        exception_handlers={
+            SluiceError: ow_errors.on_sluice_error,
+            HTTPException: ow_errors.on_http_error,
+            Exception: ow_errors.on_unexpected,
+        },
+        # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves
+        middleware=[Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES))],
+        lifespan=lifespan,
+    )
+    app.state.sluice = sluice
+    return app

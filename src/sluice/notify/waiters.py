@@ -1,0 +1,54 @@
+"""Wake requests that wait for a call to end: an in-process future per waiter, no polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from sluice.ids import CallId
+
+
+class Waiters:
+    def __init__(self) -> None:
+        self._waiting: dict[bytes, set[asyncio.Future[None]]] = {}
+        #: told of every call that ended (the callback sender listens)
+        self.listeners: list[Callable[[CallId], None]] = []
+
+    def register(self, call_id: CallId) -> asyncio.Future[None]:
+        """Register before the call can end, then `wait` on the returned future."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(call_id.raw, set()).add(future)
+        return future
+
+    async def wait(self, call_id: CallId, future: asyncio.Future[None], seconds: float) -> bool:
+        """True when the call ended within `seconds`."""
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout=max(seconds, 0))
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._forget(call_id, future)
+
+    def _forget(self, call_id: CallId, future: asyncio.Future[None]) -> None:
+        futures = self._waiting.get(call_id.raw)
+        if futures is not None:
+            futures.discard(future)
+            if not futures:
+                del self._waiting[call_id.raw]
+
+    def done(self, call_id: CallId) -> None:
+        for listener in self.listeners:
+            listener(call_id)
+        for future in self._waiting.pop(call_id.raw, ()):
+            with contextlib.suppress(asyncio.InvalidStateError):
+                future.set_result(None)
+
+    def release_all(self) -> None:
+        """On shutdown: answer every waiter now (they then report the call as still running)."""
+        for futures in self._waiting.values():
+            for future in futures:
+                with contextlib.suppress(asyncio.InvalidStateError):
+                    future.set_result(None)
+        self._waiting.clear()

@@ -1,0 +1,113 @@
+"""The queue seam: durable accept, leased delivery, fenced completion.
+
+The verbs follow JetStream's (ack, nak with delay, in_progress, term) so that a JetStream
+backend maps one to one; the SQLite backend emulates them with `visible_at` and `attempts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sluice.errors import Conflict
+from sluice.ids import CallId
+from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A queued call a worker may take, with what admission control needs to decide."""
+
+    id: CallId
+    namespace: str
+    memory_mb: int
+    #: the function, its named queue ("" = shared) and its cap on running calls (0: none)
+    path: str = ""
+    queue_name: str = ""
+    fn_limit: int = 0
+
+
+#: how long an idempotency key names its first call
+IDEMPOTENCY_MS = 24 * 3600 * 1000
+
+
+class DuplicateCall(Conflict):
+    """A call was submitted with this idempotency key already."""
+
+    def __init__(self, existing: CallId) -> None:
+        super().__init__(f"The idempotency key was used for call {existing.uuid}.")
+        self.existing = existing
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A terminal state and the finished record that goes with it."""
+
+    state: CallState
+    record: dict[str, Any]
+    ended: int
+    #: when the code began to run (after any queueing), if it did
+    started: int | None = None
+    #: why the call is kept as a dead letter (an async call that failed for good), if it is
+    dead_letter: str | None = None
+
+
+class Queue(Protocol):
+    async def enqueue(self, *calls: NewCall) -> None:
+        """The one durable write of accepted calls (all or none); returns once committed.
+        A call whose idempotency key its namespace used within IDEMPOTENCY_MS raises
+        DuplicateCall with the first call's id, and nothing is written."""
+
+    async def take(
+        self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
+    ) -> list[Lease]:
+        """Lease up to `limit` visible queued calls, oldest first, each only if `admit` says
+        so (it reserves capacity as a side effect). Each lease bumps the call's attempts."""
+
+    async def extend(self, leases: list[Lease], until_ms: int) -> None:
+        """in_progress: push the leases' expiry forward while the calls run."""
+
+    async def ack(self, lease: Lease, outcome: Outcome) -> bool:
+        """Finish the call, fenced on the lease's attempt: False if the lease was lost. The
+        same write makes the call's callback, if it has one, due at once."""
+
+    async def nak(self, lease: Lease, visible_at: int) -> bool:
+        """Give the call back to the queue, to be taken again from `visible_at`."""
+
+    async def cancel_queued(
+        self,
+        namespace: str,
+        outcome: Outcome,
+        call_id: CallId | None = None,
+        path: str | None = None,
+    ) -> list[CallId]:
+        """End the namespace's queued calls (the one `call_id`, or all of `path`) with
+        `outcome`, making their callbacks due; the ids of those it ended."""
+
+    async def expired(self, now_ms: int, limit: int) -> list[Lease]:
+        """Running calls whose lease ran out (their worker died or stalled)."""
+
+    async def recover(self) -> list[Lease]:
+        """Every call left running by a previous process of this node, for a restart."""
+
+    # Callbacks: durable jobs written with their call (NewCall.callback), due once it ends
+    async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
+        """Claim up to `limit` callbacks due by `now_ms`, oldest first: each one's attempts
+        go up by one and it is hidden for `lease_ms` (due again then, should its sender
+        die before it reports)."""
+
+    async def retry_callback(
+        self, callback: Callback, due_ms: int, status: int | None, error: str | None
+    ) -> None:
+        """The try `callback.attempts` failed: try again from `due_ms`."""
+
+    async def settle_callback(
+        self,
+        callback: Callback,
+        state: CallbackState,
+        status: int | None,
+        error: str | None,
+        now_ms: int,
+    ) -> None:
+        """Delivered, or failed for good: nothing more is owed."""

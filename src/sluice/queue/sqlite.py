@@ -1,0 +1,334 @@
+"""The queue on SQLite: the calls table is the queue; a lease is `state = 'running'` with
+`lease_until`, fenced on `attempts`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from sluice.errors import Conflict
+from sluice.ids import CallId
+from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
+from sluice.records import Callback, CallbackState, Lease, NewCall
+from sluice.store.sqlite import CALLBACK_COLUMNS, callback_from_row
+from sluice.store.sqlite_db import Database
+
+#: how many queued calls one take looks at, so that a namespace at its cap does not block others
+_SCAN = 256
+
+_LEASE_COLUMNS = (
+    "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name, fn_limit"
+)
+_CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit"
+#: how many queued calls of each named queue one take looks at
+_SCAN_NAMED = 64
+
+
+def _lease_from_row(row: tuple[Any, ...]) -> Lease:
+    return Lease(
+        id=CallId(row[0]),
+        namespace=row[1],
+        path=row[2],
+        attempt=row[3],
+        params=orjson.loads(row[4]),
+        meta=orjson.loads(row[5]),
+        memory_mb=row[6],
+        created=row[7],
+        started=row[8],
+        queue_name=row[9],
+        fn_limit=row[10],
+    )
+
+
+def _claim_key(conn: sqlite3.Connection, call: NewCall) -> None:
+    """Tie the call's idempotency key to it, unless a live earlier call holds the key."""
+    claimed = conn.execute(
+        "INSERT INTO idempotency (namespace, key, id, created) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (namespace, key) DO UPDATE SET id = excluded.id,"
+        " created = excluded.created WHERE idempotency.created < ?",
+        (
+            call.namespace,
+            call.idempotency_key,
+            call.id.raw,
+            call.created,
+            call.created - IDEMPOTENCY_MS,
+        ),
+    ).rowcount
+    if not claimed:
+        row = conn.execute(
+            "SELECT id FROM idempotency WHERE namespace = ? AND key = ?",
+            (call.namespace, call.idempotency_key),
+        ).fetchone()
+        raise DuplicateCall(CallId(row[0]))
+
+
+def _callback_due(conn: sqlite3.Connection, call_id: CallId, now_ms: int) -> None:
+    """The call has ended: its callback, if any, is due now."""
+    conn.execute(
+        "UPDATE callbacks SET due = ? WHERE id = ? AND state = 'pending' AND due IS NULL",
+        (now_ms, call_id.raw),
+    )
+
+
+class SqliteQueue:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, *calls: NewCall) -> None:
+        rows = [
+            (
+                call.id.raw,
+                call.namespace,
+                call.path,
+                call.state.value,
+                orjson.dumps(call.params),
+                orjson.dumps(call.meta),
+                call.memory_mb,
+                call.created,
+                call.visible_at,
+                call.ended,
+                orjson.dumps(call.record) if call.record is not None else None,
+                call.attempts,
+                call.created if call.lease_until is not None else None,
+                call.lease_until,
+                call.queue_name,
+                call.fn_limit,
+            )
+            for call in calls
+        ]
+
+        callbacks = [
+            (call.id.raw, call.namespace, call.callback) for call in calls if call.callback
+        ]
+
+        keyed = [call for call in calls if call.idempotency_key]
+        blobs = [(call.id.raw, call.namespace, call.blob) for call in calls if call.blob]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            for call in keyed:
+                _claim_key(conn, call)
+            try:
+                conn.executemany(
+                    "INSERT INTO calls (id, namespace, path, state, params, meta, memory_mb,"
+                    " created, visible_at, ended, record, attempts, started, lease_until,"
+                    " queue_name, fn_limit)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict("a call with that id exists already") from exc
+            if callbacks:
+                conn.executemany(
+                    "INSERT INTO callbacks (id, namespace, url) VALUES (?, ?, ?)", callbacks
+                )
+            if blobs:
+                conn.executemany("INSERT INTO blobs (id, namespace, data) VALUES (?, ?, ?)", blobs)
+
+        await self.db.write(insert)
+
+    async def take(
+        self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
+    ) -> list[Lease]:
+        chosen: list[bytes] = []
+        for candidate in self._candidates(now_ms):
+            if len(chosen) >= limit:
+                break
+            if admit(candidate):
+                chosen.append(candidate.id.raw)
+        if not chosen:
+            return []
+
+        def claim(conn: sqlite3.Connection) -> list[Lease]:
+            leases = []
+            for raw in chosen:
+                row = conn.execute(
+                    "UPDATE calls SET state = 'running', attempts = attempts + 1,"
+                    " started = ?, lease_until = ? WHERE id = ? AND state = 'queued'"
+                    f" RETURNING {_LEASE_COLUMNS}",
+                    (now_ms, now_ms + lease_ms, raw),
+                ).fetchone()
+                if row is not None:
+                    leases.append(_lease_from_row(row))
+            return leases
+
+        return await self.db.write(claim, durable=False)
+
+    def _candidates(self, now_ms: int) -> list[Candidate]:
+        """The oldest visible queued calls, and the oldest of each named queue (so that a
+        queue at its cap, however long, does not hide the others' calls)."""
+        reader = self.db.reader
+        rows = reader.execute(
+            f"SELECT {_CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+            " AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
+            (now_ms, _SCAN),
+        ).fetchall()
+        named = reader.execute(
+            "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name != ''"
+        ).fetchall()
+        seen = {row[0] for row in rows}
+        for (name,) in named:
+            for row in reader.execute(
+                f"SELECT {_CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+                " AND queue_name = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
+                (name, now_ms, _SCAN_NAMED),
+            ):
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    rows.append(row)
+        rows.sort(key=lambda row: (row[6], row[0]))
+        return [Candidate(CallId(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def extend(self, leases: list[Lease], until_ms: int) -> None:
+        if not leases:
+            return
+        args = [(until_ms, lease.id.raw, lease.attempt) for lease in leases]
+        await self.db.write(
+            lambda conn: conn.executemany(
+                "UPDATE calls SET lease_until = ? WHERE id = ? AND attempts = ?"
+                " AND state = 'running'",
+                args,
+            ),
+            durable=False,
+        )
+
+    async def ack(self, lease: Lease, outcome: Outcome) -> bool:
+        record = orjson.dumps(outcome.record)
+
+        def finish(conn: sqlite3.Connection) -> bool:
+            finished = (
+                conn.execute(
+                    "UPDATE calls SET state = ?, started = coalesce(?, started), ended = ?,"
+                    " record = ?, lease_until = NULL"
+                    " WHERE id = ? AND attempts = ? AND state IN ('running', 'queued')",
+                    (
+                        outcome.state.value,
+                        outcome.started,
+                        outcome.ended,
+                        record,
+                        lease.id.raw,
+                        lease.attempt,
+                    ),
+                ).rowcount
+                > 0
+            )
+            if finished:
+                _callback_due(conn, lease.id, outcome.ended)
+                if outcome.dead_letter is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO dead_letters (id, namespace, path, reason,"
+                        " created) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            lease.id.raw,
+                            lease.namespace,
+                            lease.path,
+                            outcome.dead_letter,
+                            outcome.ended,
+                        ),
+                    )
+            return finished
+
+        return await self.db.write(finish, durable=False)
+
+    async def nak(self, lease: Lease, visible_at: int) -> bool:
+        def release(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "UPDATE calls SET state = 'queued', visible_at = ?, lease_until = NULL"
+                    " WHERE id = ? AND attempts = ? AND state = 'running'",
+                    (visible_at, lease.id.raw, lease.attempt),
+                ).rowcount
+                > 0
+            )
+
+        return await self.db.write(release, durable=False)
+
+    async def cancel_queued(
+        self,
+        namespace: str,
+        outcome: Outcome,
+        call_id: CallId | None = None,
+        path: str | None = None,
+    ) -> list[CallId]:
+        if call_id is None and path is None:
+            raise ValueError("cancel_queued needs a call id or a path")
+        where, key = ("id = ?", call_id.raw) if call_id is not None else ("path = ?", path)
+        record = orjson.dumps(outcome.record)
+
+        def cancel(conn: sqlite3.Connection) -> list[CallId]:
+            rows = conn.execute(
+                "UPDATE calls SET state = ?, ended = ?, record = ?"
+                f" WHERE namespace = ? AND state = 'queued' AND {where} RETURNING id",
+                (outcome.state.value, outcome.ended, record, namespace, key),
+            ).fetchall()
+            ended = [CallId(row[0]) for row in rows]
+            for one in ended:
+                _callback_due(conn, one, outcome.ended)
+            return ended
+
+        return await self.db.write(cancel)
+
+    async def expired(self, now_ms: int, limit: int) -> list[Lease]:
+        rows = self.db.reader.execute(
+            f"SELECT {_LEASE_COLUMNS} FROM calls WHERE state = 'running'"
+            " AND lease_until < ? ORDER BY lease_until LIMIT ?",
+            (now_ms, limit),
+        ).fetchall()
+        return [_lease_from_row(r) for r in rows]
+
+    async def recover(self) -> list[Lease]:
+        rows = self.db.reader.execute(
+            f"SELECT {_LEASE_COLUMNS} FROM calls WHERE state = 'running'"
+        ).fetchall()
+        return [_lease_from_row(r) for r in rows]
+
+    async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
+        def claim(conn: sqlite3.Connection) -> list[Callback]:
+            rows = conn.execute(
+                "UPDATE callbacks SET due = ?, attempts = attempts + 1 WHERE id IN"
+                " (SELECT id FROM callbacks WHERE due IS NOT NULL AND due <= ?"
+                " ORDER BY due LIMIT ?)"
+                f" RETURNING {CALLBACK_COLUMNS}",
+                (now_ms + lease_ms, now_ms, limit),
+            ).fetchall()
+            return [callback_from_row(row) for row in rows]
+
+        if (
+            self.db.reader.execute(
+                "SELECT 1 FROM callbacks WHERE due IS NOT NULL AND due <= ? LIMIT 1", (now_ms,)
+            ).fetchone()
+            is None
+        ):
+            return []
+        return await self.db.write(claim, durable=False)
+
+    async def retry_callback(
+        self, callback: Callback, due_ms: int, status: int | None, error: str | None
+    ) -> None:
+        await self.db.write(
+            lambda conn: conn.execute(
+                "UPDATE callbacks SET due = ?, last_status = ?, last_error = ?"
+                " WHERE id = ? AND attempts = ? AND state = 'pending'",
+                (due_ms, status, error, callback.id.raw, callback.attempts),
+            ),
+            durable=False,
+        )
+
+    async def settle_callback(
+        self,
+        callback: Callback,
+        state: CallbackState,
+        status: int | None,
+        error: str | None,
+        now_ms: int,
+    ) -> None:
+        await self.db.write(
+            lambda conn: conn.execute(
+                "UPDATE callbacks SET state = ?, due = NULL, last_status = ?, last_error = ?,"
+                " settled = ? WHERE id = ? AND attempts = ? AND state = 'pending'",
+                (state.value, status, error, now_ms, callback.id.raw, callback.attempts),
+            ),
+            durable=False,
+        )

@@ -1,0 +1,85 @@
+"""The runtime seam: run one call of a function's code in a process and report what happened.
+
+The engine hands a `RunRequest` to a `Runtime` and gets a `RunResult` back. How processes are
+started, kept warm and isolated is the runtime's business; the engine never sees a process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Outcome(StrEnum):
+    """How a run ended, as the runtime saw it."""
+
+    #: main returned a JSON object (or array) without an "error" field
+    SUCCESS = "success"
+    #: main returned / rejected with an object holding "error": the function's own failure
+    APPLICATION_ERROR = "application_error"
+    #: bad init, thrown exception, non-object result, crash, memory or size limit exceeded
+    DEVELOPER_ERROR = "developer_error"
+    #: the run did not finish within its time limit; the process was killed
+    TIMEOUT = "timeout"
+    #: the platform failed to run the code at all (spawn failure, missing interpreter)
+    PLATFORM_ERROR = "platform_error"
+
+
+@dataclass(frozen=True)
+class ActionCode:
+    """The code of one action version: processes are reused only for an equal `key`."""
+
+    key: str
+    kind: str
+    code: str
+    binary: bool
+    main: str = "main"
+    env: Mapping[str, str] = field(default_factory=dict)
+    memory_mb: int = 256
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    action: ActionCode
+    params: Mapping[str, Any]
+    #: per-call environment: __OW_API_HOST, __OW_API_KEY, __OW_NAMESPACE, __OW_ACTION_NAME,
+    #: __OW_ACTION_VERSION, __OW_ACTIVATION_ID, __OW_TRANSACTION_ID, __OW_DEADLINE
+    env: Mapping[str, str]
+    timeout_ms: int
+    log_limit_bytes: int
+    result_limit_bytes: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    #: the function's result; on any error an object with an "error" field
+    result: dict[str, Any] | list[Any]
+    #: "2026-11-23T07:30:29.345825000Z stdout: text", OpenWhisk's log-line format
+    logs: list[str]
+    #: epoch milliseconds: start includes init on a cold start
+    start_ms: int
+    end_ms: int
+    #: milliseconds spent initialising a process for this call; None when it ran warm
+    init_ms: int | None
+    #: bytes of the runtime's answer
+    size: int
+
+
+class Runtime(Protocol):
+    def resolve_kind(self, kind: str) -> str | None:
+        """The concrete kind for `kind` (aliases such as nodejs:default resolved), or None."""
+
+    def kinds(self) -> list[str]:
+        """Every concrete kind this runtime can run."""
+
+    async def start(self) -> None:
+        """Start background work (stem cells, idle eviction)."""
+
+    async def run(self, request: RunRequest) -> RunResult:
+        """Run one call; never raises for anything the function does."""
+
+    async def close(self) -> None:
+        """Stop every process."""

@@ -1,0 +1,35 @@
+"""How the process runtime is tuned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeConfig:
+    #: an initialised process unused this long is stopped
+    idle_seconds: float = 600.0
+    #: started but not yet initialised interpreters kept ready per kind, for cold starts
+    stem_cells: int = 1
+    #: all warm, busy and stem-cell processes together (blackbox runs are not pooled)
+    max_processes: int = 64
+    #: directories on NODE_PATH, so functions can require("openwhisk") without bundling it
+    node_path: tuple[str, ...] = ()
+    #: directories on the Python functions' sys.path (they never see Sluice's site-packages)
+    python_path: tuple[str, ...] = ()
+    #: where each process gets its own temporary directory (its HOME and TMPDIR)
+    work_dir: Path
+    #: memory limit stem cells are started for: Node's heap size is fixed at launch, so only
+    #: actions with this memory limit can take a Node.js stem cell
+    stem_memory_mb: int = 256
+    #: the node executable; None looks for `node` on PATH
+    node_binary: str | None = None
+    #: how often a running call's memory is sampled
+    memory_sample_seconds: float = 0.1
+    #: how long to wait for a process's log sentinels once it has answered
+    log_grace_seconds: float = 2.0
+    #: largest total uncompressed size of a zip action
+    max_unzipped_bytes: int = 1 << 30
+    #: where builds keep dependency environments (see runtime/bundle.py); None: no builds
+    builds_dir: Path | None = None

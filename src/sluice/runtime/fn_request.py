@@ -1,0 +1,125 @@
+"""The HTTP request an Fn function serves, carried in a call's parameters, and the response
+it gives, carried in the call's result.
+
+Parameters follow OpenWhisk's raw web-action names (`__ow_method`, `__ow_headers`,
+`__ow_path`, `__ow_query`, `__ow_body`) plus `__fn_request_url` and `__fn_body_base64`.
+Parameters without `__ow_body` (a call made through another dialect) become a JSON body.
+The result is `{"statusCode", "headers", "body"}` (`"bodyBase64": true` when the body is
+not UTF-8), as a web action answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from sluice.ids import CallId
+
+METHOD = "__ow_method"
+HEADERS = "__ow_headers"
+PATH = "__ow_path"
+QUERY = "__ow_query"
+BODY = "__ow_body"
+REQUEST_URL = "__fn_request_url"
+BODY_BASE64 = "__fn_body_base64"
+_ENVELOPE = (METHOD, HEADERS, PATH, QUERY, BODY, REQUEST_URL, BODY_BASE64)
+
+
+def envelope(
+    method: str, url: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+) -> dict[str, Any]:
+    """A call's parameters for an HTTP request to a function."""
+    params: dict[str, Any] = {
+        METHOD: method.lower(),
+        HEADERS: dict(headers),
+        PATH: path,
+        QUERY: query,
+        REQUEST_URL: url,
+    }
+    try:
+        params[BODY] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        params[BODY] = base64.b64encode(body).decode()
+        params[BODY_BASE64] = True
+    return params
+
+
+def rfc3339_ms(epoch_ms: int) -> str:
+    """`2017-10-03T22:31:01.258Z`: UTC, exactly three fractional digits."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class FnRequest:
+    call_id: str
+    method: str
+    url: str
+    deadline: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        lowered = {k.lower(): v for k, v in self.headers.items()}
+        return lowered.get("content-type", "application/json")
+
+    @classmethod
+    def from_call(cls, params: Mapping[str, Any], env: Mapping[str, str]) -> FnRequest:
+        """The request in a call's parameters and per-call environment (`__OW_*`)."""
+        activation = env.get("__OW_ACTIVATION_ID", "")
+        call_id = CallId.parse(activation)
+        deadline_ms = env.get("__OW_DEADLINE", "")
+        return cls(
+            call_id=call_id.ulid if call_id is not None else activation,
+            method=str(params.get(METHOD) or "post").upper(),
+            url=str(params.get(REQUEST_URL) or ""),
+            deadline=rfc3339_ms(int(deadline_ms)) if deadline_ms.isdigit() else "",
+            headers=_headers(params.get(HEADERS)),
+            body=_body(params),
+        )
+
+
+def _headers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _body(params: Mapping[str, Any]) -> bytes:
+    if BODY not in params:
+        rest = {k: v for k, v in params.items() if k not in _ENVELOPE}
+        return orjson.dumps(rest)
+    text = str(params[BODY])
+    if params.get(BODY_BASE64):
+        try:
+            return base64.b64decode(text)
+        except (binascii.Error, ValueError):
+            return b""
+    return text.encode("utf-8")
+
+
+def response(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """A call's result for the response a function gave."""
+    out: dict[str, Any] = {"statusCode": status, "headers": dict(headers)}
+    try:
+        out["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        out["body"] = base64.b64encode(body).decode()
+        out["bodyBase64"] = True
+    return out
+
+
+def guess_content_type(body: bytes) -> str:
+    """What the default format's stdout most likely is: JSON when it parses as JSON."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return "text/plain; charset=utf-8"
+    return "application/json"

@@ -1,0 +1,279 @@
+"""The `http` kind: of-watchdog's http mode. The function's command is a long-running HTTP
+server; Sluice starts it once per function version with `PORT` set (or on the port of the
+function's `upstream_url`), waits until it listens, and forwards each call's request to it
+(method, path, query, headers, body), its answer being the call's response. The server
+serves calls concurrently, is kept warm between them, stopped after `idle_seconds` without
+calls, and started again when it has died. Its output goes to the logs of the calls in
+flight. A status of 500 or more is the function's failure; past the call's time the call
+ends as a timeout (504) while the server keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.child import Child, make_home
+from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
+from sluice.runtime.logs import CallLogs
+from sluice.runtime.memory import MemoryWatch
+from sluice.runtime.process_fn import CommandError, prepare
+from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.sandbox.base import Sandbox
+
+#: how long a server may take to listen
+START_SECONDS = 10.0
+_POLL_SECONDS = 0.02
+#: headers that belong to one hop, never forwarded either way
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "host",
+    }
+)
+
+
+class StartFailed(Exception):
+    """The server did not come up; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def upstream_port(env: Mapping[str, str]) -> int | None:
+    """The port of the function's own `upstream_url` (e.g. http://127.0.0.1:5000), if set."""
+    url = env.get("upstream_url") or env.get("http_upstream_url")
+    if not url:
+        return None
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
+@dataclass(eq=False)
+class HttpServer:
+    key: str
+    child: Child
+    port: int
+    memory_mb: int
+    calls: set[CallLogs] = field(default_factory=set)
+    idle_timer: asyncio.TimerHandle | None = None
+    over_memory: bool = False
+
+    def sink(self, stream: str, line: bytes, ns: int) -> None:
+        for logs in self.calls:
+            logs.add(stream, line, ns)
+
+
+class HttpFunctions:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        work_dir: Path,
+        memory: MemoryWatch,
+        idle_seconds: float,
+        max_unzipped: int,
+    ) -> None:
+        self.sandbox = sandbox
+        self.work_dir = work_dir
+        self.memory = memory
+        self.idle_seconds = idle_seconds
+        self.max_unzipped = max_unzipped
+        self._servers: dict[str, HttpServer] = {}
+        self._starting: dict[str, asyncio.Future[HttpServer]] = {}
+        self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+
+    async def run(self, request: RunRequest, start_ms: int) -> RunResult:
+        logs = CallLogs(request.log_limit_bytes)
+        try:
+            server, started = await self._server(request.action, logs)
+        except StartFailed as exc:
+            return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
+        init_ms = now_ms() - start_ms if started else None
+        server.calls.add(logs)
+        if server.idle_timer is not None:
+            server.idle_timer.cancel()
+            server.idle_timer = None
+        try:
+            return await self._forward(server, request, logs, start_ms, init_ms)
+        finally:
+            server.calls.discard(logs)
+            self._maybe_idle(server)
+
+    async def _server(self, action: ActionCode, logs: CallLogs) -> tuple[HttpServer, bool]:
+        """The live server of `action`'s version, started (True) if there was none."""
+        server = self._servers.get(action.key)
+        if server is not None and server.child.alive:
+            return server, False
+        if server is not None:
+            await self._stop(server)
+        starting = self._starting.get(action.key)
+        if starting is not None:
+            return await asyncio.shield(starting), False
+        future: asyncio.Future[HttpServer] = asyncio.get_running_loop().create_future()
+        self._starting[action.key] = future
+        try:
+            server = await self._start(action, logs)
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, StartFailed) else StartFailed(str(exc)))
+            future.exception()  # retrieved: a start nobody else waited for is not an error
+            raise
+        finally:
+            del self._starting[action.key]
+        self._servers[action.key] = server
+        future.set_result(server)
+        return server, True
+
+    async def _start(self, action: ActionCode, logs: CallLogs) -> HttpServer:
+        home = make_home(self.work_dir)
+        try:
+            command = await prepare(action, home, self.max_unzipped)
+        except CommandError as exc:
+            raise StartFailed(str(exc)) from exc
+        port = upstream_port(action.env) or free_port()
+        env = {**action.env, "PORT": str(port), "mode": "http"}
+        spec = self.sandbox.launch(command, env, home)
+        server: HttpServer | None = None
+
+        def sink(stream: str, line: bytes, ns: int) -> None:
+            if server is not None:
+                server.sink(stream, line, ns)
+            else:
+                logs.add(stream, line, ns)
+
+        try:
+            child = await Child.spawn(spec, sink)
+        except OSError as exc:
+            raise StartFailed(f"the command cannot be started: {exc}") from exc
+        server = HttpServer(action.key, child, port, action.memory_mb)
+        server.calls.add(logs)
+        self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
+        try:
+            await self._listening(server)
+        except StartFailed:
+            await self._stop(server)
+            raise
+        finally:
+            server.calls.discard(logs)
+        return server
+
+    def _exceeded(self, server: HttpServer | None) -> None:
+        if server is not None:
+            server.over_memory = True
+            server.child.kill()
+
+    async def _listening(self, server: HttpServer) -> None:
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            if not server.child.alive:
+                raise StartFailed(
+                    f"the server exited (status {server.child.returncode}) before listening"
+                )
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.close()
+                return
+            await asyncio.sleep(_POLL_SECONDS)
+        raise StartFailed(
+            f"the server did not listen on port {server.port} within {START_SECONDS:g} s"
+            " (it should listen on $PORT)"
+        )
+
+    async def _forward(
+        self,
+        server: HttpServer,
+        request: RunRequest,
+        logs: CallLogs,
+        start_ms: int,
+        init_ms: int | None,
+    ) -> RunResult:
+        http = FnRequest.from_call(request.params, request.env)
+        path = str(request.params.get(PATH) or "/")
+        query = str(request.params.get(QUERY) or "")
+        url = f"http://127.0.0.1:{server.port}{path}" + (f"?{query}" if query else "")
+        headers = {k: v for k, v in http.headers.items() if k.lower() not in HOP_BY_HOP}
+        limit = request.result_limit_bytes
+        try:
+            async with asyncio.timeout(request.timeout_ms / 1000):
+                status, answer_headers, body = await self._exchange(
+                    http.method, url, headers, http.body, limit
+                )
+        except TimeoutError:
+            message = timed_out(request.timeout_ms)
+            return failure(Outcome.TIMEOUT, message, logs, start_ms, init_ms)
+        except (httpx.HTTPError, _TooLarge) as exc:
+            if server.over_memory:
+                message = out_of_memory(request.action.memory_mb)
+            else:
+                message = f"The function's server gave no valid answer: {exc or type(exc).__name__}"
+            return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
+        end_ms = now_ms()
+        result: dict[str, Any] = response(status, answer_headers, body)
+        outcome = Outcome.SUCCESS
+        if status >= 500:
+            result, outcome = {"error": result}, Outcome.APPLICATION_ERROR
+        return RunResult(outcome, result, logs.lines(), start_ms, end_ms, init_ms, len(body))
+
+    async def _exchange(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, limit: int
+    ) -> tuple[int, dict[str, str], bytes]:
+        async with self._client.stream(
+            method, url, headers=headers, content=body, timeout=None
+        ) as answer:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in answer.aiter_raw():
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge(f"the response is larger than {limit} bytes")
+                chunks.append(chunk)
+            kept = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
+            return answer.status_code, kept, b"".join(chunks)
+
+    def _maybe_idle(self, server: HttpServer) -> None:
+        if server.calls or self._servers.get(server.key) is not server:
+            return
+        loop = asyncio.get_running_loop()
+        server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
+
+    def _expire(self, server: HttpServer) -> None:
+        if not server.calls and self._servers.get(server.key) is server:
+            asyncio.get_running_loop().create_task(self._stop(server))
+
+    async def _stop(self, server: HttpServer) -> None:
+        if self._servers.get(server.key) is server:
+            del self._servers[server.key]
+        if server.idle_timer is not None:
+            server.idle_timer.cancel()
+        self.memory.unwatch(server.child.pid)
+        await server.child.close()
+
+    async def close(self) -> None:
+        for server in list(self._servers.values()):
+            with contextlib.suppress(Exception):
+                await self._stop(server)
+        await self._client.aclose()
+
+
+class _TooLarge(Exception):
+    pass

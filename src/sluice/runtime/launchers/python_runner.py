@@ -1,0 +1,186 @@
+"""Sluice's Python runner: one process, one action, one call at a time.
+
+Started as `python -S -u python_runner.py <fd>`: no site-packages, so functions see the
+standard library and the directories on PYTHONPATH only. The parent talks to this process over
+the socket on fd, one JSON line each way; stdout and stderr belong to the function (its logs).
+After every call, and after a failed init, the line XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX goes
+to stdout and to stderr.
+
+    {"op":"init","main":"main","env":{...},"code":"..."}  or  ..."dir":"/unpacked/zip"}
+        -> {"ok":true} | {"error":"<why>"}
+    {"op":"run","value":{...},"env":{"__OW_...":"..."},"limit":<result bytes>}
+        -> {"result":<json>} | {"error":"<developer error message>"} | {"oversize":<bytes>}
+"""
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import traceback
+import types
+from typing import Any
+
+SENTINEL = b"XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n"
+MODULE = "main__"
+
+_main: Any = None
+_call_env: list[str] = []
+
+
+class InitError(Exception):
+    """Why the action cannot be initialised, in the runner's words (no traceback)."""
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def end_of_activation() -> None:
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        with contextlib.suppress(Exception):  # the function may have closed or replaced it
+            stream.flush()
+        try:
+            os.write(fd, SENTINEL)
+        except OSError:
+            continue
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def load_text(code: Any) -> types.ModuleType:
+    if not isinstance(code, str) or not code.strip():
+        raise InitError("Missing main/no code to execute.")
+    directory = os.path.join(os.getcwd(), "action")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "__main__.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(code)
+    return load_file(path)
+
+
+def load_dir(directory: str) -> types.ModuleType:
+    path = os.path.join(directory, "__main__.py")
+    if not os.path.isfile(path):
+        raise InitError("Zip file does not include __main__.py")
+    sys.path.insert(0, directory)
+    # a bundled virtualenv (as OpenWhisk's Python runtime accepts)
+    venv = os.path.join(directory, "virtualenv", "lib")
+    if os.path.isdir(venv):
+        for name in sorted(os.listdir(venv)):
+            packages = os.path.join(venv, name, "site-packages")
+            if os.path.isdir(packages):
+                sys.path.insert(1, packages)
+    return load_file(path)
+
+
+def load_file(path: str) -> types.ModuleType:
+    with open(path, "rb") as f:
+        source = f.read()
+    module = types.ModuleType(MODULE)
+    module.__file__ = path
+    sys.modules[MODULE] = module
+    exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - running it is the point
+    return module
+
+
+def init(message: dict[str, Any]) -> dict[str, Any]:
+    global _main
+    if _main is not None:
+        end_of_activation()
+        return {"error": "Cannot initialize the action more than once."}
+    try:
+        for key, value in (message.get("env") or {}).items():
+            os.environ[key] = str(value)
+        name = message.get("main") or "main"
+        code = message.get("code")
+        module = load_dir(message["dir"]) if "dir" in message else load_text(code)
+        entry = getattr(module, name, None)
+        if not callable(entry):
+            raise InitError(f"Action entrypoint '{name}' is not a function.")
+        _main = entry
+        return {"ok": True}
+    except InitError as exc:
+        end_of_activation()
+        return {"error": str(exc)}
+    except BaseException as exc:  # SystemExit in module code too
+        traceback.print_exc()
+        end_of_activation()
+        return {"error": describe(exc)}
+
+
+def set_call_env(env: dict[str, Any]) -> None:
+    global _call_env
+    for key in _call_env:
+        if key not in env:
+            os.environ.pop(key, None)
+    _call_env = list(env)
+    for key, value in env.items():
+        os.environ[key] = str(value)
+
+
+def outcome(message: dict[str, Any]) -> str:
+    if _main is None:
+        return dumps({"error": "The action has not been initialized."})
+    set_call_env(message.get("env") or {})
+    try:
+        result = _main(message.get("value", {}))
+        if hasattr(result, "__await__"):
+            import asyncio
+
+            result = asyncio.run(_wait(result))
+    except Exception as exc:
+        traceback.print_exc()
+        return dumps({"error": "An error has occurred: " + describe(exc)})
+    if not isinstance(result, dict | list):
+        return dumps({"error": "The action did not return a dictionary."})
+    try:
+        text = dumps(result).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError) as exc:
+        return dumps({"error": "An error has occurred: " + describe(exc)})
+    if len(text) > message.get("limit", len(text)):
+        return dumps({"oversize": len(text)})
+    return '{"result":' + text.decode("utf-8", "surrogatepass") + "}"
+
+
+async def _wait(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def run(message: dict[str, Any]) -> str:
+    try:
+        answer = outcome(message)
+    except BaseException as exc:  # SystemExit from the function and the like
+        answer = dumps({"error": "An error has occurred: " + describe(exc)})
+    end_of_activation()
+    return answer
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    del sys.argv[1:]
+    # the runner's own directory is no place to import from
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    channel = socket.socket(fileno=fd)
+    os.set_inheritable(fd, False)
+    reader = channel.makefile("rb")
+    for line in reader:
+        try:
+            message = json.loads(line)
+        except ValueError as exc:
+            answer = dumps({"error": f"bad message: {exc}"})
+        else:
+            if message.get("op") == "init":
+                answer = dumps(init(message))
+            elif message.get("op") == "run":
+                answer = run(message)
+            else:
+                answer = dumps({"error": f"unknown op {message.get('op')}"})
+        channel.sendall(answer.encode("utf-8", "surrogatepass") + b"\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,343 @@
+"""Warm processes: reuse per action, stem cells per kind, idle eviction, a cap on the total;
+and `ProcessRuntime`, the `Runtime` built on them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.blackbox import Blackbox
+from sluice.runtime.calls import run_warm
+from sluice.runtime.child import sweep_homes
+from sluice.runtime.config import RuntimeConfig
+from sluice.runtime.fn import FnRuntime
+from sluice.runtime.http_fn import HttpFunctions
+from sluice.runtime.kinds import Family, Kind, available_kinds, find_node
+from sluice.runtime.memory import MemoryWatch
+from sluice.runtime.process import Launcher, RuntimeProcess, State
+from sluice.runtime.process_fn import ProcessFunctions
+from sluice.runtime.results import failure, now_ms
+from sluice.sandbox.base import Sandbox
+from sluice.sandbox.rlimits import RlimitSandbox
+
+log = logging.getLogger("sluice.runtime")
+
+#: processes are interchangeable before init when they share kind and Node.js heap size
+Launch = tuple[str, int]
+_K = TypeVar("_K", str, Launch)
+
+
+class PoolClosed(Exception):
+    pass
+
+
+@dataclass
+class PoolSnapshot:
+    """Pids per state, for tests and diagnostics."""
+
+    idle: dict[str, list[int]] = field(default_factory=dict)
+    stems: dict[str, list[int]] = field(default_factory=dict)
+    busy: list[int] = field(default_factory=list)
+    total: int = 0
+
+
+class Pool:
+    def __init__(
+        self, launcher: Launcher, max_processes: int, stem_cells: int, idle_seconds: float
+    ) -> None:
+        self.launcher = launcher
+        self.max_processes = max(1, max_processes)
+        self.stem_cells = max(0, stem_cells)
+        self.idle_seconds = idle_seconds
+        self._idle: dict[str, list[RuntimeProcess]] = {}
+        self._stems: dict[Launch, list[RuntimeProcess]] = {}
+        self._stems_starting: Counter[Launch] = Counter()
+        self._all: set[RuntimeProcess] = set()
+        #: slots taken: live processes and processes being started
+        self._count = 0
+        self._space: deque[asyncio.Future[None]] = deque()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    @staticmethod
+    def heap_mb(kind: Kind, memory_mb: int) -> int:
+        """Node's heap size is fixed at launch; other kinds start the same for any limit."""
+        return memory_mb if kind.family is Family.NODEJS else 0
+
+    async def acquire(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
+        """A process for one call of `action`: warm (`key` set) or not yet initialised."""
+        if self._closing:
+            raise PoolClosed
+        warm = self._take(self._idle, action.key)
+        if warm is not None:
+            return warm
+        launch = (kind.name, self.heap_mb(kind, action.memory_mb))
+        stem = self._take(self._stems, launch)
+        if stem is not None:
+            self.replenish(kind, launch[1])
+            return stem
+        await self._reserve()
+        try:
+            process = await RuntimeProcess.start(kind, launch[1], self.launcher)
+        except BaseException:
+            self._free_slot()
+            raise
+        self._adopt(process)
+        self._checkout(process)
+        return process
+
+    def release(self, process: RuntimeProcess) -> None:
+        """The call is over and `process` may serve the next call of its action."""
+        if self._closing or not process.alive or process.key is None:
+            self.discard(process)
+            return
+        process.state = State.IDLE
+        process.last_used = time.monotonic()
+        self._idle.setdefault(process.key, []).append(process)
+        loop = asyncio.get_running_loop()
+        process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
+        self._wake_one()
+
+    def discard(self, process: RuntimeProcess) -> None:
+        """Stop `process` for good (it failed, timed out, is over a limit or is surplus)."""
+        if process.state is State.GONE:
+            return
+        self._forget(process)
+        self._background(process.close())
+
+    def replenish(self, kind: Kind, heap_mb: int) -> None:
+        """Start stem cells of `kind` in the background until there are `stem_cells`."""
+        launch = (kind.name, heap_mb)
+        if self._closing or not kind.warm:
+            return
+        missing = self.stem_cells - len(self._stems.get(launch, ())) - self._stems_starting[launch]
+        for _ in range(missing):
+            if self._count >= self.max_processes:
+                return
+            self._count += 1
+            self._stems_starting[launch] += 1
+            self._background(self._start_stem(kind, launch))
+
+    def snapshot(self) -> PoolSnapshot:
+        snap = PoolSnapshot(total=self._count)
+        for key, stack in self._idle.items():
+            snap.idle[key] = [process.pid for process in stack]
+        for (kind, _), stems in self._stems.items():
+            snap.stems.setdefault(kind, []).extend(process.pid for process in stems)
+        snap.busy = [process.pid for process in self._all if process.state is State.BUSY]
+        return snap
+
+    async def close(self) -> None:
+        self._closing = True
+        while self._space:
+            waiter = self._space.popleft()
+            if not waiter.done():
+                waiter.set_exception(PoolClosed())
+        for process in list(self._all):
+            self.discard(process)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _start_stem(self, kind: Kind, launch: Launch) -> None:
+        try:
+            process = await RuntimeProcess.start(kind, launch[1], self.launcher)
+        except Exception:
+            log.exception("could not start a %s stem cell", kind.name)
+            self._free_slot()
+            return
+        finally:
+            self._stems_starting[launch] -= 1
+        self._adopt(process)
+        if self._closing:
+            self.discard(process)
+            return
+        process.state = State.STEM
+        process.last_used = time.monotonic()
+        self._stems.setdefault(launch, []).append(process)
+
+    def _take(self, stacks: dict[_K, list[RuntimeProcess]], key: _K) -> RuntimeProcess | None:
+        """The most recently used live process of `stacks[key]`, checked out."""
+        stack = stacks.get(key)
+        while stack:
+            process = stack.pop()
+            if not stack:
+                del stacks[key]
+            if process.alive:
+                self._checkout(process)
+                return process
+            self.discard(process)  # died before its exit was seen
+        return None
+
+    def _adopt(self, process: RuntimeProcess) -> None:
+        """A started process takes the slot reserved for it."""
+        self._all.add(process)
+        process.on_exit = self._exited
+
+    def _checkout(self, process: RuntimeProcess) -> None:
+        process.state = State.BUSY
+        if process.idle_timer is not None:
+            process.idle_timer.cancel()
+            process.idle_timer = None
+
+    def _exited(self, process: RuntimeProcess) -> None:
+        # a busy process is handled by its call; an idle one or a stem cell just goes
+        if process.state is State.IDLE:
+            self.discard(process)
+        elif process.state is State.STEM:
+            self.discard(process)
+            self.replenish(process.kind, process.heap_mb)
+
+    def _expire(self, process: RuntimeProcess) -> None:
+        if process.state is State.IDLE:
+            self.discard(process)
+
+    def _forget(self, process: RuntimeProcess) -> None:
+        if process.state is State.IDLE and process.key is not None:
+            stack = self._idle.get(process.key, [])
+            if process in stack:
+                stack.remove(process)
+            if not stack:
+                self._idle.pop(process.key, None)
+        elif process.state is State.STEM:
+            for launch, stems in list(self._stems.items()):
+                if process in stems:
+                    stems.remove(process)
+                if not stems:
+                    del self._stems[launch]
+        process.state = State.GONE
+        if process in self._all:
+            self._all.discard(process)
+            self._free_slot()
+
+    async def _reserve(self) -> None:
+        """Take a slot for a new process: evict the least recently used idle process or stem
+        cell when all are taken, or wait until a call ends."""
+        while self._count >= self.max_processes:
+            victim = self._least_recently_used()
+            if victim is not None:
+                self.discard(victim)
+                continue
+            waiter = asyncio.get_running_loop().create_future()
+            self._space.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._space.remove(waiter)
+        if self._closing:
+            raise PoolClosed
+        self._count += 1
+
+    def _least_recently_used(self) -> RuntimeProcess | None:
+        candidates = [process for process in self._all if process.state in (State.IDLE, State.STEM)]
+        return min(candidates, key=_last_used, default=None)
+
+    def _free_slot(self) -> None:
+        self._count -= 1
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._space:
+            waiter = self._space.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _last_used(process: RuntimeProcess) -> float:
+    return process.last_used
+
+
+class ProcessRuntime:
+    """Runs Node.js and Python functions in warm processes, blackbox zips per call."""
+
+    def __init__(self, config: RuntimeConfig, sandbox: Sandbox | None = None) -> None:
+        self.config = config
+        self.sandbox: Sandbox = sandbox or RlimitSandbox()
+        node = find_node(config.node_binary)
+        self._kinds = available_kinds(node)
+        self.memory = MemoryWatch(config.memory_sample_seconds)
+        self.pool = Pool(
+            Launcher(self.sandbox, config.work_dir, node, config.node_path, config.python_path),
+            max_processes=config.max_processes,
+            stem_cells=config.stem_cells,
+            idle_seconds=config.idle_seconds,
+        )
+        self.blackbox = Blackbox(
+            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes
+        )
+        self.fn = FnRuntime(config, self.sandbox, self.memory, node)
+        self.processes = ProcessFunctions(
+            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes
+        )
+        self.http = HttpFunctions(
+            self.sandbox,
+            config.work_dir,
+            self.memory,
+            config.idle_seconds,
+            config.max_unzipped_bytes,
+        )
+
+    def resolve_kind(self, kind: str) -> str | None:
+        found = self._kinds.resolve(kind)
+        return found.name if found is not None else None
+
+    def kinds(self) -> list[str]:
+        return self._kinds.names()
+
+    async def start(self) -> None:
+        self.config.work_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(sweep_homes, self.config.work_dir)
+        for name in self._kinds.names():
+            kind = self._kinds.resolve(name)
+            if kind is not None and kind.warm:
+                self.pool.replenish(kind, self.pool.heap_mb(kind, self.config.stem_memory_mb))
+
+    async def run(self, request: RunRequest) -> RunResult:
+        start_ms = now_ms()
+        kind = self._kinds.resolve(request.action.kind)
+        if kind is None:
+            message = f"The action kind '{request.action.kind}' is not supported."
+            return failure(Outcome.PLATFORM_ERROR, message, None, start_ms)
+        if kind.family is Family.FN:
+            return await self.fn.run(kind, request, start_ms)
+        if kind.family is Family.PROCESS:
+            return await self.processes.run(request, start_ms)
+        if kind.family is Family.HTTP:
+            return await self.http.run(request, start_ms)
+        if not kind.warm:
+            return await self.blackbox.run(request, start_ms)
+        try:
+            process = await self.pool.acquire(kind, request.action)
+        except PoolClosed:
+            return failure(Outcome.PLATFORM_ERROR, "The runtime is shutting down.", None, start_ms)
+        except OSError as exc:
+            message = f"The runtime could not start a {kind.name} process: {exc}"
+            return failure(Outcome.PLATFORM_ERROR, message, None, start_ms)
+        reuse = False
+        try:
+            result, reuse = await run_warm(process, request, start_ms, self.config, self.memory)
+            return result
+        finally:
+            if reuse:
+                self.pool.release(process)
+            else:
+                self.pool.discard(process)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.fn.close()
+        await self.http.close()
+        await self.memory.close()

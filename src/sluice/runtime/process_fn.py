@@ -1,0 +1,158 @@
+"""The `process` kind: OpenFaaS's classic watchdog, so that any program that reads stdin
+and writes stdout is a function.
+
+One process per call runs the function's command (split on single spaces, no shell, as
+`fprocess`), in a fresh directory holding the function's files when it has a zip. The
+request body is its stdin; its stdout, byte for byte (with stderr unless the function sets
+`combine_output=false`), is the response body. Http_Method, Http_Path, Http_Query and
+Http_<Header> variables describe the request. Exit status 0 answers 200; any other 500
+with `exit status N` and the output. `content_type` fixes the response's type; without it
+the request's type is echoed (by the dialect). `write_debug=true` logs the output too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from sluice.runtime.archive import ArchiveError, unpack
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.child import Child, make_home
+from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
+from sluice.runtime.logs import STDERR, CallLogs
+from sluice.runtime.memory import MemoryWatch
+from sluice.runtime.oneshot import run_to_end
+from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.sandbox.base import Sandbox
+
+
+class CommandError(Exception):
+    """The function has no command to run."""
+
+
+def command_line(action: ActionCode) -> list[str]:
+    """fprocess split on spaces: the command is the code, or `main` beside a zip."""
+    text = action.main if action.binary else action.code
+    words = [word for word in text.strip().split(" ") if word]
+    if not words:
+        raise CommandError("the function has no command (envProcess)")
+    return words
+
+
+async def prepare(action: ActionCode, home: Path, max_unzipped: int) -> list[str]:
+    """The command line, the function's files unpacked in `home` (removed if that fails:
+    CommandError says why)."""
+    try:
+        command = command_line(action)
+        if action.binary:
+            await asyncio.to_thread(unpack, action.code, home, max_unzipped)
+    except (ArchiveError, CommandError) as exc:
+        await asyncio.to_thread(shutil.rmtree, home, True)
+        raise CommandError(str(exc)) from exc
+    return command
+
+
+def canonical(name: str) -> str:
+    """Go's canonical header name: `x-call-id` -> `X-Call-Id`."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def cgi_env(params: Mapping[str, Any], request: FnRequest) -> dict[str, str]:
+    """The watchdog's variables for one request (first value of each header)."""
+    env = {"Http_" + canonical(k).replace("-", "_"): v for k, v in request.headers.items()}
+    env["Http_Method"] = request.method
+    env["Http_Path"] = str(params.get(PATH) or "/")
+    query = str(params.get(QUERY) or "")
+    if query:
+        env["Http_Query"] = query
+    env["Http_ContentLength"] = env["Http_Content_Length"] = str(len(request.body))
+    return env
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes")
+
+
+class ProcessFunctions:
+    def __init__(
+        self, sandbox: Sandbox, work_dir: Path, memory: MemoryWatch, max_unzipped: int
+    ) -> None:
+        self.sandbox = sandbox
+        self.work_dir = work_dir
+        self.memory = memory
+        self.max_unzipped = max_unzipped
+
+    async def run(self, request: RunRequest, start_ms: int) -> RunResult:
+        action = request.action
+        logs = CallLogs(request.log_limit_bytes)
+        home = make_home(self.work_dir)
+        try:
+            command = await prepare(action, home, self.max_unzipped)
+        except CommandError as exc:
+            return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
+        http = FnRequest.from_call(request.params, request.env)
+        env = {**action.env, **request.env, **cgi_env(request.params, http)}
+        spec = self.sandbox.launch(command, env, home)
+        combine = _flag(action.env, "combine_output", True)
+        with (
+            tempfile.TemporaryFile(dir=self.work_dir) as stdin,
+            tempfile.TemporaryFile(dir=self.work_dir) as stdout,
+        ):
+            stdin.write(http.body)
+            stdin.seek(0)
+            init_ms = now_ms() - start_ms
+            try:
+                child = await Child.spawn(
+                    spec,
+                    logs.add,
+                    stdin=stdin.fileno(),
+                    stdout=stdout.fileno(),
+                    stderr=stdout.fileno() if combine else None,
+                )
+            except OSError as exc:
+                message = init_failed(f"the command cannot be started: {exc}")
+                return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
+            ended = await run_to_end(child, self.memory, action.memory_mb, request.timeout_ms)
+            body = _read(stdout, request.result_limit_bytes + 1)
+        end = ended.end_ms
+        if ended.timed_out:
+            message = timed_out(request.timeout_ms)
+            return failure(Outcome.TIMEOUT, message, logs, start_ms, init_ms, end)
+        if ended.over_memory:
+            message = out_of_memory(action.memory_mb)
+            return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms, end)
+        if len(body) > request.result_limit_bytes:
+            message = (
+                "The function's output exceeded the allowed length: "
+                f"more than {request.result_limit_bytes} bytes."
+            )
+            return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms, end)
+        seconds = (end - start_ms) / 1000
+        logs.add(STDERR, f"Wrote {len(body)} Bytes - Duration: {seconds:f} seconds".encode())
+        if _flag(action.env, "write_debug", False):
+            for line in body.splitlines():
+                logs.add(STDERR, line)
+        outcome, result = _answer(action.env, ended.returncode, body)
+        return RunResult(outcome, result, logs.lines(), start_ms, end, init_ms, len(body))
+
+
+def _answer(
+    env: Mapping[str, str], returncode: int | None, body: bytes
+) -> tuple[Outcome, dict[str, Any]]:
+    """200 with the output, or 500 with `exit status N` and the output, as the watchdog."""
+    content_type = env.get("content_type")
+    headers = {"Content-Type": content_type} if content_type else {}
+    if returncode == 0:
+        return Outcome.SUCCESS, response(200, headers, body)
+    status = f"exit status {returncode}\n".encode()
+    return Outcome.APPLICATION_ERROR, {"error": response(500, headers, status + body)}
+
+
+def _read(file: IO[bytes], limit: int) -> bytes:
+    file.seek(0)
+    return file.read(limit)

@@ -1,0 +1,87 @@
+"""The store seam: namespaces, entities (actions, triggers, rules, packages) and call records.
+
+Implementations only store and translate; every rule about what may be stored is the engine's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sluice.ids import CallId
+from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    namespace: str
+    path: str | None = None
+    #: epoch ms bounds on the call's start (or creation, before it started)
+    since: int | None = None
+    upto: int | None = None
+    terminal_only: bool = True
+    skip: int = 0
+    limit: int = 30
+    #: only calls whose path starts with this (a package's calls: "pkg/")
+    prefix: str | None = None
+    #: only calls older than this one (a cursor: the last id of the previous page)
+    before: CallId | None = None
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # Namespaces
+    async def create_namespace(self, namespace: Namespace) -> None:
+        """Raises Conflict if the name exists."""
+
+    async def get_namespace(self, name: str) -> Namespace | None: ...
+
+    async def namespace_by_uuid(self, uuid: str) -> Namespace | None: ...
+
+    async def list_namespaces(self) -> list[Namespace]: ...
+
+    async def set_namespace_key(self, name: str, key_hash: str, generation: int) -> None: ...
+
+    async def delete_namespace(self, name: str) -> bool:
+        """Deletes the namespace with all its entities and calls."""
+
+    # Entities
+    async def get_entity(self, namespace: str, collection: str, name: str) -> Entity | None: ...
+
+    async def put_entity(self, entity: Entity, replaces: str | None) -> None:
+        """Store `entity`. `replaces` is the version it must replace, or None to create:
+        raises Conflict when the stored state differs (exists on create, changed on update)."""
+
+    async def delete_entity(self, namespace: str, collection: str, name: str) -> Entity | None: ...
+
+    async def list_entities(
+        self, namespace: str, collection: str, skip: int, limit: int, prefix: str | None = None
+    ) -> list[Entity]: ...
+
+    async def count_entities(
+        self, namespace: str, collection: str, prefix: str | None = None
+    ) -> int: ...
+
+    # Calls (written through the queue; read here)
+    async def get_call(self, call_id: CallId) -> Call | None: ...
+
+    async def get_callback(self, call_id: CallId) -> Callback | None:
+        """The callback the call owes or owed, if it was given one."""
+
+    async def get_blob(self, call_id: CallId) -> bytes | None:
+        """A call's parameters stored aside (a claim check), if there are any."""
+
+    async def dead_letters(
+        self, namespace: str, path: str | None, limit: int, call_id: CallId | None = None
+    ) -> list[DeadLetter]:
+        """The namespace's dead letters, newest first (of one function, or the one call)."""
+
+    async def remove_dead_letter(self, namespace: str, call_id: CallId) -> bool:
+        """Forget a dead letter (redriven or dismissed); False if there was none."""
+
+    async def list_calls(self, query: CallFilter) -> list[Call]: ...
+
+    async def count_calls(self, query: CallFilter) -> int: ...

@@ -1,0 +1,172 @@
+"""One SQLite file in WAL mode, shared by the SQLite store and queue.
+
+Reads run inline on the event loop through a reader connection (WAL readers never wait for
+the writer). Writes go to one writer thread that commits whatever is waiting in a single
+transaction (group commit), so under load many accepted calls share one fsync.
+
+Only writes that promise durability to a caller (accepting a call, storing an entity) wait
+for the disk at the configured `sync` level; bookkeeping writes (leases, outcomes) commit
+with synchronous=NORMAL, which survives a crash of Sluice and is made durable by the next
+full commit. A power loss can then at worst re-run a call that had finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], Any]
+
+_MAX_BATCH = 512
+_STOP = object()
+
+
+def connect(path: Path, sync: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'FULL' else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+#: columns added to tables after their first release: (table, column, definition)
+_ADDED_COLUMNS = (
+    ("calls", "queue_name", "TEXT NOT NULL DEFAULT ''"),
+    ("calls", "fn_limit", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def apply_schema(conn: sqlite3.Connection) -> None:
+    _add_columns(conn)
+    schema = resources.files("sluice.store").joinpath("sql/schema.sql").read_text()
+    conn.executescript(schema)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring an existing file's tables up to the schema (new tables the schema makes)."""
+    for table, column, definition in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if present and column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+class Database:
+    def __init__(self, path: Path, sync: str = "FULL") -> None:
+        self.path = path
+        self.sync = sync
+        self._reader: sqlite3.Connection | None = None
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        #: the writer connection's current synchronous level
+        self._level = sync
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        writer = connect(self.path, self.sync)
+        apply_schema(writer)
+        self.path.chmod(0o600)
+        self._reader = connect(self.path, self.sync)
+        self._thread = threading.Thread(
+            target=self._write_loop, args=(writer,), name="sluice-sqlite-writer", daemon=True
+        )
+        self._thread.start()
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        return self._reader
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
+        """Run `fn` inside the next group-committed transaction; return once it is committed
+        (and, when `durable`, on disk at the configured sync level)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, loop, done, durable))
+        return await done
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._jobs.get()
+                if first is _STOP:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is _STOP:
+                        stop = True
+                        break
+                    batch.append(job)
+                self._commit(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _set_sync(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        level = self.sync if any(job[3] for job in batch) else "NORMAL"
+        if level != self._level:
+            conn.execute(f"PRAGMA synchronous={level}")
+            self._level = level
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        try:
+            self._set_sync(conn, batch)
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes = self._run_jobs(conn, batch)
+            conn.execute("COMMIT")
+        except Exception as exc:  # the job or the commit failed: every job in it failed
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            outcomes = [(False, exc)] * len(batch)
+        for (fn, loop, done, _durable), (ok, value) in zip(batch, outcomes, strict=True):
+            del fn
+            loop.call_soon_threadsafe(_settle, done, ok, value)
+
+    def _run_jobs(self, conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
+        if len(batch) == 1:  # alone in its transaction: a failure rolls back only itself
+            return [(True, batch[0][0](conn))]
+        outcomes: list[tuple[bool, Any]] = []
+        for fn, _loop, _done, _durable in batch:
+            # A savepoint per job: one failing write does not undo its neighbours.
+            conn.execute("SAVEPOINT job")
+            try:
+                outcomes.append((True, fn(conn)))
+                conn.execute("RELEASE job")
+            except Exception as exc:  # handed to the awaiting coroutine
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((False, exc))
+        return outcomes
+
+
+def _settle(done: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if done.cancelled():
+        return
+    if ok:
+        done.set_result(value)
+    else:
+        done.set_exception(value)

@@ -1,0 +1,117 @@
+"""The one place that picks backends and connects the parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.bootstrap import ensure_node_packages, platform_secret
+from sluice.build.builder import Builder
+from sluice.config import Settings
+from sluice.engine.actions import Actions
+from sluice.engine.alarms import Alarms
+from sluice.engine.apps import Apps
+from sluice.engine.calls import Calls
+from sluice.engine.cancel import Cancellation
+from sluice.engine.dead_letters import DeadLetters
+from sluice.engine.execution import Execution
+from sluice.engine.namespaces import Namespaces
+from sluice.engine.packages import Packages
+from sluice.engine.rules import Rules
+from sluice.engine.triggers import Triggers
+from sluice.function_libs import PYTHON_LIBS
+from sluice.notify.callbacks import CallbackSender
+from sluice.notify.waiters import Waiters
+from sluice.queue.sqlite import SqliteQueue
+from sluice.runtime.base import Runtime
+from sluice.runtime.config import RuntimeConfig
+from sluice.runtime.pool import ProcessRuntime
+from sluice.sandbox.bwrap import choose_sandbox
+from sluice.sandbox.rlimits import RlimitSandbox
+from sluice.store.sqlite import SqliteStore
+from sluice.store.sqlite_db import Database
+from sluice.worker.loop import Worker
+from sluice.worker.scheduler import Scheduler
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    node_modules = ensure_node_packages(
+        settings.node_modules or settings.data_dir / "runtimes" / "node" / "node_modules"
+    )
+    # both must exist before the sandbox can hide them
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.client_config.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.builds_dir.mkdir(exist_ok=True)
+    sandbox = choose_sandbox(
+        settings.sandbox,
+        hidden=[settings.data_dir, settings.client_config.parent],
+        # functions import their dependency environments from the builds dir
+        visible=[*([node_modules] if node_modules else []), settings.builds_dir],
+    )
+    config = RuntimeConfig(
+        idle_seconds=settings.idle_seconds,
+        stem_cells=settings.stem_cells,
+        max_processes=settings.max_processes,
+        node_path=(str(node_modules),) if node_modules else (),
+        python_path=(str(PYTHON_LIBS),),
+        work_dir=settings.data_dir / "work",
+        builds_dir=settings.builds_dir,
+    )
+    return ProcessRuntime(config, sandbox)
+
+
+class Sluice:
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        db = Database(settings.db_path, settings.sync)
+        self.store = SqliteStore(db)
+        self.queue = SqliteQueue(db)
+        self.runtime = runtime or build_runtime(settings)
+        self.waiters = Waiters()
+        self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
+        self.actions = Actions(self.store, settings, self.runtime.resolve_kind)
+        self.packages = Packages(self.store)
+        self.rules = Rules(self.store)
+        self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
+        self.execution = Execution(self.store, self.namespaces, settings)
+        self.worker = Worker(self.queue, self.runtime, self.execution, self.waiters, settings)
+        self.alarms = Alarms(self.store, self.triggers)
+        self.scheduler = Scheduler(self.alarms, self.worker.wake)
+        self.calls = Calls(
+            self.store, self.queue, self.packages, self.waiters, settings, self.worker
+        )
+        self.calls.feeds = self.alarms
+        self.callbacks = CallbackSender(self.store, self.queue, settings)
+        self.cancellation = Cancellation(self.store, self.queue, self.worker, self.waiters)
+        self.dead_letters = DeadLetters(self.store, self.calls)
+        self.waiters.listeners.append(self.callbacks.wake)
+        sandbox = (
+            self.runtime.sandbox if isinstance(self.runtime, ProcessRuntime) else RlimitSandbox()
+        )
+        self.builder = Builder(
+            sandbox, settings.builds_dir, settings.data_dir / "work", settings.build_timeout_seconds
+        )
+        self.apps = Apps(
+            self.store, self.packages, self.actions, settings, build=self.builder.for_deploy
+        )
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.runtime.start()
+        await self.worker.start()
+        await self.scheduler.start()
+        await self.callbacks.start()
+
+    async def stop(self) -> None:
+        await self.calls.stop_accepting()
+        await self.scheduler.stop()
+        await self.worker.stop(self.settings.shutdown_grace_seconds)
+        await self.callbacks.stop()
+        await self.runtime.close()
+        await self.store.close()
+
+    def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for kind in self.runtime.kinds():
+            family = kind.partition(":")[0]
+            out.setdefault(family, []).append({"kind": kind, "default": True})
+        return out

@@ -1,0 +1,91 @@
+"""Admission control: running calls' memory limits fit a pool (as OpenWhisk's invoker sizes
+its containers), no namespace runs more than its share at once, and, when set, no more
+calls run than the global cap, a named queue's cap or the function's own cap (so that a
+slow function in a queue of its own cannot take every slot from the others)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import TypeVar
+
+from sluice.errors import BadRequest
+from sluice.queue.base import Candidate
+
+_K = TypeVar("_K", str, tuple[str, str])
+
+
+def parse_queues(text: str) -> dict[str, int]:
+    """`slow=2,batch=4`: named queues and how many of their calls run at once."""
+    out: dict[str, int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit():
+            raise BadRequest(f"Invalid SLUICE_QUEUES entry '{item}': use name=count.")
+        out[name.strip()] = int(value)
+    return out
+
+
+class Capacity:
+    def __init__(
+        self,
+        memory_mb: int,
+        per_namespace: int,
+        max_running: int = 0,
+        queues: Mapping[str, int] | None = None,
+        queue_default: int = 1,
+    ) -> None:
+        self.memory_mb = memory_mb
+        self.per_namespace = per_namespace
+        #: 0: only memory and the per-namespace cap bound the running calls
+        self.max_running = max_running
+        self.queues = dict(queues or {})
+        self.queue_default = queue_default
+        self.used_mb = 0
+        self.running: Counter[str] = Counter()
+        self.by_queue: Counter[str] = Counter()
+        self.by_function: Counter[tuple[str, str]] = Counter()
+
+    def admit(self, candidate: Candidate) -> bool:
+        """Reserve room for `candidate` if there is some."""
+        if self.used_mb + candidate.memory_mb > self.memory_mb:
+            return False
+        if self.running[candidate.namespace] >= self.per_namespace:
+            return False
+        if self.max_running and self.active >= self.max_running:
+            return False
+        name = candidate.queue_name
+        if name and self.by_queue[name] >= self.queues.get(name, self.queue_default):
+            return False
+        function = (candidate.namespace, candidate.path)
+        if candidate.fn_limit and self.by_function[function] >= candidate.fn_limit:
+            return False
+        self.used_mb += candidate.memory_mb
+        self.running[candidate.namespace] += 1
+        self.by_queue[name] += 1
+        self.by_function[function] += 1
+        return True
+
+    def release(self, candidate: Candidate) -> None:
+        self.used_mb -= candidate.memory_mb
+        _decrement(self.running, candidate.namespace)
+        _decrement(self.by_queue, candidate.queue_name)
+        _decrement(self.by_function, (candidate.namespace, candidate.path))
+
+    @property
+    def full(self) -> bool:
+        if self.max_running and self.active >= self.max_running:
+            return True
+        return self.memory_mb - self.used_mb < 128
+
+    @property
+    def active(self) -> int:
+        return sum(self.running.values())
+
+
+def _decrement(counter: Counter[_K], key: _K) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]

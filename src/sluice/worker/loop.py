@@ -1,0 +1,212 @@
+"""The worker: takes leased calls from the queue within its capacity, runs each through the
+runtime, keeps its lease alive while it runs, and writes the outcome fenced on the lease."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sluice.config import Settings
+from sluice.engine.clock import now_ms
+from sluice.engine.execution import CANCELLED, Execution, failure
+from sluice.engine.policy import Policy, Retry
+from sluice.ids import CallId
+from sluice.notify.waiters import Waiters
+from sluice.queue.base import Candidate, Outcome, Queue
+from sluice.records import CallState, Lease
+from sluice.runtime.base import Runtime
+from sluice.worker.capacity import Capacity, parse_queues
+from sluice.worker.reaper import reap
+
+log = logging.getLogger("sluice.worker")
+
+#: how often the worker looks at the queue when nobody woke it (delayed retries, other hosts)
+_POLL_SECONDS = 0.5
+_TAKE_BATCH = 32
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: Queue,
+        runtime: Runtime,
+        execution: Execution,
+        waiters: Waiters,
+        settings: Settings,
+        policy: Policy | None = None,
+    ) -> None:
+        self.queue = queue
+        self.policy = policy or Policy(settings)
+        self.runtime = runtime
+        self.execution = execution
+        self.waiters = waiters
+        self.settings = settings
+        self.capacity = Capacity(
+            settings.worker_memory_mb,
+            settings.namespace_concurrency,
+            settings.max_running,
+            parse_queues(settings.queues),
+            settings.queue_concurrency,
+        )
+        self.lease_ms = int(settings.lease_seconds * 1000)
+        self._wake = asyncio.Event()
+        self._running: dict[bytes, tuple[Lease, asyncio.Task[None]]] = {}
+        #: running calls being cancelled at a caller's request
+        self._cancelled: set[bytes] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        #: the last look at the queue found nothing runnable left behind
+        self._queue_drained = False
+
+    def wake(self) -> None:
+        self._queue_drained = False
+        self._wake.set()
+
+    # Dispatcher: calls accepted straight into a lease when there is room and no backlog
+    def reserve(self, candidate: Candidate) -> int | None:
+        if self._stopping or not self._queue_drained or not self.capacity.admit(candidate):
+            return None
+        return now_ms() + self.lease_ms
+
+    def release(self, candidate: Candidate) -> None:
+        self.capacity.release(candidate)
+
+    def run_leased(self, lease: Lease) -> None:
+        task = asyncio.create_task(self._run(lease), name=f"call-{lease.id.hex}")
+        self._running[lease.id.raw] = (lease, task)
+
+    async def start(self) -> None:
+        orphans = await self.queue.recover()
+        for lease in await reap(self.queue, orphans, self.settings.max_attempts, "server stopped"):
+            self.waiters.done(lease.id)
+        self._tasks = [
+            asyncio.create_task(self._take_loop(), name="worker-take"),
+            asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
+        ]
+
+    async def _take_loop(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _POLL_SECONDS)
+            self._wake.clear()
+            try:
+                await self._take_all()
+                await self._reap_expired()
+            except Exception:
+                log.exception("worker loop failed; retrying")
+
+    async def _take_all(self) -> None:
+        while not self._stopping and not self.capacity.full:
+            if await self._take_batch() < _TAKE_BATCH:
+                return
+
+    async def _take_batch(self) -> int:
+        admitted: list[Candidate] = []
+        refused = 0
+
+        def admit(candidate: Candidate) -> bool:
+            nonlocal refused
+            if self.capacity.admit(candidate):
+                admitted.append(candidate)
+                return True
+            refused += 1
+            return False
+
+        self._queue_drained = False
+
+        leases = await self.queue.take(now_ms(), self.lease_ms, _TAKE_BATCH, admit)
+        leased = {lease.id for lease in leases}
+        for candidate in admitted:  # reserved, but taken by someone else meanwhile
+            if candidate.id not in leased:
+                self.capacity.release(candidate)
+        for lease in leases:
+            self.run_leased(lease)
+        # everything visible was taken: new calls may skip the queue until the next wake
+        self._queue_drained = refused == 0 and len(leases) < _TAKE_BATCH
+        return len(leases)
+
+    async def _reap_expired(self) -> None:
+        expired = await self.queue.expired(now_ms(), 100)
+        mine = [lease for lease in expired if lease.id.raw not in self._running]
+        for lease in await reap(self.queue, mine, self.settings.max_attempts, "lease expired"):
+            self.waiters.done(lease.id)
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            leases = [lease for lease, _ in self._running.values()]
+            with contextlib.suppress(Exception):
+                await self.queue.extend(leases, now_ms() + self.lease_ms)
+
+    def cancel(self, call_id: CallId) -> bool:
+        running = self._running.get(call_id.raw)
+        if running is None:
+            return False
+        self._cancelled.add(call_id.raw)
+        running[1].cancel()
+        return True
+
+    async def _run(self, lease: Lease) -> None:
+        retried = False
+        try:
+            outcome = await self._execute(lease)
+            if isinstance(outcome, Retry):
+                retried = await self.queue.nak(lease, outcome.at_ms)
+            elif not await self.queue.ack(lease, outcome):
+                log.warning("call %s: lease lost, outcome dropped", lease.id.hex)
+        except asyncio.CancelledError:
+            if lease.id.raw not in self._cancelled:
+                raise
+            with contextlib.suppress(Exception):  # a cancel asked for: the call ends here
+                await self.queue.ack(lease, failure(lease, CallState.CANCELLED, CANCELLED))
+        except Exception:
+            log.exception("call %s failed inside the platform", lease.id.hex)
+            with contextlib.suppress(Exception):
+                await self.queue.ack(
+                    lease, failure(lease, CallState.PLATFORM_ERROR, "Internal error running call.")
+                )
+        finally:
+            self._cancelled.discard(lease.id.raw)
+            self._running.pop(lease.id.raw, None)
+            self.capacity.release(_candidate(lease))
+            if not retried:  # a call to run again has not ended: its waiters wait on
+                self.waiters.done(lease.id)
+            self.wake()
+
+    async def _execute(self, lease: Lease) -> Outcome | Retry:
+        prepared = await self.execution.prepare(lease)
+        if isinstance(prepared, Outcome):
+            return prepared
+        action, request = prepared
+        too_old = self.policy.before(lease, action.doc, now_ms())
+        if too_old is not None:
+            return too_old
+        result = await self.runtime.run(request)
+        return self.policy.after(lease, action.doc, self.execution.finish(lease, action, result))
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Take nothing new; let running calls finish within the grace period, then hand
+        the rest back to the queue for the next start."""
+        self._stopping = True
+        self.wake()
+        tasks = [task for _, task in self._running.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_seconds)
+        left = list(self._running.values())
+        for _, task in left:
+            task.cancel()
+        for lease, _ in left:
+            with contextlib.suppress(Exception):
+                await self.queue.nak(lease, now_ms())
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *(t for _, t in left), return_exceptions=True)
+
+
+def _candidate(lease: Lease) -> Candidate:
+    """What the lease took from the capacity."""
+    return Candidate(
+        lease.id, lease.namespace, lease.memory_mb, lease.path, lease.queue_name, lease.fn_limit
+    )

@@ -1,0 +1,54 @@
+"""Fn API helpers for tests: clients with the Fn namespace's key, routes deployed from
+source."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from tests.runtime.helpers import zip_b64
+from tests.support.server import SluiceServer
+
+RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+GREET_PY = """import json, sys
+body = sys.stdin.read()
+name = json.loads(body or "{}").get("name", "World") if body.strip() else "World"
+print("hello from stderr", file=sys.stderr)
+print(json.dumps({"message": f"Hello {name}"}))
+"""
+
+SLEEP_PY = """import sys, time
+seconds = float(sys.stdin.read() or "0")
+time.sleep(seconds)
+print("slept", seconds)
+"""
+
+
+def fn_client(server: SluiceServer) -> httpx.Client:
+    """Fn clients send the key as a Bearer token (FN_TOKEN)."""
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.auth}"}, timeout=90
+    )
+
+
+def deploy(
+    client: httpx.Client, app: str, path: str, source: str = GREET_PY, **fields: Any
+) -> dict[str, Any]:
+    route = {"path": path, "image": f"{path[1:]}:0.0.1", "runtime": "python", **fields}
+    route["code"] = zip_b64({"func.py": source})
+    answer = client.put(f"/v1/apps/{app}/routes{path}", json={"route": route})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()["route"]
+    return found
+
+
+def wait_call(client: httpx.Client, app: str, call_id: str) -> dict[str, Any]:
+    """The call once it has ended (long-polled with `?wait=`)."""
+    answer = client.get(f"/v1/apps/{app}/calls/{call_id}", params={"wait": 60})
+    assert answer.status_code == 200, answer.text
+    call: dict[str, Any] = answer.json()["call"]
+    assert call["status"] not in ("queued", "running"), call
+    return call

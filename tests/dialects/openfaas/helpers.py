@@ -1,0 +1,57 @@
+"""OpenFaaS helpers for tests: functions made from actions, status reads with a deadline."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+from tests.support.server import SluiceServer, put_action
+
+from sluice.records import TERMINAL_STATES
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+#: answers with what it was sent, as a web action's http answer
+ECHO_JS = """
+function main(args) {
+  return {
+    statusCode: 200,
+    headers: {"content-type": "application/json", "x-echo": "yes"},
+    body: {method: args.__ow_method, path: args.__ow_path, headers: args.__ow_headers,
+           name: args.name || null, text: args.__ow_body || null},
+  };
+}
+"""
+
+SLEEP_JS = """
+function main(args) {
+  return new Promise(resolve => setTimeout(() => resolve({slept: args.ms || 0}), args.ms || 0));
+}
+"""
+
+
+def open_client(server: SluiceServer) -> httpx.Client:
+    """A client without credentials: OpenFaaS's invocation routes are open by default."""
+    return httpx.Client(base_url=server.url, timeout=90)
+
+
+def make_function(server: SluiceServer, name: str, code: str, **fields: Any) -> None:
+    with server.client() as client:
+        made = put_action(client, name, code, **fields)
+        assert made.status_code == 200, made.text
+
+
+def wait_status(client: httpx.Client, call_id: str, timeout: float = 60) -> dict[str, Any]:
+    """GET /async-function/{id} with a long poll until the call has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"call {call_id} did not end within {timeout} s")
+        answer = client.get(f"/async-function/{call_id}", params={"wait": min(left, 30)})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        if body["status"] in TERMINAL_STATES:
+            return body

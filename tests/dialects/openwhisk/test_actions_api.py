@@ -1,0 +1,91 @@
+"""The actions REST API against a real server: records, merge on update, lists, errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+
+from tests.support.server import SluiceServer, put_action
+
+HELLO = "function main(p) { return {payload: 'Hello ' + (p.name || 'world')} }"
+
+
+def test_create_get_update_list_delete(server: SluiceServer) -> None:
+    with server.client() as c:
+        body = {"exec": {"kind": "nodejs:default", "code": HELLO}, "limits": {"timeout": 120000}}
+        created = c.put(server.ns_path("actions/crud-hello"), json=body)
+        assert created.status_code == 200, created.text
+        record = created.json()
+        assert record["namespace"] == "guest"
+        assert record["name"] == "crud-hello"
+        assert record["version"] == "0.0.1"
+        assert record["exec"] == {"kind": "nodejs:20", "code": HELLO, "binary": False}
+        assert record["limits"] == {"timeout": 120000, "memory": 256, "logs": 10, "concurrency": 1}
+        assert {"key": "exec", "value": "nodejs:20"} in record["annotations"]
+
+        again = c.put(server.ns_path("actions/crud-hello"), json=body)
+        assert again.status_code == 409
+        assert again.json()["error"] == "resource already exists"
+        assert len(again.json()["code"]) == 32
+
+        # update merges: exec and limits.timeout kept, memory changed, version bumped
+        updated = c.put(
+            server.ns_path("actions/crud-hello?overwrite=true"), json={"limits": {"memory": 512}}
+        ).json()
+        assert updated["version"] == "0.0.2"
+        assert updated["exec"]["code"] == HELLO
+        assert updated["limits"]["timeout"] == 120000
+        assert updated["limits"]["memory"] == 512
+
+        got = c.get(server.ns_path("actions/crud-hello?code=false")).json()
+        assert "code" not in got["exec"]
+        assert c.get(server.ns_path("actions/crud-hello")).json()["exec"]["code"] == HELLO
+
+        listed = c.get(server.ns_path("actions")).json()
+        item = next(a for a in listed if a["name"] == "crud-hello")
+        assert item["exec"] == {"binary": False}
+        assert {"namespace", "version", "publish", "annotations", "limits", "updated"} <= set(item)
+        count = c.get(server.ns_path("actions?count=true")).json()
+        assert count["actions"] == len(c.get(server.ns_path("actions?limit=200")).json())
+
+        deleted = c.delete(server.ns_path("actions/crud-hello"))
+        assert deleted.status_code == 200
+        assert deleted.json()["name"] == "crud-hello"
+        assert c.get(server.ns_path("actions/crud-hello")).status_code == 404
+
+
+def test_zip_code_is_detected_as_binary(server: SluiceServer) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("__main__.py", "def main(args):\n    return {'ok': True}\n")
+    code = base64.b64encode(buf.getvalue()).decode()
+    with server.client() as c:
+        record = put_action(c, "zipped", code, kind="python:3").json()
+        assert record["exec"]["binary"] is True
+        assert record["exec"]["kind"] == "python:3.11"
+
+
+def test_limits_are_checked_with_openwhisk_messages(server: SluiceServer) -> None:
+    with server.client() as c:
+        too_long = put_action(c, "limits", HELLO, limits={"timeout": 10_800_001})
+        assert too_long.status_code == 400
+        assert too_long.json()["error"] == (
+            "timeout 10800001 milliseconds exceeds allowed threshold of 10800000 milliseconds"
+        )
+        assert put_action(c, "limits", HELLO, limits={"timeout": 10_800_000}).status_code == 200
+        too_small = put_action(c, "limits", HELLO, limits={"memory": 64})
+        assert too_small.status_code == 400
+        assert "memory 64 MB below allowed threshold of 128 MB" in too_small.json()["error"]
+        assert put_action(c, "limits", HELLO, limits={"timeout": "soon"}).status_code == 400
+
+
+def test_list_paging(server: SluiceServer) -> None:
+    with server.client() as c:
+        for i in range(3):
+            assert put_action(c, f"page-{i}", HELLO).status_code == 200
+        first = c.get(server.ns_path("actions?limit=2")).json()
+        second = c.get(server.ns_path("actions?limit=2&skip=2")).json()
+        assert len(first) == 2
+        assert {a["name"] for a in first}.isdisjoint({a["name"] for a in second})
+        assert c.get(server.ns_path("actions?limit=201")).status_code == 400

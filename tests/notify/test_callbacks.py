@@ -1,0 +1,208 @@
+"""X-Callback-Url: a real listener socket gets each call's answer with OpenFaaS's headers;
+failed deliveries are retried with backoff, signed when a secret is set, and the outcome is
+on the call's status."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterator
+
+import pytest
+from tests.dialects.openfaas.helpers import make_function, open_client, wait_status
+from tests.support.listener import Listener
+from tests.support.server import SluiceServer, free_port, wait_for
+
+SECRET = "callback-secret"
+HELLO_JS = """
+function main(args) {
+  return {headers: {"content-type": "text/plain"}, body: "hello " + (args.name || "world")};
+}
+"""
+SHOUT_JS = """
+function main(args) {
+  const from = args.__ow_headers["x-function-name"];
+  return {headers: {"content-type": "text/plain"},
+          body: (args.__ow_body || "").toUpperCase() + " (after " + from + ")"};
+}
+"""
+FAILING_JS = "function main() { throw new Error('it broke'); }"
+
+
+@pytest.fixture(scope="module")
+def cb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
+    """Quick retries (100 ms, doubling; 3 tries) and signed callbacks."""
+    env = {
+        "SLUICE_CALLBACK_BACKOFF_MS": "100",
+        "SLUICE_CALLBACK_ATTEMPTS": "3",
+        "SLUICE_CALLBACK_SECRET": SECRET,
+    }
+    instance = SluiceServer(tmp_path_factory.mktemp("callbacks"), extra_env=env)
+    try:
+        instance.start()
+        for name, code in (("hello", HELLO_JS), ("shout", SHOUT_JS), ("failing", FAILING_JS)):
+            make_function(instance, name, code)
+        yield instance
+    finally:
+        instance.close()
+
+
+def test_the_listener_gets_the_answer_with_the_seed_headers(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        answer = client.post(
+            "/async-function/hello?name=Hi",
+            content=b"ignored",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Callback-Url": listener.url + "/done?tag=1",
+                "X-Correlation-Id": "order-17",
+            },
+        )
+        assert answer.status_code == 202, answer.text
+        (got,) = listener.wait(1)
+    assert got.method == "POST"
+    assert got.path == "/done?tag=1"
+    assert got.body == b"hello Hi"
+    assert got.headers["content-type"] == "text/plain"
+    assert got.headers["x-call-id"] == answer.headers["x-call-id"]
+    assert got.headers["x-start-time"] == answer.headers["x-start-time"]
+    assert got.headers["x-function-status"] == "200"
+    assert got.headers["x-function-name"] == "hello"
+    assert re.match(r"^\d+\.\d{6}$", got.headers["x-duration-seconds"])
+    assert got.headers["x-correlation-id"] == "order-17"
+    assert got.headers["x-callback-attempt"] == "1"
+
+
+def test_the_signature_verifies_with_the_secret(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        (got,) = listener.wait(1)
+    expected = hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
+    assert got.headers["x-sluice-signature-256"] == f"sha256={expected}"
+
+
+def test_a_failing_listener_gets_retries_until_it_takes_it(cb_server: SluiceServer) -> None:
+    with Listener(statuses=[503, 502]) as listener, open_client(cb_server) as client:
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        tries = listener.wait(3)
+        call_id = answer.headers["x-call-id"]
+        status = wait_for(
+            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "delivered"
+        )
+    assert [t.headers["x-callback-attempt"] for t in tries] == ["1", "2", "3"]
+    assert {t.headers["x-call-id"] for t in tries} == {call_id}
+    assert status["callback"]["status"] == "delivered"
+    assert status["callback"]["attempts"] == 3
+    assert status["callback"]["lastStatus"] == 200
+
+
+def test_a_callback_that_fails_for_good_is_on_the_call(cb_server: SluiceServer) -> None:
+    with Listener(statuses=[500, 500, 500]) as listener, open_client(cb_server) as client:
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        listener.wait(3)
+        call_id = answer.headers["x-call-id"]
+        status = wait_for(
+            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "given up"
+        )
+    assert status["status"] == "success"
+    assert status["callback"]["status"] == "failed"
+    assert status["callback"]["attempts"] == 3
+    assert status["callback"]["lastStatus"] == 500
+    assert "gave up after 3 attempts" in status["callback"]["lastError"]
+
+
+def test_a_receiver_that_refuses_is_not_retried(cb_server: SluiceServer) -> None:
+    with Listener(statuses=[404]) as listener, open_client(cb_server) as client:
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        listener.wait(1)
+        call_id = answer.headers["x-call-id"]
+        status = wait_for(
+            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "refused"
+        )
+    assert status["callback"]["status"] == "failed"
+    assert status["callback"]["attempts"] == 1
+    assert len(listener.received) == 1
+
+
+def test_nobody_listening_is_retried_then_recorded(cb_server: SluiceServer) -> None:
+    url = f"http://127.0.0.1:{free_port()}/nobody"
+    with open_client(cb_server) as client:
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": url})
+        call_id = answer.headers["x-call-id"]
+        status = wait_for(
+            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "given up"
+        )
+    assert status["callback"]["status"] == "failed"
+    assert status["callback"]["attempts"] == 3
+    assert status["callback"]["lastStatus"] is None
+    assert "ConnectError" in status["callback"]["lastError"]
+
+
+def test_a_failed_call_calls_back_too(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        client.post("/async-function/failing", headers={"X-Callback-Url": listener.url})
+        (got,) = listener.wait(1)
+    assert got.headers["x-function-status"] == "500"
+    assert got.headers["x-sluice-call-status"] == "developer_error"
+    assert b"it broke" in got.body
+
+
+def test_a_sync_call_honours_the_callback_too(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        answer = client.post("/function/hello", headers={"X-Callback-Url": listener.url})
+        assert answer.text == "hello world"
+        (got,) = listener.wait(1)
+    assert got.body == b"hello world"
+    assert got.headers["x-call-id"] == answer.headers["x-call-id"]
+
+
+def test_the_callback_may_be_another_function(cb_server: SluiceServer) -> None:
+    with open_client(cb_server) as client, cb_server.client() as ow:
+        answer = client.post(
+            "/async-function/hello?name=chain",
+            headers={"X-Callback-Url": cb_server.url + "/function/shout"},
+        )
+        assert answer.status_code == 202
+        first = wait_status(client, answer.headers["x-call-id"])
+        assert first["callback"]["url"].endswith("/function/shout")
+
+        def shout_result() -> object:
+            listed = ow.get(cb_server.ns_path("activations"), params={"name": "shout", "docs": 1})
+            return listed.json()
+
+        (shout,) = wait_for(shout_result, 30, "the shout function's activation")
+    assert shout["response"]["result"]["body"] == "HELLO CHAIN (after hello)"
+
+
+def test_a_bad_callback_url_is_400_at_submit(cb_server: SluiceServer) -> None:
+    with open_client(cb_server) as client:
+        for bad in ("not a url", "ftp://example.com/x", "/relative/path", "http://"):
+            answer = client.post("/async-function/hello", headers={"X-Callback-Url": bad})
+            assert answer.status_code == 400, bad
+            assert answer.headers["content-type"].startswith("text/plain")
+            assert "Invalid X-Callback-Url" in answer.text
+
+
+def _settled(status: dict[str, object]) -> dict[str, object] | None:
+    callback = status.get("callback")
+    if isinstance(callback, dict) and callback["status"] != "pending":
+        return status
+    return None
+
+
+def test_a_free_form_call_id_travels_to_the_function_and_the_callback(
+    cb_server: SluiceServer,
+) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        answer = client.post(
+            "/async-function/hello",
+            headers={"X-Call-Id": "trace-42", "X-Callback-Url": listener.url},
+        )
+        assert answer.status_code == 202, answer.text
+        (got,) = listener.wait(1)
+        own = answer.headers["location"].rpartition("/")[2]
+        status = wait_status(client, own)
+    assert answer.headers["x-call-id"] == "trace-42"
+    assert got.headers["x-call-id"] == "trace-42"
+    assert status["callId"] == own

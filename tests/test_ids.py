@@ -1,0 +1,20 @@
+from sluice.ids import CallId
+
+
+def test_three_spellings_name_one_call() -> None:
+    call_id = CallId.new()
+    assert len(call_id.hex) == 32
+    assert len(call_id.ulid) == 26
+    for text in (call_id.hex, call_id.uuid, call_id.ulid, call_id.ulid.lower()):
+        assert CallId.parse(text) == call_id
+
+
+def test_ids_are_time_ordered() -> None:
+    first = CallId.new()
+    later = [CallId.new() for _ in range(50)]
+    assert all(c.timestamp_ms >= first.timestamp_ms for c in later)
+
+
+def test_garbage_is_not_an_id() -> None:
+    for text in ("", "abc", "g" * 32, "0" * 31, "not-a-uuid-at-all-not-a-uuid-at-all"):
+        assert CallId.parse(text) is None

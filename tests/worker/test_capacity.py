@@ -1,0 +1,56 @@
+from sluice.ids import CallId
+from sluice.queue.base import Candidate
+from sluice.worker.capacity import Capacity
+
+
+def _c(namespace: str, memory: int) -> Candidate:
+    return Candidate(CallId.new(), namespace, memory)
+
+
+def test_memory_pool_bounds_running_calls() -> None:
+    cap = Capacity(memory_mb=1024, per_namespace=10)
+    assert cap.admit(_c("a", 512))
+    assert cap.admit(_c("b", 512))
+    assert not cap.admit(_c("c", 128))
+    cap.release(_c("a", 512))
+    assert cap.admit(_c("c", 256))
+    assert cap.used_mb == 768
+
+
+def test_per_namespace_cap_leaves_room_for_others() -> None:
+    cap = Capacity(memory_mb=10_000, per_namespace=2)
+    assert cap.admit(_c("busy", 128))
+    assert cap.admit(_c("busy", 128))
+    assert not cap.admit(_c("busy", 128))
+    assert cap.admit(_c("quiet", 128))
+    cap.release(_c("busy", 128))
+    assert cap.admit(_c("busy", 128))
+    assert cap.active == 3
+
+
+def _f(path: str, queue: str = "", limit: int = 0) -> Candidate:
+    return Candidate(CallId.new(), "ns", 128, path, queue, limit)
+
+
+def test_a_named_queue_runs_its_cap_and_leaves_the_rest() -> None:
+    cap = Capacity(memory_mb=10_000, per_namespace=100, queues={"slow": 2}, queue_default=1)
+    assert cap.admit(_f("a", "slow"))
+    assert cap.admit(_f("b", "slow"))
+    assert not cap.admit(_f("c", "slow"))
+    assert cap.admit(_f("d", "batch"))
+    assert not cap.admit(_f("e", "batch"))
+    assert cap.admit(_f("fast"))
+    cap.release(_f("a", "slow"))
+    assert cap.admit(_f("c", "slow"))
+
+
+def test_a_function_cap_and_a_global_cap() -> None:
+    cap = Capacity(memory_mb=10_000, per_namespace=100, max_running=3)
+    assert cap.admit(_f("one", limit=1))
+    assert not cap.admit(_f("one", limit=1))
+    assert cap.admit(_f("two"))
+    assert cap.admit(_f("three"))
+    assert cap.full
+    assert not cap.admit(_f("four"))
+    cap.release(_f("one", limit=1))
+    assert cap.admit(_f("one", limit=1))
