@@ -40,9 +40,10 @@ def make_async(func_dir: Path) -> None:
 
 def walk(server: SluiceServer, tmp_path: Path, runtime: str, *init_args: str) -> None:
     """The seed's walk, for one runtime: init, type: async, deploy, call, calls get, logs get."""
-    suffix = runtime + ("fdk" if init_args else "")
-    name = "asyncfn" if runtime == "go" else f"async{suffix}"
-    app = "myapp" if runtime == "go" else f"myapp{suffix}"
+    format_ = init_args[-1] if init_args else ""
+    suffix = runtime + {"http-stream": "fdk"}.get(format_, format_)
+    name = "asyncfn" if suffix == "go" else f"async{suffix}"
+    app = "myapp" if suffix == "go" else f"myapp{suffix}"
     fn(server, tmp_path, "init", "--runtime", runtime, *init_args, name)
     func_dir = tmp_path / name
     make_async(func_dir)
@@ -87,6 +88,12 @@ def test_seed_walk_node_fdk(server: SluiceServer, tmp_path: Path) -> None:
 
 def test_seed_walk_node(server: SluiceServer, tmp_path: Path) -> None:
     walk(server, tmp_path, "node")
+
+
+@pytest.mark.parametrize("runtime", ["go", "python", "node"])
+def test_seed_walk_json_format(server: SluiceServer, tmp_path: Path, runtime: str) -> None:
+    """`fn init --format json`: Fn's JSON frames on stdin and stdout, a warm process."""
+    walk(server, tmp_path, runtime, "--format", "json")
 
 
 def test_sync_call_greets_the_name_in_the_body(server: SluiceServer, tmp_path: Path) -> None:

@@ -37,13 +37,14 @@ def test_aliases_resolve_to_concrete_kinds() -> None:
         "blackbox",
         "fn:default",
         "fn:http-stream",
+        "fn:json",
         "process",
         "http",
     ]
 
 
 def test_node_kinds_need_node() -> None:
-    fn = ["fn:default", "fn:http-stream", "process", "http"]
+    fn = ["fn:default", "fn:http-stream", "fn:json", "process", "http"]
     assert available_kinds(None).names() == ["python:3.11", "blackbox", *fn]
     assert available_kinds("/usr/bin/node").names() == ["nodejs:20", "python:3.11", "blackbox", *fn]
 

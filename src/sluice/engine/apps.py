@@ -11,6 +11,7 @@ from typing import Any
 from sluice.config import Settings
 from sluice.engine.actions import ACTIONS, PACKAGES, Actions, annotation, is_zip
 from sluice.engine.clock import now_ms
+from sluice.engine.execution import IDLE_TIMEOUT
 from sluice.engine.fn_fields import (
     FORMAT_KINDS,
     RouteFields,
@@ -234,7 +235,8 @@ class Apps:
                 {
                     "key": ROUTE_ANNOTATION,
                     "value": {**fields.doc(), "created_at": created, "build": build},
-                }
+                },
+                {"key": IDLE_TIMEOUT, "value": fields.idle_timeout},
             ],
         }
         path = f"{app.name}/{route_name(fields.path)}"

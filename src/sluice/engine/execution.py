@@ -27,6 +27,9 @@ _STATES = {
 }
 
 
+#: an action annotation: seconds a warm process of it may stay idle (Fn's idle_timeout)
+IDLE_TIMEOUT = "idle-timeout"
+
 #: the error of a call cancelled at a caller's request
 CANCELLED = "The call was cancelled."
 
@@ -103,6 +106,7 @@ class Execution:
             main=exec_.get("main", "main"),
             env=init_env,
             memory_mb=limits["memory"],
+            idle_seconds=_idle_seconds(annotation(doc, IDLE_TIMEOUT)),
         )
         request = RunRequest(
             action=code,
@@ -131,3 +135,9 @@ class Execution:
             "attempts": lease.attempt,
         }
         return Outcome(_STATES[result.outcome], record, result.end_ms, result.start_ms)
+
+
+def _idle_seconds(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None

@@ -14,7 +14,7 @@ from sluice.errors import BadRequest
 
 TYPES = ("sync", "async")
 #: route format -> action kind
-FORMAT_KINDS = {"default": "fn:default", "http-stream": "fn:http-stream"}
+FORMAT_KINDS = {"default": "fn:default", "http-stream": "fn:http-stream", "json": "fn:json"}
 RUNTIMES = ("go", "python", "node")
 DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT_S = 30
@@ -28,6 +28,9 @@ DEFAULT_CMDS = {
     ("python", "http-stream"): "/python/bin/fdk /function/func.py handler",
     ("node", "default"): "node func.js",
     ("node", "http-stream"): "node func.js",
+    ("go", "json"): "./func",
+    ("python", "json"): "python3 func.py",
+    ("node", "json"): "node func.js",
 }
 _SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 _PATH = re.compile(rf"^(?:/{_SEGMENT})+$")

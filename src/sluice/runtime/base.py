@@ -38,6 +38,9 @@ class ActionCode:
     main: str = "main"
     env: Mapping[str, str] = field(default_factory=dict)
     memory_mb: int = 256
+    #: how long a warm process of this code may stay idle; None: the runtime's own setting
+    #: (the `idle-timeout` annotation, seconds; Fn routes' idle_timeout)
+    idle_seconds: float | None = None
 
 
 @dataclass(frozen=True)

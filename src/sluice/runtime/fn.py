@@ -1,15 +1,15 @@
-"""Fn functions: runs a call in the function's format (`fn:default`, `fn:http-stream`)."""
+"""Fn functions: runs a call in the function's format (`fn:default`, `fn:http-stream`,
+`fn:json`)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from sluice.runtime.base import Outcome, RunRequest, RunResult
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn_command import Interpreters
 from sluice.runtime.fn_default import FnDefault
+from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.fn_stream import FnStream
-from sluice.runtime.kinds import FN_DEFAULT, FN_HTTP_STREAM, Kind
+from sluice.runtime.kinds import FN_DEFAULT, FN_HTTP_STREAM, FN_JSON, Kind
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.results import failure
 from sluice.sandbox.base import Sandbox
@@ -19,29 +19,28 @@ class FnRuntime:
     def __init__(
         self, config: RuntimeConfig, sandbox: Sandbox, memory: MemoryWatch, node: str | None
     ) -> None:
-        tools = Interpreters(node=node, node_path=config.node_path, python_path=config.python_path)
-        work_dir: Path = config.work_dir
-        self.default = FnDefault(
-            sandbox, work_dir, memory, tools, config.builds_dir, config.max_unzipped_bytes
+        settings = FnSettings(
+            sandbox=sandbox,
+            work_dir=config.work_dir,
+            memory=memory,
+            tools=Interpreters(
+                node=node, node_path=config.node_path, python_path=config.python_path
+            ),
+            builds_dir=config.builds_dir,
+            idle_seconds=config.idle_seconds,
+            max_processes=config.max_processes,
+            max_unzipped=config.max_unzipped_bytes,
         )
-        self.stream = FnStream(
-            sandbox,
-            work_dir,
-            memory,
-            tools,
-            config.builds_dir,
-            config.idle_seconds,
-            config.max_processes,
-            config.max_unzipped_bytes,
-        )
+        self.default = FnDefault(settings)
+        self.hot = FnStream(settings)
 
     async def run(self, kind: Kind, request: RunRequest, start_ms: int) -> RunResult:
         if kind == FN_DEFAULT:
             return await self.default.run(request, start_ms)
-        if kind == FN_HTTP_STREAM:
-            return await self.stream.run(request, start_ms)
+        if kind in (FN_HTTP_STREAM, FN_JSON):
+            return await self.hot.run(request, start_ms, kind == FN_JSON)
         message = f"The action kind '{kind.name}' is not supported yet."
         return failure(Outcome.PLATFORM_ERROR, message, None, start_ms)
 
     async def close(self) -> None:
-        await self.stream.close()
+        await self.hot.close()

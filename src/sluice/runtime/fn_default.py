@@ -1,6 +1,6 @@
 """Fn's `default` format: one process per call, the request body on its stdin, its stdout
-the response, `FN_*` variables describing the request. stdout and stderr are the call's log
-(stdout only for async functions, whose output has nobody else to go to)."""
+the response, `FN_*` variables describing the request. stderr is the call's log; so is
+stdout for async functions, whose output has nobody else to go to."""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import read_deps
 from sluice.runtime.child import Child, make_home
-from sluice.runtime.fn_command import CommandError, Interpreters, argv, environment
+from sluice.runtime.fn_command import CommandError, argv, environment
 from sluice.runtime.fn_request import FnRequest, guess_content_type, response
+from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_to_end
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
-from sluice.sandbox.base import Sandbox
 
 STDIN_FILE = ".sluice-stdin"
 
@@ -56,36 +55,24 @@ class _Output:
 
 
 class FnDefault:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        work_dir: Path,
-        memory: MemoryWatch,
-        tools: Interpreters,
-        builds_dir: Path | None,
-        max_unzipped: int,
-    ) -> None:
-        self.sandbox = sandbox
-        self.work_dir = work_dir
-        self.memory = memory
-        self.tools = tools
-        self.builds_dir = builds_dir
-        self.max_unzipped = max_unzipped
+    def __init__(self, settings: FnSettings) -> None:
+        self.settings = settings
 
     async def run(self, request: RunRequest, start_ms: int) -> RunResult:
         action = request.action
         logs = CallLogs(request.log_limit_bytes)
-        home = make_home(self.work_dir)
+        settings = self.settings
+        home = make_home(settings.work_dir)
         fn = FnRequest.from_call(request.params, request.env)
         try:
-            await asyncio.to_thread(unpack, action.code, home, self.max_unzipped)
-            command = argv(action.main, home, self.tools)
+            await asyncio.to_thread(unpack, action.code, home, settings.max_unzipped)
+            command = argv(action.main, home, settings.tools)
         except (ArchiveError, CommandError) as exc:
             await asyncio.to_thread(_remove_tree, home)
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
-        deps = read_deps(home, self.builds_dir)
-        env = environment(action.env, request.env, fn, home, deps, self.tools)
-        spec = self.sandbox.launch(command, env, home)
+        deps = read_deps(home, settings.builds_dir)
+        env = environment(action.env, request.env, fn, home, deps, settings.tools)
+        spec = settings.sandbox.launch(command, env, home)
         output = _Output(logs, request.result_limit_bytes, output_goes_to_log(action.env))
         stdin = _stdin(home, fn.body)
         init_ms = now_ms() - start_ms
@@ -96,7 +83,7 @@ class FnDefault:
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
         finally:
             os.close(stdin)
-        ended = await run_to_end(child, self.memory, action.memory_mb, request.timeout_ms)
+        ended = await run_to_end(child, settings.memory, action.memory_mb, request.timeout_ms)
         end = ended.end_ms
         if ended.timed_out:
             message = timed_out(request.timeout_ms)

@@ -1,33 +1,30 @@
-"""Fn's `http-stream` format: the function (an FDK) stays up and serves calls over HTTP on a
-unix socket it creates at `FN_LISTENER`. One process per function version serves one call at
-a time; idle ones stop after a while. Their stdout and stderr are the current call's log."""
+"""Fn's hot formats: the function stays up between calls, served over HTTP on a unix socket
+(`http-stream`, what Fn's FDKs speak) or over JSON frames on stdin and stdout (`json`). One
+process per function version serves one call at a time; one idle for its route's
+`idle_timeout` (or the server's idle time) stops. Its stderr, and stdout that is not
+protocol, are the current call's log."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import read_deps
 from sluice.runtime.child import Child, make_home
-from sluice.runtime.fn_command import CommandError, Interpreters, argv, search_paths
+from sluice.runtime.fn_command import CommandError, argv, search_paths
 from sluice.runtime.fn_default import output_goes_to_log
-from sluice.runtime.fn_http import Answer, ProtocolError, exchange
+from sluice.runtime.fn_http import ProtocolError
+from sluice.runtime.fn_links import Link, PipeLink, Reply, SocketLink
 from sluice.runtime.fn_request import FnRequest, response
+from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
-from sluice.sandbox.base import Sandbox
-
-#: how long an FDK may take to create its socket (Fn allows 5 s)
-START_SECONDS = 10.0
-#: a unix socket path is at most this long
-_SOCKET_MAX = 107
-_POLL_SECONDS = 0.02
 
 
 class StartFailed(Exception):
@@ -38,95 +35,64 @@ class StartFailed(Exception):
 class StreamProcess:
     key: str
     child: Child
-    socket: Path
+    link: Link
+    #: how long it may stay idle before it is stopped
+    idle_seconds: float
     logs: CallLogs | None = None
     idle_since: float = field(default_factory=time.monotonic)
     timer: asyncio.TimerHandle | None = None
 
-    def sink(self, stream: str, line: bytes, ns: int) -> None:
-        if self.logs is not None:
-            self.logs.add(stream, line, ns)
-
 
 class FnStream:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        work_dir: Path,
-        memory: MemoryWatch,
-        tools: Interpreters,
-        builds_dir: Path | None,
-        idle_seconds: float,
-        max_processes: int,
-        max_unzipped: int,
-    ) -> None:
-        self.sandbox = sandbox
-        self.work_dir = work_dir
-        self.memory = memory
-        self.tools = tools
-        self.builds_dir = builds_dir
-        self.idle_seconds = idle_seconds
-        self.max_processes = max(1, max_processes)
-        self.max_unzipped = max_unzipped
+    def __init__(self, settings: FnSettings) -> None:
+        self.settings = settings
+        self.max_processes = max(1, settings.max_processes)
         self._idle: dict[str, list[StreamProcess]] = {}
         self._count = 0
 
-    async def _start(self, action: ActionCode, logs: CallLogs) -> StreamProcess:
-        home = make_home(self.work_dir)
-        socket = home / "iofs" / "lsnr.sock"
-        if len(str(socket)) + len("phony") > _SOCKET_MAX:
-            raise StartFailed(f"the socket path {socket} is too long for a unix socket")
+    async def _start(self, action: ActionCode, logs: CallLogs, json: bool) -> StreamProcess:
+        settings = self.settings
+        home = make_home(settings.work_dir)
         try:
-            await asyncio.to_thread(unpack, action.code, home, self.max_unzipped)
-            command = argv(action.main, home, self.tools)
-        except (ArchiveError, CommandError) as exc:
+            await asyncio.to_thread(unpack, action.code, home, settings.max_unzipped)
+            command = argv(action.main, home, settings.tools)
+            link: Link = PipeLink() if json else SocketLink(home)
+        except (ArchiveError, CommandError, OSError) as exc:
+            await asyncio.to_thread(shutil.rmtree, home, True)
             raise StartFailed(str(exc)) from exc
-        socket.parent.mkdir()
-        deps = read_deps(home, self.builds_dir)
-        env = {
-            **action.env,
-            "FN_FORMAT": "http-stream",
-            "FN_LISTENER": f"unix:{socket}",
-            **search_paths(home, deps, self.tools),
-        }
-        spec = self.sandbox.launch(command, env, home)
+        deps = read_deps(home, settings.builds_dir)
+        env = {**action.env, **link.env, **search_paths(home, deps, settings.tools)}
+        spec = settings.sandbox.launch(command, env, home)
         process: StreamProcess | None = None
 
         def sink(stream: str, line: bytes, ns: int) -> None:
-            if process is not None:
-                process.sink(stream, line, ns)
-            else:
-                logs.add(stream, line, ns)
+            if stream == STDOUT and link.stdout(line):
+                return
+            target = process.logs if process is not None else logs
+            if target is not None:
+                target.add(stream, line, ns)
 
         try:
-            child = await Child.spawn(spec, sink)
+            child = await Child.spawn(spec, sink, stdin=link.stdin)
         except OSError as exc:
+            link.close()
             raise StartFailed(f"the command cannot be started: {exc}") from exc
-        process = StreamProcess(action.key, child, socket, logs)
+        finally:
+            if link.stdin is not None:
+                os.close(link.stdin)
+        idle = action.idle_seconds or settings.idle_seconds
+        process = StreamProcess(action.key, child, link, idle, logs)
         self._count += 1
-        if not await self._listening(process):
+        if not await link.ready(child):
             await self._stop(process)
-            raise StartFailed(
-                "the function did not listen on FN_LISTENER within "
-                f"{START_SECONDS:g} s (is it written for an FDK?)"
-            )
+            raise StartFailed(link.not_ready)
         return process
-
-    async def _listening(self, process: StreamProcess) -> bool:
-        """Wait until the socket exists (a symlink to the FDK's own, as Fn's FDKs make)."""
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if process.socket.exists():
-                return True
-            if not process.child.alive:
-                return False
-            await asyncio.sleep(_POLL_SECONDS)
-        return False
 
     async def _stop(self, process: StreamProcess) -> None:
         if process.timer is not None:
             process.timer.cancel()
         self._count -= 1
+        process.link.close()
         await process.child.close()
 
     def _take(self, key: str) -> StreamProcess | None:
@@ -155,7 +121,7 @@ class FnStream:
         process.idle_since = time.monotonic()
         self._idle.setdefault(process.key, []).append(process)
         loop = asyncio.get_running_loop()
-        process.timer = loop.call_later(self.idle_seconds, self._expire, process)
+        process.timer = loop.call_later(process.idle_seconds, self._expire, process)
 
     def _expire(self, process: StreamProcess) -> None:
         stack = self._idle.get(process.key, [])
@@ -163,7 +129,8 @@ class FnStream:
             stack.remove(process)
             asyncio.get_running_loop().create_task(self._stop(process))
 
-    async def run(self, request: RunRequest, start_ms: int) -> RunResult:
+    async def run(self, request: RunRequest, start_ms: int, json: bool) -> RunResult:
+        """One call of a function in the `json` format (`json`) or `http-stream`."""
         action = request.action
         logs = CallLogs(request.log_limit_bytes)
         process = self._take(action.key)
@@ -171,7 +138,7 @@ class FnStream:
         if process is None:
             await self._make_room()
             try:
-                process = await self._start(action, logs)
+                process = await self._start(action, logs, json)
             except StartFailed as exc:
                 return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
             init_ms = now_ms() - start_ms
@@ -193,16 +160,17 @@ class FnStream:
     ) -> tuple[RunResult, bool]:
         fn = FnRequest.from_call(request.params, request.env)
         over_memory = False
+        memory = self.settings.memory
 
         def exceeded() -> None:
             nonlocal over_memory
             over_memory = True
             process.child.kill()
 
-        self.memory.watch(process.child.pid, request.action.memory_mb, exceeded)
+        memory.watch(process.child.pid, request.action.memory_mb, exceeded)
         try:
             async with asyncio.timeout(request.timeout_ms / 1000):
-                answer = await exchange(str(process.socket), fn, request.result_limit_bytes)
+                answer = await process.link.exchange(fn, request.result_limit_bytes)
         except TimeoutError:
             message = timed_out(request.timeout_ms)
             return failure(Outcome.TIMEOUT, message, logs, start_ms, init_ms), False
@@ -213,13 +181,13 @@ class FnStream:
                 message = f"The function gave no valid answer: {exc}"
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms), False
         finally:
-            self.memory.unwatch(process.child.pid)
+            memory.unwatch(process.child.pid)
         end_ms = now_ms()
         return self._result(answer, request, logs, start_ms, init_ms, end_ms)
 
     def _result(
         self,
-        answer: Answer,
+        answer: Reply,
         request: RunRequest,
         logs: CallLogs,
         start_ms: int,

@@ -50,9 +50,19 @@ PYTHON_311 = Kind("python:3.11", Family.PYTHON, ("python:3", "python:default", "
 BLACKBOX = Kind("blackbox", Family.BLACKBOX)
 FN_DEFAULT = Kind("fn:default", Family.FN)
 FN_HTTP_STREAM = Kind("fn:http-stream", Family.FN)
+FN_JSON = Kind("fn:json", Family.FN)
 PROCESS = Kind("process", Family.PROCESS)
 HTTP = Kind("http", Family.HTTP)
-ALL_KINDS = (NODEJS_20, PYTHON_311, BLACKBOX, FN_DEFAULT, FN_HTTP_STREAM, PROCESS, HTTP)
+ALL_KINDS = (
+    NODEJS_20,
+    PYTHON_311,
+    BLACKBOX,
+    FN_DEFAULT,
+    FN_HTTP_STREAM,
+    FN_JSON,
+    PROCESS,
+    HTTP,
+)
 
 
 class Kinds:

@@ -69,12 +69,15 @@ def fn() -> None:
     type=click.Choice(FORMATS),
     default="default",
     show_default=True,
-    help="default: body on stdin, output on stdout; http-stream: Fn's FDKs.",
+    help=(
+        "default: body on stdin, output on stdout; http-stream: Fn's FDKs; json: a JSON"
+        " object per call on stdin and per answer on stdout."
+    ),
 )
 def init(name: str | None, runtime: str, format_: str) -> None:
     """Create a hello-world function in directory NAME (or here)."""
-    if runtime == "go" and format_ != "default":
-        raise click.UsageError("the go runtime has the default format only (no FDK here)")
+    if (runtime, format_) not in templates.TEMPLATES:
+        raise click.UsageError(f"the {runtime} runtime has no {format_} template (no FDK here)")
     target = Path(name) if name else Path.cwd()
     fn_name = target.resolve().name
     if (target / FILE_NAME).exists():

@@ -20,7 +20,7 @@ RUNTIMES = {
     "node": "node",
     "nodejs": "node",
 }
-FORMATS = ("default", "http-stream")
+FORMATS = ("default", "http-stream", "json")
 TYPES = ("sync", "async")
 #: accepted and not used here (container builds, tests, newer schema's extras)
 IGNORED = ("build", "build_image", "run_image", "tests", "expects", "content_type", "annotations")

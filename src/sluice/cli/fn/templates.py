@@ -85,6 +85,99 @@ fdk.handle(function (input) {
 });
 """
 
+GO_JSON = """package main
+
+import (
+\t"encoding/json"
+\t"fmt"
+\t"os"
+)
+
+// Fn's json format: one request object per call on stdin, one answer object on stdout.
+type request struct {
+\tCallID string `json:"call_id"`
+\tBody   string `json:"body"`
+}
+
+type answer struct {
+\tBody        string `json:"body"`
+\tContentType string `json:"content_type"`
+\tProtocol    struct {
+\t\tStatusCode int `json:"status_code"`
+\t} `json:"protocol"`
+}
+
+func main() {
+\tin := json.NewDecoder(os.Stdin)
+\tout := json.NewEncoder(os.Stdout)
+\tfor {
+\t\tvar req request
+\t\tif err := in.Decode(&req); err != nil {
+\t\t\treturn
+\t\t}
+\t\tbody := struct {
+\t\t\tName string `json:"name"`
+\t\t}{Name: "World"}
+\t\tjson.Unmarshal([]byte(req.Body), &body)
+\t\tgreeting, _ := json.Marshal(map[string]string{"message": fmt.Sprintf("Hello %s", body.Name)})
+\t\tvar ans answer
+\t\tans.Body, ans.ContentType, ans.Protocol.StatusCode = string(greeting), "application/json", 200
+\t\tout.Encode(ans)
+\t}
+}
+"""
+
+PYTHON_JSON = """import json
+import sys
+
+
+def greet(body):
+    name = "World"
+    try:
+        name = json.loads(body).get("name", name)
+    except (ValueError, AttributeError):
+        pass
+    return json.dumps({"message": "Hello " + str(name)}, separators=(",", ":"))
+
+
+# Fn's json format: one request object per call on stdin, one answer object on stdout.
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    request = json.loads(line)
+    answer = {
+        "body": greet(request.get("body") or ""),
+        "content_type": "application/json",
+        "protocol": {"status_code": 200},
+    }
+    print(json.dumps(answer), flush=True)
+"""
+
+NODE_JSON = """const readline = require('readline');
+
+function greet(body) {
+  let name = 'World';
+  try {
+    name = JSON.parse(body).name || name;
+  } catch (e) {
+    // not JSON: greet the world
+  }
+  return JSON.stringify({ message: 'Hello ' + name });
+}
+
+// Fn's json format: one request object per call on stdin, one answer object on stdout.
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  if (!line.trim()) return;
+  const request = JSON.parse(line);
+  const answer = {
+    body: greet(request.body || ''),
+    content_type: 'application/json',
+    protocol: { status_code: 200 },
+  };
+  process.stdout.write(JSON.stringify(answer) + '\\n');
+});
+"""
+
 #: (runtime, format) -> {file name: content}, entrypoint
 TEMPLATES: dict[tuple[str, str], tuple[dict[str, str], str]] = {
     ("go", "default"): ({"func.go": GO_DEFAULT}, "./func"),
@@ -98,6 +191,9 @@ TEMPLATES: dict[tuple[str, str], tuple[dict[str, str], str]] = {
         {"func.js": NODE_FDK, "package.json": ""},
         "node func.js",
     ),
+    ("go", "json"): ({"func.go": GO_JSON}, "./func"),
+    ("python", "json"): ({"func.py": PYTHON_JSON}, "python3 func.py"),
+    ("node", "json"): ({"func.js": NODE_JSON}, "node func.js"),
 }
 
 

@@ -1,0 +1,27 @@
+"""What Fn's format runners share: where and how their processes start, and their limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.runtime.fn_command import Interpreters
+from sluice.runtime.memory import MemoryWatch
+from sluice.sandbox.base import Sandbox
+
+
+@dataclass(frozen=True, kw_only=True)
+class FnSettings:
+    sandbox: Sandbox
+    #: where each process gets its own directory
+    work_dir: Path
+    memory: MemoryWatch
+    tools: Interpreters
+    #: where dependency environments live (runtime/bundle.py); None: no builds
+    builds_dir: Path | None
+    #: a warm process idle this long stops, unless its route says otherwise
+    idle_seconds: float
+    #: warm processes of the hot formats, all functions together
+    max_processes: int
+    #: largest total uncompressed size of a function's zip
+    max_unzipped: int
