@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.dialects.openfaas.helpers import make_function, open_client, wait_status
-from tests.support.listener import Listener
+from tests.support.listener import Listener, Received
 from tests.support.server import SluiceServer, free_port, wait_for
 
 SECRET = "callback-secret"
@@ -43,6 +43,7 @@ def cb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer
         instance.start()
         for name, code in (("hello", HELLO_JS), ("shout", SHOUT_JS), ("failing", FAILING_JS)):
             make_function(instance, name, code)
+        make_function(instance, "sleepy", "sleep 30", kind="process", limits={"timeout": 500})
         yield instance
     finally:
         instance.close()
@@ -139,13 +140,44 @@ def test_nobody_listening_is_retried_then_recorded(cb_server: SluiceServer) -> N
     assert "ConnectError" in status["callback"]["lastError"]
 
 
+#: what a caller sends to match a callback to its request; each is echoed on the callback
+CORRELATION = {
+    "X-Correlation-Id": "order-18",
+    "X-Request-Id": "req-5",
+    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+}
+
+
+def _echoed(got: Received) -> dict[str, str]:
+    return {name: got.headers.get(name.lower(), "") for name in CORRELATION}
+
+
 def test_a_failed_call_calls_back_too(cb_server: SluiceServer) -> None:
     with Listener() as listener, open_client(cb_server) as client:
-        client.post("/async-function/failing", headers={"X-Callback-Url": listener.url})
+        headers = {"X-Callback-Url": listener.url, **CORRELATION}
+        answer = client.post("/async-function/failing", headers=headers)
         (got,) = listener.wait(1)
     assert got.headers["x-function-status"] == "500"
     assert got.headers["x-sluice-call-status"] == "developer_error"
+    assert got.headers["x-call-id"] == answer.headers["x-call-id"]
     assert b"it broke" in got.body
+    assert _echoed(got) == CORRELATION
+
+
+def test_a_call_past_its_time_calls_back_with_504(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        headers = {"X-Callback-Url": listener.url, **CORRELATION}
+        answer = client.post("/async-function/sleepy", headers=headers)
+        assert answer.status_code == 202, answer.text
+        (got,) = listener.wait(1)
+        status = wait_status(client, answer.headers["x-call-id"])
+    assert got.headers["x-function-status"] == "504"
+    assert got.headers["x-sluice-call-status"] == "timeout"
+    assert got.headers["x-call-id"] == answer.headers["x-call-id"]
+    assert b"exceeded its time limits of 500 milliseconds" in got.body
+    assert _echoed(got) == CORRELATION
+    assert status["status"] == "timeout"
+    assert status["functionStatus"] == 504
 
 
 def test_a_sync_call_honours_the_callback_too(cb_server: SluiceServer) -> None:

@@ -34,6 +34,8 @@ from sluice.sandbox.base import Sandbox
 #: how long a server may take to listen
 START_SECONDS = 10.0
 _POLL_SECONDS = 0.02
+#: how long a server that refused a connection gets to show that it has exited
+EXIT_NOTICE_SECONDS = 2.0
 #: headers that belong to one hop, never forwarded either way
 HOP_BY_HOP = frozenset(
     {
@@ -105,20 +107,27 @@ class HttpFunctions:
 
     async def run(self, request: RunRequest, start_ms: int) -> RunResult:
         logs = CallLogs(request.log_limit_bytes)
-        try:
-            server, started = await self._server(request.action, logs)
-        except StartFailed as exc:
-            return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
-        init_ms = now_ms() - start_ms if started else None
-        server.calls.add(logs)
-        if server.idle_timer is not None:
-            server.idle_timer.cancel()
-            server.idle_timer = None
-        try:
-            return await self._forward(server, request, logs, start_ms, init_ms)
-        finally:
-            server.calls.discard(logs)
-            self._maybe_idle(server)
+        # a server that died since the last call shows it by refusing the connection before
+        # its exit is noticed: nothing was sent, so the call goes to a new server, once
+        for again in (True, False):
+            try:
+                server, started = await self._server(request.action, logs)
+            except StartFailed as exc:
+                return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
+            init_ms = now_ms() - start_ms if started else None
+            server.calls.add(logs)
+            if server.idle_timer is not None:
+                server.idle_timer.cancel()
+                server.idle_timer = None
+            try:
+                return await self._forward(server, request, logs, start_ms, init_ms)
+            except _Gone as exc:
+                if not again:
+                    return failure(Outcome.DEVELOPER_ERROR, str(exc), logs, start_ms, init_ms)
+            finally:
+                server.calls.discard(logs)
+                self._maybe_idle(server)
+        raise AssertionError("unreachable")
 
     async def _server(self, action: ActionCode, logs: CallLogs) -> tuple[HttpServer, bool]:
         """The live server of `action`'s version, started (True) if there was none."""
@@ -226,6 +235,8 @@ class HttpFunctions:
                 message = out_of_memory(request.action.memory_mb)
             else:
                 message = f"The function's server gave no valid answer: {exc or type(exc).__name__}"
+            if isinstance(exc, httpx.ConnectError) and await self._exited(server):
+                raise _Gone(message) from exc
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
         end_ms = now_ms()
         result: dict[str, Any] = response(status, answer_headers, body)
@@ -249,6 +260,13 @@ class HttpFunctions:
                 chunks.append(chunk)
             kept = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
             return answer.status_code, kept, b"".join(chunks)
+
+    async def _exited(self, server: HttpServer) -> bool:
+        """Whether the server has exited, given a moment to notice it."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(EXIT_NOTICE_SECONDS):
+                await asyncio.shield(server.child.exited)
+        return not server.child.alive
 
     def _maybe_idle(self, server: HttpServer) -> None:
         if server.calls or self._servers.get(server.key) is not server:
@@ -277,3 +295,7 @@ class HttpFunctions:
 
 class _TooLarge(Exception):
     pass
+
+
+class _Gone(Exception):
+    """The server refused the connection because it has exited; the message says so."""

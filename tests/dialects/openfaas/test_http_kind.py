@@ -11,16 +11,21 @@ from tests.runtime.helpers import zip_b64
 from tests.support.server import SluiceServer
 
 SERVER_PY = """
-import json, os
+import json, os, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 INSTANCE = os.urandom(8).hex()  # pids repeat inside a sandbox's pid namespace
+STOPPING = False
 
 class Handler(BaseHTTPRequestHandler):
     def answer(self):
         body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
         if self.path.startswith("/die"):
             os._exit(3)
+        if self.path.startswith("/shutdown"):  # stops listening, answers, exits in 1 s
+            global STOPPING
+            STOPPING = True
+            self.server.socket.close()
         out = json.dumps({"instance": INSTANCE, "method": self.command, "path": self.path,
                           "tenant": self.headers.get("x-tenant"), "body": body}).encode()
         self.send_response(500 if self.path.startswith("/fail") else 201)
@@ -35,7 +40,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         print("served", self.path, flush=True)
 
-HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+httpd = HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+while not STOPPING:
+    httpd.handle_request()
+time.sleep(1)  # on its way out: no longer listening, not yet exited
 """
 
 
@@ -83,6 +91,15 @@ def test_a_server_that_died_is_started_again(web: SluiceServer) -> None:
     assert "gave no valid answer" in died.text
     after = _call(web, "GET", "/").json()["instance"]
     assert after != before
+
+
+def test_a_server_that_stopped_between_calls_costs_no_call(web: SluiceServer) -> None:
+    """The server stops listening, then exits: the next call, refused before Sluice has seen
+    the exit, goes to a server started in its place."""
+    before = _call(web, "GET", "/shutdown").json()["instance"]
+    answer = _call(web, "GET", "/after")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["instance"] != before
 
 
 def test_a_server_error_is_the_function_failing(web: SluiceServer) -> None:

@@ -57,6 +57,27 @@ def test_the_request_reaches_the_process(server: SluiceServer) -> None:
     assert lines[3] == "body text"
 
 
+def test_every_method_reaches_the_process(server: SluiceServer) -> None:
+    process(server, "envdump", zip_b64({"env.sh": ENV_SH}), main="sh env.sh")
+    route = "/envdump/a/b.txt?x=1&y=two%20words"
+    with open_client(server) as client:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+            answer = client.request(method, "/function" + route)
+            assert answer.status_code == 200, (method, answer.text)
+            first = answer.text.splitlines()[0]
+            assert first == f"method={method} path=/a/b.txt query=x=1&y=two%20words"
+        head = client.head("/function" + route)
+        accepted = {
+            method: client.request(method, "/async-function" + route).headers["x-call-id"]
+            for method in ("GET", "DELETE", "PUT")
+        }
+        ran = {method: wait_status(client, i)["body"] for method, i in accepted.items()}
+    assert head.status_code == 200
+    assert head.content == b""
+    for method, body in ran.items():
+        assert body.startswith(f"method={method} path=/a/b.txt query=x=1&y=two%20words\n")
+
+
 def test_a_failing_command_answers_500_with_its_exit_status(server: SluiceServer) -> None:
     process(server, "cat-missing", "cat /no/such/file")
     with open_client(server) as client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import httpx
 import pytest
 from tests.dialects.openfaas.helpers import open_client
 from tests.support.server import SluiceServer
@@ -86,6 +87,21 @@ def test_bad_deployments_are_400(
     assert message in answer.text
 
 
+def test_a_function_may_run_up_to_three_hours(server: SluiceServer) -> None:
+    spec = {"service": "of-long", "envProcess": "cat", "envVars": {"exec_timeout": "180m"}}
+    with server.client() as client:
+        client.request("DELETE", "/system/functions", json={"functionName": "of-long"})
+        made = client.post("/system/functions", json=spec)
+        assert made.status_code == 202, made.text
+        action = client.get("/api/v1/namespaces/_/actions/of-long").json()
+        assert action["limits"]["timeout"] == 180 * 60_000
+        longer = {**spec, "envVars": {"exec_timeout": "3h1s"}}
+        refused = client.put("/system/functions", json=longer)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/plain")
+    assert "exceeds allowed threshold of 10800000 milliseconds" in refused.text
+
+
 def test_unknown_functions_are_404(server: SluiceServer) -> None:
     spec = {"service": "of-never", "envProcess": "cat"}
     with server.client() as client:
@@ -95,12 +111,32 @@ def test_unknown_functions_are_404(server: SluiceServer) -> None:
         assert client.get("/system/function/of-never").status_code == 404
 
 
+SOME_ID = "01a207fc-aa51-e464-487d-9fc5cdc3ddb8"
+SYSTEM_ROUTES = [
+    ("GET", "/system/functions"),
+    ("POST", "/system/functions"),
+    ("PUT", "/system/functions"),
+    ("DELETE", "/system/functions"),
+    ("GET", "/system/function/wordcount"),
+    ("GET", "/system/info"),
+    ("GET", "/system/dead-letters"),
+    ("POST", f"/system/dead-letters/{SOME_ID}/redrive"),
+    ("DELETE", f"/system/dead-letters/{SOME_ID}"),
+    ("DELETE", "/system/queue/wordcount"),
+]
+
+
 def test_system_routes_need_the_key(server: SluiceServer) -> None:
+    """Every /system route, while invoking stays open (the default)."""
+    user, _, _ = server.auth.partition(":")
+    wrong = httpx.BasicAuth(user, "not-the-secret")
     with open_client(server) as client:
-        for method, path in (("GET", "/system/functions"), ("GET", "/system/info")):
-            answer = client.request(method, path)
-            assert answer.status_code == 401, path
-            assert answer.text == "invalid credentials\n"
+        for method, path in SYSTEM_ROUTES:
+            for auth in (None, wrong):
+                answer = client.request(method, path, json=WORDCOUNT, auth=auth)
+                assert answer.status_code == 401, (method, path, auth)
+                assert answer.text == "invalid credentials\n"
+                assert answer.headers["www-authenticate"] == 'Basic realm="Restricted"'
         assert client.get("/healthz").text == "OK"
     with server.client() as client:
         assert client.get("/system/info").json()["provider"]["provider"] == "sluice"
