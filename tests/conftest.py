@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import create_database, drop_database, postgres_unavailable
 from tests.support.server import SluiceServer
 
 
@@ -33,3 +34,33 @@ def new_server(tmp_path: Path) -> Iterator[Callable[..., SluiceServer]]:
     yield make
     for instance in made:
         instance.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for the session, migrated; dropped at its end."""
+    import asyncio
+
+    from sluice.store.pg_migrate import migrate
+
+    why = postgres_unavailable()
+    if why is not None:
+        pytest.skip(why)
+    url = create_database()
+    try:
+        asyncio.run(migrate(url))
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE namespaces, entities, calls, callbacks, idempotency, dead_letters, blobs"
+        )
+    return pg_database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sluice.paths import default_client_config, default_data_dir
@@ -24,6 +24,15 @@ class Settings(BaseSettings):
 
     #: FULL fsyncs every accepted call (survives power loss); NORMAL survives process crashes
     sync: Literal["FULL", "NORMAL"] = "FULL"
+
+    # Store and queue
+    #: where entities and calls live: "" is the embedded SQLite file in data_dir; a
+    #: postgresql://user:password@host:port/database URL selects PostgreSQL
+    store: str = ""
+    #: apply the PostgreSQL schema's pending migrations at start (else `sluice migrate`)
+    migrate: bool = False
+    #: connections per pool to PostgreSQL (one pool for durable writes, one for the rest)
+    store_pool_size: int = 8
 
     # Limits (OpenWhisk's names and units)
     blocking_wait_ms: int = 60_000
@@ -101,6 +110,13 @@ class Settings(BaseSettings):
     retry_max_wait_ms: int = 60_000
     #: an async call older than this is not run (again) but dead-lettered; 0: no limit
     max_event_age_seconds: float = 0.0
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value in ("", "sqlite") or value.startswith(("postgresql://", "postgres://")):
+            return value
+        raise ValueError("store must be empty (the embedded SQLite file) or a postgresql:// URL")
 
     def resolved_api_host(self) -> str:
         if self.api_host:

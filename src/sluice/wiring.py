@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sluice.backends import build_backends
 from sluice.bootstrap import ensure_node_packages, platform_secret
 from sluice.build.builder import Builder
 from sluice.config import Settings
@@ -21,14 +22,11 @@ from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.waiters import Waiters
-from sluice.queue.sqlite import SqliteQueue
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.bwrap import choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
-from sluice.store.sqlite import SqliteStore
-from sluice.store.sqlite_db import Database
 from sluice.worker.loop import Worker
 from sluice.worker.scheduler import Scheduler
 
@@ -62,9 +60,7 @@ def build_runtime(settings: Settings) -> Runtime:
 class Sluice:
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
-        db = Database(settings.db_path, settings.sync)
-        self.store = SqliteStore(db)
-        self.queue = SqliteQueue(db)
+        self.store, self.queue = build_backends(settings)
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))

@@ -16,6 +16,7 @@ from sluice.cli.actions import action
 from sluice.cli.activations import activation
 from sluice.cli.fn.commands import fn
 from sluice.cli.functions import function
+from sluice.cli.migrate import migrate as migrate_command
 from sluice.cli.namespaces import namespace
 from sluice.cli.packages import package
 from sluice.cli.rules import rule
@@ -57,9 +58,27 @@ def main(
 @main.command()
 @click.option("--host", help="Address to listen on [env SLUICE_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [env SLUICE_PORT; default 3233].")
-@click.option("--sync", type=click.Choice(["FULL", "NORMAL"]), help="SQLite durability.")
+@click.option("--sync", type=click.Choice(["FULL", "NORMAL"]), help="Durability of accepts.")
+@click.option(
+    "--store",
+    help="postgresql://... to keep entities and calls in PostgreSQL"
+    " [env SLUICE_STORE; default the embedded SQLite file in the data dir].",
+)
+@click.option(
+    "--migrate",
+    is_flag=True,
+    default=None,
+    help="Apply pending PostgreSQL schema migrations first [env SLUICE_MIGRATE].",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, sync: str | None) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    sync: str | None,
+    store: str | None,
+    migrate: bool | None,
+) -> None:
     """Run Sluice: API, scheduler and workers in one process."""
     from sluice.cli.serve import run_server
 
@@ -68,7 +87,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, sync: str | No
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    run_server(ctx.obj["server_settings"](host=host, port=port, sync=sync))
+    settings = ctx.obj["server_settings"](
+        host=host, port=port, sync=sync, store=store, migrate=migrate
+    )
+    run_server(settings)
 
 
 main.add_command(namespace)
@@ -78,4 +100,5 @@ main.add_command(trigger)
 main.add_command(rule)
 main.add_command(package)
 main.add_command(fn)
+main.add_command(migrate_command)
 main.add_command(function)

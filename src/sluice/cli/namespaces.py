@@ -18,15 +18,14 @@ T = TypeVar("T")
 
 
 def _with_namespaces(ctx: click.Context, fn: Callable[[Namespaces], Awaitable[T]]) -> T:
+    from sluice.backends import build_backends
     from sluice.bootstrap import platform_secret
     from sluice.engine.namespaces import Namespaces
-    from sluice.store.sqlite import SqliteStore
-    from sluice.store.sqlite_db import Database
 
     settings: Settings = ctx.obj["server_settings"]()
 
     async def run() -> T:
-        store = SqliteStore(Database(settings.db_path, settings.sync))
+        store, _queue = build_backends(settings)
         await store.open()
         try:
             return await fn(Namespaces(store, platform_secret(settings.data_dir)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 
@@ -13,34 +12,22 @@ from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
 from sluice.records import Callback, CallbackState, Lease, NewCall
-from sluice.store.sqlite import CALLBACK_COLUMNS, callback_from_row
+from sluice.store.rows import (
+    CALLBACK_COLUMNS,
+    CANDIDATE_COLUMNS,
+    LEASE_COLUMNS,
+    NEW_CALL_COLUMNS,
+    callback_from_row,
+    lease_from_row,
+    new_call_row,
+)
 from sluice.store.sqlite_db import Database
 
 #: how many queued calls one take looks at, so that a namespace at its cap does not block others
 _SCAN = 256
 
-_LEASE_COLUMNS = (
-    "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name, fn_limit"
-)
-_CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit"
 #: how many queued calls of each named queue one take looks at
 _SCAN_NAMED = 64
-
-
-def _lease_from_row(row: tuple[Any, ...]) -> Lease:
-    return Lease(
-        id=CallId(row[0]),
-        namespace=row[1],
-        path=row[2],
-        attempt=row[3],
-        params=orjson.loads(row[4]),
-        meta=orjson.loads(row[5]),
-        memory_mb=row[6],
-        created=row[7],
-        started=row[8],
-        queue_name=row[9],
-        fn_limit=row[10],
-    )
 
 
 def _claim_key(conn: sqlite3.Connection, call: NewCall) -> None:
@@ -78,27 +65,7 @@ class SqliteQueue:
         self.db = db
 
     async def enqueue(self, *calls: NewCall) -> None:
-        rows = [
-            (
-                call.id.raw,
-                call.namespace,
-                call.path,
-                call.state.value,
-                orjson.dumps(call.params),
-                orjson.dumps(call.meta),
-                call.memory_mb,
-                call.created,
-                call.visible_at,
-                call.ended,
-                orjson.dumps(call.record) if call.record is not None else None,
-                call.attempts,
-                call.created if call.lease_until is not None else None,
-                call.lease_until,
-                call.queue_name,
-                call.fn_limit,
-            )
-            for call in calls
-        ]
+        rows = [new_call_row(call) for call in calls]
 
         callbacks = [
             (call.id.raw, call.namespace, call.callback) for call in calls if call.callback
@@ -112,9 +79,7 @@ class SqliteQueue:
                 _claim_key(conn, call)
             try:
                 conn.executemany(
-                    "INSERT INTO calls (id, namespace, path, state, params, meta, memory_mb,"
-                    " created, visible_at, ended, record, attempts, started, lease_until,"
-                    " queue_name, fn_limit)"
+                    f"INSERT INTO calls ({NEW_CALL_COLUMNS})"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
@@ -147,11 +112,11 @@ class SqliteQueue:
                 row = conn.execute(
                     "UPDATE calls SET state = 'running', attempts = attempts + 1,"
                     " started = ?, lease_until = ? WHERE id = ? AND state = 'queued'"
-                    f" RETURNING {_LEASE_COLUMNS}",
+                    f" RETURNING {LEASE_COLUMNS}",
                     (now_ms, now_ms + lease_ms, raw),
                 ).fetchone()
                 if row is not None:
-                    leases.append(_lease_from_row(row))
+                    leases.append(lease_from_row(row))
             return leases
 
         return await self.db.write(claim, durable=False)
@@ -161,7 +126,7 @@ class SqliteQueue:
         queue at its cap, however long, does not hide the others' calls)."""
         reader = self.db.reader
         rows = reader.execute(
-            f"SELECT {_CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
             " AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
             (now_ms, _SCAN),
         ).fetchall()
@@ -171,7 +136,7 @@ class SqliteQueue:
         seen = {row[0] for row in rows}
         for (name,) in named:
             for row in reader.execute(
-                f"SELECT {_CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+                f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
                 " AND queue_name = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
                 (name, now_ms, _SCAN_NAMED),
             ):
@@ -272,17 +237,17 @@ class SqliteQueue:
 
     async def expired(self, now_ms: int, limit: int) -> list[Lease]:
         rows = self.db.reader.execute(
-            f"SELECT {_LEASE_COLUMNS} FROM calls WHERE state = 'running'"
+            f"SELECT {LEASE_COLUMNS} FROM calls WHERE state = 'running'"
             " AND lease_until < ? ORDER BY lease_until LIMIT ?",
             (now_ms, limit),
         ).fetchall()
-        return [_lease_from_row(r) for r in rows]
+        return [lease_from_row(r) for r in rows]
 
     async def recover(self) -> list[Lease]:
         rows = self.db.reader.execute(
-            f"SELECT {_LEASE_COLUMNS} FROM calls WHERE state = 'running'"
+            f"SELECT {LEASE_COLUMNS} FROM calls WHERE state = 'running'"
         ).fetchall()
-        return [_lease_from_row(r) for r in rows]
+        return [lease_from_row(r) for r in rows]
 
     async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
         def claim(conn: sqlite3.Connection) -> list[Callback]:

@@ -1,0 +1,314 @@
+"""The queue on PostgreSQL: the calls table is the call ledger, leased with FOR UPDATE SKIP
+LOCKED so that any number of worker processes on any hosts take each call once.
+
+Two halves, kept apart on purpose:
+
+- The ledger (every method but `take` and `announce`): the durable record of each accepted
+  call, its idempotency key, callback and claim-check blob (`enqueue`), its state, attempts and
+  lease (`claim`, `extend`, `nak`, `expired`, `recover`), its one outcome (`ack`, fenced on
+  the attempt: a late ack from a lease that was lost changes nothing and returns False) and
+  its callback's deliveries (`callbacks_due` etc., fenced the same way on their attempts).
+- Delivery, how a worker learns that a call is ready: `take` (scan the ledger for visible
+  queued calls, skipping those another worker is locking) and `announce` (told after each
+  durable enqueue; nothing to do here, as `take` finds the rows).
+
+A transport that delivers calls by message (NATS JetStream) subclasses this and replaces only
+those two: `announce` publishes the new calls' ids, `take` pulls messages, asks `admit`, and
+calls `claim` with the ids it got. `claim` is fenced on the call's state, so a redelivered
+message whose call already finished (or is running elsewhere) leases nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from psycopg import errors
+
+from sluice.errors import Conflict
+from sluice.ids import CallId
+from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
+from sluice.records import Callback, CallbackState, Lease, NewCall
+from sluice.store.pg_db import Connection, PgDatabase
+from sluice.store.rows import (
+    CALLBACK_COLUMNS,
+    CANDIDATE_COLUMNS,
+    LEASE_COLUMNS,
+    NEW_CALL_COLUMNS,
+    callback_from_row,
+    lease_from_row,
+    new_call_row,
+)
+
+#: how many queued calls one take looks at (and locks while it decides)
+_SCAN = 256
+#: how many queued calls of each named queue one take looks at
+_SCAN_NAMED = 64
+
+_CALL_INSERT = (
+    f"INSERT INTO calls ({NEW_CALL_COLUMNS}, owner)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _candidate_from_row(row: tuple[Any, ...]) -> Candidate:
+    return Candidate(CallId(bytes(row[0])), row[1], row[2], row[3], row[4], row[5])
+
+
+async def _claim_key(conn: Connection, call: NewCall) -> None:
+    """Tie the call's idempotency key to it, unless a live earlier call holds the key."""
+    cursor = await conn.execute(
+        "INSERT INTO idempotency (namespace, key, id, created) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (namespace, key) DO UPDATE SET id = excluded.id,"
+        " created = excluded.created WHERE idempotency.created < %s",
+        (
+            call.namespace,
+            call.idempotency_key,
+            call.id.raw,
+            call.created,
+            call.created - IDEMPOTENCY_MS,
+        ),
+    )
+    if not cursor.rowcount:
+        row = await (
+            await conn.execute(
+                "SELECT id FROM idempotency WHERE namespace = %s AND key = %s",
+                (call.namespace, call.idempotency_key),
+            )
+        ).fetchone()
+        assert row is not None  # the conflicting row is committed: that is why we waited
+        raise DuplicateCall(CallId(bytes(row[0])))
+
+
+async def _callback_due(conn: Connection, call_ids: Sequence[CallId], now_ms: int) -> None:
+    """The calls have ended: their callbacks, if any, are due now."""
+    await conn.execute(
+        "UPDATE callbacks SET due = %s WHERE id = ANY(%s) AND state = 'pending' AND due IS NULL",
+        (now_ms, [call_id.raw for call_id in call_ids]),
+    )
+
+
+class PostgresQueue:
+    def __init__(self, db: PgDatabase, node: str = "") -> None:
+        self.db = db
+        #: who holds the leases this queue takes: `recover` hands back only this node's
+        self.node = node
+
+    # The ledger -------------------------------------------------------------------------------
+    async def enqueue(self, *calls: NewCall) -> None:
+        rows = [
+            (*new_call_row(call), self.node if call.lease_until is not None else None)
+            for call in calls
+        ]
+        callbacks = [
+            (call.id.raw, call.namespace, call.callback) for call in calls if call.callback
+        ]
+        blobs = [(call.id.raw, call.namespace, call.blob) for call in calls if call.blob]
+        try:
+            async with self.db.connection() as conn, conn.transaction():
+                for call in calls:
+                    if call.idempotency_key:
+                        await _claim_key(conn, call)
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(_CALL_INSERT, rows)
+                    if callbacks:
+                        await cursor.executemany(
+                            "INSERT INTO callbacks (id, namespace, url) VALUES (%s, %s, %s)",
+                            callbacks,
+                        )
+                    if blobs:
+                        await cursor.executemany(
+                            "INSERT INTO blobs (id, namespace, data) VALUES (%s, %s, %s)", blobs
+                        )
+        except errors.UniqueViolation as exc:
+            raise Conflict("a call with that id exists already") from exc
+        await self.announce(calls)
+
+    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> list[Lease]:
+        """Lease these calls if they are still queued (in the order given); the rest are
+        running elsewhere or finished, and are skipped."""
+        async with self.db.connection(durable=False) as conn:
+            return await self._claim(conn, ids, now_ms, lease_ms)
+
+    async def _claim(
+        self, conn: Connection, ids: Sequence[CallId], now_ms: int, lease_ms: int
+    ) -> list[Lease]:
+        if not ids:
+            return []
+        cursor = await conn.execute(
+            "UPDATE calls SET state = 'running', attempts = attempts + 1, started = %s,"
+            " lease_until = %s, owner = %s WHERE id = ANY(%s) AND state = 'queued'"
+            f" RETURNING {LEASE_COLUMNS}",
+            (now_ms, now_ms + lease_ms, self.node, [call_id.raw for call_id in ids]),
+        )
+        leases = {lease.id: lease for lease in map(lease_from_row, await cursor.fetchall())}
+        return [leases[call_id] for call_id in ids if call_id in leases]
+
+    async def extend(self, leases: list[Lease], until_ms: int) -> None:
+        if not leases:
+            return
+        async with self.db.connection(durable=False) as conn, conn.cursor() as cursor:
+            await cursor.executemany(
+                "UPDATE calls SET lease_until = %s WHERE id = %s AND attempts = %s"
+                " AND state = 'running'",
+                [(until_ms, lease.id.raw, lease.attempt) for lease in leases],
+            )
+
+    async def ack(self, lease: Lease, outcome: Outcome) -> bool:
+        async with self.db.connection(durable=False) as conn, conn.transaction():
+            cursor = await conn.execute(
+                "UPDATE calls SET state = %s, started = coalesce(%s, started), ended = %s,"
+                " record = %s, lease_until = NULL, owner = NULL"
+                " WHERE id = %s AND attempts = %s AND state IN ('running', 'queued')",
+                (
+                    outcome.state.value,
+                    outcome.started,
+                    outcome.ended,
+                    orjson.dumps(outcome.record),
+                    lease.id.raw,
+                    lease.attempt,
+                ),
+            )
+            if not cursor.rowcount:
+                return False
+            await _callback_due(conn, [lease.id], outcome.ended)
+            if outcome.dead_letter is not None:
+                await conn.execute(
+                    "INSERT INTO dead_letters (id, namespace, path, reason, created)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+                    " namespace = excluded.namespace, path = excluded.path,"
+                    " reason = excluded.reason, created = excluded.created",
+                    (lease.id.raw, lease.namespace, lease.path, outcome.dead_letter, outcome.ended),
+                )
+            return True
+
+    async def nak(self, lease: Lease, visible_at: int) -> bool:
+        released = await self.db.execute(
+            "UPDATE calls SET state = 'queued', visible_at = %s, lease_until = NULL, owner = NULL"
+            " WHERE id = %s AND attempts = %s AND state = 'running'",
+            (visible_at, lease.id.raw, lease.attempt),
+            durable=False,
+        )
+        return released > 0
+
+    async def cancel_queued(
+        self,
+        namespace: str,
+        outcome: Outcome,
+        call_id: CallId | None = None,
+        path: str | None = None,
+    ) -> list[CallId]:
+        if call_id is None and path is None:
+            raise ValueError("cancel_queued needs a call id or a path")
+        where, key = ("id = %s", call_id.raw) if call_id is not None else ("path = %s", path)
+        async with self.db.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "UPDATE calls SET state = %s, ended = %s, record = %s"
+                f" WHERE namespace = %s AND state = 'queued' AND {where} RETURNING id",
+                (outcome.state.value, outcome.ended, orjson.dumps(outcome.record), namespace, key),
+            )
+            ended = [CallId(bytes(row[0])) for row in await cursor.fetchall()]
+            if ended:
+                await _callback_due(conn, ended, outcome.ended)
+            return ended
+
+    async def expired(self, now_ms: int, limit: int) -> list[Lease]:
+        rows = await self.db.fetchall(
+            f"SELECT {LEASE_COLUMNS} FROM calls WHERE state = 'running'"
+            " AND lease_until < %s ORDER BY lease_until LIMIT %s",
+            (now_ms, limit),
+        )
+        return [lease_from_row(r) for r in rows]
+
+    async def recover(self) -> list[Lease]:
+        """This node's running calls: those other hosts run are theirs to finish."""
+        rows = await self.db.fetchall(
+            f"SELECT {LEASE_COLUMNS} FROM calls WHERE state = 'running' AND owner = %s",
+            (self.node,),
+        )
+        return [lease_from_row(r) for r in rows]
+
+    async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
+        rows = await self.db.fetchall(
+            "UPDATE callbacks SET due = %s, attempts = attempts + 1 WHERE id IN"
+            " (SELECT id FROM callbacks WHERE due IS NOT NULL AND due <= %s"
+            " ORDER BY due LIMIT %s FOR UPDATE SKIP LOCKED)"
+            f" RETURNING {CALLBACK_COLUMNS}",
+            (now_ms + lease_ms, now_ms, limit),
+            durable=False,
+        )
+        return sorted(map(callback_from_row, rows), key=lambda callback: callback.id.raw)
+
+    async def retry_callback(
+        self, callback: Callback, due_ms: int, status: int | None, error: str | None
+    ) -> None:
+        await self.db.execute(
+            "UPDATE callbacks SET due = %s, last_status = %s, last_error = %s"
+            " WHERE id = %s AND attempts = %s AND state = 'pending'",
+            (due_ms, status, error, callback.id.raw, callback.attempts),
+            durable=False,
+        )
+
+    async def settle_callback(
+        self,
+        callback: Callback,
+        state: CallbackState,
+        status: int | None,
+        error: str | None,
+        now_ms: int,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE callbacks SET state = %s, due = NULL, last_status = %s, last_error = %s,"
+            " settled = %s WHERE id = %s AND attempts = %s AND state = 'pending'",
+            (state.value, status, error, now_ms, callback.id.raw, callback.attempts),
+            durable=False,
+        )
+
+    # Delivery ---------------------------------------------------------------------------------
+    async def announce(self, calls: Sequence[NewCall]) -> None:
+        """Newly accepted calls are in the ledger: `take` finds them, so nothing to send."""
+
+    async def take(
+        self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
+    ) -> list[Lease]:
+        async with self.db.connection(durable=False) as conn, conn.transaction():
+            chosen: list[CallId] = []
+            for candidate in await self._candidates(conn, now_ms):
+                if len(chosen) >= limit:
+                    break
+                if admit(candidate):
+                    chosen.append(candidate.id)
+            return await self._claim(conn, chosen, now_ms, lease_ms)
+
+    async def _candidates(self, conn: Connection, now_ms: int) -> list[Candidate]:
+        """The oldest visible queued calls no other worker is taking, and the oldest of each
+        named queue (so that a queue at its cap, however long, does not hide the others')."""
+        rows = await (
+            await conn.execute(
+                f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+                " AND visible_at <= %s ORDER BY visible_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (now_ms, _SCAN),
+            )
+        ).fetchall()
+        named = await (
+            await conn.execute(
+                "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name <> ''"
+            )
+        ).fetchall()
+        seen = {bytes(row[0]) for row in rows}
+        for (name,) in named:
+            more = await (
+                await conn.execute(
+                    f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+                    " AND queue_name = %s AND visible_at <= %s ORDER BY visible_at, id"
+                    " LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (name, now_ms, _SCAN_NAMED),
+                )
+            ).fetchall()
+            for row in more:
+                if bytes(row[0]) not in seen:
+                    seen.add(bytes(row[0]))
+                    rows.append(row)
+        rows.sort(key=lambda row: (row[6], bytes(row[0])))
+        return [_candidate_from_row(row) for row in rows]

@@ -1,0 +1,169 @@
+"""What the SQL stores share: rows to records, and the WHERE clauses of listings.
+
+The clauses take the driver's parameter mark ("?" for sqlite3, "%s" for psycopg)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sluice.ids import CallId
+from sluice.records import (
+    Call,
+    Callback,
+    CallbackState,
+    CallState,
+    Entity,
+    Lease,
+    Namespace,
+    NewCall,
+)
+from sluice.store.base import CallFilter
+
+CALL_COLUMNS = (
+    "id, namespace, path, state, params, meta, memory_mb, created, started, ended, attempts, record"
+)
+CALLBACK_COLUMNS = "id, namespace, url, state, attempts, due, last_status, last_error, settled"
+ENTITY_COLUMNS = "namespace, collection, name, version, updated, doc"
+NAMESPACE_COLUMNS = "name, uuid, key_hash, generation, created"
+LEASE_COLUMNS = (
+    "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name, fn_limit"
+)
+CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit"
+#: the columns of `new_call_row`, in its order
+NEW_CALL_COLUMNS = (
+    "id, namespace, path, state, params, meta, memory_mb, created, visible_at, ended, record,"
+    " attempts, started, lease_until, queue_name, fn_limit"
+)
+#: the tables whose rows belong to a namespace (deleted with it), entities and calls first
+NAMESPACE_TABLES = ("entities", "calls", "callbacks", "idempotency", "dead_letters", "blobs")
+
+
+def call_from_row(row: tuple[Any, ...]) -> Call:
+    return Call(
+        id=CallId(bytes(row[0])),
+        namespace=row[1],
+        path=row[2],
+        state=CallState(row[3]),
+        params=orjson.loads(row[4]),
+        meta=orjson.loads(row[5]),
+        memory_mb=row[6],
+        created=row[7],
+        started=row[8],
+        ended=row[9],
+        attempts=row[10],
+        record=orjson.loads(row[11]) if row[11] is not None else None,
+    )
+
+
+def callback_from_row(row: tuple[Any, ...]) -> Callback:
+    return Callback(
+        id=CallId(bytes(row[0])),
+        namespace=row[1],
+        url=row[2],
+        state=CallbackState(row[3]),
+        attempts=row[4],
+        due=row[5],
+        last_status=row[6],
+        last_error=row[7],
+        settled=row[8],
+    )
+
+
+def lease_from_row(row: tuple[Any, ...]) -> Lease:
+    return Lease(
+        id=CallId(bytes(row[0])),
+        namespace=row[1],
+        path=row[2],
+        attempt=row[3],
+        params=orjson.loads(row[4]),
+        meta=orjson.loads(row[5]),
+        memory_mb=row[6],
+        created=row[7],
+        started=row[8],
+        queue_name=row[9],
+        fn_limit=row[10],
+    )
+
+
+def new_call_row(call: NewCall) -> tuple[Any, ...]:
+    """The values of an accepted call's row (NEW_CALL_COLUMNS)."""
+    return (
+        call.id.raw,
+        call.namespace,
+        call.path,
+        call.state.value,
+        orjson.dumps(call.params),
+        orjson.dumps(call.meta),
+        call.memory_mb,
+        call.created,
+        call.visible_at,
+        call.ended,
+        orjson.dumps(call.record) if call.record is not None else None,
+        call.attempts,
+        call.created if call.lease_until is not None else None,
+        call.lease_until,
+        call.queue_name,
+        call.fn_limit,
+    )
+
+
+def entity_from_row(row: tuple[Any, ...]) -> Entity:
+    return Entity(row[0], row[1], row[2], row[3], row[4], orjson.loads(row[5]))
+
+
+def namespace_from_row(row: tuple[Any, ...]) -> Namespace:
+    return Namespace(row[0], row[1], row[2], row[3], row[4])
+
+
+def like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def entity_where(
+    mark: str, namespace: str, collection: str, prefix: str | None
+) -> tuple[str, list[Any]]:
+    where = f"namespace = {mark} AND collection = {mark}"
+    args: list[Any] = [namespace, collection]
+    if prefix is not None:
+        where += f" AND name LIKE {mark} ESCAPE '\\'"
+        args.append(like_prefix(prefix))
+    return where, args
+
+
+def call_where(mark: str, query: CallFilter) -> tuple[str, list[Any]]:
+    where = [f"namespace = {mark}"]
+    args: list[Any] = [query.namespace]
+    if query.path is not None:
+        where.append(f"path = {mark}")
+        args.append(query.path)
+    if query.prefix is not None:
+        where.append(f"path LIKE {mark} ESCAPE '\\'")
+        args.append(like_prefix(query.prefix))
+    if query.before is not None:
+        where.append(f"id < {mark}")
+        args.append(query.before.raw)
+    if query.terminal_only:
+        where.append("state NOT IN ('queued', 'running')")
+    if query.since is not None:
+        where.append(f"coalesce(started, created) >= {mark}")
+        args.append(query.since)
+    if query.upto is not None:
+        where.append(f"coalesce(started, created) <= {mark}")
+        args.append(query.upto)
+    return " AND ".join(where), args
+
+
+def dead_letter_where(
+    mark: str, namespace: str, path: str | None, call_id: CallId | None
+) -> tuple[str, list[Any]]:
+    where = f"namespace = {mark}"
+    args: list[Any] = [namespace]
+    if path is not None:
+        where += f" AND path = {mark}"
+        args.append(path)
+    if call_id is not None:
+        where += f" AND id = {mark}"
+        args.append(call_id.raw)
+    return where, args

@@ -1,0 +1,247 @@
+"""The PostgreSQL queue (the call ledger) on a real database: durable accept, SKIP LOCKED
+leases shared by several workers, attempt fencing, per-node recovery, fenced callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from sluice.errors import Conflict
+from sluice.ids import CallId
+from sluice.queue.base import Candidate, DuplicateCall, Outcome
+from sluice.queue.postgres import PostgresQueue
+from sluice.records import CallbackState, CallState, NewCall
+from sluice.store.pg_db import PgDatabase
+from sluice.store.postgres import PostgresStore
+
+Scenario = Callable[[PgDatabase], Awaitable[None]]
+
+
+def _call(namespace: str = "ns", at: int = 1000, **fields: object) -> NewCall:
+    return NewCall(CallId.new(), namespace, "act", {"a": 1}, {}, 256, at, at, **fields)
+
+
+def _admit_all(candidate: Candidate) -> bool:
+    return True
+
+
+def _done(at: int, who: str = "") -> Outcome:
+    return Outcome(CallState.SUCCESS, {"result": {"who": who}}, at)
+
+
+def run(url: str, scenario: Scenario) -> None:
+    async def main() -> None:
+        db = PgDatabase(url)
+        await db.open()
+        try:
+            await scenario(db)
+        finally:
+            await db.close()
+
+    asyncio.run(main())
+
+
+def test_accepted_calls_survive_reopen_and_lease_once(pg_url: str) -> None:
+    calls = [_call(at=1000 + i) for i in range(20)]
+
+    async def accept(db: PgDatabase) -> None:
+        queue = PostgresQueue(db, "a")
+        await asyncio.gather(*(queue.enqueue(c) for c in calls))
+
+    async def take(db: PgDatabase) -> None:
+        queue = PostgresQueue(db, "a")
+        leases = await queue.take(2000, 1000, 100, _admit_all)
+        assert [lease.id for lease in leases] == [c.id for c in calls]
+        assert all(lease.attempt == 1 for lease in leases)
+        assert await queue.take(2000, 1000, 100, _admit_all) == []
+
+    run(pg_url, accept)
+    run(pg_url, take)
+
+
+def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        await PostgresQueue(db, "x").enqueue(*(_call(at=i) for i in range(300)))
+        workers = [PostgresQueue(PgDatabase(pg_url), f"w{i}") for i in range(4)]
+        for worker in workers:
+            await worker.db.open()
+
+        async def drain(worker: PostgresQueue) -> list[CallId]:
+            taken: list[CallId] = []
+            while leases := await worker.take(5000, 1000, 16, _admit_all):
+                taken += [lease.id for lease in leases]
+            return taken
+
+        try:
+            shares = await asyncio.gather(*(drain(w) for w in workers))
+        finally:
+            for worker in workers:
+                await worker.db.close()
+        everything = [call_id for share in shares for call_id in share]
+        assert len(everything) == len(set(everything)) == 300
+
+    run(pg_url, scenario)
+
+
+def test_ack_is_fenced_on_the_attempt(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
+        call = _call(callback="http://127.0.0.1:9/")
+        await queue.enqueue(call)
+        [first] = await queue.take(2000, 100, 1, _admit_all)
+        # the lease runs out; the call is given to someone else
+        assert [lease.id for lease in await queue.expired(5000, 10)] == [call.id]
+        assert await queue.nak(first, 5000)
+        assert not await queue.nak(first, 5000)
+        [second] = await queue.take(5000, 100, 1, _admit_all)
+        assert second.attempt == 2
+        await queue.extend([first], 99_999)  # the stale holder's heartbeat changes nothing
+        assert await queue.expired(5200, 10) == [second]
+        assert not await queue.ack(first, _done(6000, "first"))  # nor does its result
+        assert await queue.ack(second, _done(6000, "second"))
+        assert not await queue.ack(second, _done(7000, "again"))  # one outcome, once
+        stored = await store.get_call(call.id)
+        assert stored is not None
+        assert (stored.state, stored.record) == (CallState.SUCCESS, {"result": {"who": "second"}})
+        callback = await store.get_callback(call.id)
+        assert callback is not None
+        assert callback.due == 6000
+
+    run(pg_url, scenario)
+
+
+def test_claim_leases_only_calls_still_queued(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue = PostgresQueue(db, "a")
+        done, waiting = _call(), _call()
+        await queue.enqueue(done, waiting)
+        [lease] = await queue.claim([done.id], 2000, 1000)
+        assert await queue.ack(lease, _done(2100))
+        # a redelivered message for a finished call leases nothing
+        leases = await queue.claim([done.id, waiting.id, CallId.new()], 3000, 1000)
+        assert [lease.id for lease in leases] == [waiting.id]
+
+    run(pg_url, scenario)
+
+
+def test_admission_skips_calls_that_do_not_fit(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue = PostgresQueue(db, "a")
+        busy, other = _call("busy"), _call("other")
+        await queue.enqueue(busy)
+        await queue.enqueue(other)
+        leases = await queue.take(2000, 1000, 10, lambda c: c.namespace == "other")
+        assert [lease.id for lease in leases] == [other.id]
+        # a refused call stays queued for the next take
+        assert [lease.id for lease in await queue.take(2000, 1000, 10, _admit_all)] == [busy.id]
+
+    run(pg_url, scenario)
+
+
+def test_a_named_queue_behind_a_long_shared_backlog_is_still_seen(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue = PostgresQueue(db, "a")
+        await queue.enqueue(*(_call(at=i) for i in range(300)))
+        named = _call(at=500, queue_name="slow")
+        await queue.enqueue(named)
+        leases = await queue.take(2000, 1000, 1, lambda c: c.queue_name == "slow")
+        assert [lease.id for lease in leases] == [named.id]
+
+    run(pg_url, scenario)
+
+
+def test_accepting_is_all_or_none(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
+        call = _call()
+        await queue.enqueue(call)
+        other = _call(callback="http://127.0.0.1:9/", blob=b"big")
+        with pytest.raises(Conflict):
+            await queue.enqueue(other, call)  # the second row collides
+        assert await store.get_call(other.id) is None
+        assert await store.get_callback(other.id) is None
+        assert await store.get_blob(other.id) is None
+        await queue.enqueue(other)
+        assert await store.get_blob(other.id) == b"big"
+
+    run(pg_url, scenario)
+
+
+def test_an_idempotency_key_names_its_first_call_for_a_day(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
+        first = _call(idempotency_key="k")
+        await queue.enqueue(first)
+        again = [_call(at=2000, idempotency_key="k") for _ in range(5)]
+        results = await asyncio.gather(*(queue.enqueue(c) for c in again), return_exceptions=True)
+        assert all(isinstance(r, DuplicateCall) and r.existing == first.id for r in results)
+        assert await store.get_call(again[0].id) is None
+        assert await store.get_call(first.id) is not None
+        later = _call(at=1000 + 24 * 3600 * 1000 + 1, idempotency_key="k")
+        await queue.enqueue(later)  # the key has expired: it names the new call now
+        await queue.enqueue(_call("other-ns", idempotency_key="k"))
+
+    run(pg_url, scenario)
+
+
+def test_recover_returns_only_this_nodes_running_calls(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        mine, theirs = PostgresQueue(db, "node-a"), PostgresQueue(db, "node-b")
+        await mine.enqueue(_call(), _call())
+        [a] = await mine.take(2000, 1000, 1, _admit_all)
+        [b] = await theirs.take(2000, 1000, 1, _admit_all)
+        direct = _call(state=CallState.RUNNING, lease_until=5000)
+        await mine.enqueue(direct)  # accepted straight into this node's worker
+        assert {lease.id for lease in await mine.recover()} == {a.id, direct.id}
+        assert [lease.id for lease in await theirs.recover()] == [b.id]
+
+    run(pg_url, scenario)
+
+
+def test_cancel_ends_only_queued_calls_and_makes_their_callbacks_due(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
+        running, queued = _call(), _call(callback="http://127.0.0.1:9/")
+        await queue.enqueue(running, queued)
+        await queue.take(2000, 1000, 1, _admit_all)
+        cancelled = Outcome(CallState.CANCELLED, {"result": {}}, 3000)
+        assert await queue.cancel_queued("ns", cancelled, path="act") == [queued.id]
+        assert await queue.cancel_queued("ns", cancelled, call_id=running.id) == []
+        with pytest.raises(ValueError, match="call id or a path"):
+            await queue.cancel_queued("ns", cancelled)
+        callback = await store.get_callback(queued.id)
+        assert callback is not None
+        assert callback.due == 3000
+
+    run(pg_url, scenario)
+
+
+def test_callbacks_are_claimed_once_and_fenced_on_their_attempt(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
+        call = _call(callback="http://127.0.0.1:9/")
+        await queue.enqueue(call)
+        assert await queue.callbacks_due(5000, 1000, 10) == []  # not due before the call ends
+        [lease] = await queue.take(2000, 1000, 1, _admit_all)
+        await queue.ack(lease, _done(3000))
+        claims = await asyncio.gather(*(queue.callbacks_due(5000, 1000, 10) for _ in range(3)))
+        [first] = [one for claim in claims for one in claim]
+        assert first.attempts == 1
+        await queue.retry_callback(first, 6000, 502, "bad gateway")
+        # its sender died: the claim runs out and another sender tries
+        [second] = await queue.callbacks_due(6500, 1000, 10)
+        assert second.attempts == 2
+        await queue.settle_callback(first, CallbackState.DELIVERED, 200, None, 6600)  # stale
+        await queue.settle_callback(second, CallbackState.FAILED, 500, "boom", 6700)
+        settled = await store.get_callback(call.id)
+        assert settled is not None
+        assert (settled.state, settled.last_status, settled.settled, settled.due) == (
+            CallbackState.FAILED,
+            500,
+            6700,
+            None,
+        )
+
+    run(pg_url, scenario)
