@@ -63,8 +63,16 @@ class Sluice:
         self.store, self.queue = build_backends(settings)
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
+        sandbox = (
+            self.runtime.sandbox if isinstance(self.runtime, ProcessRuntime) else RlimitSandbox()
+        )
+        self.builder = Builder(
+            sandbox, settings.builds_dir, settings.data_dir / "work", settings.build_timeout_seconds
+        )
+        self.actions = Actions(
+            self.store, settings, self.runtime.resolve_kind, self.builder.for_action
+        )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
-        self.actions = Actions(self.store, settings, self.runtime.resolve_kind)
         self.packages = Packages(self.store)
         self.rules = Rules(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
@@ -80,12 +88,6 @@ class Sluice:
         self.cancellation = Cancellation(self.store, self.queue, self.worker, self.waiters)
         self.dead_letters = DeadLetters(self.store, self.calls)
         self.waiters.listeners.append(self.callbacks.wake)
-        sandbox = (
-            self.runtime.sandbox if isinstance(self.runtime, ProcessRuntime) else RlimitSandbox()
-        )
-        self.builder = Builder(
-            sandbox, settings.builds_dir, settings.data_dir / "work", settings.build_timeout_seconds
-        )
         self.apps = Apps(
             self.store, self.packages, self.actions, settings, build=self.builder.for_deploy
         )

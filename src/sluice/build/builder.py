@@ -66,6 +66,19 @@ class Builder:
         finally:
             await asyncio.to_thread(shutil.rmtree, source, True)
 
+    async def for_action(self, kind: str, code: str) -> str:
+        """A zip action's code with the environment its requirements.txt (python kinds) or
+        package.json (nodejs kinds) asks for attached; unchanged when it asks for none or
+        bundles its own (`virtualenv/`, `node_modules/`, as OpenWhisk's zips may)."""
+        family = _ACTION_FAMILIES.get(kind.partition(":")[0])
+        if family is None:
+            return code
+        wanted, bundled = _DEPENDENCY_FILES[family]
+        names = await asyncio.to_thread(_top_names, code)
+        if wanted not in names or bundled in names:
+            return code
+        return (await self.build(family, code)).code
+
     async def for_deploy(self, family: str, code: str) -> tuple[str, dict[str, Any]]:
         """The code to store and a report of the build (what `Apps` takes as its build)."""
         built = await self.build(family, code)
@@ -89,6 +102,25 @@ class Builder:
         if not extra:
             return Built(code)
         return Built(await asyncio.to_thread(_rezip, code, extra), steps)
+
+
+#: an action kind's family -> the build family that installs its dependencies
+_ACTION_FAMILIES = {"python": PYTHON, "nodejs": NODE}
+#: build family -> (the file asking for dependencies, the directory bundling them already)
+_DEPENDENCY_FILES = {
+    PYTHON: ("requirements.txt", "virtualenv"),
+    NODE: ("package.json", "node_modules"),
+}
+
+
+def _top_names(code: str) -> set[str]:
+    """The names at the top of base64 zip `code` (files and directories); none when it is
+    not a readable zip (running it says why)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(code))) as archive:
+            return {name.split("/", 1)[0] for name in archive.namelist()}
+    except (binascii.Error, ValueError, zipfile.BadZipFile):
+        return set()
 
 
 def _rezip(code: str, extra: dict[str, tuple[bytes, int]]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sluice.config import Settings
@@ -39,13 +39,23 @@ def is_zip(code: str) -> bool:
         return False
 
 
+#: (kind, base64 zip) -> the zip to store, its dependencies built and attached; raises
+#: BadRequest when the build fails
+Prepare = Callable[[str, str], Awaitable[str]]
+
+
 class Actions:
     def __init__(
-        self, store: Store, settings: Settings, resolve_kind: Callable[[str], str | None]
+        self,
+        store: Store,
+        settings: Settings,
+        resolve_kind: Callable[[str], str | None],
+        prepare: Prepare | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.resolve_kind = resolve_kind
+        self.prepare = prepare
 
     # Validation -------------------------------------------------------------------------
     def _exec(self, value: Any, old: dict[str, Any] | None) -> dict[str, Any]:
@@ -128,7 +138,12 @@ class Actions:
         await self._check_package(where)
 
         async def build(old: dict[str, Any] | None) -> dict[str, Any]:
-            return self.validate(body, old)
+            doc = self.validate(body, old)
+            exec_ = doc["exec"]
+            # new zip code is built before anything is stored: a failed build changes nothing
+            if self.prepare is not None and "code" in body.get("exec", {}) and exec_["binary"]:
+                exec_["code"] = await self.prepare(exec_["kind"], exec_["code"])
+            return doc
 
         return await entities.upsert(self.store, namespace, ACTIONS, where.path, overwrite, build)
 

@@ -59,3 +59,11 @@ def read_deps(home: Path, builds_dir: Path | None) -> Deps:
         return found if found.is_dir() else None
 
     return Deps(python=pick(PYTHON), node=pick(NODE, "node_modules"))
+
+
+def link_node_modules(home: Path, node_modules: Path) -> None:
+    """Let `require` in `home` find `node_modules` (Node looks in each parent directory's
+    node_modules); a node_modules the function bundles itself wins."""
+    target = home / "node_modules"
+    if not target.exists():
+        target.symlink_to(node_modules, target_is_directory=True)

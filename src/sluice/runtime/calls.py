@@ -42,7 +42,9 @@ async def run_warm(
     try:
         if process.key is None:
             try:
-                answer = await process.init(action, logs, time_limit, config.max_unzipped_bytes)
+                answer = await process.init(
+                    action, logs, time_limit, config.max_unzipped_bytes, config.builds_dir
+                )
             except ArchiveError as exc:
                 message, init_ms = init_failed(str(exc)), now_ms() - start_ms
                 return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms), False

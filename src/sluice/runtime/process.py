@@ -15,6 +15,7 @@ import orjson
 
 from sluice.runtime.archive import unpack
 from sluice.runtime.base import ActionCode
+from sluice.runtime.bundle import link_node_modules, read_deps
 from sluice.runtime.channel import Channel, socketpair
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.kinds import Kind, path_env, runner_argv
@@ -106,15 +107,26 @@ class RuntimeProcess:
         return self._child is not None and self._child.alive and self.end is None
 
     async def init(
-        self, action: ActionCode, logs: CallLogs, time_limit: float, max_unzipped: int
+        self,
+        action: ActionCode,
+        logs: CallLogs,
+        time_limit: float,
+        max_unzipped: int,
+        builds_dir: Path | None = None,
     ) -> Answer:
-        """Send the action's code; the child answers {"ok": true} or {"error": detail}."""
+        """Send the action's code; the child answers {"ok": true} or {"error": detail}.
+        A zip's dependency environment (from its build) goes on the module search path."""
         message: dict[str, Any] = {"op": "init", "main": action.main, "env": dict(action.env)}
         if action.binary:
             assert self._child is not None
             dest = self._child.home / "action"
             await asyncio.to_thread(unpack, action.code, dest, max_unzipped)
             message["dir"] = str(dest)
+            deps = await asyncio.to_thread(read_deps, dest, builds_dir)
+            if deps.python is not None:
+                message["path"] = [str(deps.python)]
+            if deps.node is not None:
+                await asyncio.to_thread(link_node_modules, dest, deps.node)
         else:
             message["code"] = action.code
         answer = await self._exchange(orjson.dumps(message, option=_NL), logs, time_limit)

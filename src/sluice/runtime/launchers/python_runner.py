@@ -6,7 +6,8 @@ the socket on fd, one JSON line each way; stdout and stderr belong to the functi
 After every call, and after a failed init, the line XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX goes
 to stdout and to stderr.
 
-    {"op":"init","main":"main","env":{...},"code":"..."}  or  ..."dir":"/unpacked/zip"}
+    {"op":"init","main":"main","env":{...},"code":"..."}  or  ..."dir":"/unpacked/zip",
+        "path":["/its/dependencies"]}
         -> {"ok":true} | {"error":"<why>"}
     {"op":"run","value":{...},"env":{"__OW_...":"..."},"limit":<result bytes>}
         -> {"result":<json>} | {"error":"<developer error message>"} | {"oversize":<bytes>}
@@ -61,11 +62,13 @@ def load_text(code: Any) -> types.ModuleType:
     return load_file(path)
 
 
-def load_dir(directory: str) -> types.ModuleType:
+def load_dir(directory: str, extra: list[str]) -> types.ModuleType:
     path = os.path.join(directory, "__main__.py")
     if not os.path.isfile(path):
         raise InitError("Zip file does not include __main__.py")
     sys.path.insert(0, directory)
+    # the environment its requirements.txt was installed into at deploy
+    sys.path[1:1] = [str(p) for p in extra]
     # a bundled virtualenv (as OpenWhisk's Python runtime accepts)
     venv = os.path.join(directory, "virtualenv", "lib")
     if os.path.isdir(venv):
@@ -96,7 +99,10 @@ def init(message: dict[str, Any]) -> dict[str, Any]:
             os.environ[key] = str(value)
         name = message.get("main") or "main"
         code = message.get("code")
-        module = load_dir(message["dir"]) if "dir" in message else load_text(code)
+        if "dir" in message:
+            module = load_dir(message["dir"], message.get("path") or [])
+        else:
+            module = load_text(code)
         entry = getattr(module, name, None)
         if not callable(entry):
             raise InitError(f"Action entrypoint '{name}' is not a function.")
