@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     #: on SIGTERM, how long running calls get to finish before they are left for the next start
     shutdown_grace_seconds: float = 30.0
 
+    # Scale-out: several processes on one or many hosts
+    #: what this process runs: the HTTP API, the worker loop, the scheduler, or all three
+    role: Literal["all", "api", "worker", "scheduler"] = "all"
+    #: "embedded" (the store's own queue) or a NATS URL (nats://host:4222): JetStream
+    #: delivers the calls, the store keeps their records
+    queue: str = "embedded"
+    #: this deployment's JetStream stream and the prefix of its NATS subjects
+    nats_stream: str = "SLUICE"
+    nats_prefix: str = "sluice"
+    #: deliveries of a call's message at most (a worker with no room hands a message back,
+    #: which counts); past it the call ends as a platform error
+    nats_max_deliver: int = 10_000
+    #: a call queued this long with no message in the stream is published again
+    nats_sweep_seconds: float = 30.0
+
     # Runtime processes
     #: bwrap hides the data dir from functions; auto uses it when it works; none does not
     sandbox: Literal["auto", "bwrap", "none"] = "auto"

@@ -6,8 +6,8 @@ backend maps one to one; the SQLite backend emulates them with `visible_at` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sluice.errors import Conflict
@@ -26,6 +26,13 @@ class Candidate:
     path: str = ""
     queue_name: str = ""
     fn_limit: int = 0
+
+
+def candidate_of(lease: Lease) -> Candidate:
+    """What a lease took from a worker's capacity."""
+    return Candidate(
+        lease.id, lease.namespace, lease.memory_mb, lease.path, lease.queue_name, lease.fn_limit
+    )
 
 
 #: how long an idempotency key names its first call
@@ -111,3 +118,22 @@ class Queue(Protocol):
         now_ms: int,
     ) -> None:
         """Delivered, or failed for good: nothing more is owed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What leasing named calls found: the leased ones, and why the others were not."""
+
+    leases: list[Lease] = field(default_factory=list)
+    #: ended, or unknown: nothing more to deliver
+    finished: list[CallId] = field(default_factory=list)
+    #: not runnable yet (delayed, or leased by another worker): epoch ms to look again
+    later: dict[CallId, int] = field(default_factory=dict)
+
+
+class Ledger(Queue, Protocol):
+    """A queue that also leases calls by id, for a transport (JetStream) that decides which
+    calls run next while the ledger keeps the records, the fencing and the callbacks."""
+
+    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
+        """Lease each named call that is queued and visible, bumping its attempts."""

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 
 from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
-from sluice.records import Callback, CallbackState, Lease, NewCall
+from sluice.queue.base import IDEMPOTENCY_MS, Candidate, Claim, DuplicateCall, Outcome
+from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
 from sluice.store.rows import (
     CALLBACK_COLUMNS,
     CANDIDATE_COLUMNS,
@@ -120,6 +120,33 @@ class SqliteQueue:
             return leases
 
         return await self.db.write(claim, durable=False)
+
+    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
+        def lease(conn: sqlite3.Connection) -> Claim:
+            out = Claim()
+            for call_id in ids:
+                row = conn.execute(
+                    "UPDATE calls SET state = 'running', attempts = attempts + 1,"
+                    " started = ?, lease_until = ? WHERE id = ? AND state = 'queued'"
+                    f" AND visible_at <= ? RETURNING {LEASE_COLUMNS}",
+                    (now_ms, now_ms + lease_ms, call_id.raw, now_ms),
+                ).fetchone()
+                if row is not None:
+                    out.leases.append(lease_from_row(row))
+                    continue
+                found = conn.execute(
+                    "SELECT state, visible_at, lease_until FROM calls WHERE id = ?",
+                    (call_id.raw,),
+                ).fetchone()
+                if found is None or CallState(found[0]).terminal:
+                    out.finished.append(call_id)
+                elif found[0] == CallState.QUEUED:
+                    out.later[call_id] = found[1]
+                else:
+                    out.later[call_id] = found[2] or now_ms + lease_ms
+            return out
+
+        return await self.db.write(lease, durable=False)
 
     def _candidates(self, now_ms: int) -> list[Candidate]:
         """The oldest visible queued calls, and the oldest of each named queue (so that a

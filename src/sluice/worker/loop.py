@@ -13,7 +13,7 @@ from sluice.engine.execution import CANCELLED, Execution, failure
 from sluice.engine.policy import Policy, Retry
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.queue.base import Candidate, Outcome, Queue
+from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
 from sluice.worker.capacity import Capacity, parse_queues
@@ -170,7 +170,7 @@ class Worker:
         finally:
             self._cancelled.discard(lease.id.raw)
             self._running.pop(lease.id.raw, None)
-            self.capacity.release(_candidate(lease))
+            self.capacity.release(candidate_of(lease))
             if not retried:  # a call to run again has not ended: its waiters wait on
                 self.waiters.done(lease.id)
             self.wake()
@@ -203,10 +203,3 @@ class Worker:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, *(t for _, t in left), return_exceptions=True)
-
-
-def _candidate(lease: Lease) -> Candidate:
-    """What the lease took from the capacity."""
-    return Candidate(
-        lease.id, lease.namespace, lease.memory_mb, lease.path, lease.queue_name, lease.fn_limit
-    )

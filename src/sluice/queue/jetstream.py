@@ -1,0 +1,337 @@
+"""Calls delivered through NATS JetStream, their records kept in a ledger.
+
+One work-queue stream per deployment holds a message per queued call on the subject
+`<prefix>.calls.<queue>.<call id>` (`_` is the shared queue, a named queue is its name), at
+most one per subject, so publishing a call again never makes two. Workers share a durable
+pull consumer with explicit acks; the ack wait is the lease, kept alive by `in_progress`
+heartbeats while a call runs, however long its timeout.
+
+JetStream decides which call runs next; the ledger (the SQLite queue, or PostgreSQL's)
+leases exactly the delivered ids, fenced on the attempt. So a message delivered again after
+its call ended is acked and dropped, and a worker that lost its lease cannot overwrite the
+outcome: at-least-once delivery, exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import nats
+import orjson
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
+
+from sluice.engine.clock import now_ms
+from sluice.engine.execution import failure
+from sluice.ids import CallId
+from sluice.queue.base import Candidate, Claim, Ledger, Outcome, candidate_of
+from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+
+log = logging.getLogger("sluice.jetstream")
+
+_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+#: how many queued calls one sweep looks at
+_SWEEP_BATCH = 256
+#: a worker with no room hands a message back for this long, times its deliveries, up to max
+_REFUSED_DELAY_S = 0.1
+_REFUSED_DELAY_MAX_S = 5.0
+
+
+async def connect(url: str, name: str) -> Client:
+    """A connection that keeps reconnecting: a NATS restart pauses Sluice, not ends it."""
+    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Where a deployment's calls live in NATS."""
+
+    stream: str = "SLUICE"
+    prefix: str = "sluice"
+
+    @property
+    def calls(self) -> str:
+        return f"{self.prefix}.calls.>"
+
+    def subject(self, queue_name: str, call_id: CallId) -> str:
+        return f"{self.prefix}.calls.{queue_token(queue_name)}.{call_id.hex}"
+
+
+def queue_token(queue_name: str) -> str:
+    """A named queue as one subject token: its name when NATS allows it, else hex."""
+    if not queue_name:
+        return "_"
+    if _SAFE_TOKEN.match(queue_name) and queue_name != "_":
+        return queue_name
+    return "x-" + queue_name.encode().hex()
+
+
+def _body(candidate: Candidate) -> bytes:
+    """What admission control needs, so a worker decides before it touches the ledger."""
+    return orjson.dumps(
+        {
+            "namespace": candidate.namespace,
+            "memory_mb": candidate.memory_mb,
+            "path": candidate.path,
+            "queue_name": candidate.queue_name,
+            "fn_limit": candidate.fn_limit,
+        }
+    )
+
+
+def _candidate(msg: Msg) -> Candidate | None:
+    try:
+        call_id = CallId(bytes.fromhex(msg.subject.rpartition(".")[2]))
+        body = orjson.loads(msg.data)
+        return Candidate(
+            call_id,
+            str(body["namespace"]),
+            int(body["memory_mb"]),
+            str(body["path"]),
+            str(body["queue_name"]),
+            int(body["fn_limit"]),
+        )
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return None
+
+
+class JetStream:
+    """The stream, its consumer, and the verbs on messages."""
+
+    def __init__(self, nc: Client, names: Names, ack_wait_s: float, max_deliver: int) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.names = names
+        self.ack_wait_s = ack_wait_s
+        self.max_deliver = max_deliver
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    async def ensure_stream(self) -> None:
+        config = api.StreamConfig(
+            name=self.names.stream,
+            subjects=[self.names.calls],
+            retention=api.RetentionPolicy.WORK_QUEUE,
+            storage=api.StorageType.FILE,
+            max_msgs_per_subject=1,
+            duplicate_window=120.0,
+        )
+        try:
+            await self.js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            await self.js.update_stream(config)
+
+    async def publish(self, candidate: Candidate, msg_id: str) -> None:
+        """`msg_id` lets JetStream drop a publish repeated within its window."""
+        await self.js.publish(
+            self.names.subject(candidate.queue_name, candidate.id),
+            _body(candidate),
+            stream=self.names.stream,
+            headers={"Nats-Msg-Id": msg_id},
+        )
+
+    async def has_message(self, candidate: Candidate) -> bool:
+        subject = self.names.subject(candidate.queue_name, candidate.id)
+        try:
+            await self.js.get_last_msg(self.names.stream, subject)
+        except NotFoundError:
+            return False
+        return True
+
+    async def fetch(self, batch: int, wait_s: float) -> list[Msg]:
+        """Up to `batch` messages, waiting up to `wait_s` for the first."""
+        if self._sub is None:
+            self._sub = await self.js.pull_subscribe(
+                self.names.calls,
+                durable="workers",
+                stream=self.names.stream,
+                config=api.ConsumerConfig(
+                    ack_policy=api.AckPolicy.EXPLICIT,
+                    ack_wait=self.ack_wait_s,
+                    max_deliver=self.max_deliver,
+                    max_ack_pending=-1,
+                ),
+            )
+        try:
+            return await self._sub.fetch(batch, wait_s)
+        except (NatsTimeout, TimeoutError):
+            return []
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.nc.close()
+
+
+def _refused_delay(deliveries: int) -> float:
+    return min(_REFUSED_DELAY_S * deliveries, _REFUSED_DELAY_MAX_S)
+
+
+class JetStreamQueue:
+    """The Queue protocol over a ledger (records, fencing, callbacks) and JetStream (order)."""
+
+    def __init__(self, ledger: Ledger, stream: JetStream, poll_seconds: float = 1.0) -> None:
+        self.ledger = ledger
+        self.stream = stream
+        #: how long one take waits for a message (a long poll: no delay once one arrives)
+        self.poll_seconds = poll_seconds
+        #: the messages of the calls this process holds leases on
+        self._held: dict[bytes, Msg] = {}
+
+    async def enqueue(self, *calls: NewCall) -> None:
+        await self.ledger.enqueue(*calls)
+        for call in calls:
+            if call.state is CallState.QUEUED:
+                # a lost publish is made good by the sweeper; the call is durable already
+                try:
+                    await self.stream.publish(_new_candidate(call), call.id.hex)
+                except Exception:
+                    log.warning("call %s: publish failed; the sweeper will retry", call.id.hex)
+
+    async def take(
+        self, now_ms_: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
+    ) -> list[Lease]:
+        msgs = await self.stream.fetch(limit, self.poll_seconds)
+        admitted: dict[CallId, Msg] = {}
+        overdue: dict[CallId, Msg] = {}
+        for msg in msgs:
+            candidate = _candidate(msg)
+            if candidate is None:
+                log.warning("dropping a malformed message on %s", msg.subject)
+                await msg.term()
+            elif msg.metadata.num_delivered >= self.stream.max_deliver:
+                overdue[candidate.id] = msg
+            elif admit(candidate):
+                admitted[candidate.id] = msg
+            else:
+                await msg.nak(delay=_refused_delay(msg.metadata.num_delivered))
+        leases = await self._lease(admitted, lease_ms)
+        if overdue:
+            await self._end_overdue(overdue)
+        return leases
+
+    async def _lease(self, msgs: dict[CallId, Msg], lease_ms: int) -> list[Lease]:
+        if not msgs:
+            return []
+        now = now_ms()
+        claim = await self.ledger.claim(list(msgs), now, lease_ms)
+        for lease in claim.leases:
+            self._held[lease.id.raw] = msgs[lease.id]
+        await self._settle(claim, msgs, now)
+        return claim.leases
+
+    async def _settle(self, claim: Claim, msgs: dict[CallId, Msg], now: int) -> None:
+        """Messages of calls that were not leased: done with, or to look at again later."""
+        for call_id in claim.finished:
+            await msgs[call_id].ack()
+        for call_id, at in claim.later.items():
+            await msgs[call_id].nak(delay=max(at - now, 100) / 1000)
+
+    async def _end_overdue(self, msgs: dict[CallId, Msg]) -> None:
+        """Delivered too many times: the call ends as a platform error, once, in the ledger."""
+        claim = await self.ledger.claim(list(msgs), now_ms(), 60_000)
+        for lease in claim.leases:
+            deliveries = msgs[lease.id].metadata.num_delivered
+            message = f"The call was delivered {deliveries} times and was not run again."
+            await self.ledger.ack(lease, failure(lease, CallState.PLATFORM_ERROR, message))
+            await msgs[lease.id].ack()
+        for call_id in [*claim.finished, *claim.later]:
+            # running elsewhere: its holder ends it; a requeue publishes it afresh
+            await msgs[call_id].ack()
+
+    async def extend(self, leases: list[Lease], until_ms: int) -> None:
+        await self.ledger.extend(leases, until_ms)
+        for lease in leases:
+            msg = self._held.get(lease.id.raw)
+            if msg is not None:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+
+    async def ack(self, lease: Lease, outcome: Outcome) -> bool:
+        finished = await self.ledger.ack(lease, outcome)
+        msg = self._held.pop(lease.id.raw, None)
+        if finished and msg is not None:
+            with contextlib.suppress(Exception):
+                await msg.ack()
+        return finished
+
+    async def nak(self, lease: Lease, visible_at: int) -> bool:
+        requeued = await self.ledger.nak(lease, visible_at)
+        msg = self._held.pop(lease.id.raw, None)
+        if not requeued:
+            return False
+        delay = max(visible_at - now_ms(), 0) / 1000
+        try:
+            if msg is not None:
+                await msg.nak(delay=delay or None)
+            else:  # a reaped lease of another worker: deliver it now, not after its ack wait
+                await self.stream.publish(candidate_of(lease), f"{lease.id.hex}.{lease.attempt}")
+        except Exception:
+            log.warning("call %s: requeue not published; the sweeper will", lease.id.hex)
+        return True
+
+    async def cancel_queued(
+        self,
+        namespace: str,
+        outcome: Outcome,
+        call_id: CallId | None = None,
+        path: str | None = None,
+    ) -> list[CallId]:
+        # their messages are acked and dropped when next delivered
+        return await self.ledger.cancel_queued(namespace, outcome, call_id, path)
+
+    async def expired(self, now_ms: int, limit: int) -> list[Lease]:
+        return await self.ledger.expired(now_ms, limit)
+
+    async def recover(self) -> list[Lease]:
+        """Nothing: other processes share the ledger, and a dead one's leases simply expire."""
+        return []
+
+    async def sweep(self, now: int, older_ms: int) -> int:
+        """Publish queued calls visible for `older_ms` whose message is not in the stream
+        (a publish lost to a crash or a NATS outage). Returns how many it published."""
+        found: list[Candidate] = []
+
+        def collect(candidate: Candidate) -> bool:
+            found.append(candidate)
+            return False
+
+        await self.ledger.take(now - older_ms, 0, _SWEEP_BATCH, collect)
+        published = 0
+        for candidate in found:
+            if not await self.stream.has_message(candidate):
+                await self.stream.publish(candidate, f"{candidate.id.hex}.sweep.{now}")
+                published += 1
+        return published
+
+    async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
+        return await self.ledger.callbacks_due(now_ms, lease_ms, limit)
+
+    async def retry_callback(
+        self, callback: Callback, due_ms: int, status: int | None, error: str | None
+    ) -> None:
+        await self.ledger.retry_callback(callback, due_ms, status, error)
+
+    async def settle_callback(
+        self,
+        callback: Callback,
+        state: CallbackState,
+        status: int | None,
+        error: str | None,
+        now_ms: int,
+    ) -> None:
+        await self.ledger.settle_callback(callback, state, status, error, now_ms)
+
+    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
+        return await self.ledger.claim(ids, now_ms, lease_ms)
+
+
+def _new_candidate(call: NewCall) -> Candidate:
+    return Candidate(
+        call.id, call.namespace, call.memory_mb, call.path, call.queue_name, call.fn_limit
+    )
