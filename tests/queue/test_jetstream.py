@@ -8,12 +8,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from sluice.engine.clock import now_ms
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Outcome
+from sluice.queue.base import Candidate, Ledger, Outcome
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names, connect
+from sluice.queue.pg_ledger import PostgresLedger
 from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, Lease, NewCall
+from sluice.store.base import Store
+from sluice.store.pg_db import PgDatabase
+from sluice.store.postgres import PostgresStore
 from sluice.store.sqlite import SqliteStore
 from sluice.store.sqlite_db import Database
 
@@ -38,17 +44,19 @@ def _success() -> Outcome:
 
 
 class Setup:
-    def __init__(self, db: Database, names: Names, url: str) -> None:
-        self.db = db
+    """One stream and one ledger; `queue()` is one more worker process's view of them."""
+
+    def __init__(self, names: Names, url: str, ledger: Callable[[], Ledger], store: Store) -> None:
         self.names = names
         self.url = url
+        self.ledger = ledger
+        self.store = store
         self.queues: list[JetStreamQueue] = []
 
     async def queue(self, ack_wait_s: float = 30, max_deliver: int = 100) -> JetStreamQueue:
-        """One more worker process's view: its own connection, the same stream and ledger."""
         stream = JetStream(await connect(self.url, "test"), self.names, ack_wait_s, max_deliver)
         await stream.ensure_stream()
-        queue = JetStreamQueue(SqliteQueue(self.db), stream, poll_seconds=0.2)
+        queue = JetStreamQueue(self.ledger(), stream, poll_seconds=0.2)
         self.queues.append(queue)
         return queue
 
@@ -60,12 +68,30 @@ class Setup:
         return await self.messages() == 0
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest) -> str:
+    """Where the records live: "sqlite" (a file), or a PostgreSQL URL (when it is there)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return "sqlite"
+
+
 @asynccontextmanager
-async def setup(tmp_path: Path, url: str) -> AsyncIterator[Setup]:
-    db = Database(tmp_path / "ledger.db")
-    await db.open()
+async def setup(tmp_path: Path, url: str, ledger: str) -> AsyncIterator[Setup]:
     stream = f"T{CallId.new().hex}"
-    made = Setup(db, Names(stream, stream.lower()), url)
+    names = Names(stream, stream.lower())
+    closing: Callable[[], Awaitable[None]]
+    made: Setup
+    if ledger != "sqlite":
+        pg_db = PgDatabase(ledger)
+        await pg_db.open()
+        made = Setup(names, url, lambda: PostgresLedger(pg_db, "node"), PostgresStore(pg_db))
+        closing = pg_db.close
+    else:
+        db = Database(tmp_path / "ledger.db")
+        await db.open()
+        made = Setup(names, url, lambda: SqliteQueue(db), SqliteStore(db))
+        closing = db.close
     try:
         yield made
     finally:
@@ -73,7 +99,7 @@ async def setup(tmp_path: Path, url: str) -> AsyncIterator[Setup]:
             await made.queues[0].stream.js.delete_stream(stream)
         for queue in made.queues:
             await queue.stream.close()
-        await db.close()
+        await closing()
 
 
 async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 20) -> None:
@@ -96,9 +122,11 @@ async def _take_until(
     return leases
 
 
-def test_calls_are_delivered_in_order_and_acked_away(tmp_path: Path, nats_url: str) -> None:
+def test_calls_are_delivered_in_order_and_acked_away(
+    tmp_path: Path, nats_url: str, ledger: str
+) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             queue = await s.queue()
             calls = [_call() for _ in range(10)]
             await queue.enqueue(*calls)
@@ -109,7 +137,7 @@ def test_calls_are_delivered_in_order_and_acked_away(tmp_path: Path, nats_url: s
             for lease in leases:
                 assert await queue.ack(lease, _success())
             await _until(s.no_messages)  # a work queue forgets acked messages
-            store = SqliteStore(s.db)
+            store = s.store
             for call in calls:
                 got = await store.get_call(call.id)
                 assert got is not None
@@ -118,9 +146,9 @@ def test_calls_are_delivered_in_order_and_acked_away(tmp_path: Path, nats_url: s
     asyncio.run(scenario())
 
 
-def test_a_publish_repeated_is_one_message(tmp_path: Path, nats_url: str) -> None:
+def test_a_publish_repeated_is_one_message(tmp_path: Path, nats_url: str, ledger: str) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             queue = await s.queue()
             call = _call()
             await queue.enqueue(call)
@@ -136,10 +164,10 @@ def test_a_publish_repeated_is_one_message(tmp_path: Path, nats_url: str) -> Non
 
 
 def test_a_dead_workers_call_is_redelivered_and_its_late_ack_fenced(
-    tmp_path: Path, nats_url: str
+    tmp_path: Path, nats_url: str, ledger: str
 ) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             first = await s.queue(ack_wait_s=1)
             second = await s.queue(ack_wait_s=1)
             call = _call()
@@ -153,7 +181,7 @@ def test_a_dead_workers_call_is_redelivered_and_its_late_ack_fenced(
             assert (again.id, again.attempt) == (call.id, 2)
             assert not await first.ack(lost, _success())  # too late: fenced
             assert await second.ack(again, _success())
-            got = await SqliteStore(s.db).get_call(call.id)
+            got = await s.store.get_call(call.id)
             assert got is not None
             assert got.state is CallState.SUCCESS
             assert got.attempts == 2
@@ -165,9 +193,11 @@ async def _expired(queue: JetStreamQueue, count: int) -> bool:
     return len(await queue.expired(now_ms(), 10)) >= count
 
 
-def test_an_unacked_message_comes_back_after_the_ack_wait(tmp_path: Path, nats_url: str) -> None:
+def test_an_unacked_message_comes_back_after_the_ack_wait(
+    tmp_path: Path, nats_url: str, ledger: str
+) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             queue = await s.queue(ack_wait_s=1)
             call = _call()
             await queue.enqueue(call)
@@ -187,14 +217,14 @@ async def _drained(queue: JetStreamQueue, s: Setup) -> bool:
 
 
 def test_a_call_past_the_delivery_limit_ends_as_a_platform_error(
-    tmp_path: Path, nats_url: str
+    tmp_path: Path, nats_url: str, ledger: str
 ) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             queue = await s.queue(max_deliver=3)
             call = _call()
             await queue.enqueue(call)
-            store = SqliteStore(s.db)
+            store = s.store
 
             async def ended() -> bool:
                 assert await queue.take(now_ms(), 60_000, 32, _refuse_all) == []
@@ -213,9 +243,11 @@ def test_a_call_past_the_delivery_limit_ends_as_a_platform_error(
     asyncio.run(scenario())
 
 
-def test_named_queues_have_subjects_of_their_own(tmp_path: Path, nats_url: str) -> None:
+def test_named_queues_have_subjects_of_their_own(
+    tmp_path: Path, nats_url: str, ledger: str
+) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             queue = await s.queue()
             slow, odd, shared = _call("slow"), _call("a.b c"), _call()
             await queue.enqueue(slow, odd, shared)
@@ -233,9 +265,11 @@ def test_named_queues_have_subjects_of_their_own(tmp_path: Path, nats_url: str) 
     asyncio.run(scenario())
 
 
-def test_a_delayed_call_waits_and_a_lost_publish_is_swept(tmp_path: Path, nats_url: str) -> None:
+def test_a_delayed_call_waits_and_a_lost_publish_is_swept(
+    tmp_path: Path, nats_url: str, ledger: str
+) -> None:
     async def scenario() -> None:
-        async with setup(tmp_path, nats_url) as s:
+        async with setup(tmp_path, nats_url, ledger) as s:
             queue = await s.queue()
             delayed = _call(at=now_ms() + 700)
             await queue.enqueue(delayed)

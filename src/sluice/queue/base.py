@@ -135,5 +135,5 @@ class Ledger(Queue, Protocol):
     """A queue that also leases calls by id, for a transport (JetStream) that decides which
     calls run next while the ledger keeps the records, the fencing and the callbacks."""
 
-    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
+    async def claim_ids(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
         """Lease each named call that is queued and visible, bumping its attempts."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import nats
@@ -219,7 +219,7 @@ class JetStreamQueue:
         if not msgs:
             return []
         now = now_ms()
-        claim = await self.ledger.claim(list(msgs), now, lease_ms)
+        claim = await self.ledger.claim_ids(list(msgs), now, lease_ms)
         for lease in claim.leases:
             self._held[lease.id.raw] = msgs[lease.id]
         await self._settle(claim, msgs, now)
@@ -234,7 +234,7 @@ class JetStreamQueue:
 
     async def _end_overdue(self, msgs: dict[CallId, Msg]) -> None:
         """Delivered too many times: the call ends as a platform error, once, in the ledger."""
-        claim = await self.ledger.claim(list(msgs), now_ms(), 60_000)
+        claim = await self.ledger.claim_ids(list(msgs), now_ms(), 60_000)
         for lease in claim.leases:
             deliveries = msgs[lease.id].metadata.num_delivered
             message = f"The call was delivered {deliveries} times and was not run again."
@@ -326,9 +326,6 @@ class JetStreamQueue:
         now_ms: int,
     ) -> None:
         await self.ledger.settle_callback(callback, state, status, error, now_ms)
-
-    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
-        return await self.ledger.claim(ids, now_ms, lease_ms)
 
 
 def _new_candidate(call: NewCall) -> Candidate:

@@ -121,7 +121,7 @@ class SqliteQueue:
 
         return await self.db.write(claim, durable=False)
 
-    async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
+    async def claim_ids(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
         def lease(conn: sqlite3.Connection) -> Claim:
             out = Claim()
             for call_id in ids:
