@@ -1,6 +1,7 @@
 """The `http` kind: of-watchdog's http mode. The function's command is a long-running HTTP
 server; Sluice starts it once per function version with `PORT` set (or on the port of the
-function's `upstream_url`), waits until it listens, and forwards each call's request to it
+function's `upstream_url`; or, with `listen=unix`, with `SOCKET` set to a unix socket's path
+in its own directory), waits until it listens, and forwards each call's request to it
 (method, path, query, headers, body), its answer being the call's response. The server
 serves calls concurrently, is kept warm between them, stopped after `idle_seconds` without
 calls, and started again when it has died. Its output goes to the logs of the calls in
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
 import time
 from collections.abc import Mapping
@@ -34,6 +36,11 @@ from sluice.sandbox.base import Sandbox
 #: how long a server may take to listen
 START_SECONDS = 10.0
 _POLL_SECONDS = 0.02
+#: the envVar that asks for a unix socket instead of a port, and the socket's file name
+LISTEN = "listen"
+SOCKET_NAME = "http.sock"
+#: the longest path a unix socket may have (sun_path, with its NUL)
+_SOCKET_PATH_MAX = 107
 #: how long a server that refused a connection gets to show that it has exited
 EXIT_NOTICE_SECONDS = 2.0
 #: headers that belong to one hop, never forwarded either way
@@ -78,6 +85,9 @@ class HttpServer:
     child: Child
     port: int
     memory_mb: int
+    #: the unix socket it listens on, with the client that talks over it; None: the port
+    socket: Path | None = None
+    client: httpx.AsyncClient | None = None
     calls: set[CallLogs] = field(default_factory=set)
     idle_timer: asyncio.TimerHandle | None = None
     over_memory: bool = False
@@ -157,10 +167,13 @@ class HttpFunctions:
         home = make_home(self.work_dir)
         try:
             command = await prepare(action, home, self.max_unzipped)
-        except CommandError as exc:
+            socket_path = _socket_path(action.env, home)
+        except (CommandError, StartFailed) as exc:
+            shutil.rmtree(home, ignore_errors=True)
             raise StartFailed(str(exc)) from exc
-        port = upstream_port(action.env) or free_port()
-        env = {**action.env, "PORT": str(port), "mode": "http"}
+        port = 0 if socket_path else upstream_port(action.env) or free_port()
+        where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
+        env = {**action.env, **where, "mode": "http"}
         spec = self.sandbox.launch(command, env, home)
         server: HttpServer | None = None
 
@@ -174,7 +187,10 @@ class HttpFunctions:
             child = await Child.spawn(spec, sink)
         except OSError as exc:
             raise StartFailed(f"the command cannot be started: {exc}") from exc
-        server = HttpServer(action.key, child, port, action.memory_mb)
+        server = HttpServer(action.key, child, port, action.memory_mb, socket_path)
+        if socket_path is not None:
+            transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
+            server.client = httpx.AsyncClient(transport=transport, trust_env=False)
         server.calls.add(logs)
         self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
         try:
@@ -199,14 +215,19 @@ class HttpFunctions:
                     f"the server exited (status {server.child.returncode}) before listening"
                 )
             with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                if server.socket is not None:
+                    _, writer = await asyncio.open_unix_connection(server.socket)
+                else:
+                    _, writer = await asyncio.open_connection("127.0.0.1", server.port)
                 writer.close()
                 return
             await asyncio.sleep(_POLL_SECONDS)
-        raise StartFailed(
-            f"the server did not listen on port {server.port} within {START_SECONDS:g} s"
-            " (it should listen on $PORT)"
+        where = (
+            f"on {server.socket} (it should listen on $SOCKET)"
+            if server.socket
+            else (f"on port {server.port} (it should listen on $PORT)")
         )
+        raise StartFailed(f"the server did not listen {where} within {START_SECONDS:g} s")
 
     async def _forward(
         self,
@@ -219,13 +240,14 @@ class HttpFunctions:
         http = FnRequest.from_call(request.params, request.env)
         path = str(request.params.get(PATH) or "/")
         query = str(request.params.get(QUERY) or "")
-        url = f"http://127.0.0.1:{server.port}{path}" + (f"?{query}" if query else "")
+        host = "localhost" if server.socket else f"127.0.0.1:{server.port}"
+        url = f"http://{host}{path}" + (f"?{query}" if query else "")
         headers = {k: v for k, v in http.headers.items() if k.lower() not in HOP_BY_HOP}
         limit = request.result_limit_bytes
         try:
             async with asyncio.timeout(request.timeout_ms / 1000):
                 status, answer_headers, body = await self._exchange(
-                    http.method, url, headers, http.body, limit
+                    server.client or self._client, http.method, url, headers, http.body, limit
                 )
         except TimeoutError:
             message = timed_out(request.timeout_ms)
@@ -246,9 +268,15 @@ class HttpFunctions:
         return RunResult(outcome, result, logs.lines(), start_ms, end_ms, init_ms, len(body))
 
     async def _exchange(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, limit: int
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        limit: int,
     ) -> tuple[int, dict[str, str], bytes]:
-        async with self._client.stream(
+        async with client.stream(
             method, url, headers=headers, content=body, timeout=None
         ) as answer:
             chunks: list[bytes] = []
@@ -285,12 +313,30 @@ class HttpFunctions:
             server.idle_timer.cancel()
         self.memory.unwatch(server.child.pid)
         await server.child.close()
+        if server.client is not None:
+            await server.client.aclose()
 
     async def close(self) -> None:
         for server in list(self._servers.values()):
             with contextlib.suppress(Exception):
                 await self._stop(server)
         await self._client.aclose()
+
+
+def _socket_path(env: Mapping[str, str], home: Path) -> Path | None:
+    """Where the server is to listen when the function asks for a unix socket."""
+    listen = env.get(LISTEN, "port")
+    if listen not in ("port", "unix"):
+        raise StartFailed(f"listen={listen[:40]} is not known: use listen=port or listen=unix")
+    if listen == "port":
+        return None
+    path = home / SOCKET_NAME
+    if len(str(path)) > _SOCKET_PATH_MAX:
+        raise StartFailed(
+            f"the unix socket's path {path} is longer than {_SOCKET_PATH_MAX} bytes:"
+            " give Sluice a shorter SLUICE_DATA_DIR, or use listen=port"
+        )
+    return path
 
 
 class _TooLarge(Exception):

@@ -109,3 +109,49 @@ def test_a_server_error_is_the_function_failing(web: SluiceServer) -> None:
     assert status["status"] == "application_error"
     assert status["functionStatus"] == 500
     assert '"path": "/fail"' in status["body"]
+
+
+UNIX_PY = """
+import os, socketserver
+from http.server import BaseHTTPRequestHandler
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        where = os.environ["SOCKET"].rpartition("/")[2]
+        out = f"{self.path} over {where}, PORT={os.environ.get('PORT')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, format, *args):
+        return
+
+socketserver.UnixStreamServer(os.environ["SOCKET"], Handler).serve_forever()
+"""
+
+
+def _unix_function(server: SluiceServer, name: str, listen: str) -> None:
+    spec = {
+        "service": name,
+        "envProcess": "python3 server.py",
+        "envVars": {"mode": "http", "listen": listen},
+        "code": zip_b64({"server.py": UNIX_PY}),
+    }
+    with server.client() as client:
+        client.request("DELETE", "/system/functions", json={"functionName": name})
+        made = client.post("/system/functions", json=spec)
+    assert made.status_code == 202, made.text
+
+
+def test_a_server_may_listen_on_a_unix_socket(server: SluiceServer) -> None:
+    _unix_function(server, "unixweb", "unix")
+    _unix_function(server, "pipeweb", "pipe")
+    with open_client(server) as client:
+        answer = client.get("/function/unixweb/hello?x=1")
+        unknown = client.get("/function/pipeweb/hello")
+    assert answer.status_code == 200, answer.text
+    assert answer.text == "/hello?x=1 over http.sock, PORT=None"
+    assert unknown.status_code == 500
+    assert "listen=pipe is not known: use listen=port or listen=unix" in unknown.text

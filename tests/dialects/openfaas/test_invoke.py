@@ -161,3 +161,26 @@ def test_invoking_needs_the_key_when_configured(
         answer = client.post("/function/of-echo")
     assert answer.status_code == 200, answer.text
     assert "authorization" not in answer.json()["headers"]
+
+
+def test_the_routes_serve_the_configured_namespace(
+    new_server: Callable[..., SluiceServer],
+) -> None:
+    server = new_server(SLUICE_OPENFAAS_NAMESPACE="team-faas").start()
+    key = server.admin("namespace", "create", "team-faas")
+    make_function(server, "of-echo", ECHO_JS)  # guest's: not an OpenFaaS function here
+    spec = {"service": "shout", "envProcess": "tr a-z A-Z"}
+    with server.client(key) as team, server.client() as guest, open_client(server) as anyone:
+        made = team.post("/system/functions", json=spec)
+        refused = guest.post("/system/functions", json=spec)
+        listed = [f["name"] for f in team.get("/system/functions").json()]
+        answer = anyone.post("/function/shout", content=b"hi")
+        dotted = anyone.post("/function/shout.team-faas", content=b"ok")
+        other = anyone.post("/function/of-echo")
+    assert made.status_code == 202, made.text
+    assert refused.status_code == 403
+    assert "team-faas" in refused.text
+    assert listed == ["shout"]
+    assert answer.text == "HI"
+    assert dotted.text == "OK"
+    assert other.status_code == 404
