@@ -3,6 +3,7 @@ a real server: init, deploy (version bump), call, calls get/list, logs get; func
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -150,3 +151,55 @@ def test_func_yaml_errors_name_field_and_line(
     assert done.returncode == 2
     assert message in done.stderr, done.stderr
     assert (tmp_path / "func.yaml").read_text() == text
+
+
+def test_func_yaml_fields_reach_the_route_and_the_function(
+    server: SluiceServer, tmp_path: Path
+) -> None:
+    """config (env vars), memory, timeout, idle_timeout, format and path as func.yaml says."""
+    func_dir = tmp_path / "fields"
+    func_dir.mkdir()
+    (func_dir / "func.py").write_text(
+        "import json, os\n"
+        "names = ('GREETING', 'FN_MEMORY', 'FN_FORMAT')\n"
+        "print(json.dumps({k: os.environ.get(k) for k in names}))\n"
+    )
+    (func_dir / "func.yaml").write_text(
+        "name: fields\nversion: 0.0.1\nruntime: python\nentrypoint: python3 func.py\n"
+        "memory: 256\ntimeout: 12\nidle_timeout: 7\npath: /custom\n"
+        "config:\n  GREETING: hi\n"
+    )
+    fn(server, func_dir, "deploy", "--app", "fieldsapp")
+    out = fn(server, func_dir, "call", "fieldsapp", "/custom", stdin="").stdout
+    assert json.loads(out) == {"GREETING": "hi", "FN_MEMORY": "256", "FN_FORMAT": "default"}
+    route = json.loads(fn(server, func_dir, "routes", "inspect", "fieldsapp", "/custom").stdout)
+    assert (route["memory"], route["timeout"], route["idle_timeout"]) == (256, 12, 7)
+    assert route["config"] == {"GREETING": "hi"}
+    assert route["version"] == "0.0.1"
+
+
+def test_a_failed_build_prints_its_log_and_keeps_func_yaml(
+    server: SluiceServer, tmp_path: Path
+) -> None:
+    fn(server, tmp_path, "init", "--runtime", "python", "broken")
+    func_dir = tmp_path / "broken"
+    (func_dir / "requirements.txt").write_text("this-package-does-not-exist-x==9\n")
+    before = (func_dir / "func.yaml").read_text()
+    done = fn(server, func_dir, "deploy", "--app", "brokenapp", ok=False)
+    assert done.returncode != 0
+    assert "Build failed: pip install exited with status 1" in done.stderr
+    assert "--- build log ---" in done.stderr
+    assert "this-package-does-not-exist-x" in done.stderr
+    assert (func_dir / "func.yaml").read_text() == before  # no version bump
+
+
+def test_cancel_an_ended_call_is_refused(server: SluiceServer, tmp_path: Path) -> None:
+    fn(server, tmp_path, "init", "--runtime", "python", "ender")
+    func_dir = tmp_path / "ender"
+    make_async(func_dir)
+    fn(server, func_dir, "deploy", "--app", "enders")
+    call_id = fn(server, func_dir, "call", "enders", "/ender").stdout[12:38]
+    wait_block(server, func_dir, "enders", call_id)
+    done = fn(server, func_dir, "calls", "cancel", "enders", call_id, ok=False)
+    assert done.returncode != 0
+    assert "The call has ended already (success)." in done.stderr

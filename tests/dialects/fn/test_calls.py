@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from tests.dialects.fn.helpers import (
@@ -115,6 +116,15 @@ def test_calls_list_newest_first_with_filters_and_cursor(server: SluiceServer) -
         assert rest["next_cursor"] == ""
         future = client.get("/v1/apps/many/calls", params={"from_time": 4_000_000_000}).json()
         assert future["calls"] == []
+        past = client.get("/v1/apps/many/calls", params={"to_time": 1}).json()
+        assert past["calls"] == []
+        now = int(time.time())
+        window = {"from_time": now - 3600, "to_time": now + 3600, "path": "/b"}
+        around = client.get("/v1/apps/many/calls", params=window).json()["calls"]
+        assert [c["id"] for c in around] == [ids[1]]
+        bad = client.get("/v1/apps/many/calls", params={"from_time": "yesterday"})
+        assert bad.status_code == 400
+        assert bad.json()["error"]["message"] == "Invalid from_time 'yesterday': use Unix seconds."
 
 
 def test_a_queued_call_shows_queued_then_runs(new_server: Callable[..., SluiceServer]) -> None:
@@ -123,6 +133,7 @@ def test_a_queued_call_shows_queued_then_runs(new_server: Callable[..., SluiceSe
         deploy(client, "q", "/sleep", source=SLEEP_PY, type="async")
         first = client.post("/r/q/sleep", content=b"3").json()["call_id"]
         second = client.post("/r/q/sleep", content=b"0").json()["call_id"]
+        third = client.post("/r/q/sleep", content=b"0").json()["call_id"]
 
         def running() -> bool:
             state = client.get(f"/v1/apps/q/calls/{first}").json()["call"]["status"]
@@ -136,7 +147,19 @@ def test_a_queued_call_shows_queued_then_runs(new_server: Callable[..., SluiceSe
         log = client.get(f"/v1/apps/q/calls/{second}/log")
         assert log.status_code == 404
         assert log.json() == {"error": {"message": "Call log not found: the call is queued"}}
+        cancel = client.delete(f"/v1/apps/q/calls/{third}")
+        assert cancel.status_code == 202, cancel.text
+        assert cancel.json() == {"message": "Call cancelled", "call_id": third}
+        cancelled = client.get(f"/v1/apps/q/calls/{third}").json()["call"]
+        assert cancelled["status"] == "cancelled"
+        assert cancelled["started_at"] == "0001-01-01T00:00:00.000Z"
+        assert RFC3339_MS.match(cancelled["completed_at"])
+        assert cancelled["completed_at"] != "0001-01-01T00:00:00.000Z"
+        assert cancelled["error"] == "The call was cancelled."
         assert wait_call(client, "q", second)["status"] == "success"
+        again = client.delete(f"/v1/apps/q/calls/{second}")
+        assert again.status_code == 409
+        assert again.json() == {"error": {"message": "The call has ended already (success)."}}
 
 
 def test_an_fn_call_is_an_openwhisk_activation(server: SluiceServer) -> None:
@@ -147,3 +170,7 @@ def test_an_fn_call_is_an_openwhisk_activation(server: SluiceServer) -> None:
         state = fn.get(f"/sluice/v1/namespaces/_/calls/{call_id}").json()
         listed = ow.get(server.ns_path("activations"), params={"name": "owlist/fn"}).json()
         assert state["activationId"] in [a["activationId"] for a in listed]
+        # and OpenFaaS's status route (the same namespace by default) shows the same call
+        faas = ow.get(f"/async-function/{state['uuid']}")
+        assert faas.status_code == 200, faas.text
+        assert faas.json()["status"] == "success"

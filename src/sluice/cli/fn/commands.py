@@ -199,6 +199,16 @@ def calls_get(client: FnClient, /, app: str, call_id: str) -> None:
     click.echo(_call_block(found["call"]))
 
 
+@calls.command("cancel")
+@click.argument("app")
+@click.argument("call_id", metavar="CALL_ID")
+@with_fn_client
+def calls_cancel(client: FnClient, /, app: str, call_id: str) -> None:
+    """Cancel call CALL_ID of APP (queued: at once; running: its process is stopped)."""
+    client.json("DELETE", f"{_app(app)}/calls/{quote(call_id, safe='')}")
+    click.echo(f"Cancelled call {call_id}")
+
+
 def _unix_seconds(text: str | None, option: str) -> int | None:
     if not text:
         return None

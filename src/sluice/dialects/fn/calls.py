@@ -1,5 +1,5 @@
 """/v1/apps/{app}/calls: an app's calls, newest first, each from the moment it is accepted,
-and their logs."""
+their logs, and cancelling one."""
 
 from __future__ import annotations
 
@@ -88,6 +88,15 @@ async def _app_call(request: Request) -> Call:
     if wire.call_app(call) != request.path_params["app"]:
         raise NotFound("Call not found")
     return call
+
+
+async def cancel_call(request: Request) -> Response:
+    """DELETE (Sluice's own; Fn's v1 had the status but no way to reach it): a queued call
+    ends as `cancelled` at once, a running one once its process is stopped. 409 if it has
+    ended already."""
+    call = await _app_call(request)
+    await engine(request).cancellation.call(call.namespace, call.id)
+    return FnJSON({"message": "Call cancelled", "call_id": call.id.ulid}, status_code=202)
 
 
 async def get_call(request: Request) -> Response:

@@ -43,6 +43,7 @@ def _v1() -> list[BaseRoute]:
         Route(_ROUTE, route_api.delete_route, methods=["DELETE"]),
         Route(_APP + "/calls", calls.list_calls, methods=["GET"]),
         Route(_CALL, calls.get_call, methods=["GET"]),
+        Route(_CALL, calls.cancel_call, methods=["DELETE"]),
         Route(_CALL + "/log", calls.get_log, methods=["GET"]),
     ]
 
