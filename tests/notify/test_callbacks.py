@@ -41,7 +41,8 @@ def cb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer
     instance = SluiceServer(tmp_path_factory.mktemp("callbacks"), extra_env=env)
     try:
         instance.start()
-        for name, code in (("hello", HELLO_JS), ("shout", SHOUT_JS), ("failing", FAILING_JS)):
+        functions = {"hello": HELLO_JS, "shout": SHOUT_JS, "yell": SHOUT_JS, "failing": FAILING_JS}
+        for name, code in functions.items():
             make_function(instance, name, code)
         make_function(instance, "sleepy", "sleep 30", kind="process", limits={"timeout": 500})
         yield instance
@@ -189,22 +190,25 @@ def test_a_sync_call_honours_the_callback_too(cb_server: SluiceServer) -> None:
     assert got.headers["x-call-id"] == answer.headers["x-call-id"]
 
 
-def test_the_callback_may_be_another_function(cb_server: SluiceServer) -> None:
+@pytest.mark.parametrize(("route", "target"), [("function", "shout"), ("async-function", "yell")])
+def test_the_callback_may_be_another_function(
+    cb_server: SluiceServer, route: str, target: str
+) -> None:
     with open_client(cb_server) as client, cb_server.client() as ow:
         answer = client.post(
             "/async-function/hello?name=chain",
-            headers={"X-Callback-Url": cb_server.url + "/function/shout"},
+            headers={"X-Callback-Url": f"{cb_server.url}/{route}/{target}"},
         )
         assert answer.status_code == 202
         first = wait_status(client, answer.headers["x-call-id"])
-        assert first["callback"]["url"].endswith("/function/shout")
+        assert first["callback"]["url"].endswith(f"/{route}/{target}")
 
-        def shout_result() -> object:
-            listed = ow.get(cb_server.ns_path("activations"), params={"name": "shout", "docs": 1})
+        def result() -> object:
+            listed = ow.get(cb_server.ns_path("activations"), params={"name": target, "docs": 1})
             return listed.json()
 
-        (shout,) = wait_for(shout_result, 30, "the shout function's activation")
-    assert shout["response"]["result"]["body"] == "HELLO CHAIN (after hello)"
+        (called,) = wait_for(result, 30, f"the {target} function's activation")
+    assert called["response"]["result"]["body"] == "HELLO CHAIN (after hello)"
 
 
 def test_a_bad_callback_url_is_400_at_submit(cb_server: SluiceServer) -> None:

@@ -1,0 +1,57 @@
+"""The retry policy's arithmetic: exponential, bounded backoff (for calls and callbacks),
+Go durations, retry codes, and a function's annotations over the settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from sluice.config import Settings
+from sluice.engine.policy import RetryPolicy, backoff_ms, duration_ms, parse_codes
+from sluice.errors import BadRequest
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    waits = [backoff_ms(attempt, 100, 1000, None) for attempt in range(1, 7)]
+    assert waits == [100, 200, 400, 800, 1000, 1000]
+
+
+def test_retry_after_is_honoured_within_the_cap() -> None:
+    assert backoff_ms(1, 100, 60_000, "5") == 5000
+    assert backoff_ms(1, 100, 2000, "5") == 2000
+    assert backoff_ms(3, 100, 60_000, "0") == 400
+    assert backoff_ms(1, 100, 60_000, "soon") == 100
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"), [("30s", 30_000), ("1m30s", 90_000), ("500ms", 500), ("180m", 10_800_000)]
+)
+def test_durations(text: str, ms: int) -> None:
+    assert duration_ms(text, "exec_timeout") == ms
+
+
+def test_bad_durations_and_codes_are_400() -> None:
+    with pytest.raises(BadRequest, match="exec_timeout"):
+        duration_ms("30 seconds", "exec_timeout")
+    with pytest.raises(BadRequest, match="429,503"):
+        parse_codes("429,busy")
+
+
+def test_a_functions_annotations_override_the_settings() -> None:
+    settings = Settings(retry_attempts=3, retry_codes="429", max_event_age_seconds=0)
+    doc = {
+        "annotations": [
+            {"key": "com.openfaas.retry.attempts", "value": "5"},
+            {"key": "com.openfaas.retry.codes", "value": "429,503"},
+            {"key": "com.openfaas.retry.min_wait", "value": "2s"},
+            {"key": "com.openfaas.retry.max_age", "value": "1h"},
+        ]
+    }
+    assert RetryPolicy.of(doc, settings) == RetryPolicy(
+        attempts=5,
+        codes=frozenset({429, 503}),
+        min_wait_ms=2000,
+        max_wait_ms=60_000,
+        max_age_ms=3_600_000,
+    )
+    plain = RetryPolicy.of({"annotations": []}, settings)
+    assert (plain.attempts, plain.codes, plain.max_age_ms) == (3, frozenset({429}), None)
