@@ -44,19 +44,42 @@ def postgres_unavailable() -> str | None:
     return f"PostgreSQL at {ADMIN_URL} is down and would not start: {started.stderr.strip()}"
 
 
-def _with_database(name: str) -> str:
-    return urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
+def _with_database(admin: str, name: str) -> str:
+    return urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
 
 
-def create_database(prefix: str = "sluice_test") -> str:
-    """A new empty database; its URL."""
+def create_database(prefix: str = "sluice_test", admin: str = ADMIN_URL) -> str:
+    """A new empty database on the server of `admin` (a URL of a database there); its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return _with_database(name)
+    return _with_database(admin, name)
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, admin: str = ADMIN_URL) -> None:
     name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_bytes(url: str) -> bytes:
+    """Every row of every table of the database, as PostgreSQL's text dump of it."""
+    out = bytearray()
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        for (table,) in tables:
+            with conn.cursor().copy(f'COPY "{table}" TO STDOUT') as copy:
+                for chunk in copy:
+                    out += chunk
+    return bytes(out)
+
+
+if __name__ == "__main__":  # scripts/test: is there a PostgreSQL to run the tests on?
+    import sys
+
+    reason = postgres_unavailable()
+    if reason is not None:
+        print(f"note: skipping the PostgreSQL pass: {reason}", file=sys.stderr)
+    sys.exit(reason is not None)

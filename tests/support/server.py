@@ -16,7 +16,17 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tests.support.postgres import (
+    create_database,
+    database_bytes,
+    drop_database,
+    postgres_unavailable,
+)
+
 REPO = Path(__file__).resolve().parents[2]
+#: a postgresql:// URL of an existing database: every server then keeps its store and queue
+#: in a fresh PostgreSQL database on that server (made at start, dropped at close)
+TEST_STORE = os.environ.get("SLUICE_TEST_STORE", "")
 SLUICE = Path(sys.executable).parent / "sluice"
 T = TypeVar("T")
 
@@ -55,6 +65,8 @@ class SluiceServer:
     process: subprocess.Popen[str] | None = None
     auth: str = ""
     namespace: str = "guest"
+    #: the server's PostgreSQL database, when it has one (see TEST_STORE)
+    store_url: str = ""
 
     @property
     def url(self) -> str:
@@ -91,6 +103,7 @@ class SluiceServer:
             "LANG": "C.UTF-8",
             "SLUICE_CLIENT_CONFIG": str(self.client_config),
             "SLUICE_DATA_DIR": str(self.data_dir),
+            **({"SLUICE_STORE": self.store_url} if self.store_url else {}),
         }
 
     def server_env(self) -> dict[str, str]:
@@ -102,8 +115,28 @@ class SluiceServer:
             "SLUICE_PORT": str(self.port),
             "SLUICE_NODE_MODULES": str(shared_node_modules()),
             "SLUICE_LEASE_SECONDS": "3",
+            **self._store_env(),
             **self.extra_env,
         }
+
+    def _store_env(self) -> dict[str, str]:
+        if not TEST_STORE:
+            return {}
+        if not self.store_url:
+            why = postgres_unavailable()
+            if why is not None:
+                raise AssertionError(f"SLUICE_TEST_STORE is set but {why}")
+            self.store_url = create_database("sluice_server", admin=TEST_STORE)
+        return {"SLUICE_STORE": self.store_url, "SLUICE_MIGRATE": "true"}
+
+    def stored_bytes(self) -> bytes:
+        """Everything the server's store holds, as bytes (to look for what must not be there)."""
+        if self.store_url:
+            return database_bytes(self.store_url)
+        raw = (self.data_dir / "sluice.db").read_bytes()
+        for wal in self.data_dir.glob("sluice.db-wal"):
+            raw += wal.read_bytes()
+        return raw
 
     def start(self, timeout: float = 120) -> SluiceServer:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -157,6 +190,9 @@ class SluiceServer:
             if self.process.poll() is None:
                 self.process.kill()
             self.process.wait(10)
+        if self.store_url:
+            drop_database(self.store_url, admin=TEST_STORE)
+            self.store_url = ""
 
     def admin(self, *args: str) -> str:
         """Run `sluice ARGS` (an admin command on this server's data dir); its stdout."""
