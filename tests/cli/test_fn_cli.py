@@ -71,6 +71,10 @@ def walk(server: SluiceServer, tmp_path: Path, runtime: str, *init_args: str) ->
 def test_seed_walk_go(server: SluiceServer, tmp_path: Path) -> None:
     """The seed verbatim: `fn init --runtime go asyncfn`, add `type: async`, deploy, ..."""
     walk(server, tmp_path, "go")
+    # deploying again bumps the version in func.yaml but builds nothing: the Go source is as it was
+    again = fn(server, tmp_path / "asyncfn", "deploy", "--local", "--app", "myapp").stdout
+    assert "Bumped to version 0.0.3" in again
+    assert "Build cache hit: unchanged since the last build" in again
 
 
 def test_seed_walk_python(server: SluiceServer, tmp_path: Path) -> None:
@@ -95,6 +99,29 @@ def test_seed_walk_node(server: SluiceServer, tmp_path: Path) -> None:
 def test_seed_walk_json_format(server: SluiceServer, tmp_path: Path, runtime: str) -> None:
     """`fn init --format json`: Fn's JSON frames on stdin and stdout, a warm process."""
     walk(server, tmp_path, runtime, "--format", "json")
+
+
+@pytest.mark.parametrize(
+    ("runtime", "format_"),
+    [
+        ("go", "default"),
+        ("python", "default"),
+        ("node", "default"),
+        ("go", "json"),
+        ("python", "json"),
+        ("node", "json"),
+        ("python", "http-stream"),
+        ("node", "http-stream"),
+    ],
+)
+def test_init_templates_greet_the_name_in_the_body(
+    server: SluiceServer, tmp_path: Path, runtime: str, format_: str
+) -> None:
+    name = f"hello{runtime}{format_.replace('-', '')}"
+    fn(server, tmp_path, "init", "--runtime", runtime, "--format", format_, name)
+    fn(server, tmp_path / name, "deploy", "--app", "syncs")
+    out = fn(server, tmp_path, "call", "syncs", f"/{name}", stdin='{"name": "Ada"}').stdout
+    assert json.loads(out) == {"message": "Hello Ada"}
 
 
 def test_sync_call_greets_the_name_in_the_body(server: SluiceServer, tmp_path: Path) -> None:

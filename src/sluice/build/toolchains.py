@@ -21,6 +21,7 @@ from sluice.runtime.bundle import MANIFEST, NODE, PYTHON
 GO = "go"
 #: the name of the binary a Go function is built into (func.yaml's `./func`)
 GO_BINARY = "func"
+FUNC_YAML = "func.yaml"
 _OUT = ".out"
 Prepare = Callable[[Path], tuple[Sequence[str], Mapping[str, str]]]
 
@@ -80,7 +81,8 @@ class Toolchains:
                 " (Debian: apt-get install golang-go)"
             )
         version = await self._version_of([go, "env", "GOVERSION"])
-        parts = await asyncio.to_thread(tree_parts, source, (MANIFEST, GO_BINARY))
+        # func.yaml is not Go's input: the version `fn deploy` bumps in it is no reason to build
+        parts = await asyncio.to_thread(tree_parts, source, (MANIFEST, GO_BINARY, FUNC_YAML))
         key = digest(GO, version, *parts)
 
         def prepare(home: Path) -> tuple[list[str], dict[str, str]]:
