@@ -25,12 +25,13 @@ def node_name(settings: Settings) -> str:
 def build_backends(settings: Settings) -> tuple[Store, Queue]:
     """A store and a queue over one database (opened by the store's `open`)."""
     if uses_postgres(settings):
-        from sluice.queue.postgres import PostgresQueue
+        from sluice.queue.pg_ledger import PostgresLedger
         from sluice.store.pg_db import PgDatabase
         from sluice.store.postgres import PostgresStore
 
         pg = PgDatabase(settings.store, settings.sync, settings.migrate, settings.store_pool_size)
-        return PostgresStore(pg), PostgresQueue(pg, node_name(settings))
+        # the ledger also serves as JetStream's (SLUICE_QUEUE=nats://...)
+        return PostgresStore(pg), PostgresLedger(pg, node_name(settings))
 
     from sluice.queue.sqlite import SqliteQueue
     from sluice.store.sqlite import SqliteStore

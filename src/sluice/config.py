@@ -133,6 +133,13 @@ class Settings(BaseSettings):
             return value
         raise ValueError("store must be empty (the embedded SQLite file) or a postgresql:// URL")
 
+    @field_validator("queue")
+    @classmethod
+    def _known_queue(cls, value: str) -> str:
+        if value in ("", "embedded") or value.startswith(("nats://", "tls://")):
+            return value or "embedded"
+        raise ValueError("queue must be 'embedded' or a nats:// URL")
+
     def resolved_api_host(self) -> str:
         if self.api_host:
             return self.api_host.rstrip("/")

@@ -27,8 +27,18 @@ from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.bwrap import choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
+from sluice.transport import Transport, scheduler_lock
+from sluice.worker.housekeeping import reaper, sweeper
 from sluice.worker.loop import Worker
-from sluice.worker.scheduler import Scheduler
+from sluice.worker.scheduler import Job, Scheduler
+
+#: the parts each `--role` runs
+ROLES = {
+    "all": frozenset({"api", "worker", "scheduler"}),
+    "api": frozenset({"api"}),
+    "worker": frozenset({"worker"}),
+    "scheduler": frozenset({"scheduler"}),
+}
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -60,7 +70,11 @@ def build_runtime(settings: Settings) -> Runtime:
 class Sluice:
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
-        self.store, self.queue = build_backends(settings)
+        self.store, ledger = build_backends(settings)
+        self.transport = Transport(settings, ledger)
+        self.queue = self.transport.queue
+        #: what this process runs (`sluice serve --role`)
+        self.roles = ROLES[settings.role]
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
         sandbox = (
@@ -77,9 +91,18 @@ class Sluice:
         self.rules = Rules(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings)
-        self.worker = Worker(self.queue, self.runtime, self.execution, self.waiters, settings)
+        self.worker = Worker(
+            self.queue,
+            self.runtime,
+            self.execution,
+            self.waiters,
+            settings,
+            long_poll=self.transport.jetstream is not None,
+        )
         self.alarms = Alarms(self.store, self.triggers)
-        self.scheduler = Scheduler(self.alarms, self.worker.wake)
+        self.scheduler = Scheduler(
+            self.alarms, self.worker.wake, scheduler_lock(settings), self._housekeeping()
+        )
         self.calls = Calls(
             self.store, self.queue, self.packages, self.waiters, settings, self.worker
         )
@@ -92,19 +115,37 @@ class Sluice:
             self.store, self.packages, self.actions, settings, build=self.builder.for_deploy
         )
 
+    def _housekeeping(self) -> list[Job]:
+        """The scheduler's jobs beyond alarms: a worker reaps expired leases itself; with
+        workers elsewhere the scheduler does, and it sweeps JetStream's lost publishes."""
+        jobs = []
+        if "worker" not in self.roles:
+            jobs.append(reaper(self.queue, self.waiters, self.settings.max_attempts))
+        jetstream = self.transport.jetstream
+        if jetstream is not None:
+            jobs.append(sweeper(jetstream, int(self.settings.nats_sweep_seconds * 1000)))
+        return jobs
+
     async def start(self) -> None:
         await self.store.open()
-        await self.runtime.start()
-        await self.worker.start()
-        await self.scheduler.start()
-        await self.callbacks.start()
+        await self.transport.open(self.waiters)
+        if "worker" in self.roles:
+            await self.runtime.start()
+            await self.worker.start()
+        if "scheduler" in self.roles:
+            await self.scheduler.start()
+            await self.callbacks.start()
 
     async def stop(self) -> None:
         await self.calls.stop_accepting()
-        await self.scheduler.stop()
-        await self.worker.stop(self.settings.shutdown_grace_seconds)
-        await self.callbacks.stop()
-        await self.runtime.close()
+        if "scheduler" in self.roles:
+            await self.scheduler.stop()
+        if "worker" in self.roles:
+            await self.worker.stop(self.settings.shutdown_grace_seconds)
+            await self.runtime.close()
+        if "scheduler" in self.roles:
+            await self.callbacks.stop()
+        await self.transport.close()
         await self.store.close()
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:

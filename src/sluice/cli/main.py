@@ -70,6 +70,17 @@ def main(
     default=None,
     help="Apply pending PostgreSQL schema migrations first [env SLUICE_MIGRATE].",
 )
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "worker", "scheduler"]),
+    help="What this process runs: the HTTP API, the worker loop, alarms and housekeeping,"
+    " or all three [env SLUICE_ROLE; default all].",
+)
+@click.option(
+    "--queue",
+    help="nats://host:4222 to deliver calls through NATS JetStream, as several processes"
+    " or hosts need [env SLUICE_QUEUE; default embedded].",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -78,8 +89,10 @@ def serve(
     sync: str | None,
     store: str | None,
     migrate: bool | None,
+    role: str | None,
+    queue: str | None,
 ) -> None:
-    """Run Sluice: API, scheduler and workers in one process."""
+    """Run Sluice: API, scheduler and workers in one process (or one role, with --role)."""
     from sluice.cli.serve import run_server
 
     logging.basicConfig(
@@ -87,9 +100,16 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = ctx.obj["server_settings"](
-        host=host, port=port, sync=sync, store=store, migrate=migrate
-    )
+    try:
+        settings = ctx.obj["server_settings"](
+            host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue
+        )
+    except ValueError as exc:  # pydantic's ValidationError: a bad flag or SLUICE_* value
+        raise click.UsageError(str(exc)) from exc
+    if settings.role != "all" and settings.queue == "embedded":
+        raise click.UsageError(
+            f"--role {settings.role} shares work with other processes: it needs --queue nats://..."
+        )
     run_server(settings)
 
 

@@ -1,4 +1,4 @@
-"""`sluice serve`: API, scheduler and workers in one process."""
+"""`sluice serve`: API, scheduler and workers in one process, or one role of several."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sluice.config import Settings
 from sluice.engine.alarms import SYSTEM
 from sluice.engine.keys import Key
 from sluice.http.app import build_app
+from sluice.http.health import build_health_app
 from sluice.wiring import Sluice
 
 log = logging.getLogger("sluice")
@@ -72,11 +73,12 @@ def run_server(settings: Settings) -> None:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await sluice.start()
-        key = await first_start(sluice)
+        key = await first_start(sluice) if "api" in sluice.roles else None
         if key is not None:
             click.echo(_first_start_banner(settings, key))
+        role = "" if settings.role == "all" else f" as {settings.role}"
         click.echo(
-            f"Sluice is ready on {settings.resolved_api_host()} "
+            f"Sluice is ready{role} on {settings.resolved_api_host()} "
             f"(data in {settings.data_dir}, {time.monotonic() - started:.2f} s)"
         )
         sys.stdout.flush()
@@ -86,7 +88,10 @@ def run_server(settings: Settings) -> None:
             await sluice.stop()
             click.echo("Sluice stopped.")
 
-    app = build_app(sluice, lifespan)
+    # a worker or scheduler listens only to say it is up
+    app = (
+        build_app(sluice, lifespan) if "api" in sluice.roles else build_health_app(sluice, lifespan)
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,

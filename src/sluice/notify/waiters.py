@@ -1,4 +1,8 @@
-"""Wake requests that wait for a call to end: an in-process future per waiter, no polling."""
+"""Wake requests that wait for a call to end: an in-process future per waiter, no polling.
+
+With several processes, a call may end on another host: `broadcast`, when set, tells the
+others of each call that ended here (notify/events.py), and they `arrived` it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ class Waiters:
         self._waiting: dict[bytes, set[asyncio.Future[None]]] = {}
         #: told of every call that ended (the callback sender listens)
         self.listeners: list[Callable[[CallId], None]] = []
+        #: tells the other processes of a call that ended here (None: there are none)
+        self.broadcast: Callable[[CallId], None] | None = None
 
     def register(self, call_id: CallId) -> asyncio.Future[None]:
         """Register before the call can end, then `wait` on the returned future."""
@@ -39,6 +45,13 @@ class Waiters:
                 del self._waiting[call_id.raw]
 
     def done(self, call_id: CallId) -> None:
+        """The call ended in this process."""
+        self.arrived(call_id)
+        if self.broadcast is not None:
+            self.broadcast(call_id)
+
+    def arrived(self, call_id: CallId) -> None:
+        """The call ended, here or on another host."""
         for listener in self.listeners:
             listener(call_id)
         for future in self._waiting.pop(call_id.raw, ()):

@@ -44,9 +44,11 @@ _REFUSED_DELAY_S = 0.1
 _REFUSED_DELAY_MAX_S = 5.0
 
 
-async def connect(url: str, name: str) -> Client:
+async def connect(url: str, name: str, nc: Client | None = None) -> Client:
     """A connection that keeps reconnecting: a NATS restart pauses Sluice, not ends it."""
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1)
+    nc = nc or Client()
+    await nc.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1)
+    return nc
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,12 @@ class Worker:
         waiters: Waiters,
         settings: Settings,
         policy: Policy | None = None,
+        long_poll: bool = False,
     ) -> None:
         self.queue = queue
+        #: the queue's take waits for work itself (JetStream): no idle wait between takes,
+        #: and no call skips the queue (the transport decides which worker runs it)
+        self.long_poll = long_poll
         self.policy = policy or Policy(settings)
         self.runtime = runtime
         self.execution = execution
@@ -65,7 +69,9 @@ class Worker:
 
     # Dispatcher: calls accepted straight into a lease when there is room and no backlog
     def reserve(self, candidate: Candidate) -> int | None:
-        if self._stopping or not self._queue_drained or not self.capacity.admit(candidate):
+        if self.long_poll or self._stopping or not self._queue_drained:
+            return None
+        if not self.capacity.admit(candidate):
             return None
         return now_ms() + self.lease_ms
 
@@ -87,8 +93,9 @@ class Worker:
 
     async def _take_loop(self) -> None:
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), _POLL_SECONDS)
+            if not self.long_poll or self.capacity.full:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), _POLL_SECONDS)
             self._wake.clear()
             try:
                 await self._take_all()

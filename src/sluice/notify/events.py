@@ -1,0 +1,63 @@
+"""Call ends told across hosts on NATS core subjects, `<prefix>.done.<call id>`: the API host
+holding a blocking request wakes when a worker on another host ends the call, and the
+scheduler's callback sender wakes when a callback becomes due; nobody polls the store.
+
+At-most-once, as core NATS is: a lost event costs a waiter its wait (it then answers with
+the call's id, as when the wait runs out), never a result, which the store keeps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from sluice.ids import CallId
+from sluice.notify.waiters import Waiters
+
+log = logging.getLogger("sluice.events")
+
+
+class NatsEvents:
+    def __init__(self, nc: Client, prefix: str) -> None:
+        self.nc = nc
+        self.prefix = prefix
+        self._waiters: Waiters | None = None
+        self._sub: Subscription | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def subject(self, call_id: CallId) -> str:
+        return f"{self.prefix}.done.{call_id.hex}"
+
+    async def start(self, waiters: Waiters) -> None:
+        """Hear every host's call ends and tell them ours (the connection is open)."""
+        self._waiters = waiters
+        self._sub = await self.nc.subscribe(f"{self.prefix}.done.*", cb=self._heard)
+        waiters.broadcast = self.publish
+
+    def publish(self, call_id: CallId) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(call_id))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, call_id: CallId) -> None:
+        try:
+            await self.nc.publish(self.subject(call_id))
+        except Exception:
+            log.warning("call %s: its end was not announced", call_id.hex)
+
+    async def _heard(self, msg: Msg) -> None:
+        token = msg.subject.rpartition(".")[2]
+        call_id = CallId.parse(token)
+        if call_id is not None and self._waiters is not None:
+            self._waiters.arrived(call_id)
+
+    async def stop(self) -> None:
+        if self._waiters is not None:
+            self._waiters.broadcast = None
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        if self._sub is not None:
+            await self._sub.unsubscribe()

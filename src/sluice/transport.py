@@ -1,0 +1,66 @@
+"""Picks how calls reach workers: the store's own queue (embedded, one process), or NATS
+JetStream in front of the store's ledger (any number of API, worker and scheduler processes),
+with call ends told across hosts on NATS core subjects."""
+
+from __future__ import annotations
+
+import socket
+from typing import cast
+
+from nats.aio.client import Client
+
+from sluice.config import Settings
+from sluice.notify.events import NatsEvents
+from sluice.notify.waiters import Waiters
+from sluice.queue.base import Ledger, Queue
+from sluice.queue.jetstream import JetStream, JetStreamQueue, Names, connect
+from sluice.store.pg_db import is_postgres_url
+from sluice.worker.lock import FileLock, Lock, PgAdvisoryLock
+
+
+def uses_nats(settings: Settings) -> bool:
+    return settings.queue.startswith(("nats://", "tls://"))
+
+
+class Transport:
+    def __init__(self, settings: Settings, ledger: Queue) -> None:
+        self.settings = settings
+        self.nats: Client | None = None
+        self.stream: JetStream | None = None
+        self.events: NatsEvents | None = None
+        self.queue: Queue = ledger
+        if uses_nats(settings):
+            if not hasattr(ledger, "claim_ids"):
+                raise ValueError(f"the store {type(ledger).__name__} cannot be a JetStream ledger")
+            self.nats = Client()
+            names = Names(settings.nats_stream, settings.nats_prefix)
+            self.stream = JetStream(
+                self.nats, names, settings.lease_seconds, settings.nats_max_deliver
+            )
+            self.queue = JetStreamQueue(cast(Ledger, ledger), self.stream)
+            self.events = NatsEvents(self.nats, settings.nats_prefix)
+
+    @property
+    def jetstream(self) -> JetStreamQueue | None:
+        return self.queue if isinstance(self.queue, JetStreamQueue) else None
+
+    async def open(self, waiters: Waiters) -> None:
+        if self.nats is None or self.stream is None or self.events is None:
+            return
+        name = f"sluice-{self.settings.role}@{socket.gethostname()}"
+        await connect(self.settings.queue, name, self.nats)
+        await self.stream.ensure_stream()
+        await self.events.start(waiters)
+
+    async def close(self) -> None:
+        if self.events is not None:
+            await self.events.stop()
+        if self.stream is not None:
+            await self.stream.close()
+
+
+def scheduler_lock(settings: Settings) -> Lock:
+    """PostgreSQL's advisory lock when the store is there, else a file beside the SQLite one."""
+    if is_postgres_url(settings.store):
+        return PgAdvisoryLock(settings.store)
+    return FileLock(settings.data_dir / "scheduler.lock")

@@ -1,0 +1,32 @@
+"""`sluice serve --role/--queue`: bad combinations are refused with a usage message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.support.server import SLUICE
+
+
+def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    env["SLUICE_DATA_DIR"] = str(tmp_path / "data")
+    return subprocess.run(
+        [str(SLUICE), "serve", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_role_without_a_shared_queue_is_refused(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "--role", "worker")
+    assert done.returncode == 2
+    assert "--role worker shares work with other processes: it needs --queue nats://" in (
+        done.stderr
+    )
+
+
+def test_an_unknown_queue_is_refused(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "--queue", "redis://localhost")
+    assert done.returncode == 2
+    assert "queue must be 'embedded' or a nats:// URL" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,140 @@
+"""Sluice as several processes on one machine over PostgreSQL and NATS JetStream: an API
+process, two worker processes and a scheduler, each a real `sluice serve --role`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from sluice.ids import CallId
+from tests.support.server import SluiceServer, put_action, wait_for
+
+#: appends its activation id to a file, so the test counts how often each call ran
+RECORDER = """
+import os, time
+
+def main(args):
+    time.sleep(args.get('sleep', 0))
+    with open(args['log'], 'a') as f:
+        f.write(os.environ.get('__OW_ACTIVATION_ID', '?') + '\\n')
+    return {'ran': True}
+"""
+
+
+@dataclass
+class Cluster:
+    api: SluiceServer
+    workers: list[SluiceServer]
+    scheduler: SluiceServer
+    pg: str
+
+    def states(self) -> Counter[str]:
+        with psycopg.connect(self.pg) as conn:
+            rows = conn.execute("SELECT state, count(*) FROM calls GROUP BY state").fetchall()
+        return Counter({state: count for state, count in rows})
+
+    def outcomes(self, ids: list[str]) -> dict[str, str]:
+        with psycopg.connect(self.pg) as conn:
+            rows = conn.execute(
+                "SELECT id, state FROM calls WHERE id = ANY(%s)", ([bytes.fromhex(i) for i in ids],)
+            ).fetchall()
+        return {bytes(row[0]).hex(): row[1] for row in rows}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
+    stream = f"T{CallId.new().hex}"
+    env = {
+        "SLUICE_STORE": pg_url,
+        "SLUICE_QUEUE": nats_url,
+        "SLUICE_NATS_STREAM": stream,
+        "SLUICE_NATS_PREFIX": stream.lower(),
+        "SLUICE_SECRET": "a secret every host shares",
+        "SLUICE_SANDBOX": "none",
+        "SLUICE_NATS_SWEEP_SECONDS": "5",
+    }
+    made: list[SluiceServer] = []
+
+    def start(name: str, role: str) -> SluiceServer:
+        server = SluiceServer(tmp_path / name, extra_env={**env, "SLUICE_ROLE": role})
+        if role != "api":
+            server.auth = "none: only the API host has a client config"
+        made.append(server)
+        return server.start()
+
+    try:
+        api = start("api", "api")
+        workers = [start("worker1", "worker"), start("worker2", "worker")]
+        yield Cluster(api, workers, start("scheduler", "scheduler"), pg_url)
+    finally:
+        for server in made:
+            server.close()
+
+
+def _submit(client: httpx.Client, server: SluiceServer, count: int, **params: object) -> list[str]:
+    ids = []
+    for _ in range(count):
+        r = client.post(server.ns_path("actions/recorder?blocking=false"), json=params)
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["activationId"])
+    return ids
+
+
+def _runs(log: Path) -> Counter[str]:
+    return Counter(log.read_text().split()) if log.exists() else Counter()
+
+
+def test_calls_spread_over_worker_processes_end_once(cluster: Cluster, tmp_path: Path) -> None:
+    log = tmp_path / "runs.txt"
+    api = cluster.api
+    with api.client() as c:
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        # a blocking call on the API host, run by a worker process, answered at once
+        r = c.post(
+            api.ns_path("actions/recorder?blocking=true&result=true"), json={"log": str(log)}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json() == {"ran": True}
+
+        ids = _submit(c, api, 200, log=str(log))
+        wait_for(
+            lambda: set(cluster.outcomes(ids).values()) == {"success"}, 120, "200 calls to end"
+        )
+    runs = _runs(log)
+    assert all(runs[i] == 1 for i in ids), "a call ran twice with no worker lost"
+    assert cluster.states() == Counter({"success": 201})
+    print(f"\n201 calls: {dict(cluster.states())}; runs per call: {Counter(runs.values())}")
+
+
+def test_killing_a_worker_loses_no_call(cluster: Cluster, tmp_path: Path) -> None:
+    log = tmp_path / "runs.txt"
+    api = cluster.api
+    with api.client() as c:
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        ids = _submit(c, api, 200, log=str(log), sleep=0.2)
+        # once some calls have ended, one worker dies with calls running
+        wait_for(lambda: len(_runs(log)) >= 40, 120, "40 calls to have run")
+        cluster.workers[0].process.send_signal(9)  # type: ignore[union-attr]
+        outcomes = wait_for(
+            lambda: (
+                (o := cluster.outcomes(ids))
+                and all(s != "queued" and s != "running" for s in o.values())
+                and o
+            ),
+            180,
+            "every call to end after the kill",
+        )
+    states = Counter(outcomes.values())
+    runs = _runs(log)
+    assert len(outcomes) == 200
+    assert states["success"] + states["platform_error"] == 200
+    print(
+        f"\n200 calls, one worker killed: {dict(states)};"
+        f" runs per call: {dict(Counter(runs[i] for i in ids))}"
+    )
