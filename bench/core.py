@@ -57,6 +57,7 @@ from bench.loadgen import (  # noqa: E402
 from bench.machine import CpuMeter, machine_facts, wait_until_quiet  # noqa: E402
 from bench.profile import find_py_spy, finish_profile, start_profile, summarise  # noqa: E402
 from bench.stats import fmt_ms, fmt_rate, summary_ms  # noqa: E402
+from bench.suite.table import Row  # noqa: E402
 from sluice.records import TERMINAL_STATES  # noqa: E402
 
 T = TypeVar("T")
@@ -77,9 +78,13 @@ def log(message: str) -> None:
 
 
 @contextmanager
-def running_server(env: dict[str, str], args: argparse.Namespace) -> Iterator[SluiceServer]:
-    """A fresh `sluice serve` (temp data dir and HOME, free port), stopped on the way out."""
-    root = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
+def running_server(
+    env: dict[str, str], args: argparse.Namespace, root: Path | None = None
+) -> Iterator[SluiceServer]:
+    """A `sluice serve` on a free port, stopped on the way out: with a fresh temp data dir
+    and HOME (removed afterwards unless --keep), or those under `root` (kept: a restart)."""
+    keep = args.keep or root is not None
+    root = root or Path(tempfile.mkdtemp(prefix="sluice-bench-"))
     # the product's default lease (the test harness shortens it to 3 s)
     extra = dict(item.split("=", 1) for item in args.server_env)
     # the server's first start may run `npm install`: it needs this machine's CA settings
@@ -92,7 +97,7 @@ def running_server(env: dict[str, str], args: argparse.Namespace) -> Iterator[Sl
         yield server
     finally:
         stop_server(server)
-        if args.keep:
+        if keep:
             log(f"kept {root} (server log: {server.log_path})")
         else:
             shutil.rmtree(root, ignore_errors=True)
@@ -335,18 +340,21 @@ class Profiler:
 
 
 @contextmanager
-def floor_server(args: argparse.Namespace) -> Iterator[tuple[int, int]]:
-    """uvicorn (uvloop, httptools) serving bench/floor_app.py on a free port."""
+def floor_server(
+    app: str = "bench.floor_app:app", env: dict[str, str] | None = None
+) -> Iterator[tuple[int, int]]:
+    """uvicorn (uvloop, httptools: Sluice's stack) serving `app` on a free port."""
     port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
-            *("-m", "uvicorn", "bench.floor_app:app", "--host", HOST, "--port", str(port)),
+            *("-m", "uvicorn", app, "--host", HOST, "--port", str(port)),
             *("--loop", "uvloop", "--http", "httptools", "--log-level", "warning"),
             "--no-access-log",
         ],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     try:
         deadline = time.monotonic() + 30
@@ -530,18 +538,6 @@ async def invoke_phases(server: SluiceServer, args: argparse.Namespace) -> dict[
 # The table ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    section: str
-    figure: str
-    result: str
-    p50: str = ""
-    p99: str = ""
-    max: str = ""
-    notes: str = ""
-    reference: str = ""
-
-
 REFERENCE = {
     "FULL": "FastAPI+SQLite WAL FULL, 1000/s: p50 0.78 ms, p99 7.68 ms",
     "NORMAL": "FastAPI+SQLite WAL NORMAL, 1000/s: p50 0.45 ms, p99 4.94 ms",
@@ -574,10 +570,10 @@ def floor_rows(f: dict[str, Any], args: argparse.Namespace) -> list[Row]:
             f"floor: open loop {args.rate:.0f}/s -> bare ASGI 202 (uvicorn, no Sluice)",
             f"{fmt_rate(f['achieved_rate'])} open loop",
             *_lat(f["latency_ms"]),
-            f"{f['accepted']}/{f['planned']} 202, {errors} errors; {f['connections']} conns; "
+            notes=f"{f['accepted']}/{f['planned']} 202, {errors} errors; {f['connections']} conns; "
             f"generator lag p50 {fmt_ms(f['lag_ms'].get('p50'))} "
             f"p99 {fmt_ms(f['lag_ms'].get('p99'))}; {_machine(f['cpu_load'])}",
-            "raw ASGI hello, C generator: p50 0.26 ms, p99 0.48 ms",
+            reference="raw ASGI hello, C generator: p50 0.26 ms, p99 0.48 ms",
         )
     ]
 
@@ -610,8 +606,8 @@ def accept_rows(sync: str, a: dict[str, Any]) -> list[Row]:
             f"open loop {a['rate']:.0f}/s x {a['seconds']:.0f} s, SLUICE_SYNC={sync} -> 202",
             f"{fmt_rate(a['achieved_rate'])} open loop",
             *_lat(a["latency_ms"]),
-            notes,
-            REFERENCE[sync],
+            notes=notes,
+            reference=REFERENCE[sync],
         ),
         Row(
             "drain",
@@ -630,9 +626,9 @@ def accept_rows(sync: str, a: dict[str, Any]) -> list[Row]:
                 f"ceiling: closed loop, {c['connections']} connections, SLUICE_SYNC={sync}",
                 fmt_rate(c["throughput"], " req/s"),
                 *_lat(c["latency_ms"]),
-                f"{c['accepted']} 202 in {c['seconds']:.0f} s, {errors} errors; "
+                notes=f"{c['accepted']} 202 in {c['seconds']:.0f} s, {errors} errors; "
                 f"{_machine(c['cpu'])}",
-                REFERENCE[f"ceiling_{sync}"],
+                reference=REFERENCE[f"ceiling_{sync}"],
             )
         )
     return rows
@@ -648,8 +644,8 @@ def invoke_rows(results: dict[str, Any]) -> list[Row]:
                 "HTTP floor: sequential GET / (no auth, no DB)",
                 fmt_ms(h.get("p50")),
                 *_lat(h),
-                f"n={h.get('n')}",
-                REFERENCE["http"],
+                notes=f"n={h.get('n')}",
+                reference=REFERENCE["http"],
             )
         )
     for kind in KINDS:
@@ -661,10 +657,10 @@ def invoke_rows(results: dict[str, Any]) -> list[Row]:
                     f"blocking invoke round trip, {kind} no-op",
                     fmt_ms(w["rtt_ms"].get("p50")),
                     *_lat(w["rtt_ms"]),
-                    f"{w['ok']}/{w['n']} 200; activation duration p50 "
+                    notes=f"{w['ok']}/{w['n']} 200; activation duration p50 "
                     f"{fmt_ms(w['duration_ms'].get('p50'))} (1 ms grain), waitTime p50 "
                     f"{fmt_ms(w['wait_ms'].get('p50'))}; {_machine(w['cpu'])}",
-                    REFERENCE["warm"],
+                    reference=REFERENCE["warm"],
                 )
             )
     for kind in KINDS:
@@ -676,11 +672,11 @@ def invoke_rows(results: dict[str, Any]) -> list[Row]:
                     f"update + first blocking invoke, {kind} no-op",
                     fmt_ms(c["rtt_ms"].get("p50")),
                     *_lat(c["rtt_ms"]),
-                    f"{c['ok']}/{c['n']} 200; initTime p50 {fmt_ms(c['init_ms'].get('p50'))} "
+                    notes=f"{c['ok']}/{c['n']} 200; initTime p50 {fmt_ms(c['init_ms'].get('p50'))} "
                     f"max {fmt_ms(c['init_ms'].get('max'))} ({c['init_reported']}/{c['ok']} "
                     f"reported it); update PUT p50 {fmt_ms(c['update_rtt_ms'].get('p50'))}; "
                     f"{c['gap_s']} s between runs; {_machine(c['cpu'])}",
-                    REFERENCE[f"cold_{kind}"],
+                    reference=REFERENCE[f"cold_{kind}"],
                 )
             )
     return rows
@@ -725,6 +721,18 @@ def text_report(facts: dict[str, Any], rows: list[Row], problems: list[str]) -> 
 # Main --------------------------------------------------------------------------------------
 
 
+def add_profile_options(p: argparse.ArgumentParser, during: str) -> None:
+    """--py-spy [PATH] and --profile-dir, which Profiler reads."""
+    p.add_argument(
+        "--py-spy",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help=f"profile the server with py-spy (PATH, else from PATH) during {during}",
+    )
+    p.add_argument("--profile-dir", type=Path, help="where the py-spy profiles go (tmp)")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rate", type=float, default=1000.0, help="accept: requests per second")
@@ -757,14 +765,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra environment for every server (e.g. SLUICE_STEM_CELLS=0)",
     )
-    p.add_argument(
-        "--py-spy",
-        nargs="?",
-        const="",
-        metavar="PATH",
-        help="profile the server with py-spy (PATH, else from PATH) during accept and warm",
-    )
-    p.add_argument("--profile-dir", type=Path, help="where the py-spy profiles go (tmp)")
+    add_profile_options(p, "accept and warm")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--out", type=Path, help="also write the JSON to this file")
     p.add_argument("--keep", action="store_true", help="keep the temp dirs and server logs")
@@ -781,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     problems: list[str] = []
     if "floor" in args.only:
-        with floor_server(args) as (port, pid):
+        with floor_server() as (port, pid):
             log(f"floor: {args.rate:.0f}/s for {args.seconds:.0f} s against a bare ASGI app")
             results["floor"] = uvloop.run(floor_phase(port, pid, args))
         rows += floor_rows(results["floor"], args)

@@ -11,7 +11,6 @@ from typing import Any
 
 Message = MutableMapping[str, Any]
 BODY = b'{"activationId":"00000000000000000000000000000000"}'
-HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
 
 
 async def app(
@@ -19,9 +18,22 @@ async def app(
     receive: Callable[[], Awaitable[Message]],
     send: Callable[[Message], Awaitable[None]],
 ) -> None:
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 202, "headers": HEADERS})
-    await send({"type": "http.response.body", "body": BODY})
+    if scope["type"] == "http":
+        await read_body(receive)
+        await respond(send, 202, BODY)
+
+
+async def read_body(receive: Callable[[], Awaitable[Message]]) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def respond(send: Callable[[Message], Awaitable[None]], status: int, body: bytes) -> None:
+    """A JSON answer."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -361,10 +361,11 @@ class OpenLoop:
         self._in_flight -= 1
         if conn.served and i not in self._retried:
             # the server closed a kept-alive connection as we reused it: it never read the
-            # request, so send it again (still charged from its due time)
+            # request, so send it again (still charged from its due time), on a new
+            # connection: another idle one may be closed under it just the same
             self._retried.add(i)
             self.result.retried += 1
-            self._dispatch(i)
+            self._dispatch(i, fresh=True)
         else:
             self.result.error("closed")
             self._check_finished()
@@ -385,8 +386,8 @@ class OpenLoop:
         self.result.max_in_flight = max(self.result.max_in_flight, self._in_flight)
         conn.send(self.request, i)
 
-    def _dispatch(self, i: int) -> None:
-        if self._idle:
+    def _dispatch(self, i: int, fresh: bool = False) -> None:
+        if self._idle and not fresh:
             self._write(self._idle.pop(), i)
         elif len(self._all) + len(self._connecting) < self.max_connections:
             task = asyncio.ensure_future(self._connect_and_write(i))

@@ -1,0 +1,5 @@
+import sys
+
+from bench.suite.main import main
+
+sys.exit(main())
