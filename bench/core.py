@@ -100,6 +100,7 @@ def running_server(
         if keep:
             log(f"kept {root} (server log: {server.log_path})")
         else:
+            server.close()  # with SLUICE_TEST_STORE=postgresql://...: drops its database
             shutil.rmtree(root, ignore_errors=True)
 
 

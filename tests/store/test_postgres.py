@@ -1,13 +1,11 @@
-"""The PostgreSQL store on a real database: entities, namespaces, call listings, migrations."""
+"""The PostgreSQL store on a real database: namespaces, entities, call listings, blobs."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import psycopg
 import pytest
-from tests.support.postgres import create_database, drop_database
 
 from sluice.errors import Conflict
 from sluice.ids import CallId
@@ -16,7 +14,6 @@ from sluice.queue.postgres import PostgresQueue
 from sluice.records import CallState, Entity, Namespace, NewCall
 from sluice.store.base import CallFilter
 from sluice.store.pg_db import PgDatabase
-from sluice.store.pg_migrate import SchemaError, latest_version, migrate
 from sluice.store.postgres import PostgresStore
 
 Scenario = Callable[[PostgresStore, PostgresQueue], Awaitable[None]]
@@ -139,48 +136,3 @@ def test_blobs_and_dead_letters_are_kept_with_their_call(pg_url: str) -> None:
         assert not await store.remove_dead_letter("ns", call.id)
 
     run(pg_url, scenario)
-
-
-def test_migrations_run_once_and_a_stale_schema_is_refused() -> None:
-    url = create_database("sluice_migrate")
-    try:
-        with pytest.raises(SchemaError, match="sluice migrate"):
-            run(url, lambda store, queue: asyncio.sleep(0))
-        assert [m.version for m in asyncio.run(migrate(url))] == [latest_version()]
-        assert asyncio.run(migrate(url)) == []  # a second run finds nothing to do
-        with psycopg.connect(url) as conn:
-            rows = conn.execute("SELECT version FROM schema_version").fetchall()
-        assert rows == [(latest_version(),)]
-        run(url, lambda store, queue: asyncio.sleep(0))
-    finally:
-        drop_database(url)
-
-
-def test_concurrent_migrations_take_turns() -> None:
-    url = create_database("sluice_migrate")
-
-    async def both() -> list[int]:
-        runs = await asyncio.gather(migrate(url), migrate(url), migrate(url))
-        return sorted(len(applied) for applied in runs)
-
-    try:
-        assert asyncio.run(both()) == [0, 0, 1]
-    finally:
-        drop_database(url)
-
-
-def test_start_with_migrate_creates_the_schema() -> None:
-    url = create_database("sluice_migrate")
-
-    async def main() -> None:
-        store = PostgresStore(PgDatabase(url, migrate=True))
-        await store.open()
-        try:
-            assert await store.list_namespaces() == []
-        finally:
-            await store.close()
-
-    try:
-        asyncio.run(main())
-    finally:
-        drop_database(url)

@@ -51,6 +51,27 @@ _CALL_INSERT = (
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
+#: the outcome, fenced on the attempt; with it (one statement, one round trip) the call's
+#: callback becomes due and, when the outcome says so, the call is kept as a dead letter
+_ACK = """
+WITH done AS (
+    UPDATE calls SET state = %(state)s, started = coalesce(%(started)s, started),
+        ended = %(ended)s, record = %(record)s, lease_until = NULL, owner = NULL
+    WHERE id = %(id)s AND attempts = %(attempt)s AND state IN ('running', 'queued')
+    RETURNING id, namespace, path
+), due AS (
+    UPDATE callbacks SET due = %(ended)s
+    WHERE id IN (SELECT id FROM done) AND state = 'pending' AND due IS NULL
+), letter AS (
+    INSERT INTO dead_letters (id, namespace, path, reason, created)
+    SELECT id, namespace, path, %(reason)s::text, %(ended)s FROM done
+    WHERE %(reason)s::text IS NOT NULL
+    ON CONFLICT (id) DO UPDATE SET namespace = excluded.namespace, path = excluded.path,
+        reason = excluded.reason, created = excluded.created
+)
+SELECT count(*) FROM done
+"""
+
 
 def _candidate_from_row(row: tuple[Any, ...]) -> Candidate:
     return Candidate(CallId(bytes(row[0])), row[1], row[2], row[3], row[4], row[5])
@@ -105,25 +126,39 @@ class PostgresQueue:
             (call.id.raw, call.namespace, call.callback) for call in calls if call.callback
         ]
         blobs = [(call.id.raw, call.namespace, call.blob) for call in calls if call.blob]
+        keyed = [call for call in calls if call.idempotency_key]
         try:
-            async with self.db.connection() as conn, conn.transaction():
-                for call in calls:
-                    if call.idempotency_key:
-                        await _claim_key(conn, call)
-                async with conn.cursor() as cursor:
-                    await cursor.executemany(_CALL_INSERT, rows)
-                    if callbacks:
-                        await cursor.executemany(
-                            "INSERT INTO callbacks (id, namespace, url) VALUES (%s, %s, %s)",
-                            callbacks,
-                        )
-                    if blobs:
-                        await cursor.executemany(
-                            "INSERT INTO blobs (id, namespace, data) VALUES (%s, %s, %s)", blobs
-                        )
+            if len(rows) == 1 and not (keyed or callbacks or blobs):
+                # the common accept: one statement, its own transaction (one round trip)
+                await self.db.execute(_CALL_INSERT, rows[0])
+            else:
+                await self._insert(keyed, rows, callbacks, blobs)
         except errors.UniqueViolation as exc:
             raise Conflict("a call with that id exists already") from exc
         await self.announce(calls)
+
+    async def _insert(
+        self,
+        keyed: list[NewCall],
+        rows: list[tuple[Any, ...]],
+        callbacks: list[tuple[Any, ...]],
+        blobs: list[tuple[Any, ...]],
+    ) -> None:
+        """Accepted calls with their keys, callbacks and blobs, in one transaction."""
+        async with self.db.connection() as conn, conn.transaction():
+            for call in keyed:
+                await _claim_key(conn, call)
+            async with conn.cursor() as cursor:
+                await cursor.executemany(_CALL_INSERT, rows)
+                if callbacks:
+                    await cursor.executemany(
+                        "INSERT INTO callbacks (id, namespace, url) VALUES (%s, %s, %s)",
+                        callbacks,
+                    )
+                if blobs:
+                    await cursor.executemany(
+                        "INSERT INTO blobs (id, namespace, data) VALUES (%s, %s, %s)", blobs
+                    )
 
     async def claim(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> list[Lease]:
         """Lease these calls if they are still queued (in the order given); the rest are
@@ -156,32 +191,20 @@ class PostgresQueue:
             )
 
     async def ack(self, lease: Lease, outcome: Outcome) -> bool:
-        async with self.db.connection(durable=False) as conn, conn.transaction():
-            cursor = await conn.execute(
-                "UPDATE calls SET state = %s, started = coalesce(%s, started), ended = %s,"
-                " record = %s, lease_until = NULL, owner = NULL"
-                " WHERE id = %s AND attempts = %s AND state IN ('running', 'queued')",
-                (
-                    outcome.state.value,
-                    outcome.started,
-                    outcome.ended,
-                    orjson.dumps(outcome.record),
-                    lease.id.raw,
-                    lease.attempt,
-                ),
-            )
-            if not cursor.rowcount:
-                return False
-            await _callback_due(conn, [lease.id], outcome.ended)
-            if outcome.dead_letter is not None:
-                await conn.execute(
-                    "INSERT INTO dead_letters (id, namespace, path, reason, created)"
-                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
-                    " namespace = excluded.namespace, path = excluded.path,"
-                    " reason = excluded.reason, created = excluded.created",
-                    (lease.id.raw, lease.namespace, lease.path, outcome.dead_letter, outcome.ended),
-                )
-            return True
+        row = await self.db.fetchone(
+            _ACK,
+            {
+                "state": outcome.state.value,
+                "started": outcome.started,
+                "ended": outcome.ended,
+                "record": orjson.dumps(outcome.record),
+                "id": lease.id.raw,
+                "attempt": lease.attempt,
+                "reason": outcome.dead_letter,
+            },
+            durable=False,
+        )
+        return bool(row and row[0])
 
     async def nak(self, lease: Lease, visible_at: int) -> bool:
         released = await self.db.execute(

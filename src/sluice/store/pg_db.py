@@ -9,13 +9,16 @@ finished call may then run again). With sync=NORMAL every write goes the relaxed
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from sluice.errors import Unavailable
 from sluice.store.pg_migrate import check_schema, migrate, redacted
 
 Row = tuple[Any, ...]
@@ -28,19 +31,35 @@ def is_postgres_url(url: str) -> bool:
 
 class PgDatabase:
     def __init__(
-        self, url: str, sync: str = "FULL", migrate: bool = False, pool_size: int = 8
+        self,
+        url: str,
+        sync: str = "FULL",
+        migrate: bool = False,
+        pool_size: int = 8,
+        check_idle_seconds: float = 1.0,
     ) -> None:
         self.url = url
+        self.check_idle_seconds = check_idle_seconds
         self.sync = sync
         self.migrate = migrate
         self.pool_size = pool_size
         self._pools: dict[bool, AsyncConnectionPool[Connection]] = {}
+        #: when each connection was last given back (see _check)
+        self._used: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
 
     async def open(self) -> None:
         if self._pools:
             return  # the store and the queue share one database; the first opens it
-        if self.migrate:
-            await migrate(self.url)
+        try:
+            if self.migrate:
+                await migrate(self.url)
+            # one plain connection first: a wrong URL fails at once, not after pool timeouts
+            async with await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=10
+            ) as conn:
+                await check_schema(conn, self.url)
+        except psycopg.OperationalError as exc:
+            raise ConnectionError(f"cannot use PostgreSQL at {redacted(self.url)}: {exc}") from exc
         durable = self._pool("sluice-durable", relaxed=self.sync != "FULL")
         self._pools = {True: durable, False: durable}
         if self.sync == "FULL":
@@ -48,11 +67,6 @@ class PgDatabase:
         try:
             for pool in set(self._pools.values()):
                 await pool.open(wait=True, timeout=30)
-            async with self.connection() as conn:
-                await check_schema(conn, self.url)
-        except PoolTimeout as exc:
-            await self.close()
-            raise ConnectionError(f"cannot connect to PostgreSQL at {redacted(self.url)}") from exc
         except BaseException:
             await self.close()
             raise
@@ -68,9 +82,15 @@ class PgDatabase:
             kwargs=kwargs,
             open=False,
             name=name,
-            # a connection broken by a PostgreSQL restart is replaced, not handed out
-            check=AsyncConnectionPool.check_connection,
+            check=self._check,
         )
+
+    async def _check(self, conn: Connection) -> None:
+        """A connection idle for a while may have been broken by a PostgreSQL restart: such
+        a one is replaced rather than handed out. One busy a moment ago is not checked, so
+        that a loaded server does not pay a round trip for each statement."""
+        if time.monotonic() - self._used.get(conn, 0.0) >= self.check_idle_seconds:
+            await AsyncConnectionPool.check_connection(conn)
 
     async def close(self) -> None:
         pools, self._pools = set(self._pools.values()), {}
@@ -83,11 +103,21 @@ class PgDatabase:
         `conn.transaction()`; `durable` picks whether commits wait for the WAL flush."""
         if not self._pools:
             raise RuntimeError("database is not open")
-        async with self._pools[durable].connection() as conn:
-            yield conn
+        try:
+            async with self._pools[durable].connection() as conn:
+                try:
+                    yield conn
+                finally:
+                    self._used[conn] = time.monotonic()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            # PostgreSQL is down or restarting: the caller may try again (a 503, not a 500);
+            # the pool replaces the broken connection meanwhile
+            raise Unavailable(f"the store is unavailable: {exc}") from exc
 
-    async def fetchone(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        async with self.connection() as conn:
+    async def fetchone(
+        self, sql: str, args: Sequence[Any] | Mapping[str, Any] = (), durable: bool = True
+    ) -> Row | None:
+        async with self.connection(durable) as conn:
             return await (await conn.execute(sql, args)).fetchone()
 
     async def fetchall(self, sql: str, args: Sequence[Any] = (), durable: bool = True) -> list[Row]:
