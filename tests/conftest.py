@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.nats import nats_url
+from tests.support.nats import nats_url, private_nats
 from tests.support.postgres import create_database, drop_database, postgres_unavailable
 from tests.support.server import SluiceServer
 
-__all__ = ["nats_url"]  # a fixture for the tests that need NATS
+__all__ = ["nats_url", "private_nats"]  # fixtures for the tests that need NATS
 
 
 @pytest.fixture(scope="session")

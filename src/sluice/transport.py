@@ -48,7 +48,10 @@ class Transport:
         if self.nats is None or self.stream is None or self.events is None:
             return
         name = f"sluice-{self.settings.role}@{socket.gethostname()}"
-        await connect(self.settings.queue, name, self.nats)
+        jetstream = self.jetstream
+        await connect(
+            self.settings.queue, name, self.nats, jetstream.republish if jetstream else None
+        )
         await self.stream.ensure_stream()
         await self.events.start(waiters)
 

@@ -109,6 +109,8 @@ class Sluice:
         self.calls.feeds = self.alarms
         self.callbacks = CallbackSender(self.store, self.queue, settings)
         self.cancellation = Cancellation(self.store, self.queue, self.worker, self.waiters)
+        if self.transport.events is not None:
+            self.cancellation.remote = self.transport.events.cancel_remote
         self.dead_letters = DeadLetters(self.store, self.calls)
         self.waiters.listeners.append(self.callbacks.wake)
         self.apps = Apps(
@@ -132,6 +134,8 @@ class Sluice:
         if "worker" in self.roles:
             await self.runtime.start()
             await self.worker.start()
+            if self.transport.events is not None:
+                await self.transport.events.serve_cancels(self.worker.cancel)
         if "scheduler" in self.roles:
             await self.scheduler.start()
             await self.callbacks.start()

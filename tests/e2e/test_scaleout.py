@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from sluice.ids import CallId
+from tests.support.nats import NatsServer
 from tests.support.server import SluiceServer, put_action, wait_for
 
 #: appends its activation id to a file, so the test counts how often each call ran
@@ -47,8 +49,8 @@ class Cluster:
         return {bytes(row[0]).hex(): row[1] for row in rows}
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
+@contextmanager
+def running_cluster(root: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
     stream = f"T{CallId.new().hex}"
     env = {
         "SLUICE_STORE": pg_url,
@@ -62,7 +64,7 @@ def cluster(tmp_path: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
     made: list[SluiceServer] = []
 
     def start(name: str, role: str) -> SluiceServer:
-        server = SluiceServer(tmp_path / name, extra_env={**env, "SLUICE_ROLE": role})
+        server = SluiceServer(root / name, extra_env={**env, "SLUICE_ROLE": role})
         if role != "api":
             server.auth = "none: only the API host has a client config"
         made.append(server)
@@ -75,6 +77,12 @@ def cluster(tmp_path: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
     finally:
         for server in made:
             server.close()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
+    with running_cluster(tmp_path, nats_url, pg_url) as made:
+        yield made
 
 
 def _submit(client: httpx.Client, server: SluiceServer, count: int, **params: object) -> list[str]:
@@ -120,16 +128,8 @@ def test_killing_a_worker_loses_no_call(cluster: Cluster, tmp_path: Path) -> Non
         ids = _submit(c, api, 200, log=str(log), sleep=0.2)
         # once some calls have ended, one worker dies with calls running
         wait_for(lambda: len(_runs(log)) >= 40, 120, "40 calls to have run")
-        cluster.workers[0].process.send_signal(9)  # type: ignore[union-attr]
-        outcomes = wait_for(
-            lambda: (
-                (o := cluster.outcomes(ids))
-                and all(s != "queued" and s != "running" for s in o.values())
-                and o
-            ),
-            180,
-            "every call to end after the kill",
-        )
+        cluster.workers[0].kill()  # SIGKILL: no goodbye, its leases simply expire
+        outcomes = wait_for(lambda: _ended(cluster, ids), 180, "every call to end after the kill")
     states = Counter(outcomes.values())
     runs = _runs(log)
     assert len(outcomes) == 200
@@ -138,3 +138,46 @@ def test_killing_a_worker_loses_no_call(cluster: Cluster, tmp_path: Path) -> Non
         f"\n200 calls, one worker killed: {dict(states)};"
         f" runs per call: {dict(Counter(runs[i] for i in ids))}"
     )
+
+
+def test_a_call_running_on_a_worker_is_cancelled_from_the_api_host(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    api = cluster.api
+    with api.client() as c:
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        [aid] = _submit(c, api, 1, log=str(tmp_path / "runs.txt"), sleep=120)
+        wait_for(lambda: cluster.outcomes([aid]).get(aid) == "running", 60, "the call to run")
+        uuid = str(CallId(bytes.fromhex(aid)).uuid)
+        r = c.delete(f"/async-function/{uuid}")
+        assert r.status_code == 202, r.text
+        wait_for(lambda: cluster.outcomes([aid]).get(aid) == "cancelled", 30, "the cancel")
+
+
+def test_calls_survive_a_restart_of_nats_server(
+    tmp_path: Path, private_nats: NatsServer, pg_url: str
+) -> None:
+    log = tmp_path / "runs.txt"
+    with running_cluster(tmp_path, private_nats.url, pg_url) as cluster, cluster.api.client() as c:
+        api = cluster.api
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        ids = _submit(c, api, 100, log=str(log), sleep=0.05)
+        wait_for(lambda: len(_runs(log)) >= 20, 120, "20 calls to have run")
+        private_nats.stop()
+        # accepted while NATS is down: durable in the store, delivered once it is back
+        ids += _submit(c, api, 20, log=str(log))
+        private_nats.start()
+        ids += _submit(c, api, 80, log=str(log))
+        outcomes = wait_for(lambda: _ended(cluster, ids), 180, "every call to end")
+    runs = _runs(log)
+    assert Counter(outcomes.values()) == Counter({"success": 200})
+    print(
+        f"\n200 calls, nats-server restarted: runs per call {dict(Counter(runs[i] for i in ids))}"
+    )
+
+
+def _ended(cluster: Cluster, ids: list[str]) -> dict[str, str] | None:
+    outcomes = cluster.outcomes(ids)
+    if len(outcomes) == len(ids) and all(s not in ("queued", "running") for s in outcomes.values()):
+        return outcomes
+    return None

@@ -1,5 +1,6 @@
 """A NATS server with JetStream for tests: the machine's on 127.0.0.1:4222 when it runs,
-else one of our own on a free port (skipped where nats-server is not installed)."""
+else one of our own on a free port (skipped where nats-server is not installed); and
+private ones for tests that stop and restart theirs."""
 
 from __future__ import annotations
 
@@ -22,26 +23,61 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if _listening(4222):
-        yield DEFAULT_URL
-        return
+def _binary() -> str:
     binary = shutil.which("nats-server") or (
         "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
     )
     if binary is None:
         pytest.skip("nats-server is not installed (apt-get install nats-server)")
-    port = free_port()
-    store = tmp_path_factory.mktemp("nats")
-    process = subprocess.Popen(
-        [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return binary
+
+
+class NatsServer:
+    """Our own nats-server: its port and its JetStream store stay the same across restarts."""
+
+    def __init__(self, store: Path) -> None:
+        self.binary = _binary()
+        self.store = store
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.process = subprocess.Popen(
+            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: _listening(self.port), 30, "nats-server")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if _listening(4222):
+        yield DEFAULT_URL
+        return
+    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
     try:
-        wait_for(lambda: _listening(port), 30, "nats-server")
-        yield f"nats://127.0.0.1:{port}"
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of this test alone, to stop and start again."""
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,6 +5,7 @@ then goes out). All the queued calls of a function can be cancelled at once."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
@@ -34,6 +35,8 @@ class Cancellation:
         self.queue = queue
         self.dispatcher = dispatcher
         self.waiters = waiters
+        #: asks the other hosts' workers to stop a call running there (None: one process)
+        self.remote: Callable[[CallId], Awaitable[bool]] | None = None
 
     async def call(self, namespace: str, call_id: CallId) -> None:
         """Cancel one call; NotFound if there is none, Conflict if it has ended."""
@@ -45,7 +48,9 @@ class Cancellation:
                 if await self.queue.cancel_queued(namespace, cancelled(), call_id=call_id):
                     self.waiters.done(call_id)
                     return
-            elif self.dispatcher.cancel(call_id):
+            elif self.dispatcher.cancel(call_id) or (
+                self.remote is not None and await self.remote(call_id)
+            ):
                 return
             await asyncio.sleep(_PAUSE_SECONDS)  # it moved on meanwhile: look again
         raise Conflict("The call could not be cancelled; try again.")

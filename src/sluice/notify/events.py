@@ -3,21 +3,29 @@ holding a blocking request wakes when a worker on another host ends the call, an
 scheduler's callback sender wakes when a callback becomes due; nobody polls the store.
 
 At-most-once, as core NATS is: a lost event costs a waiter its wait (it then answers with
-the call's id, as when the wait runs out), never a result, which the store keeps."""
+the call's id, as when the wait runs out), never a result, which the store keeps.
+
+Cancelling a running call goes the other way, as a request on `<prefix>.cancel.<call id>`
+that the worker running it answers."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
 
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 
 log = logging.getLogger("sluice.events")
+
+#: how long a cancel waits for the worker running the call to answer
+_CANCEL_WAIT_S = 0.5
 
 
 class NatsEvents:
@@ -25,7 +33,7 @@ class NatsEvents:
         self.nc = nc
         self.prefix = prefix
         self._waiters: Waiters | None = None
-        self._sub: Subscription | None = None
+        self._subs: list[Subscription] = []
         self._sending: set[asyncio.Task[None]] = set()
 
     def subject(self, call_id: CallId) -> str:
@@ -34,8 +42,26 @@ class NatsEvents:
     async def start(self, waiters: Waiters) -> None:
         """Hear every host's call ends and tell them ours (the connection is open)."""
         self._waiters = waiters
-        self._sub = await self.nc.subscribe(f"{self.prefix}.done.*", cb=self._heard)
+        self._subs.append(await self.nc.subscribe(f"{self.prefix}.done.*", cb=self._heard))
         waiters.broadcast = self.publish
+
+    async def serve_cancels(self, cancel: Callable[[CallId], bool]) -> None:
+        """A worker: stop a call running here when another host is asked to cancel it."""
+
+        async def asked(msg: Msg) -> None:
+            call_id = CallId.parse(msg.subject.rpartition(".")[2])
+            if call_id is not None and cancel(call_id):
+                await msg.respond(b"cancelled")
+
+        self._subs.append(await self.nc.subscribe(f"{self.prefix}.cancel.*", cb=asked))
+
+    async def cancel_remote(self, call_id: CallId) -> bool:
+        """Ask whichever worker runs the call to stop it: True if one did."""
+        try:
+            await self.nc.request(f"{self.prefix}.cancel.{call_id.hex}", timeout=_CANCEL_WAIT_S)
+        except (NatsError, TimeoutError):
+            return False
+        return True
 
     def publish(self, call_id: CallId) -> None:
         task = asyncio.get_running_loop().create_task(self._send(call_id))
@@ -59,5 +85,5 @@ class NatsEvents:
             self._waiters.broadcast = None
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
-        if self._sub is not None:
-            await self._sub.unsubscribe()
+        for sub in self._subs:
+            await sub.unsubscribe()

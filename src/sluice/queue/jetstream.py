@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats
@@ -42,12 +42,26 @@ _SWEEP_BATCH = 256
 #: a worker with no room hands a message back for this long, times its deliveries, up to max
 _REFUSED_DELAY_S = 0.1
 _REFUSED_DELAY_MAX_S = 5.0
+#: how long an accept waits for JetStream's ack (when NATS is down the call is durable in the
+#: ledger already, and the sweeper publishes it later)
+_PUBLISH_WAIT_S = 2.0
 
 
-async def connect(url: str, name: str, nc: Client | None = None) -> Client:
+async def connect(
+    url: str,
+    name: str,
+    nc: Client | None = None,
+    reconnected: Callable[[], Awaitable[None]] | None = None,
+) -> Client:
     """A connection that keeps reconnecting: a NATS restart pauses Sluice, not ends it."""
     nc = nc or Client()
-    await nc.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1)
+    await nc.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        reconnected_cb=reconnected,
+    )
     return nc
 
 
@@ -131,11 +145,14 @@ class JetStream:
 
     async def publish(self, candidate: Candidate, msg_id: str) -> None:
         """`msg_id` lets JetStream drop a publish repeated within its window."""
+        if not self.nc.is_connected:  # fail now rather than wait out the ack's timeout
+            raise ConnectionError("not connected to NATS")
         await self.js.publish(
             self.names.subject(candidate.queue_name, candidate.id),
             _body(candidate),
             stream=self.names.stream,
             headers={"Nats-Msg-Id": msg_id},
+            timeout=_PUBLISH_WAIT_S,
         )
 
     async def has_message(self, candidate: Candidate) -> bool:
@@ -184,16 +201,29 @@ class JetStreamQueue:
         self.poll_seconds = poll_seconds
         #: the messages of the calls this process holds leases on
         self._held: dict[bytes, Msg] = {}
+        #: accepted calls whose publish failed (NATS down): published again on reconnect
+        self._unpublished: dict[bytes, tuple[Candidate, str]] = {}
 
     async def enqueue(self, *calls: NewCall) -> None:
         await self.ledger.enqueue(*calls)
         for call in calls:
             if call.state is CallState.QUEUED:
-                # a lost publish is made good by the sweeper; the call is durable already
-                try:
-                    await self.stream.publish(_new_candidate(call), call.id.hex)
-                except Exception:
-                    log.warning("call %s: publish failed; the sweeper will retry", call.id.hex)
+                await self._publish(_new_candidate(call), call.id.hex)
+
+    async def _publish(self, candidate: Candidate, msg_id: str) -> None:
+        """The call is durable in the ledger already: a failed publish is retried when NATS
+        is back (and by the sweeper, should this process die first)."""
+        try:
+            await self.stream.publish(candidate, msg_id)
+        except Exception:
+            log.warning("call %s: not published yet (NATS unreachable)", candidate.id.hex)
+            self._unpublished[candidate.id.raw] = (candidate, msg_id)
+
+    async def republish(self) -> None:
+        """After a reconnect: publish what could not be published meanwhile."""
+        waiting, self._unpublished = self._unpublished, {}
+        for candidate, msg_id in waiting.values():
+            await self._publish(candidate, msg_id)
 
     async def take(
         self, now_ms_: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
@@ -268,13 +298,11 @@ class JetStreamQueue:
         if not requeued:
             return False
         delay = max(visible_at - now_ms(), 0) / 1000
-        try:
-            if msg is not None:
-                await msg.nak(delay=delay or None)
-            else:  # a reaped lease of another worker: deliver it now, not after its ack wait
-                await self.stream.publish(candidate_of(lease), f"{lease.id.hex}.{lease.attempt}")
-        except Exception:
-            log.warning("call %s: requeue not published; the sweeper will", lease.id.hex)
+        if msg is None:  # a reaped lease of another worker: deliver it now, not after its ack wait
+            await self._publish(candidate_of(lease), f"{lease.id.hex}.{lease.attempt}")
+            return True
+        with contextlib.suppress(Exception):  # else it comes back after its ack wait
+            await msg.nak(delay=delay or None)
         return True
 
     async def cancel_queued(

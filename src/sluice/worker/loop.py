@@ -102,6 +102,7 @@ class Worker:
                 await self._reap_expired()
             except Exception:
                 log.exception("worker loop failed; retrying")
+                await asyncio.sleep(_POLL_SECONDS)  # the queue is down: do not spin
 
     async def _take_all(self) -> None:
         while not self._stopping and not self.capacity.full:
