@@ -1,5 +1,6 @@
 """Sluice as several processes on one machine over PostgreSQL and NATS JetStream: an API
-process, two worker processes and a scheduler, each a real `sluice serve --role`."""
+process, two worker processes and one or two schedulers, each a real `sluice serve --role`;
+calls end once through a worker's SIGKILL and a restart of nats-server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,7 +35,7 @@ def main(args):
 class Cluster:
     api: SluiceServer
     workers: list[SluiceServer]
-    scheduler: SluiceServer
+    schedulers: list[SluiceServer]
     pg: str
 
     def states(self) -> Counter[str]:
@@ -50,7 +52,9 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(root: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
+def running_cluster(
+    root: Path, nats_url: str, pg_url: str, schedulers: int = 1
+) -> Iterator[Cluster]:
     stream = f"T{CallId.new().hex}"
     env = {
         "SLUICE_STORE": pg_url,
@@ -73,7 +77,8 @@ def running_cluster(root: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]
     try:
         api = start("api", "api")
         workers = [start("worker1", "worker"), start("worker2", "worker")]
-        yield Cluster(api, workers, start("scheduler", "scheduler"), pg_url)
+        started = [start(f"scheduler{n}", "scheduler") for n in range(schedulers)]
+        yield Cluster(api, workers, started, pg_url)
     finally:
         for server in made:
             server.close()
@@ -181,3 +186,52 @@ def _ended(cluster: Cluster, ids: list[str]) -> dict[str, str] | None:
     if len(outcomes) == len(ids) and all(s not in ("queued", "running") for s in outcomes.values()):
         return outcomes
     return None
+
+
+FEEDS = "/api/v1/namespaces/whisk.system/actions/alarms"
+
+
+def _fires(c: httpx.Client, api: SluiceServer, trigger: str) -> list[dict[str, object]]:
+    listed = c.get(api.ns_path(f"activations?name={trigger}&limit=200")).json()
+    return [a for a in listed if a["name"] == trigger]
+
+
+def _once_in(
+    c: httpx.Client, api: SluiceServer, trigger: str, seconds: float, payload: dict[str, object]
+) -> None:
+    """A trigger with a rule, and a `once` alarm that fires it `seconds` from now."""
+    annotations = [{"key": "feed", "value": "/whisk.system/alarms/once"}]
+    r = c.put(api.ns_path(f"triggers/{trigger}"), json={"annotations": annotations})
+    assert r.status_code == 200, r.text
+    rule = {"trigger": f"/guest/{trigger}", "action": "/guest/recorder"}
+    assert c.put(api.ns_path(f"rules/{trigger}-rule"), json=rule).status_code == 200
+    date = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+    body = {
+        "lifecycleEvent": "CREATE",
+        "triggerName": f"/guest/{trigger}",
+        "date": date,
+        "trigger_payload": payload,
+    }
+    r = c.post(f"{FEEDS}/once?blocking=true", json=body)
+    assert r.status_code == 200, r.text
+
+
+def test_of_two_schedulers_one_fires_each_alarm_and_the_other_takes_over(
+    tmp_path: Path, nats_url: str, pg_url: str
+) -> None:
+    log = tmp_path / "runs.txt"
+    with running_cluster(tmp_path, nats_url, pg_url, schedulers=2) as cluster:
+        api = cluster.api
+        with api.client() as c:
+            assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+            # the alarm's payload goes to the rule's action: where to record its run
+            _once_in(c, api, "first", 2, {"log": str(log)})
+            wait_for(lambda: _fires(c, api, "first"), 60, "the first alarm")
+            # the lock's holder dies; the other scheduler fires the next alarm
+            holder = cluster.schedulers[0]
+            holder.kill()
+            _once_in(c, api, "second", 2, {"log": str(log)})
+            wait_for(lambda: _fires(c, api, "second"), 60, "the second alarm")
+            wait_for(lambda: len(_runs(log)) == 2, 60, "both rules' action runs")
+            assert len(_fires(c, api, "first")) == 1
+            assert len(_fires(c, api, "second")) == 1
