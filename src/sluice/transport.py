@@ -37,7 +37,9 @@ class Transport:
             self.stream = JetStream(
                 self.nats, names, settings.lease_seconds, settings.nats_max_deliver
             )
-            self.queue = JetStreamQueue(cast(Ledger, ledger), self.stream)
+            self.queue = JetStreamQueue(
+                cast(Ledger, ledger), self.stream, recover_own=is_postgres_url(settings.store)
+            )
             self.events = NatsEvents(self.nats, settings.nats_prefix)
 
     @property

@@ -46,7 +46,10 @@ def _success() -> Outcome:
 class Setup:
     """One stream and one ledger; `queue()` is one more worker process's view of them."""
 
-    def __init__(self, names: Names, url: str, ledger: Callable[[], Ledger], store: Store) -> None:
+    def __init__(
+        self, names: Names, url: str, ledger: Callable[[], Ledger], store: Store, kind: str
+    ) -> None:
+        self.ledger_kind = kind
         self.names = names
         self.url = url
         self.ledger = ledger
@@ -56,7 +59,8 @@ class Setup:
     async def queue(self, ack_wait_s: float = 30, max_deliver: int = 100) -> JetStreamQueue:
         stream = JetStream(await connect(self.url, "test"), self.names, ack_wait_s, max_deliver)
         await stream.ensure_stream()
-        queue = JetStreamQueue(self.ledger(), stream, poll_seconds=0.2)
+        own = self.ledger_kind != "sqlite"
+        queue = JetStreamQueue(self.ledger(), stream, poll_seconds=0.2, recover_own=own)
         self.queues.append(queue)
         return queue
 
@@ -85,12 +89,14 @@ async def setup(tmp_path: Path, url: str, ledger: str) -> AsyncIterator[Setup]:
     if ledger != "sqlite":
         pg_db = PgDatabase(ledger)
         await pg_db.open()
-        made = Setup(names, url, lambda: PostgresLedger(pg_db, "node"), PostgresStore(pg_db))
+        made = Setup(
+            names, url, lambda: PostgresLedger(pg_db, "node"), PostgresStore(pg_db), "postgres"
+        )
         closing = pg_db.close
     else:
         db = Database(tmp_path / "ledger.db")
         await db.open()
-        made = Setup(names, url, lambda: SqliteQueue(db), SqliteStore(db))
+        made = Setup(names, url, lambda: SqliteQueue(db), SqliteStore(db), "sqlite")
         closing = db.close
     try:
         yield made
@@ -283,5 +289,27 @@ def test_a_delayed_call_waits_and_a_lost_publish_is_swept(
             assert await queue.sweep(now_ms(), 0) == 0  # its message is there now
             [found] = await _take_until(queue, 1)
             assert found.id == lost.id
+
+    asyncio.run(scenario())
+
+
+def test_a_restarted_worker_hands_back_only_its_own_calls(
+    tmp_path: Path, nats_url: str, ledger: str
+) -> None:
+    async def scenario() -> None:
+        async with setup(tmp_path, nats_url, ledger) as s:
+            queue = await s.queue()
+            call = _call()
+            await queue.enqueue(call)
+            [lease] = await _take_until(queue, 1)
+            restarted = await s.queue()
+            if s.ledger_kind == "sqlite":  # the file does not say which process held a lease
+                assert await restarted.recover() == []
+                return
+            [recovered] = await restarted.recover()
+            assert (recovered.id, recovered.attempt) == (lease.id, lease.attempt)
+            assert await restarted.nak(recovered, now_ms())  # published again: runs at once
+            [again] = await _take_until(restarted, 1)
+            assert (again.id, again.attempt) == (call.id, 2)
 
     asyncio.run(scenario())

@@ -194,9 +194,18 @@ def _refused_delay(deliveries: int) -> float:
 class JetStreamQueue:
     """The Queue protocol over a ledger (records, fencing, callbacks) and JetStream (order)."""
 
-    def __init__(self, ledger: Ledger, stream: JetStream, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        stream: JetStream,
+        poll_seconds: float = 1.0,
+        recover_own: bool = False,
+    ) -> None:
         self.ledger = ledger
         self.stream = stream
+        #: the ledger's `recover` returns only this node's leases (PostgreSQL records their
+        #: holder); else other processes share them, and a dead one's simply expire
+        self.recover_own = recover_own
         #: how long one take waits for a message (a long poll: no delay once one arrives)
         self.poll_seconds = poll_seconds
         #: the messages of the calls this process holds leases on
@@ -319,8 +328,7 @@ class JetStreamQueue:
         return await self.ledger.expired(now_ms, limit)
 
     async def recover(self) -> list[Lease]:
-        """Nothing: other processes share the ledger, and a dead one's leases simply expire."""
-        return []
+        return await self.ledger.recover() if self.recover_own else []
 
     async def sweep(self, now: int, older_ms: int) -> int:
         """Publish queued calls visible for `older_ms` whose message is not in the stream
