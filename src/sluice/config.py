@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     logs_default_mb: int = 10
     logs_max_mb: int = 10
     concurrency_default: int = 1
+    #: largest limits.concurrency: calls one Node.js process may run at once (OpenWhisk: 500)
+    concurrency_max: int = 500
     request_max_bytes: int = 1_048_576
     result_max_bytes: int = 1_048_576
 

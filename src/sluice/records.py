@@ -87,6 +87,8 @@ class NewCall:
     #: the function's named queue ("" = the shared one) and its own cap on running calls
     queue_name: str = ""
     fn_limit: int = 0
+    #: calls of the function one process runs at once (worker/capacity.py)
+    concurrency: int = 1
 
     @property
     def attempts(self) -> int:
@@ -106,6 +108,7 @@ class NewCall:
             self.created,
             self.queue_name,
             self.fn_limit,
+            self.concurrency,
         )
 
 
@@ -142,6 +145,8 @@ class Lease:
     #: the call's named queue and its function's cap on running calls (0: none)
     queue_name: str = ""
     fn_limit: int = 0
+    #: calls of the function one process runs at once
+    concurrency: int = 1
 
 
 class CallbackState(StrEnum):

@@ -47,6 +47,7 @@ def action(
     env: Mapping[str, str] | None = None,
     memory_mb: int = 256,
     key: str | None = None,
+    concurrency: int = 1,
 ) -> ActionCode:
     return ActionCode(
         key=key or f"test/action-{next(_keys)}",
@@ -56,6 +57,7 @@ def action(
         main=main,
         env=dict(env or {}),
         memory_mb=memory_mb,
+        concurrency=concurrency,
     )
 
 

@@ -54,3 +54,29 @@ def test_a_function_cap_and_a_global_cap() -> None:
     assert not cap.admit(_f("four"))
     cap.release(_f("one", limit=1))
     assert cap.admit(_f("one", limit=1))
+
+
+def _shared(concurrency: int, memory: int = 256, path: str = "sleeper") -> Candidate:
+    return Candidate(CallId.new(), "ns", memory, path, concurrency=concurrency)
+
+
+def test_a_process_serving_several_calls_counts_its_memory_once() -> None:
+    cap = Capacity(memory_mb=1024, per_namespace=1000)
+    for _ in range(30):  # three processes of ten calls
+        assert cap.admit(_shared(10))
+    assert cap.used_mb == 768
+    assert not cap.full  # the third process has no room, but memory is left
+    assert cap.admit(_shared(10))  # a fourth process
+    assert cap.used_mb == 1024
+    assert cap.full is False  # that process has room for nine more calls
+    for _ in range(9):
+        assert cap.admit(_shared(10))
+    assert cap.full
+    assert not cap.admit(_shared(10))
+    assert not cap.admit(_shared(1, 128, "other"))
+    for _ in range(10):
+        cap.release(_shared(10))
+    assert cap.used_mb == 768  # ten calls ended: one process less
+    cap.release(_shared(10))
+    assert cap.used_mb == 768
+    assert cap.admit(_shared(1, 256, "other"))

@@ -92,10 +92,21 @@ class Actions:
             return
         if not isinstance(value, int) or isinstance(value, bool):
             raise BadRequest(f"The limit '{name}' must be an integer.")
-        if value < low:
-            raise BadRequest(f"{name} {value} {unit} below allowed threshold of {low} {unit}")
-        if value > high:
-            raise BadRequest(f"{name} {value} {unit} exceeds allowed threshold of {high} {unit}")
+        _check_range(name, value, low, high, f" {unit}")
+
+    def _concurrency(self, limits: dict[str, Any]) -> int | None:
+        """OpenWhisk's checks and words: a whole number (2.0 counts) in 1..concurrency_max."""
+        value = limits.get("concurrency")
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(value, float):
+            raise BadRequest("concurrency limit must be whole number")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise BadRequest("concurrency limit malformed")
+        _check_range("concurrency", value, 1, self.settings.concurrency_max, "")
+        return value
 
     def _limits(self, value: Any, old: dict[str, Any] | None) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -104,14 +115,17 @@ class Actions:
         self._limit(value, "timeout", s.timeout_min_ms, s.timeout_max_ms, "milliseconds")
         self._limit(value, "memory", s.memory_min_mb, s.memory_max_mb, "MB")
         self._limit(value, "logs", 0, s.logs_max_mb, "MB")
-        self._limit(value, "concurrency", 1, 500, "activations")
+        concurrency = self._concurrency(value)
         base = old or {
             "timeout": s.timeout_default_ms,
             "memory": s.memory_default_mb,
             "logs": s.logs_default_mb,
             "concurrency": s.concurrency_default,
         }
-        return {k: value.get(k, base[k]) for k in ("timeout", "memory", "logs", "concurrency")}
+        out = {k: value.get(k, base[k]) for k in ("timeout", "memory", "logs", "concurrency")}
+        if concurrency is not None:
+            out["concurrency"] = concurrency
+        return out
 
     def validate(self, body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         """The new stored doc: `body` merged over `old` (fields absent keep their values)."""
@@ -160,3 +174,11 @@ class Actions:
         return await entities.delete(
             self.store, namespace, ACTIONS, parse_path(namespace, path).path
         )
+
+
+def _check_range(name: str, value: int, low: int, high: int, unit: str) -> None:
+    """OpenWhisk's words for a limit out of range (`unit` with its leading space, or "")."""
+    if value < low:
+        raise BadRequest(f"{name} {value}{unit} below allowed threshold of {low}{unit}")
+    if value > high:
+        raise BadRequest(f"{name} {value}{unit} exceeds allowed threshold of {high}{unit}")

@@ -11,7 +11,7 @@ from sluice.engine import claims
 from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
 from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
-from sluice.engine.lanes import lane
+from sluice.engine.lanes import lane, sharing
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import NotFound, SluiceError, Unavailable
@@ -136,8 +136,9 @@ class Calls:
         now = now_ms()
         memory_mb = target.action.doc["limits"]["memory"]
         queue_name, fn_limit = lane(target.action.doc)
+        concurrency = sharing(target.action.doc)
         path = target.action.name
-        candidate = Candidate(call_id, caller, memory_mb, path, queue_name, fn_limit)
+        candidate = Candidate(call_id, caller, memory_mb, path, queue_name, fn_limit, concurrency)
         visible_at = max(options.run_at or now, now)
         lease_until = self.dispatcher.reserve(candidate) if visible_at == now else None
         call = NewCall(
@@ -156,6 +157,7 @@ class Calls:
             blob=blob,
             queue_name=queue_name,
             fn_limit=fn_limit,
+            concurrency=concurrency,
         )
         return call, candidate
 

@@ -107,6 +107,7 @@ class Execution:
             env=init_env,
             memory_mb=limits["memory"],
             idle_seconds=_idle_seconds(annotation(doc, IDLE_TIMEOUT)),
+            concurrency=limits.get("concurrency", 1),
         )
         request = RunRequest(
             action=code,

@@ -8,9 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.engine.actions import annotation
+from sluice.runtime.kinds import calls_per_process
 
 QUEUE = "com.openfaas.queue"
 MAX_INFLIGHT = "max_inflight"
+
+
+def sharing(doc: dict[str, Any]) -> int:
+    """How many of the function's calls one process runs at once (admission counts a
+    process's memory once for that many calls)."""
+    return calls_per_process(doc["exec"]["kind"], doc["limits"].get("concurrency", 1))
 
 
 def lane(doc: dict[str, Any]) -> tuple[str, int]:

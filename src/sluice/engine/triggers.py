@@ -12,6 +12,7 @@ from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.clock import now_ms
 from sluice.engine.entities import common_fields
+from sluice.engine.lanes import sharing
 from sluice.engine.names import check_name
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import resolve_action
@@ -128,6 +129,7 @@ class Triggers:
                     memory_mb=target.action.doc["limits"]["memory"],
                     created=now,
                     visible_at=now,
+                    concurrency=sharing(target.action.doc),
                 )
                 calls.append(call)
                 entry["activationId"] = call.id.hex

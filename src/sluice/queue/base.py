@@ -26,12 +26,20 @@ class Candidate:
     path: str = ""
     queue_name: str = ""
     fn_limit: int = 0
+    #: calls of the function one process runs at once: its memory counts once for them
+    concurrency: int = 1
 
 
 def candidate_of(lease: Lease) -> Candidate:
     """What a lease took from a worker's capacity."""
     return Candidate(
-        lease.id, lease.namespace, lease.memory_mb, lease.path, lease.queue_name, lease.fn_limit
+        lease.id,
+        lease.namespace,
+        lease.memory_mb,
+        lease.path,
+        lease.queue_name,
+        lease.fn_limit,
+        lease.concurrency,
     )
 
 

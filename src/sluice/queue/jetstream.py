@@ -98,6 +98,7 @@ def _body(candidate: Candidate) -> bytes:
             "path": candidate.path,
             "queue_name": candidate.queue_name,
             "fn_limit": candidate.fn_limit,
+            "concurrency": candidate.concurrency,
         }
     )
 
@@ -113,6 +114,7 @@ def _candidate(msg: Msg) -> Candidate | None:
             str(body["path"]),
             str(body["queue_name"]),
             int(body["fn_limit"]),
+            int(body.get("concurrency", 1)),
         )
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         return None
@@ -368,5 +370,11 @@ class JetStreamQueue:
 
 def _new_candidate(call: NewCall) -> Candidate:
     return Candidate(
-        call.id, call.namespace, call.memory_mb, call.path, call.queue_name, call.fn_limit
+        call.id,
+        call.namespace,
+        call.memory_mb,
+        call.path,
+        call.queue_name,
+        call.fn_limit,
+        call.concurrency,
     )

@@ -48,7 +48,7 @@ _SCAN_NAMED = 64
 
 _CALL_INSERT = (
     f"INSERT INTO calls ({NEW_CALL_COLUMNS}, owner)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 #: the outcome, fenced on the attempt; with it (one statement, one round trip) the call's
@@ -74,7 +74,7 @@ SELECT count(*) FROM done
 
 
 def _candidate_from_row(row: tuple[Any, ...]) -> Candidate:
-    return Candidate(CallId(bytes(row[0])), row[1], row[2], row[3], row[4], row[5])
+    return Candidate(CallId(bytes(row[0])), row[1], row[2], row[3], row[4], row[5], row[6])
 
 
 async def _claim_key(conn: Connection, call: NewCall) -> None:
@@ -333,5 +333,5 @@ class PostgresQueue:
                 if bytes(row[0]) not in seen:
                     seen.add(bytes(row[0]))
                     rows.append(row)
-        rows.sort(key=lambda row: (row[6], bytes(row[0])))
+        rows.sort(key=lambda row: (row[7], bytes(row[0])))  # visible_at, id
         return [_candidate_from_row(row) for row in rows]

@@ -80,7 +80,7 @@ class SqliteQueue:
             try:
                 conn.executemany(
                     f"INSERT INTO calls ({NEW_CALL_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
             except sqlite3.IntegrityError as exc:
@@ -170,8 +170,8 @@ class SqliteQueue:
                 if row[0] not in seen:
                     seen.add(row[0])
                     rows.append(row)
-        rows.sort(key=lambda row: (row[6], row[0]))
-        return [Candidate(CallId(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        rows.sort(key=lambda row: (row[7], row[0]))  # visible_at, id
+        return [Candidate(CallId(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     async def extend(self, leases: list[Lease], until_ms: int) -> None:
         if not leases:

@@ -41,6 +41,8 @@ class ActionCode:
     #: how long a warm process of this code may stay idle; None: the runtime's own setting
     #: (the `idle-timeout` annotation, seconds; Fn routes' idle_timeout)
     idle_seconds: float | None = None
+    #: calls one process may run at once (OpenWhisk's limits.concurrency; Node.js only)
+    concurrency: int = 1
 
 
 @dataclass(frozen=True)

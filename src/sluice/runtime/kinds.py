@@ -39,6 +39,12 @@ class Kind:
         return self.family in (Family.NODEJS, Family.PYTHON)
 
     @property
+    def concurrent(self) -> bool:
+        """Whether one process runs several calls at once (an action's limits.concurrency):
+        Node.js's runner does; Python's runs one call at a time."""
+        return self.family is Family.NODEJS
+
+    @property
     def serves_http(self) -> bool:
         """Whether its functions take an HTTP request and give a response (the call's
         parameters and result are runtime/fn_request.py's envelope)."""
@@ -89,6 +95,13 @@ def serves_http(kind: str) -> bool:
     """Whether functions of the kind named `kind` serve HTTP requests (see Kind)."""
     found = _EVERY_KIND.resolve(kind)
     return found is not None and found.serves_http
+
+
+def calls_per_process(kind: str, concurrency: int) -> int:
+    """How many calls of a function of kind `kind` with limits.concurrency `concurrency` one
+    process runs at once."""
+    found = _EVERY_KIND.resolve(kind)
+    return max(1, concurrency) if found is not None and found.concurrent else 1
 
 
 def find_node(configured: str | None) -> str | None:

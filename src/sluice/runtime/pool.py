@@ -1,5 +1,6 @@
-"""Warm processes: reuse per action, stem cells per kind, idle eviction, a cap on the total;
-and `ProcessRuntime`, the `Runtime` built on them."""
+"""Warm processes: reuse per action, stem cells per kind, idle eviction, a cap on the total,
+several calls at once on one process when the action allows it; and `ProcessRuntime`, the
+`Runtime` built on them."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
 from sluice.runtime.http_fn import HttpFunctions
-from sluice.runtime.kinds import Family, Kind, available_kinds, find_node
+from sluice.runtime.kinds import Family, Kind, available_kinds, calls_per_process, find_node
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process import Launcher, RuntimeProcess, State
 from sluice.runtime.process_fn import ProcessFunctions
@@ -57,6 +58,11 @@ class Pool:
         self.stem_cells = max(0, stem_cells)
         self.idle_seconds = idle_seconds
         self._idle: dict[str, list[RuntimeProcess]] = {}
+        #: busy processes of an action with concurrency > 1 that can take one more call
+        self._open: dict[str, list[RuntimeProcess]] = {}
+        #: one caller at a time finds or starts a process for a shared action, so that calls
+        #: arriving together fill one process before the next is started
+        self._sharing: dict[str, tuple[asyncio.Lock, int]] = {}
         self._stems: dict[Launch, list[RuntimeProcess]] = {}
         self._stems_starting: Counter[Launch] = Counter()
         self._all: set[RuntimeProcess] = set()
@@ -72,9 +78,60 @@ class Pool:
         return memory_mb if kind.family is Family.NODEJS else 0
 
     async def acquire(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
-        """A process for one call of `action`: warm (`key` set) or not yet initialised."""
+        """A process for one call of `action`: warm (`key` set), being initialised by another
+        call of the action (`initialising` set) or not yet initialised."""
         if self._closing:
             raise PoolClosed
+        concurrency = calls_per_process(kind.name, action.concurrency)
+        if concurrency == 1:
+            return await self._acquire_own(kind, action)
+        lock, users = self._sharing.get(action.key) or (asyncio.Lock(), 0)
+        self._sharing[action.key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._acquire_shared(kind, action, concurrency)
+        finally:
+            lock, users = self._sharing[action.key]
+            if users == 1:
+                del self._sharing[action.key]
+            else:
+                self._sharing[action.key] = (lock, users - 1)
+
+    async def _acquire_shared(
+        self, kind: Kind, action: ActionCode, concurrency: int
+    ) -> RuntimeProcess:
+        while True:
+            joined = self._join(action.key, concurrency)
+            if joined is not None:
+                return joined
+            if self._count < self.max_processes or self._least_recently_used() is not None:
+                break
+            await self._wait_for_space()  # a call ending makes room in a process, or a slot
+        process = await self._acquire_own(kind, action)
+        if process.alive:
+            self._open.setdefault(action.key, []).append(process)
+        return process
+
+    def _join(self, key: str, concurrency: int) -> RuntimeProcess | None:
+        """The busiest live process of `key` with room for one more call."""
+        stack = self._open.get(key, [])
+        for process in sorted(stack, key=_calls, reverse=True):
+            if process.alive and process.calls < concurrency:
+                process.calls += 1
+                if process.calls == concurrency:
+                    self._close_to_calls(process)
+                return process
+        return None
+
+    def _close_to_calls(self, process: RuntimeProcess) -> None:
+        for key, stack in list(self._open.items()):
+            if process in stack:
+                stack.remove(process)
+                if not stack:
+                    del self._open[key]
+
+    async def _acquire_own(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
+        """A process no call is running on."""
         warm = self._take(self._idle, action.key)
         if warm is not None:
             return warm
@@ -93,14 +150,21 @@ class Pool:
         self._checkout(process)
         return process
 
-    def release(self, process: RuntimeProcess) -> None:
-        """The call is over and `process` may serve the next call of its action."""
-        if self._closing or not process.alive or process.key is None:
+    def release(self, process: RuntimeProcess, key: str) -> None:
+        """A call of the action `key` on `process` is over; the process may serve the next."""
+        process.calls -= 1
+        if self._closing or not process.alive or process.key != key:
             self.discard(process)
             return
+        if process.calls > 0:  # others still run on it: it has room again
+            if process.state is State.BUSY and process not in self._open.get(key, []):
+                self._open.setdefault(key, []).append(process)
+            self._wake_all()
+            return
+        self._close_to_calls(process)
         process.state = State.IDLE
         process.last_used = time.monotonic()
-        self._idle.setdefault(process.key, []).append(process)
+        self._idle.setdefault(key, []).append(process)
         loop = asyncio.get_running_loop()
         process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
         self._wake_one()
@@ -182,6 +246,7 @@ class Pool:
 
     def _checkout(self, process: RuntimeProcess) -> None:
         process.state = State.BUSY
+        process.calls = 1
         if process.idle_timer is not None:
             process.idle_timer.cancel()
             process.idle_timer = None
@@ -199,6 +264,7 @@ class Pool:
             self.discard(process)
 
     def _forget(self, process: RuntimeProcess) -> None:
+        self._close_to_calls(process)
         if process.state is State.IDLE and process.key is not None:
             stack = self._idle.get(process.key, [])
             if process in stack:
@@ -224,16 +290,21 @@ class Pool:
             if victim is not None:
                 self.discard(victim)
                 continue
-            waiter = asyncio.get_running_loop().create_future()
-            self._space.append(waiter)
-            try:
-                await waiter
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._space.remove(waiter)
+            await self._wait_for_space()
         if self._closing:
             raise PoolClosed
         self._count += 1
+
+    async def _wait_for_space(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._space.append(waiter)
+        try:
+            await waiter
+        finally:
+            with contextlib.suppress(ValueError):
+                self._space.remove(waiter)
+        if self._closing:
+            raise PoolClosed
 
     def _least_recently_used(self) -> RuntimeProcess | None:
         candidates = [process for process in self._all if process.state in (State.IDLE, State.STEM)]
@@ -250,6 +321,13 @@ class Pool:
                 waiter.set_result(None)
                 return
 
+    def _wake_all(self) -> None:
+        """Room in a shared process (or an idle one): any waiter may be able to use it."""
+        while self._space:
+            waiter = self._space.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
@@ -258,6 +336,10 @@ class Pool:
 
 def _last_used(process: RuntimeProcess) -> float:
     return process.last_used
+
+
+def _calls(process: RuntimeProcess) -> int:
+    return process.calls
 
 
 class ProcessRuntime:
@@ -332,7 +414,7 @@ class ProcessRuntime:
             return result
         finally:
             if reuse:
-                self.pool.release(process)
+                self.pool.release(process, request.action.key)
             else:
                 self.pool.discard(process)
 

@@ -1,10 +1,16 @@
 """One warm runner process: started from a kind, initialised once with an action's code, then
-asked to run calls one at a time over its control channel, its output captured per call."""
+asked to run calls over its control channel, its output captured per call.
+
+Every message carries the id of the call it belongs to and every answer line starts with it, so
+a process whose action allows concurrency N serves up to N calls at once. Such a runner tags
+each line a call prints with the call's id; lines it cannot tag go to Sluice's own log."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -30,6 +36,8 @@ class End(StrEnum):
     TIMEOUT = "timeout"
     MEMORY = "memory"
     OVERFLOW = "overflow"
+    #: a shared process stopped answering after one of its calls ran past its time limit
+    BLOCKED = "blocked"
 
 
 class State(Enum):
@@ -42,6 +50,12 @@ class State(Enum):
 
 #: an answer line from the runner, or why there was none
 Answer = bytes | End
+
+#: what a runner serving several calls puts before each line a call prints: TAG, id, TAG_END
+TAG = b"\x1esluice:"
+TAG_END = b"\x1e"
+#: lines a shared process printed outside any call (see README, Limits)
+output_log = logging.getLogger("sluice.runtime.output")
 
 
 @dataclass(frozen=True)
@@ -62,15 +76,25 @@ class RuntimeProcess:
         self.state = State.STARTING
         #: the ActionCode.key this process was initialised with
         self.key: str | None = None
+        #: calls it may run at once, set at init (the action's limits.concurrency)
+        self.concurrency = 1
+        #: calls checked out of the pool onto this process, and those whose memory it watches
+        self.calls = 0
+        self.watched = 0
+        #: set when a call started the init; later calls wait on it
+        self.initialising: asyncio.Future[Answer] | None = None
         self.last_used = 0.0
         self.idle_timer: asyncio.TimerHandle | None = None
         self.end: End | None = None
-        #: the current call's logs; output outside a call is dropped
-        self.logs: CallLogs | None = None
         self.on_exit: Callable[[RuntimeProcess], None] | None = None
         self._child: Child | None = None
         self._channel: Channel | None = None
-        self._waiter: asyncio.Future[Answer] | None = None
+        self._ids = itertools.count(1)
+        #: each open call's logs, from its first message until its output has ended
+        self._logs: dict[int, CallLogs] = {}
+        self._waiters: dict[int, asyncio.Future[Answer]] = {}
+        #: calls given up on (timed out in a shared process): their late answers are dropped
+        self._abandoned: set[int] = set()
 
     @classmethod
     async def start(cls, kind: Kind, heap_mb: int, launcher: Launcher) -> RuntimeProcess:
@@ -106,17 +130,35 @@ class RuntimeProcess:
     def alive(self) -> bool:
         return self._child is not None and self._child.alive and self.end is None
 
+    @property
+    def shared(self) -> bool:
+        """Whether calls run side by side here, their output tagged by the runner."""
+        return self.concurrency > 1
+
+    def open_call(self, logs: CallLogs) -> int:
+        """A new call's id; its output goes to `logs` until `finish_logs`."""
+        call_id = next(self._ids)
+        self._logs[call_id] = logs
+        return call_id
+
     async def init(
         self,
+        call_id: int,
         action: ActionCode,
-        logs: CallLogs,
         time_limit: float,
         max_unzipped: int,
         builds_dir: Path | None = None,
     ) -> Answer:
         """Send the action's code; the child answers {"ok": true} or {"error": detail}.
         A zip's dependency environment (from its build) goes on the module search path."""
-        message: dict[str, Any] = {"op": "init", "main": action.main, "env": dict(action.env)}
+        self.concurrency = max(1, action.concurrency)
+        message: dict[str, Any] = {
+            "op": "init",
+            "id": call_id,
+            "main": action.main,
+            "env": dict(action.env),
+            "concurrency": self.concurrency,
+        }
         if action.binary:
             assert self._child is not None
             dest = self._child.home / "action"
@@ -129,16 +171,18 @@ class RuntimeProcess:
                 await asyncio.to_thread(link_node_modules, dest, deps.node)
         else:
             message["code"] = action.code
-        answer = await self._exchange(orjson.dumps(message, option=_NL), logs, time_limit)
+        # a stuck init leaves nothing to share: its process goes
+        data = orjson.dumps(message, option=_NL)
+        answer = await self._exchange(call_id, data, time_limit, shared=False)
         if isinstance(answer, bytes) and answer == b'{"ok":true}':
             self.key = action.key
         return answer
 
     async def run(
         self,
+        call_id: int,
         value: Mapping[str, Any],
         env: Mapping[str, str],
-        logs: CallLogs,
         time_limit: float,
         result_limit: int,
     ) -> Answer:
@@ -147,44 +191,63 @@ class RuntimeProcess:
             self._channel.max_line = max(_MAX_ANSWER, result_limit + 4096)
         message = {
             "op": "run",
+            "id": call_id,
             "value": value if isinstance(value, dict) else dict(value),
             "env": env if isinstance(env, dict) else dict(env),
             "limit": result_limit,
         }
-        return await self._exchange(orjson.dumps(message, option=_NL), logs, time_limit)
+        data = orjson.dumps(message, option=_NL)
+        return await self._exchange(call_id, data, time_limit, shared=self.shared)
 
-    async def _exchange(self, message: bytes, logs: CallLogs, time_limit: float) -> Answer:
+    async def _exchange(
+        self, call_id: int, message: bytes, time_limit: float, *, shared: bool
+    ) -> Answer:
+        """Send `message` and wait for call `call_id`'s answer. Past `time_limit` a call of a
+        `shared` process is given up on (the others go on); otherwise the process is killed."""
         assert self._channel is not None
         if not self.alive:
             return self.end or End.CRASH
         loop = asyncio.get_running_loop()
-        self.logs = logs
         waiter: asyncio.Future[Answer] = loop.create_future()
-        self._waiter = waiter
-        timer = loop.call_later(time_limit, self.kill, End.TIMEOUT)
+        self._waiters[call_id] = waiter
+        if shared:
+            timer = loop.call_later(time_limit, self._give_up, call_id)
+        else:
+            timer = loop.call_later(time_limit, self.kill, End.TIMEOUT)
         try:
             self._channel.send(message)
             return await waiter
         finally:
             timer.cancel()
-            self._waiter = None
+            self._waiters.pop(call_id, None)
 
-    async def finish_logs(self, grace: float) -> bool:
-        """Wait for the end of the current call's output (both sentinels, or the end of the
-        process); False when it did not come within `grace` seconds."""
-        logs = self.logs
+    def _give_up(self, call_id: int) -> None:
+        """A call of a shared process ran past its time limit: it ends as timed out and the
+        runner is told to close its output; the others go on."""
+        waiter = self._waiters.pop(call_id, None)
+        if waiter is None or waiter.done():
+            return
+        self._abandoned.add(call_id)
+        waiter.set_result(End.TIMEOUT)
+        if self._channel is not None:
+            self._channel.send(orjson.dumps({"op": "cancel", "id": call_id}, option=_NL))
+
+    async def finish_logs(self, call_id: int, grace: float) -> bool:
+        """Wait for the end of the call's output (both sentinels, or the end of the process);
+        False when it did not come within `grace` seconds."""
+        logs = self._logs.get(call_id)
         if logs is None:
             return True
-        if not self.alive and self._child is not None:
-            # gone: its output ends when its pipes close
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace):
-                    await asyncio.shield(self._child.closed)
-            self.logs = None
-            return True
-        complete = await logs.wait_complete(grace)
-        self.logs = None
-        return complete
+        try:
+            if not self.alive and self._child is not None:
+                # gone: its output ends when its pipes close
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(grace):
+                        await asyncio.shield(self._child.closed)
+                return True
+            return await logs.wait_complete(grace)
+        finally:
+            self._logs.pop(call_id, None)
 
     def kill(self, reason: End = End.CRASH) -> None:
         if self.end is None:
@@ -203,8 +266,18 @@ class RuntimeProcess:
             await self._child.close()
 
     def _on_output(self, stream: str, line: bytes, ns: int) -> None:
-        logs = self.logs
+        logs: CallLogs | None = None
+        if line.startswith(TAG):
+            end = line.find(TAG_END, len(TAG))
+            call_id = line[len(TAG) : end]
+            if end > 0 and call_id.isdigit():
+                line = line[end + len(TAG_END) :]
+                logs = self._logs.get(int(call_id))
+        elif not self.shared and len(self._logs) == 1:
+            logs = next(iter(self._logs.values()))  # one call at a time: it is that call's
         if logs is None:
+            if self.shared and not line.endswith(SENTINEL):
+                output_log.info("pid %d %s: %s", self.pid, stream, line.decode(errors="replace"))
             return
         if line.endswith(SENTINEL):
             if len(line) > len(SENTINEL):
@@ -214,13 +287,17 @@ class RuntimeProcess:
             logs.add(stream, line, ns)
 
     def _on_stream_end(self, stream: str) -> None:
-        if self.logs is not None:
-            self.logs.end(stream)
+        for logs in self._logs.values():
+            logs.end(stream)
 
     def _on_answer(self, line: bytes) -> None:
-        waiter = self._waiter
+        head, _, answer = line.partition(b" ")
+        call_id = int(head) if head.isdigit() else 0
+        waiter = self._waiters.pop(call_id, None)
         if waiter is not None and not waiter.done():
-            waiter.set_result(line)
+            waiter.set_result(answer)
+        elif call_id in self._abandoned:
+            self._abandoned.discard(call_id)  # a timed-out call's late answer
         else:
             self.kill()  # an answer nobody asked for: the runner is confused
 
@@ -230,9 +307,10 @@ class RuntimeProcess:
     def _on_exit(self) -> None:
         if self.end is None:
             self.end = End.CRASH
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(self.end)
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            if not waiter.done():
+                waiter.set_result(self.end)
         if self.on_exit is not None:
             self.on_exit(self)
 

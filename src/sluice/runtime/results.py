@@ -12,6 +12,10 @@ from sluice.runtime.logs import CallLogs
 
 NOT_A_DICTIONARY = "The action did not return a dictionary."
 EXITED = "The action did not produce a valid response and exited unexpectedly."
+BLOCKED = (
+    "The action's process was stopped: another call running in it exceeded its time limit"
+    " and kept the process from answering."
+)
 _RESULT_PREFIX = b'{"result":'
 _ENVELOPE = len(_RESULT_PREFIX) + 1
 

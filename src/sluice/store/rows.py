@@ -28,13 +28,14 @@ CALLBACK_COLUMNS = "id, namespace, url, state, attempts, due, last_status, last_
 ENTITY_COLUMNS = "namespace, collection, name, version, updated, doc"
 NAMESPACE_COLUMNS = "name, uuid, key_hash, generation, created"
 LEASE_COLUMNS = (
-    "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name, fn_limit"
+    "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name,"
+    " fn_limit, concurrency"
 )
-CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit"
+CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit, concurrency"
 #: the columns of `new_call_row`, in its order
 NEW_CALL_COLUMNS = (
     "id, namespace, path, state, params, meta, memory_mb, created, visible_at, ended, record,"
-    " attempts, started, lease_until, queue_name, fn_limit"
+    " attempts, started, lease_until, queue_name, fn_limit, concurrency"
 )
 #: the tables whose rows belong to a namespace (deleted with it), entities and calls first
 NAMESPACE_TABLES = ("entities", "calls", "callbacks", "idempotency", "dead_letters", "blobs")
@@ -84,6 +85,7 @@ def lease_from_row(row: tuple[Any, ...]) -> Lease:
         started=row[8],
         queue_name=row[9],
         fn_limit=row[10],
+        concurrency=row[11],
     )
 
 
@@ -106,6 +108,7 @@ def new_call_row(call: NewCall) -> tuple[Any, ...]:
         call.lease_until,
         call.queue_name,
         call.fn_limit,
+        call.concurrency,
     )
 
 

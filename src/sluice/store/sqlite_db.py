@@ -42,6 +42,7 @@ def connect(path: Path, sync: str) -> sqlite3.Connection:
 _ADDED_COLUMNS = (
     ("calls", "queue_name", "TEXT NOT NULL DEFAULT ''"),
     ("calls", "fn_limit", "INTEGER NOT NULL DEFAULT 0"),
+    ("calls", "concurrency", "INTEGER NOT NULL DEFAULT 1"),
 )
 
 

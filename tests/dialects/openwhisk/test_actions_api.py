@@ -80,6 +80,25 @@ def test_limits_are_checked_with_openwhisk_messages(server: SluiceServer) -> Non
         assert put_action(c, "limits", HELLO, limits={"timeout": "soon"}).status_code == 400
 
 
+def test_concurrency_limit_is_checked_with_openwhisk_messages(server: SluiceServer) -> None:
+    with server.client() as c:
+        for value, message in (
+            (0, "concurrency 0 below allowed threshold of 1"),
+            (501, "concurrency 501 exceeds allowed threshold of 500"),
+            (2.5, "concurrency limit must be whole number"),
+            ("ten", "concurrency limit malformed"),
+            (True, "concurrency limit malformed"),
+        ):
+            bad = put_action(c, "conc", HELLO, limits={"concurrency": value})
+            assert bad.status_code == 400, value
+            assert bad.json()["error"] == message
+            assert "code" in bad.json()
+        assert c.get(server.ns_path("actions/conc")).status_code == 404
+        made = put_action(c, "conc", HELLO, limits={"concurrency": 500.0})
+        assert made.status_code == 200
+        assert made.json()["limits"]["concurrency"] == 500
+
+
 def test_list_paging(server: SluiceServer) -> None:
     with server.client() as c:
         for i in range(3):

@@ -210,3 +210,38 @@ def test_functions_cannot_see_the_data_dir(server: SluiceServer) -> None:
     assert seen == dict.fromkeys(paths, "hidden")
     assert (data / "secret").exists()
     assert server.client_config.exists()
+
+
+SHARED_SLEEPER = """
+exports.main = async (args) => {
+  const id = process.env.__OW_ACTIVATION_ID;
+  console.log('start ' + id);
+  await new Promise(resolve => setTimeout(resolve, args.ms));
+  console.error('end ' + id);
+  return {pid: process.pid, id};
+};
+"""
+
+
+def test_calls_share_a_process_up_to_the_action_concurrency(
+    new_server: Callable[..., SluiceServer],
+) -> None:
+    srv = new_server(SLUICE_NAMESPACE_CONCURRENCY="100").start()
+    calls, concurrency = 50, 10
+    with srv.client() as c:
+        limits = {"concurrency": concurrency}
+        assert put_action(c, "shared", SHARED_SLEEPER, limits=limits).status_code == 200
+        ids = []
+        for _ in range(calls):
+            r = c.post(srv.ns_path("actions/shared?blocking=false"), json={"ms": 1500})
+            assert r.status_code == 202
+            ids.append(r.json()["activationId"])
+        pids = set()
+        for aid in ids:
+            assert wait_call(c, aid)["state"] == "success"
+            record = c.get(srv.ns_path(f"activations/{aid}")).json()
+            assert record["response"]["result"]["id"] == aid
+            pids.add(record["response"]["result"]["pid"])
+            texts = sorted(line.split(" ", 1)[1] for line in record["logs"])
+            assert texts == [f"stderr: end {aid}", f"stdout: start {aid}"]
+        assert len(pids) <= calls // concurrency

@@ -2,15 +2,17 @@
 
 Started as `python -S -u python_runner.py <fd>`: no site-packages, so functions see the
 standard library and the directories on PYTHONPATH only. The parent talks to this process over
-the socket on fd, one JSON line each way; stdout and stderr belong to the function (its logs).
-After every call, and after a failed init, the line XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX goes
-to stdout and to stderr.
+the socket on fd, one JSON line each way; every message carries its call's id and every
+answer line starts with that id and a space. stdout and stderr belong to the function (its
+logs). After every call, and after a failed init, the line
+XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX goes to stdout and to stderr. Calls run one at a time
+(an action's limits.concurrency does not apply to Python).
 
-    {"op":"init","main":"main","env":{...},"code":"..."}  or  ..."dir":"/unpacked/zip",
+    {"op":"init","id":1,"main":"main","env":{...},"code":"..."}  or  ..."dir":"/unpacked/zip",
         "path":["/its/dependencies"]}
-        -> {"ok":true} | {"error":"<why>"}
-    {"op":"run","value":{...},"env":{"__OW_...":"..."},"limit":<result bytes>}
-        -> {"result":<json>} | {"error":"<developer error message>"} | {"oversize":<bytes>}
+        -> 1 {"ok":true} | 1 {"error":"<why>"}
+    {"op":"run","id":2,"value":{...},"env":{"__OW_...":"..."},"limit":<result bytes>}
+        -> 2 {"result":<json>} | 2 {"error":"<developer error message>"} | 2 {"oversize":<bytes>}
 """
 
 import contextlib
@@ -174,8 +176,10 @@ def main() -> None:
     os.set_inheritable(fd, False)
     reader = channel.makefile("rb")
     for line in reader:
+        call_id: Any = 0
         try:
             message = json.loads(line)
+            call_id = message.get("id", 0)
         except ValueError as exc:
             answer = dumps({"error": f"bad message: {exc}"})
         else:
@@ -185,7 +189,8 @@ def main() -> None:
                 answer = run(message)
             else:
                 answer = dumps({"error": f"unknown op {message.get('op')}"})
-        channel.sendall(answer.encode("utf-8", "surrogatepass") + b"\n")
+        out = f"{call_id} {answer}\n"
+        channel.sendall(out.encode("utf-8", "surrogatepass"))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS calls (
     lease_until INTEGER,
     record      BLOB,
     queue_name  TEXT NOT NULL DEFAULT '',
-    fn_limit    INTEGER NOT NULL DEFAULT 0
+    fn_limit    INTEGER NOT NULL DEFAULT 0,
+    concurrency INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS calls_queued ON calls (visible_at, id) WHERE state = 'queued';
