@@ -213,12 +213,13 @@ def test_functions_cannot_see_the_data_dir(server: SluiceServer) -> None:
 
 
 SHARED_SLEEPER = """
+const me = require('crypto').randomUUID();  // a pid would not do: sandboxes have their own
 exports.main = async (args) => {
   const id = process.env.__OW_ACTIVATION_ID;
   console.log('start ' + id);
   await new Promise(resolve => setTimeout(resolve, args.ms));
   console.error('end ' + id);
-  return {pid: process.pid, id};
+  return {process: me, id};
 };
 """
 
@@ -236,12 +237,12 @@ def test_calls_share_a_process_up_to_the_action_concurrency(
             r = c.post(srv.ns_path("actions/shared?blocking=false"), json={"ms": 1500})
             assert r.status_code == 202
             ids.append(r.json()["activationId"])
-        pids = set()
+        processes = set()
         for aid in ids:
             assert wait_call(c, aid)["state"] == "success"
             record = c.get(srv.ns_path(f"activations/{aid}")).json()
             assert record["response"]["result"]["id"] == aid
-            pids.add(record["response"]["result"]["pid"])
+            processes.add(record["response"]["result"]["process"])
             texts = sorted(line.split(" ", 1)[1] for line in record["logs"])
             assert texts == [f"stderr: end {aid}", f"stdout: start {aid}"]
-        assert len(pids) <= calls // concurrency
+        assert len(processes) <= calls // concurrency
