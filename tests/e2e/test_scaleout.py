@@ -6,101 +6,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from sluice.ids import CallId
+from tests.support.cluster import RECORDER, Cluster, ended, running_cluster, runs, submit
 from tests.support.nats import NatsServer
 from tests.support.server import SluiceServer, put_action, wait_for
-
-#: appends its activation id to a file, so the test counts how often each call ran
-RECORDER = """
-import os, time
-
-def main(args):
-    time.sleep(args.get('sleep', 0))
-    with open(args['log'], 'a') as f:
-        f.write(os.environ.get('__OW_ACTIVATION_ID', '?') + '\\n')
-    return {'ran': True}
-"""
-
-
-@dataclass
-class Cluster:
-    api: SluiceServer
-    workers: list[SluiceServer]
-    schedulers: list[SluiceServer]
-    pg: str
-
-    def states(self) -> Counter[str]:
-        with psycopg.connect(self.pg) as conn:
-            rows = conn.execute("SELECT state, count(*) FROM calls GROUP BY state").fetchall()
-        return Counter({state: count for state, count in rows})
-
-    def outcomes(self, ids: list[str]) -> dict[str, str]:
-        with psycopg.connect(self.pg) as conn:
-            rows = conn.execute(
-                "SELECT id, state FROM calls WHERE id = ANY(%s)", ([bytes.fromhex(i) for i in ids],)
-            ).fetchall()
-        return {bytes(row[0]).hex(): row[1] for row in rows}
-
-
-@contextmanager
-def running_cluster(
-    root: Path, nats_url: str, pg_url: str, schedulers: int = 1
-) -> Iterator[Cluster]:
-    stream = f"T{CallId.new().hex}"
-    env = {
-        "SLUICE_STORE": pg_url,
-        "SLUICE_QUEUE": nats_url,
-        "SLUICE_NATS_STREAM": stream,
-        "SLUICE_NATS_PREFIX": stream.lower(),
-        "SLUICE_SECRET": "a secret every host shares",
-        "SLUICE_SANDBOX": "none",
-        "SLUICE_NATS_SWEEP_SECONDS": "5",
-    }
-    made: list[SluiceServer] = []
-
-    def start(name: str, role: str) -> SluiceServer:
-        server = SluiceServer(root / name, extra_env={**env, "SLUICE_ROLE": role})
-        if role != "api":
-            server.auth = "none: only the API host has a client config"
-        made.append(server)
-        return server.start()
-
-    try:
-        api = start("api", "api")
-        workers = [start("worker1", "worker"), start("worker2", "worker")]
-        started = [start(f"scheduler{n}", "scheduler") for n in range(schedulers)]
-        yield Cluster(api, workers, started, pg_url)
-    finally:
-        for server in made:
-            server.close()
 
 
 @pytest.fixture
 def cluster(tmp_path: Path, nats_url: str, pg_url: str) -> Iterator[Cluster]:
     with running_cluster(tmp_path, nats_url, pg_url) as made:
         yield made
-
-
-def _submit(client: httpx.Client, server: SluiceServer, count: int, **params: object) -> list[str]:
-    ids = []
-    for _ in range(count):
-        r = client.post(server.ns_path("actions/recorder?blocking=false"), json=params)
-        assert r.status_code == 202, r.text
-        ids.append(r.json()["activationId"])
-    return ids
-
-
-def _runs(log: Path) -> Counter[str]:
-    return Counter(log.read_text().split()) if log.exists() else Counter()
 
 
 def test_calls_spread_over_worker_processes_end_once(cluster: Cluster, tmp_path: Path) -> None:
@@ -115,14 +36,14 @@ def test_calls_spread_over_worker_processes_end_once(cluster: Cluster, tmp_path:
         assert r.status_code == 200, r.text
         assert r.json() == {"ran": True}
 
-        ids = _submit(c, api, 200, log=str(log))
+        ids = submit(c, api, 200, log=str(log))
         wait_for(
             lambda: set(cluster.outcomes(ids).values()) == {"success"}, 120, "200 calls to end"
         )
-    runs = _runs(log)
-    assert all(runs[i] == 1 for i in ids), "a call ran twice with no worker lost"
+    counted = runs(log)
+    assert all(counted[i] == 1 for i in ids), "a call ran twice with no worker lost"
     assert cluster.states() == Counter({"success": 201})
-    print(f"\n201 calls: {dict(cluster.states())}; runs per call: {Counter(runs.values())}")
+    print(f"\n201 calls: {dict(cluster.states())}; runs per call: {Counter(counted.values())}")
 
 
 def test_killing_a_worker_loses_no_call(cluster: Cluster, tmp_path: Path) -> None:
@@ -130,18 +51,18 @@ def test_killing_a_worker_loses_no_call(cluster: Cluster, tmp_path: Path) -> Non
     api = cluster.api
     with api.client() as c:
         assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
-        ids = _submit(c, api, 200, log=str(log), sleep=0.2)
+        ids = submit(c, api, 200, log=str(log), sleep=0.2)
         # once some calls have ended, one worker dies with calls running
-        wait_for(lambda: len(_runs(log)) >= 40, 120, "40 calls to have run")
+        wait_for(lambda: len(runs(log)) >= 40, 120, "40 calls to have run")
         cluster.workers[0].kill()  # SIGKILL: no goodbye, its leases simply expire
-        outcomes = wait_for(lambda: _ended(cluster, ids), 180, "every call to end after the kill")
+        outcomes = wait_for(lambda: ended(cluster, ids), 180, "every call to end after the kill")
     states = Counter(outcomes.values())
-    runs = _runs(log)
+    counted = runs(log)
     assert len(outcomes) == 200
     assert states["success"] + states["platform_error"] == 200
     print(
         f"\n200 calls, one worker killed: {dict(states)};"
-        f" runs per call: {dict(Counter(runs[i] for i in ids))}"
+        f" runs per call: {dict(Counter(counted[i] for i in ids))}"
     )
 
 
@@ -151,7 +72,7 @@ def test_a_call_running_on_a_worker_is_cancelled_from_the_api_host(
     api = cluster.api
     with api.client() as c:
         assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
-        [aid] = _submit(c, api, 1, log=str(tmp_path / "runs.txt"), sleep=120)
+        [aid] = submit(c, api, 1, log=str(tmp_path / "runs.txt"), sleep=120)
         wait_for(lambda: cluster.outcomes([aid]).get(aid) == "running", 60, "the call to run")
         uuid = str(CallId(bytes.fromhex(aid)).uuid)
         r = c.delete(f"/async-function/{uuid}")
@@ -166,26 +87,18 @@ def test_calls_survive_a_restart_of_nats_server(
     with running_cluster(tmp_path, private_nats.url, pg_url) as cluster, cluster.api.client() as c:
         api = cluster.api
         assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
-        ids = _submit(c, api, 100, log=str(log), sleep=0.05)
-        wait_for(lambda: len(_runs(log)) >= 20, 120, "20 calls to have run")
+        ids = submit(c, api, 100, log=str(log), sleep=0.05)
+        wait_for(lambda: len(runs(log)) >= 20, 120, "20 calls to have run")
         private_nats.stop()
         # accepted while NATS is down: durable in the store, delivered once it is back
-        ids += _submit(c, api, 20, log=str(log))
+        ids += submit(c, api, 20, log=str(log))
         private_nats.start()
-        ids += _submit(c, api, 80, log=str(log))
-        outcomes = wait_for(lambda: _ended(cluster, ids), 180, "every call to end")
-    runs = _runs(log)
+        ids += submit(c, api, 80, log=str(log))
+        outcomes = wait_for(lambda: ended(cluster, ids), 180, "every call to end")
+    counted = runs(log)
     assert Counter(outcomes.values()) == Counter({"success": 200})
-    print(
-        f"\n200 calls, nats-server restarted: runs per call {dict(Counter(runs[i] for i in ids))}"
-    )
-
-
-def _ended(cluster: Cluster, ids: list[str]) -> dict[str, str] | None:
-    outcomes = cluster.outcomes(ids)
-    if len(outcomes) == len(ids) and all(s not in ("queued", "running") for s in outcomes.values()):
-        return outcomes
-    return None
+    per_call = dict(Counter(counted[i] for i in ids))
+    print(f"\n200 calls, nats-server restarted: runs per call {per_call}")
 
 
 FEEDS = "/api/v1/namespaces/whisk.system/actions/alarms"
@@ -232,6 +145,6 @@ def test_of_two_schedulers_one_fires_each_alarm_and_the_other_takes_over(
             holder.kill()
             _once_in(c, api, "second", 2, {"log": str(log)})
             wait_for(lambda: _fires(c, api, "second"), 60, "the second alarm")
-            wait_for(lambda: len(_runs(log)) == 2, 60, "both rules' action runs")
+            wait_for(lambda: len(runs(log)) == 2, 60, "both rules' action runs")
             assert len(_fires(c, api, "first")) == 1
             assert len(_fires(c, api, "second")) == 1

@@ -67,10 +67,13 @@ class SluiceServer:
     namespace: str = "guest"
     #: the server's PostgreSQL database, when it has one (see TEST_STORE)
     store_url: str = ""
+    #: where it listens (SLUICE_HOST), and what runs `sluice serve` (e.g. `ip netns exec NS`)
+    address: str = "127.0.0.1"
+    wrapper: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}:{self.port}"
 
     @property
     def data_dir(self) -> Path:
@@ -113,6 +116,7 @@ class SluiceServer:
             **inherited,
             **self.cli_env,
             "SLUICE_PORT": str(self.port),
+            "SLUICE_HOST": self.address,
             "SLUICE_NODE_MODULES": str(shared_node_modules()),
             "SLUICE_LEASE_SECONDS": "3",
             **self._store_env(),
@@ -143,7 +147,7 @@ class SluiceServer:
         # the child keeps its own copies of the fds
         with self.stdout_path.open("a") as out, self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [str(SLUICE), "serve"],
+                [*self.wrapper, str(SLUICE), "serve"],
                 env=self.server_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
