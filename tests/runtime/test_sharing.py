@@ -153,6 +153,27 @@ def test_a_crash_fails_every_call_in_the_process(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_cancelled_call_leaves_the_others_running(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with open_runtime(tmp_path / "work") as runtime:
+            code = action(TIMEOUT_JS, concurrency=2)
+            warm = await runtime.run(request(code, {"n": 9, "wait": 0}))  # initialised
+            assert warm.outcome is Outcome.SUCCESS
+            doomed = asyncio.ensure_future(runtime.run(request(code, {"n": 0, "wait": 60_000})))
+            other = asyncio.ensure_future(runtime.run(request(code, {"n": 1, "wait": 1000})))
+            # both tasks run before the first poll ends: both are on the one warm process
+            await wait_until(lambda: runtime.pool.snapshot().busy, "the calls to start")
+            assert runtime.pool.snapshot().total == 1
+            doomed.cancel()
+            result = await other
+            assert result.outcome is Outcome.SUCCESS
+            assert texts(result) == ["stdout: begin 1", "stdout: done 1"]
+            assert isinstance(result.result, dict)
+            assert runtime.pool.snapshot().idle[code.key] == [result.result["pid"]]
+
+    run(scenario())
+
+
 def test_concurrency_one_runs_a_call_per_process(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with open_runtime(tmp_path / "work") as runtime:

@@ -63,6 +63,9 @@ async def run_warm(
             await process.finish_logs(call_id, 0)
             return failure(Outcome.PLATFORM_ERROR, message, logs, start_ms, init_ms), False
         end_ms = now_ms()
+    except asyncio.CancelledError:
+        process.close_call(call_id)
+        raise
     finally:
         _unwatch(process, memory)
     complete = await process.finish_logs(call_id, grace)

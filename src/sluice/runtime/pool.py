@@ -412,6 +412,10 @@ class ProcessRuntime:
         try:
             result, reuse = await run_warm(process, request, start_ms, self.config, self.memory)
             return result
+        except asyncio.CancelledError:
+            # a shared process goes on serving its other calls; one of its own is killed
+            reuse = process.shared and process.alive and process.key == request.action.key
+            raise
         finally:
             if reuse:
                 self.pool.release(process, request.action.key)

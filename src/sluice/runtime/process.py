@@ -217,6 +217,10 @@ class RuntimeProcess:
         try:
             self._channel.send(message)
             return await waiter
+        except asyncio.CancelledError:
+            if shared:  # the call was cancelled: the others in the process go on
+                self._abandon(call_id)
+            raise
         finally:
             timer.cancel()
             self._waiters.pop(call_id, None)
@@ -227,10 +231,18 @@ class RuntimeProcess:
         waiter = self._waiters.pop(call_id, None)
         if waiter is None or waiter.done():
             return
-        self._abandoned.add(call_id)
         waiter.set_result(End.TIMEOUT)
+        self._abandon(call_id)
+
+    def _abandon(self, call_id: int) -> None:
+        """Stop waiting for call `call_id`: its late answer is dropped, its output closed."""
+        self._abandoned.add(call_id)
         if self._channel is not None:
             self._channel.send(orjson.dumps({"op": "cancel", "id": call_id}, option=_NL))
+
+    def close_call(self, call_id: int) -> None:
+        """The call is over (its logs finished or no longer wanted)."""
+        self._logs.pop(call_id, None)
 
     async def finish_logs(self, call_id: int, grace: float) -> bool:
         """Wait for the end of the call's output (both sentinels, or the end of the process);
@@ -247,7 +259,7 @@ class RuntimeProcess:
                 return True
             return await logs.wait_complete(grace)
         finally:
-            self._logs.pop(call_id, None)
+            self.close_call(call_id)
 
     def kill(self, reason: End = End.CRASH) -> None:
         if self.end is None:
