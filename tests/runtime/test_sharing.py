@@ -4,12 +4,16 @@ side by side in one process, each with its own logs, environment and time limit.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from sluice.runtime.base import Outcome, RunResult
+from sluice.runtime.process import output_log
 from sluice.runtime.results import BLOCKED, EXITED, timed_out
 from tests.runtime.helpers import action, open_runtime, pid_gone, request, run, wait_until
 
@@ -172,6 +176,35 @@ def test_a_cancelled_call_leaves_the_others_running(tmp_path: Path) -> None:
             assert runtime.pool.snapshot().idle[code.key] == [result.result["pid"]]
 
     run(scenario())
+
+
+def test_output_no_call_can_be_named_for_goes_to_the_process_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code_js = """
+setTimeout(() => console.log('left behind by loading'), 200);
+exports.main = () => {
+  setTimeout(() => console.log('after the call'), 100);
+  require('child_process').execSync('echo from a child', {stdio: 'inherit'});
+  console.log('in the call');
+  return {};
+};
+"""
+
+    async def scenario() -> None:
+        async with open_runtime(tmp_path / "work") as runtime:
+            result = await runtime.run(request(action(code_js, concurrency=2)))
+            assert texts(result) == ["stdout: in the call"]
+            await wait_until(
+                lambda: (
+                    {"after the call", "left behind by loading", "from a child"}
+                    <= {record.getMessage().rpartition(": ")[2] for record in caplog.records}
+                ),
+                "the unattributed lines in Sluice's log",
+            )
+
+    with caplog.at_level(logging.INFO, logger=output_log.name):
+        run(scenario())
 
 
 def test_concurrency_one_runs_a_call_per_process(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from collections.abc import Callable
 
 from tests.support.server import SluiceServer, put_action
 
@@ -97,6 +98,15 @@ def test_concurrency_limit_is_checked_with_openwhisk_messages(server: SluiceServ
         made = put_action(c, "conc", HELLO, limits={"concurrency": 500.0})
         assert made.status_code == 200
         assert made.json()["limits"]["concurrency"] == 500
+
+
+def test_the_largest_concurrency_is_a_setting(new_server: Callable[..., SluiceServer]) -> None:
+    srv = new_server(SLUICE_CONCURRENCY_MAX="8").start()
+    with srv.client() as c:
+        bad = put_action(c, "conc", HELLO, limits={"concurrency": 9})
+        assert bad.status_code == 400
+        assert bad.json()["error"] == "concurrency 9 exceeds allowed threshold of 8"
+        assert put_action(c, "conc", HELLO, limits={"concurrency": 8}).status_code == 200
 
 
 def test_list_paging(server: SluiceServer) -> None:
