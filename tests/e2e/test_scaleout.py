@@ -4,6 +4,7 @@ calls end once through a worker's SIGKILL and a restart of nats-server."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,10 @@ import httpx
 import pytest
 
 from sluice.ids import CallId
+from sluice.store.pg_migrate import migrate
 from tests.support.cluster import RECORDER, Cluster, ended, running_cluster, runs, submit
 from tests.support.nats import NatsServer
+from tests.support.pg_private import PrivatePostgres, private_postgres_unavailable
 from tests.support.server import SluiceServer, put_action, wait_for
 
 
@@ -148,3 +151,45 @@ def test_of_two_schedulers_one_fires_each_alarm_and_the_other_takes_over(
             wait_for(lambda: len(runs(log)) == 2, 60, "both rules' action runs")
             assert len(_fires(c, api, "first")) == 1
             assert len(_fires(c, api, "second")) == 1
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PrivatePostgres]:
+    why = private_postgres_unavailable()
+    if why is not None:
+        pytest.skip(why)
+    server = PrivatePostgres()
+    try:
+        server.init()
+        asyncio.run(migrate(server.url))
+        yield server
+    finally:
+        server.remove()
+
+
+def test_accepted_calls_survive_a_restart_of_postgresql(
+    tmp_path: Path, nats_url: str, private_pg: PrivatePostgres
+) -> None:
+    log = tmp_path / "runs.txt"
+    with running_cluster(tmp_path, nats_url, private_pg.url) as cluster, cluster.api.client() as c:
+        api = cluster.api
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        ids = submit(c, api, 100, log=str(log), sleep=0.05)
+        wait_for(lambda: len(runs(log)) >= 20, 120, "20 calls to have run")
+        private_pg.stop()
+        # the store is down: a call is refused (503), never accepted and then lost
+        refused = c.post(api.ns_path("actions/recorder?blocking=false"), json={"log": str(log)})
+        assert refused.status_code == 503, refused.text
+        private_pg.start()
+        ids += wait_for(lambda: _accepted(c, api, str(log)), 60, "the store to be back")
+        ids += submit(c, api, 50, log=str(log))
+        outcomes = wait_for(lambda: ended(cluster, ids), 180, "every call to end")
+    counted = runs(log)
+    assert Counter(outcomes.values()) == Counter({"success": len(ids)})
+    per_call = dict(Counter(counted[i] for i in ids))
+    print(f"\n{len(ids)} calls, PostgreSQL restarted: runs per call {per_call}")
+
+
+def _accepted(c: httpx.Client, api: SluiceServer, log: str) -> list[str] | None:
+    r = c.post(api.ns_path("actions/recorder?blocking=false"), json={"log": log})
+    return [r.json()["activationId"]] if r.status_code == 202 else None

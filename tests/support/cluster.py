@@ -13,6 +13,7 @@ import httpx
 import psycopg
 
 from sluice.ids import CallId
+from tests.support.nats import delete_stream
 from tests.support.server import SluiceServer
 
 #: appends its activation id to a file, so the test counts how often each call ran
@@ -100,6 +101,7 @@ def running_cluster(
     finally:
         for server in made:
             server.close()
+        delete_stream(nats_url, stream)
 
 
 def submit(client: httpx.Client, server: SluiceServer, count: int, **params: object) -> list[str]:

@@ -4,13 +4,17 @@ private ones for tests that stop and restart theirs."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
+import nats
 import pytest
+from nats.js.errors import NotFoundError
 
 from tests.support.server import free_port, wait_for
 
@@ -81,3 +85,18 @@ def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+def delete_stream(url: str, stream: str) -> None:
+    """Remove a test's stream (and its consumer) from a NATS server that outlives the test."""
+
+    async def delete() -> None:
+        nc = await nats.connect(url, max_reconnect_attempts=0, connect_timeout=5)
+        try:
+            with suppress(NotFoundError):
+                await nc.jetstream().delete_stream(stream)
+        finally:
+            await nc.close()
+
+    with suppress(OSError, nats.errors.Error):
+        asyncio.run(delete())

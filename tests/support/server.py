@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 #: a postgresql:// URL of an existing database: every server then keeps its store and queue
 #: in a fresh PostgreSQL database on that server (made at start, dropped at close)
 TEST_STORE = os.environ.get("SLUICE_TEST_STORE", "")
+#: a NATS URL: every test server delivers its calls through JetStream (a stream of its own)
+TEST_QUEUE = os.environ.get("SLUICE_TEST_QUEUE", "")
 SLUICE = Path(sys.executable).parent / "sluice"
 T = TypeVar("T")
 
@@ -120,6 +122,7 @@ class SluiceServer:
             "SLUICE_NODE_MODULES": str(shared_node_modules()),
             "SLUICE_LEASE_SECONDS": "3",
             **self._store_env(),
+            **self._queue_env(),
             **self.extra_env,
         }
 
@@ -132,6 +135,20 @@ class SluiceServer:
                 raise AssertionError(f"SLUICE_TEST_STORE is set but {why}")
             self.store_url = create_database("sluice_server", admin=TEST_STORE)
         return {"SLUICE_STORE": self.store_url, "SLUICE_MIGRATE": "true"}
+
+    @property
+    def test_stream(self) -> str:
+        """The JetStream stream of this server when TEST_QUEUE is set."""
+        return f"T{self.port}x{os.getpid()}"
+
+    def _queue_env(self) -> dict[str, str]:
+        if not TEST_QUEUE:
+            return {}
+        return {
+            "SLUICE_QUEUE": TEST_QUEUE,
+            "SLUICE_NATS_STREAM": self.test_stream,
+            "SLUICE_NATS_PREFIX": self.test_stream.lower(),
+        }
 
     def stored_bytes(self) -> bytes:
         """Everything the server's store holds, as bytes (to look for what must not be there)."""
@@ -196,6 +213,10 @@ class SluiceServer:
             self.process.wait(10)
         if self.store_url:
             drop_database(self.store_url, admin=TEST_STORE)
+        if TEST_QUEUE:
+            from tests.support.nats import delete_stream  # it imports this module
+
+            delete_stream(TEST_QUEUE, self.test_stream)
             self.store_url = ""
 
     def admin(self, *args: str) -> str:

@@ -296,16 +296,18 @@ class JetStreamQueue:
                     await msg.in_progress()
 
     async def ack(self, lease: Lease, outcome: Outcome) -> bool:
-        finished = await self.ledger.ack(lease, outcome)
+        # let go of the message first: should the ledger fail, it comes back after its ack
+        # wait and finds the call as the ledger has it
         msg = self._held.pop(lease.id.raw, None)
+        finished = await self.ledger.ack(lease, outcome)
         if finished and msg is not None:
             with contextlib.suppress(Exception):
                 await msg.ack()
         return finished
 
     async def nak(self, lease: Lease, visible_at: int) -> bool:
-        requeued = await self.ledger.nak(lease, visible_at)
         msg = self._held.pop(lease.id.raw, None)
+        requeued = await self.ledger.nak(lease, visible_at)
         if not requeued:
             return False
         delay = max(visible_at - now_ms(), 0) / 1000

@@ -11,6 +11,7 @@ from sluice.config import Settings
 from sluice.engine.clock import now_ms
 from sluice.engine.execution import CANCELLED, Execution, failure
 from sluice.engine.policy import Policy, Retry
+from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
@@ -24,6 +25,8 @@ log = logging.getLogger("sluice.worker")
 #: how often the worker looks at the queue when nobody woke it (delayed retries, other hosts)
 _POLL_SECONDS = 0.5
 _TAKE_BATCH = 32
+#: a call handed back because the store was down is run again after this
+_STORE_DOWN_RETRY_MS = 1000
 
 
 class Worker:
@@ -164,6 +167,13 @@ class Worker:
                 retried = await self.queue.nak(lease, outcome.at_ms)
             elif not await self.queue.ack(lease, outcome):
                 log.warning("call %s: lease lost, outcome dropped", lease.id.hex)
+        except Unavailable:
+            # the store is down, which is no fault of the call: it runs again later (if the
+            # hand-back fails too, its lease runs out and the reaper hands it back)
+            log.warning("call %s: the store is unavailable; handing it back", lease.id.hex)
+            retried = True
+            with contextlib.suppress(Exception):
+                await self.queue.nak(lease, now_ms() + _STORE_DOWN_RETRY_MS)
         except asyncio.CancelledError:
             if lease.id.raw not in self._cancelled:
                 raise
