@@ -5,9 +5,11 @@ private ones for tests that stop and restart theirs."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -100,3 +102,37 @@ def delete_stream(url: str, stream: str) -> None:
 
     with suppress(OSError, nats.errors.Error):
         asyncio.run(delete())
+
+
+def machine_nats() -> str | None:
+    """The URL of the machine's nats-server on 127.0.0.1:4222, started (with JetStream, its
+    store under /var/lib/nats-server or a temporary directory) when installed but down."""
+    if _listening(4222):
+        return DEFAULT_URL
+    binary = shutil.which("nats-server") or (
+        "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
+    )
+    if binary is None:
+        return None
+    store = Path("/var/lib/nats-server")
+    if not os.access(store, os.W_OK):
+        store = Path(tempfile.mkdtemp(prefix="sluice-nats-"))
+    subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", "4222", "-js", "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # it outlives this script, as a service would
+    )
+    with suppress(AssertionError):
+        wait_for(lambda: _listening(4222), 30, "nats-server")
+        return DEFAULT_URL
+    return None
+
+
+if __name__ == "__main__":  # scripts/test: the NATS to run the second pass on, if any
+    import sys
+
+    url = machine_nats()
+    if url is None:
+        print("note: no nats-server: the second pass runs without JetStream", file=sys.stderr)
+    print(url or "")
