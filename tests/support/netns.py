@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -59,6 +60,17 @@ class Netns:
 
     def restore(self) -> None:
         _ip("link", "set", self.link, "up")
+
+    def kill_all(self) -> int:
+        """SIGKILL every process in the namespace (a host's sudden death); how many."""
+        listed = subprocess.run(
+            ["ip", "netns", "pids", self.name], check=True, capture_output=True, text=True
+        )
+        pids = [int(pid) for pid in listed.stdout.split()]
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pids)
 
     def delete(self) -> None:
         with suppress(subprocess.CalledProcessError):
