@@ -295,6 +295,14 @@ class PostgresQueue:
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
     ) -> list[Lease]:
+        # most wakes find nothing (calls accepted straight into a lease): one round trip
+        visible = await self.db.fetchone(
+            "SELECT EXISTS (SELECT 1 FROM calls WHERE state = 'queued' AND visible_at <= %s)",
+            (now_ms,),
+            durable=False,
+        )
+        if not visible or not visible[0]:
+            return []
         async with self.db.connection(durable=False) as conn, conn.transaction():
             chosen: list[CallId] = []
             for candidate in await self._candidates(conn, now_ms):

@@ -1,0 +1,157 @@
+"""Sluice with PostgreSQL as its store and queue: accept latency, end-to-end no-op throughput,
+and accept latency with the call backlog at 0 and at --backlog queued calls.
+
+    .venv/bin/python bench/postgres.py                        # ~3 min with a 1,000,000 backlog
+    .venv/bin/python bench/postgres.py --backlog 100000 --seconds 5
+
+Each server gets a fresh database on the PostgreSQL of --admin (dropped afterwards), created
+by `sluice serve --migrate`. The bench/core.py options (--rate, --seconds, --quiet-wait, ...)
+apply. The backlog is written straight into the calls table (INSERT ... SELECT from
+generate_series: queued calls of the no-op function) while the server runs with its workers
+paused (SLUICE_WORKER_MEMORY_MB=0), so that the calls stay queued. PostgreSQL's own CPU
+counts as "not ours" in the notes: on this machine it shares the two cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import uvloop
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.postgres import ADMIN_URL, create_database, drop_database  # noqa: E402
+
+from bench import core  # noqa: E402
+from bench.core import NODE, Api, accept_rows, log, running_server  # noqa: E402
+from bench.loadgen import build_request  # noqa: E402
+from bench.machine import machine_facts  # noqa: E402
+from bench.suite.common import HOST, load_note, open_loop_figures  # noqa: E402
+from bench.suite.table import Row, latency_cells  # noqa: E402
+
+PAUSED = {"SLUICE_WORKER_MEMORY_MB": "0"}
+
+#: queued calls of the no-op action, ids time-ordered like ULIDs (6 bytes of ms + 10 random)
+_FILL = """
+INSERT INTO calls (id, namespace, path, state, params, meta, memory_mb, created, visible_at)
+SELECT substring(int8send(%(at)s + n / 1000) from 3)
+       || substring(uuid_send(gen_random_uuid()) from 7),
+       %(namespace)s, %(path)s, 'queued', '{}'::bytea, '{}'::bytea, 256, %(at)s, %(at)s
+FROM generate_series(1, %(count)s) AS n
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--admin", default=ADMIN_URL, help="URL of an existing database to admin")
+    p.add_argument("--backlog", type=int, default=1_000_000, help="queued calls for the scale run")
+    p.add_argument("--out", type=Path, help="also write the JSON to this file")
+    ours, rest = p.parse_known_args(argv)
+    args = core.parse_args(rest)
+    args.admin, args.backlog, args.out = ours.admin, ours.backlog, ours.out
+    return args
+
+
+def _server_env(url: str, **extra: str) -> dict[str, str]:
+    return {"SLUICE_STORE": url, "SLUICE_MIGRATE": "true", "SLUICE_SYNC": "FULL", **extra}
+
+
+def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
+    """bench/core.py's accept phase (open loop, drain, closed-loop ceiling) on PostgreSQL."""
+    url = create_database("sluice_bench", admin=args.admin)
+    try:
+        with running_server(_server_env(url), args) as server:
+            log(f"postgres: accept {args.rate:.0f}/s for {args.seconds:.0f} s, then drain")
+            return uvloop.run(core.accept_phase(server, args))
+    finally:
+        drop_database(url, admin=args.admin)
+
+
+def fill(url: str, count: int) -> float:
+    """Queue `count` calls of the no-op action; seconds it took."""
+    t0 = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT namespace FROM calls WHERE path = %s LIMIT 1", (NODE[0],))
+        found = row.fetchone()
+        assert found is not None, "the no-op action has no call to copy the namespace of"
+        args = {"at": int(time.time() * 1000), "namespace": found[0], "path": NODE[0]}
+        for start in range(0, count, 200_000):
+            conn.execute(_FILL, {**args, "count": min(200_000, count - start)})
+        conn.execute("VACUUM ANALYZE calls")
+    return time.monotonic() - t0
+
+
+def backlog(args: argparse.Namespace) -> dict[str, Any]:
+    """Open-loop accept with nothing queued, then with --backlog calls queued (workers
+    paused, so the backlog stays), on one server and one database."""
+    url = create_database("sluice_bench", admin=args.admin)
+    out: dict[str, Any] = {}
+    try:
+        with running_server(_server_env(url, **PAUSED), args) as server:
+            assert server.process is not None
+            api = Api(server)
+            uvloop.run(api.put_action(*NODE[:3]))
+            request = build_request(
+                "POST",
+                f"/api/v1/namespaces/_/actions/{NODE[0]}?blocking=false",
+                HOST,
+                server.port,
+                b"{}",
+                api.headers,
+            )
+            pid = server.process.pid
+            log(f"postgres: accept {args.rate:.0f}/s with an empty queue, workers paused")
+            out["0"] = uvloop.run(open_loop_figures(server.port, pid, request, args.rate, args))
+            fill_s = fill(url, args.backlog)
+            log(f"postgres: {args.backlog} calls queued in {fill_s:.1f} s")
+            log(f"postgres: accept {args.rate:.0f}/s with {args.backlog} calls queued")
+            figures = uvloop.run(open_loop_figures(server.port, pid, request, args.rate, args))
+            out[str(args.backlog)] = {**figures, "fill_s": fill_s}
+    finally:
+        drop_database(url, admin=args.admin)
+    return out
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    out = [
+        dataclasses.replace(row, figure=f"PostgreSQL store+queue: {row.figure}")
+        for row in accept_rows("FULL", results["end_to_end"])
+    ]
+    for level, f in results["backlog"].items():
+        out.append(
+            Row(
+                "scale",
+                f"PostgreSQL: accept {f['rate']:.0f}/s with {int(level):,} calls queued, "
+                "workers paused",
+                f"{f['achieved_rate']:.0f}/s open loop",
+                *latency_cells(f["latency_ms"]),
+                notes=load_note(f)
+                + (f"; backlog written in {f['fill_s']:.0f} s" if "fill_s" in f else ""),
+            )
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    facts = machine_facts(REPO)
+    results = {"end_to_end": end_to_end(args), "backlog": backlog(args)}
+    table = rows(results)
+    report = {"machine": facts, "results": results, "table": [dataclasses.asdict(r) for r in table]}
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(core.text_report(facts, table, []))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
