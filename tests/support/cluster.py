@@ -94,7 +94,7 @@ def running_cluster(
 
     try:
         api = start("api", "api")
-        hosts = workers or [Host(), Host()]
+        hosts = [Host(), Host()] if workers is None else workers
         started_workers = [start(f"worker{n}", "worker", h) for n, h in enumerate(hosts)]
         started = [start(f"scheduler{n}", "scheduler") for n in range(schedulers)]
         yield Cluster(api, started_workers, started, pg_url)

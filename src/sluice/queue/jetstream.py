@@ -89,7 +89,7 @@ def queue_token(queue_name: str) -> str:
     return "x-" + queue_name.encode().hex()
 
 
-def _body(candidate: Candidate) -> bytes:
+def message_body(candidate: Candidate) -> bytes:
     """What admission control needs, so a worker decides before it touches the ledger."""
     return orjson.dumps(
         {
@@ -151,7 +151,7 @@ class JetStream:
             raise ConnectionError("not connected to NATS")
         await self.js.publish(
             self.names.subject(candidate.queue_name, candidate.id),
-            _body(candidate),
+            message_body(candidate),
             stream=self.names.stream,
             headers={"Nats-Msg-Id": msg_id},
             timeout=_PUBLISH_WAIT_S,
