@@ -126,6 +126,25 @@ def test_claim_leases_only_calls_still_queued(pg_url: str) -> None:
     run(pg_url, scenario)
 
 
+def test_two_nodes_claiming_the_same_calls_lease_each_once(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        calls = [_call(at=i) for i in range(50)]
+        await PostgresQueue(db, "x").enqueue(*calls)
+        other = PgDatabase(pg_url)
+        await other.open()
+        try:
+            ids = [call.id for call in calls]
+            a, b = await asyncio.gather(
+                PostgresQueue(db, "a").claim(ids, 2000, 1000),
+                PostgresQueue(other, "b").claim(ids[::-1], 2000, 1000),
+            )
+        finally:
+            await other.close()
+        assert sorted(lease.id.raw for lease in a + b) == sorted(i.raw for i in ids)
+
+    run(pg_url, scenario)
+
+
 def test_admission_skips_calls_that_do_not_fit(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
         queue = PostgresQueue(db, "a")
