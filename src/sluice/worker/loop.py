@@ -126,7 +126,7 @@ class Worker:
 
         self._queue_drained = False
 
-        leases = await self.queue.take(now_ms(), self.lease_ms, _TAKE_BATCH, admit)
+        leases = await self.queue.take(now_ms(), self.lease_ms, self._batch(), admit)
         leased = {lease.id for lease in leases}
         for candidate in admitted:  # reserved, but taken by someone else meanwhile
             if candidate.id not in leased:
@@ -136,6 +136,15 @@ class Worker:
         # everything visible was taken: new calls may skip the queue until the next wake
         self._queue_drained = refused == 0 and len(leases) < _TAKE_BATCH
         return len(leases)
+
+    def _batch(self) -> int:
+        """How many calls to ask for. A transport that hands out messages (JetStream) gets
+        asked only for about what fits, since each one refused goes back and counts as a
+        delivery; the embedded queue only offers candidates, so it is asked for a full batch."""
+        if not self.long_poll:
+            return _TAKE_BATCH
+        free_mb = self.capacity.memory_mb - self.capacity.used_mb
+        return max(1, min(_TAKE_BATCH, free_mb // self.settings.memory_min_mb))
 
     async def _reap_expired(self) -> None:
         expired = await self.queue.expired(now_ms(), 100)
