@@ -126,11 +126,14 @@ class Worker:
 
         self._queue_drained = False
 
-        leases = await self.queue.take(now_ms(), self.lease_ms, self._batch(), admit)
-        leased = {lease.id for lease in leases}
-        for candidate in admitted:  # reserved, but taken by someone else meanwhile
-            if candidate.id not in leased:
-                self.capacity.release(candidate)
+        leases: list[Lease] = []
+        try:
+            leases = await self.queue.take(now_ms(), self.lease_ms, self._batch(), admit)
+        finally:  # reserved, but taken by someone else meanwhile (or the take failed)
+            leased = {lease.id for lease in leases}
+            for candidate in admitted:
+                if candidate.id not in leased:
+                    self.capacity.release(candidate)
         for lease in leases:
             self.run_leased(lease)
         # everything visible was taken: new calls may skip the queue until the next wake
