@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.core import REPO, add_profile_options
+from bench.core import REPO, add_profile_options, profile_lines
 from bench.machine import machine_facts
 from bench.suite import accept, cold, long_calls, scale, throughput, warm
 from bench.suite.common import Report, log
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"{tally(report.rows)}; {time.monotonic() - started:.0f} s in all",
             *([""] + [f"problem: {p}" for p in report.problems] if report.problems else []),
+            *profile_lines(report.results.get("accept", {}).get("sluice", {})),
         ]
     )
     print(text)
