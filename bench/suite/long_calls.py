@@ -157,8 +157,8 @@ def rows(r: dict[str, Any], args: argparse.Namespace) -> list[Row]:
             notes=f"server RSS {m['server_rss_mb']:.0f} MiB + {int(m['processes'])} child "
             f"processes ({int(m['node_processes'])} node, the rest sandbox wrappers) "
             f"{m['functions_rss_mb']:,.0f} MiB (PSS {m['functions_pss_mb']:,.0f}); call states "
-            f"{states}: calls per node process "
-            f"{states.get('running', 0) / max(m['node_processes'], 1):.1f}",
+            f"{states} ('running' = leased by the worker, executing or waiting for a "
+            "process slot)",
         ),
         Row(
             "6 long",
