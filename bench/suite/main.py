@@ -14,7 +14,7 @@ from bench.core import REPO, add_profile_options, profile_lines
 from bench.machine import machine_facts
 from bench.suite import accept, cold, long_calls, scale, throughput, warm
 from bench.suite.common import Report, log
-from bench.suite.table import markdown, tally
+from bench.suite.table import Row, markdown, tally
 
 SECTIONS = {
     "accept": accept.run,
@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="short loads, fewer calls (a smoke run)")
     p.add_argument("--only", action="append", choices=list(SECTIONS), help="repeatable")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write every figure as JSON")
+    p.add_argument("--show", type=Path, metavar="FILE", help="print the table of a --json FILE")
+    p.add_argument("--brief", action="store_true", help="--show without the notes column")
     p.add_argument("--rates", default="500,1000,2000", help="accept: requests per second")
     p.add_argument("--seconds", type=float, help="accept/scale: seconds per load (10; quick 2)")
     p.add_argument("--warmup", type=float, help="accept: unmeasured seconds first (1)")
@@ -92,8 +94,29 @@ def header(facts: dict[str, Any], args: argparse.Namespace, load_end: list[float
     )
 
 
+def show(path: Path, notes: bool) -> str:
+    """The table (and header) of a run, from the JSON it wrote."""
+    data = json.loads(path.read_text())
+    rows = [Row(**row) for row in data["table"]]
+    facts = data["machine"]
+    quick = " (--quick)" if data["config"].get("quick") else ""
+    return "\n".join(
+        [
+            f"Sluice benchmark suite{quick}, {facts['date']}, commit {facts['git_commit']}; "
+            f"load average {facts['loadavg']} at the start, {facts['loadavg_end']} at the end",
+            "",
+            markdown(rows, notes),
+            "",
+            tally(rows),
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.show:
+        print(show(args.show, notes=not args.brief))
+        return 0
     facts = machine_facts(REPO)
     report = Report()
     started = time.monotonic()
