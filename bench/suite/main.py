@@ -33,7 +33,7 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "m": (10, 3),
     "scale_levels": ("0,100000,1000000", "0,20000,100000"),
     "long_calls": (1000, 100),
-    "long_sleep": (90.0, 40.0),
+    "long_sleep": (30.0, 20.0),
     "quiet_wait": (30.0, 3.0),
 }
 
@@ -66,7 +66,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scale-levels", help="scale: queued calls, comma-separated")
     p.add_argument("--long-calls", type=int, help="long: concurrent sleeping calls (1000)")
     p.add_argument("--long-sleep", type=float, help="long: seconds each call sleeps")
-    p.add_argument("--long-processes", type=int, default=200, help="long: SLUICE_MAX_PROCESSES")
     p.add_argument("--quiet-wait", type=float, help="max seconds to wait for a quiet machine")
     p.add_argument("--drain-timeout", type=float, default=300.0)
     p.add_argument("--phase-timeout", type=float, default=300.0)
