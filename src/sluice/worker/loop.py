@@ -203,6 +203,14 @@ class Worker:
             self.capacity.release(candidate_of(lease))
             if not retried:  # a call to run again has not ended: its waiters wait on
                 self.waiters.done(lease.id)
+            self._freed(retried)
+
+    def _freed(self, requeued: bool) -> None:
+        """A call gave back its capacity: calls left in the queue for want of it may run now.
+        When the last look took everything visible, nothing waits for it (a newly queued call
+        wakes the worker itself, a delayed one comes up on the poll), so the queue is not
+        read again after every call."""
+        if requeued or not self._queue_drained:
             self.wake()
 
     async def _execute(self, lease: Lease) -> Outcome | Retry:
