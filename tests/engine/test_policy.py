@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from sluice.config import Settings
-from sluice.engine.policy import RetryPolicy, backoff_ms, duration_ms, parse_codes
+from sluice.engine.policy import (
+    Policy,
+    RetryPolicy,
+    backoff_ms,
+    duration_ms,
+    parse_codes,
+    retry_annotations,
+)
 from sluice.errors import BadRequest
 
 
@@ -55,3 +62,26 @@ def test_a_functions_annotations_override_the_settings() -> None:
     )
     plain = RetryPolicy.of({"annotations": []}, settings)
     assert (plain.attempts, plain.codes, plain.max_age_ms) == (3, frozenset({429}), None)
+
+
+def test_the_first_of_two_same_annotations_counts_and_values_read_as_text() -> None:
+    doc = {
+        "annotations": [
+            {"key": "com.openfaas.retry.attempts", "value": 7},
+            {"key": "other", "value": "x"},
+            {"key": "com.openfaas.retry.attempts", "value": "2"},
+            {"key": "com.openfaas.retry.max_wait", "value": "1m"},
+        ]
+    }
+    assert retry_annotations(doc) == ("7", None, None, "1m", None)
+    assert retry_annotations({}) == (None,) * 5
+
+
+def test_the_workers_policy_is_the_actions_and_a_bad_one_falls_back_to_the_settings() -> None:
+    settings = Settings(retry_attempts=3, retry_codes="429", max_event_age_seconds=0)
+    policy = Policy(settings)
+    good = {"annotations": [{"key": "com.openfaas.retry.codes", "value": "503"}]}
+    bad = {"annotations": [{"key": "com.openfaas.retry.min_wait", "value": "soon"}]}
+    for _ in range(2):  # asked again: the same answer
+        assert policy.policy(good) == RetryPolicy.of(good, settings)
+        assert policy.policy(bad) == RetryPolicy.of({}, settings)

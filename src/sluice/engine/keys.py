@@ -7,6 +7,7 @@ retires both.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -49,14 +50,27 @@ def hash_secret(secret: str) -> str:
     return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
 
 
+#: Every request hashes its key and every run derives its function key: both are pure
+#: functions of their inputs, so recent answers are kept. A rotation changes the stored hash
+#: and the generation the callers compare with, so nothing stale is ever accepted.
+_hash_recent = functools.lru_cache(maxsize=1024)(hash_secret)
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_secret(uuid: str, generation: int, platform_secret: bytes) -> str:
+    message = f"{uuid}:{generation}".encode()
+    return hmac.new(platform_secret, message, hashlib.sha256).hexdigest()
+
+
 def function_key(namespace: Namespace, platform_secret: bytes) -> Key:
-    message = f"{namespace.uuid}:{namespace.generation}".encode()
-    return Key(namespace.uuid, hmac.new(platform_secret, message, hashlib.sha256).hexdigest())
+    return Key(
+        namespace.uuid, _function_secret(namespace.uuid, namespace.generation, platform_secret)
+    )
 
 
 def verify(key: Key, namespace: Namespace, platform_secret: bytes) -> bool:
     if key.uuid != namespace.uuid:
         return False
-    if hmac.compare_digest(hash_secret(key.secret), namespace.key_hash):
+    if hmac.compare_digest(_hash_recent(key.secret), namespace.key_hash):
         return True
     return hmac.compare_digest(key.secret, function_key(namespace, platform_secret).secret)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sluice.config import Settings
-from sluice.engine.actions import annotation
 from sluice.engine.answers import outcome_answer
 from sluice.engine.execution import failure
 from sluice.errors import BadRequest
@@ -33,6 +32,8 @@ from sluice.records import CallState, Lease
 ASYNC = "async"
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+#: distinct retry annotations whose parse is kept
+_PARSED_MAX = 256
 
 
 def duration_ms(text: str, field: str) -> int:
@@ -62,6 +63,25 @@ def parse_codes(text: str) -> frozenset[int]:
     return frozenset(int(code) for code in codes)
 
 
+#: the retry annotations an action may carry (`com.openfaas.retry.<key>`)
+RETRY_KEYS = ("attempts", "codes", "min_wait", "max_wait", "max_age")
+
+
+_RETRY_PLACES = {f"com.openfaas.retry.{key}": place for place, key in enumerate(RETRY_KEYS)}
+
+
+def retry_annotations(doc: dict[str, Any]) -> tuple[str | None, ...]:
+    """The action's retry annotations as text, in RETRY_KEYS order (None: not given); of
+    two with the same key the first counts (as `actions.annotation` reads). One pass."""
+    values: list[Any] = [None] * len(RETRY_KEYS)
+    for item in reversed(doc.get("annotations", [])):
+        key = item.get("key")
+        place = _RETRY_PLACES.get(key) if isinstance(key, str) else None
+        if place is not None:
+            values[place] = item.get("value")
+    return tuple(None if value is None else str(value) for value in values)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     attempts: int
@@ -74,16 +94,18 @@ class RetryPolicy:
     @classmethod
     def of(cls, doc: dict[str, Any], settings: Settings) -> RetryPolicy:
         """The policy of an action (its annotations over the settings)."""
+        return cls.parse(retry_annotations(doc), settings)
 
-        def given(key: str) -> str | None:
-            value = annotation(doc, f"com.openfaas.retry.{key}")
-            return None if value is None else str(value)
+    @classmethod
+    def parse(cls, given: tuple[str | None, ...], settings: Settings) -> RetryPolicy:
+        """The policy of `retry_annotations` values (over the settings)."""
+        texts = dict(zip(RETRY_KEYS, given, strict=True))
 
         def wait(key: str, default: int | None) -> int | None:
-            text = given(key)
+            text = texts[key]
             return duration_ms(text, key) if text else default
 
-        attempts, codes = given("attempts"), given("codes")
+        attempts, codes = texts["attempts"], texts["codes"]
         age_ms = round(settings.max_event_age_seconds * 1000) or None
         return cls(
             attempts=int(attempts) if attempts and attempts.isdigit() else settings.retry_attempts,
@@ -106,10 +128,22 @@ class Policy:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        #: policies parsed, by their annotations: every run asks twice, and they seldom vary
+        self._parsed: dict[tuple[str | None, ...], RetryPolicy] = {}
 
     def policy(self, doc: dict[str, Any]) -> RetryPolicy:
+        given = retry_annotations(doc)
+        policy = self._parsed.get(given)
+        if policy is None:
+            policy = self._parse(given)
+            if len(self._parsed) >= _PARSED_MAX:
+                self._parsed.clear()
+            self._parsed[given] = policy
+        return policy
+
+    def _parse(self, given: tuple[str | None, ...]) -> RetryPolicy:
         try:
-            return RetryPolicy.of(doc, self.settings)
+            return RetryPolicy.parse(given, self.settings)
         except (BadRequest, ValueError):  # a bad annotation: the settings decide
             return RetryPolicy.of({}, self.settings)
 
