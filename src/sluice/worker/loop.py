@@ -209,8 +209,9 @@ class Worker:
         """A call gave back its capacity: calls left in the queue for want of it may run now.
         When the last look took everything visible, nothing waits for it (a newly queued call
         wakes the worker itself, a delayed one comes up on the poll), so the queue is not
-        read again after every call."""
-        if requeued or not self._queue_drained:
+        read again after every call. A long-polling queue (JetStream) is never known drained:
+        its takes wait for the next delivery, and a worker that was full waits for this."""
+        if requeued or self.long_poll or not self._queue_drained:
             self.wake()
 
     async def _execute(self, lease: Lease) -> Outcome | Retry:
