@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 
@@ -28,6 +29,35 @@ _SCAN = 256
 
 #: how many queued calls of each named queue one take looks at
 _SCAN_NAMED = 64
+
+#: what admission decides from: a refused call's key refuses every call with the same one
+_Key = tuple[str, str, int, str, int, int]
+
+
+class _Choice:
+    """The calls one take admits, in the order offered, and the keys admission refused."""
+
+    def __init__(self, limit: int, admit: Callable[[Candidate], bool]) -> None:
+        self.limit = limit
+        self.admit = admit
+        self.chosen: list[bytes] = []
+        self.refused: set[_Key] = set()
+        self.seen: set[bytes] = set()
+
+    def offer(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Admit what it can of `rows` (candidate columns, visible_at): True once full."""
+        for row in rows:
+            raw, key = row[0], (row[1], row[3], row[2], row[4], row[5], row[6])
+            if raw in self.seen or key in self.refused:
+                continue
+            self.seen.add(raw)
+            if not self.admit(Candidate(CallId(raw), *row[1:7])):
+                self.refused.add(key)
+                continue
+            self.chosen.append(raw)
+            if len(self.chosen) >= self.limit:
+                return True
+        return False
 
 
 def _claim_key(conn: sqlite3.Connection, call: NewCall) -> None:
@@ -97,12 +127,7 @@ class SqliteQueue:
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
     ) -> list[Lease]:
-        chosen: list[bytes] = []
-        for candidate in self._candidates(now_ms):
-            if len(chosen) >= limit:
-                break
-            if admit(candidate):
-                chosen.append(candidate.id.raw)
+        chosen = self._choose(now_ms, limit, admit)
         if not chosen:
             return []
 
@@ -148,30 +173,52 @@ class SqliteQueue:
 
         return await self.db.write(lease, durable=False)
 
-    def _candidates(self, now_ms: int) -> list[Candidate]:
-        """The oldest visible queued calls, and the oldest of each named queue (so that a
-        queue at its cap, however long, does not hide the others' calls)."""
+    def _choose(self, now_ms: int, limit: int, admit: Callable[[Candidate], bool]) -> list[bytes]:
+        """Up to `limit` admitted calls, oldest first, from the `_SCAN` oldest visible queued
+        calls and the oldest of each named queue (so that a namespace or queue at its cap,
+        however long its backlog, does not hide the others' calls). The `limit` oldest are
+        read first and most takes stop there; the rest is read without the calls of what
+        admission refused already (the same function, namespace, queue and sizes is refused
+        again: admitting only adds to what runs), so a backlog of one namespace at its cap
+        costs one short read, not `_SCAN` rows turned into candidates."""
+        choice = _Choice(limit, admit)
         reader = self.db.reader
-        rows = reader.execute(
+        page = reader.execute(
             f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
             " AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
-            (now_ms, _SCAN),
+            (now_ms, min(limit, _SCAN)),
         ).fetchall()
-        named = reader.execute(
+        if choice.offer(page) or len(page) < min(limit, _SCAN):
+            return choice.chosen
+        last, refused = page[-1], sorted(choice.refused)
+        skip = (
+            " AND (namespace, path, memory_mb, queue_name, fn_limit, concurrency) NOT IN"
+            f" (VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(refused))})"
+            if refused
+            else ""
+        )
+        window = (
+            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM (SELECT {CANDIDATE_COLUMNS}, visible_at"
+            " FROM calls WHERE state = 'queued' AND visible_at <= ? ORDER BY visible_at, id"
+            " LIMIT ?) WHERE (visible_at, id) > (?, ?)"
+        )
+        args = [now_ms, _SCAN, last[7], last[0], *(value for key in refused for value in key)]
+        rest = reader.execute(f"{window}{skip} ORDER BY visible_at, id", args).fetchall()
+        if choice.offer(rest):
+            return choice.chosen
+        extra = []
+        for (name,) in reader.execute(
             "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name != ''"
-        ).fetchall()
-        seen = {row[0] for row in rows}
-        for (name,) in named:
-            for row in reader.execute(
+        ).fetchall():
+            extra += reader.execute(
                 f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
                 " AND queue_name = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
                 (name, now_ms, _SCAN_NAMED),
-            ):
-                if row[0] not in seen:
-                    seen.add(row[0])
-                    rows.append(row)
-        rows.sort(key=lambda row: (row[7], row[0]))  # visible_at, id
-        return [Candidate(CallId(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+            ).fetchall()
+        # those not in the window are newer than all of it: they come after it
+        extra.sort(key=lambda row: (row[7], row[0]))  # visible_at, id
+        choice.offer(extra)
+        return choice.chosen
 
     async def extend(self, leases: list[Lease], until_ms: int) -> None:
         if not leases:
