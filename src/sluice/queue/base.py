@@ -30,16 +30,16 @@ class Candidate:
     concurrency: int = 1
 
 
-def candidate_of(lease: Lease) -> Candidate:
-    """What a lease took from a worker's capacity."""
+def candidate_of(call: Lease | NewCall) -> Candidate:
+    """What a call asks of (or, leased, took from) a worker's capacity."""
     return Candidate(
-        lease.id,
-        lease.namespace,
-        lease.memory_mb,
-        lease.path,
-        lease.queue_name,
-        lease.fn_limit,
-        lease.concurrency,
+        call.id,
+        call.namespace,
+        call.memory_mb,
+        call.path,
+        call.queue_name,
+        call.fn_limit,
+        call.concurrency,
     )
 
 

@@ -219,7 +219,7 @@ class JetStreamQueue:
         await self.ledger.enqueue(*calls)
         for call in calls:
             if call.state is CallState.QUEUED:
-                await self._publish(_new_candidate(call), call.id.hex)
+                await self._publish(candidate_of(call), call.id.hex)
 
     async def _publish(self, candidate: Candidate, msg_id: str) -> None:
         """The call is durable in the ledger already: a failed publish is retried when NATS
@@ -368,15 +368,3 @@ class JetStreamQueue:
         now_ms: int,
     ) -> None:
         await self.ledger.settle_callback(callback, state, status, error, now_ms)
-
-
-def _new_candidate(call: NewCall) -> Candidate:
-    return Candidate(
-        call.id,
-        call.namespace,
-        call.memory_mb,
-        call.path,
-        call.queue_name,
-        call.fn_limit,
-        call.concurrency,
-    )
