@@ -342,18 +342,22 @@ class Profiler:
 
 @contextmanager
 def floor_server(
-    app: str = "bench.floor_app:app", env: dict[str, str] | None = None
+    app: str = "bench.floor_app:app",
+    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    cwd: Path = REPO,
 ) -> Iterator[tuple[int, int]]:
-    """uvicorn (uvloop, httptools: Sluice's stack) serving `app` on a free port."""
+    """uvicorn (uvloop, httptools: Sluice's stack) serving `app` on a free port, run by
+    `python` from `cwd` (another venv's interpreter serves an app of another project)."""
     port = free_port()
     proc = subprocess.Popen(
         [
-            sys.executable,
+            python,
             *("-m", "uvicorn", app, "--host", HOST, "--port", str(port)),
             *("--loop", "uvloop", "--http", "httptools", "--log-level", "warning"),
             "--no-access-log",
         ],
-        cwd=REPO,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
