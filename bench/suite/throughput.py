@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import uvloop
 
-from bench.core import KINDS, Api, running_server
+from bench.core import KINDS, NPROC, Api, running_server
 from bench.loadgen import HttpClient, now
 from bench.machine import CpuMeter
 from bench.stats import fmt_rate, summary_ms
@@ -195,4 +195,19 @@ def _notes(f: dict[str, Any], args: argparse.Namespace) -> str:
         + (f", {errors} refused {f['errors']}" if errors else "")
         + f"; sent in {f['submit_s']:.1f} s over {args.submitters} conns; "
         + cpu_note(f["cpu"])
+        + cpu_per_call(f["cpu"], f["finished"])
+    )
+
+
+def cpu_per_call(cpu: dict[str, float], calls: int) -> str:
+    """CPU per call of the server, its function processes and the bench's client, and the
+    rate at which they alone would fill every core: the bound that CPU puts on the figure."""
+    if calls <= 0:
+        return ""
+    parts = {k: cpu[f"{k}_cpu_s"] / calls * 1e6 for k in ("server", "functions", "bench")}
+    total = sum(parts.values())
+    ceiling = f"; all cores busy at {fmt_rate(NPROC * 1e6 / total, ' calls/s')}" if total else ""
+    return (
+        f"; CPU per call: server {parts['server']:.0f} us, functions "
+        f"{parts['functions']:.0f} us, client {parts['bench']:.0f} us{ceiling}"
     )
