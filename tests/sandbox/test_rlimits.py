@@ -53,3 +53,11 @@ def test_launched_process_gets_limits_and_session(tmp_path: Path) -> None:
 
 def test_no_limits_means_no_preexec(tmp_path: Path) -> None:
     assert RlimitSandbox(limits={}).launch(["true"], {}, tmp_path).preexec_fn is None
+
+
+def test_default_limits_are_inherited_not_set_per_launch(tmp_path: Path) -> None:
+    # the platform's process takes the core limit itself: a launch needs no preexec_fn (which
+    # makes subprocess fork the whole server instead of a vfork)
+    spec = RlimitSandbox().launch(["true"], {}, tmp_path)
+    assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
+    assert spec.preexec_fn is None
