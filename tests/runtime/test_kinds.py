@@ -11,6 +11,7 @@ from sluice.runtime.kinds import (
     Kinds,
     available_kinds,
     path_env,
+    python_runner_script,
     runner_argv,
 )
 from sluice.runtime.pool import ProcessRuntime
@@ -74,11 +75,14 @@ def test_runner_command_lines() -> None:
         sys.executable,
         "-S",
         "-u",
-        str(PYTHON_RUNNER),
+        str(python_runner_script()),
         "7",
     ]
     assert NODE_RUNNER.is_file()
     assert PYTHON_RUNNER.is_file()
+    # compiled next to its source (a writable checkout), the bytecode of that source
+    assert python_runner_script().parent == PYTHON_RUNNER.parent / "__pycache__"
+    assert python_runner_script().stat().st_mtime >= PYTHON_RUNNER.stat().st_mtime
     assert path_env(node, ("/a", "/b"), ()) == {"NODE_PATH": "/a:/b"}
     assert path_env(python, (), ("/p",)) == {"PYTHONPATH": "/p"}
     assert path_env(python, ("/a",), ()) == {}
