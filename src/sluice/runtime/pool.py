@@ -20,7 +20,14 @@ from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
 from sluice.runtime.http_fn import HttpFunctions
-from sluice.runtime.kinds import Family, Kind, available_kinds, calls_per_process, find_node
+from sluice.runtime.kinds import (
+    Family,
+    Kind,
+    available_kinds,
+    calls_per_process,
+    find_node,
+    python_runner_script,
+)
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process import Launcher, RuntimeProcess, State
 from sluice.runtime.process_fn import ProcessFunctions
@@ -382,6 +389,8 @@ class ProcessRuntime:
     async def start(self) -> None:
         self.config.work_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(sweep_homes, self.config.work_dir)
+        # compiled now rather than in the first cold start (and off the event loop)
+        await asyncio.to_thread(python_runner_script)
         for name in self._kinds.names():
             kind = self._kinds.resolve(name)
             if kind is not None and kind.warm:
