@@ -283,12 +283,12 @@ def test_a_delayed_call_waits_and_a_lost_publish_is_swept(
             [lease] = await _take_until(queue, 1)
             assert lease.id == delayed.id
             assert now_ms() >= delayed.visible_at
-            lost = _call()
-            await queue.ledger.enqueue(lost)  # written, never published
-            assert await queue.sweep(now_ms(), 0) == 1
-            assert await queue.sweep(now_ms(), 0) == 0  # its message is there now
-            [found] = await _take_until(queue, 1)
-            assert found.id == lost.id
+            lost = [_call() for _ in range(3)]  # of one function: each one is looked at
+            await queue.ledger.enqueue(*lost)  # written, never published
+            assert await queue.sweep(now_ms(), 0) == 3
+            assert await queue.sweep(now_ms(), 0) == 0  # their messages are there now
+            found = await _take_until(queue, 3)
+            assert {lease.id for lease in found} == {call.id for call in lost}
 
     asyncio.run(scenario())
 

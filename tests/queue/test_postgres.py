@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import psycopg
 import pytest
 
 from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, DuplicateCall, Outcome
+from sluice.queue.base import Candidate, DuplicateCall, Outcome, candidate_of
 from sluice.queue.postgres import PostgresQueue
 from sluice.records import CallbackState, CallState, NewCall
 from sluice.store.pg_db import PgDatabase
 from sluice.store.postgres import PostgresStore
+from sluice.worker.capacity import Capacity
 
 Scenario = Callable[[PgDatabase], Awaitable[None]]
 
@@ -29,6 +31,21 @@ def _admit_all(candidate: Candidate) -> bool:
 
 def _done(at: int, who: str = "") -> Outcome:
     return Outcome(CallState.SUCCESS, {"result": {"who": who}}, at)
+
+
+async def _each_worker(
+    url: str, drain: Callable[[PostgresQueue], Awaitable[list[CallId]]]
+) -> list[CallId]:
+    """Four workers, each on a connection pool of its own, draining at once: all they took."""
+    workers = [PostgresQueue(PgDatabase(url), f"w{i}") for i in range(4)]
+    for worker in workers:
+        await worker.db.open()
+    try:
+        shares = await asyncio.gather(*(drain(w) for w in workers))
+    finally:
+        for worker in workers:
+            await worker.db.close()
+    return [call_id for share in shares for call_id in share]
 
 
 def run(url: str, scenario: Scenario) -> None:
@@ -64,9 +81,6 @@ def test_accepted_calls_survive_reopen_and_lease_once(pg_url: str) -> None:
 def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
         await PostgresQueue(db, "x").enqueue(*(_call(at=i) for i in range(300)))
-        workers = [PostgresQueue(PgDatabase(pg_url), f"w{i}") for i in range(4)]
-        for worker in workers:
-            await worker.db.open()
 
         async def drain(worker: PostgresQueue) -> list[CallId]:
             taken: list[CallId] = []
@@ -74,12 +88,7 @@ def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
                 taken += [lease.id for lease in leases]
             return taken
 
-        try:
-            shares = await asyncio.gather(*(drain(w) for w in workers))
-        finally:
-            for worker in workers:
-                await worker.db.close()
-        everything = [call_id for share in shares for call_id in share]
+        everything = await _each_worker(pg_url, drain)
         assert len(everything) == len(set(everything)) == 300
 
     run(pg_url, scenario)
@@ -167,6 +176,65 @@ def test_a_named_queue_behind_a_long_shared_backlog_is_still_seen(pg_url: str) -
         await queue.enqueue(named)
         leases = await queue.take(2000, 1000, 1, lambda c: c.queue_name == "slow")
         assert [lease.id for lease in leases] == [named.id]
+
+    run(pg_url, scenario)
+
+
+def _queued(url: str) -> int:
+    """How many calls are still queued, as the database says (outside any take)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM calls WHERE state = 'queued'").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_a_take_skips_the_calls_another_worker_is_deciding_on(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        calls = [_call("busy", at=1000 + i) for i in range(40)]
+        late = _call("other", at=2000)
+        await PostgresQueue(db, "x").enqueue(*calls, late)
+        other = PgDatabase(pg_url)
+        await other.open()
+        try:
+            async with db.connection() as conn, conn.transaction():
+                # another worker's take holds the 32 oldest while it decides
+                await conn.execute(
+                    "SELECT id FROM calls WHERE state = 'queued' ORDER BY visible_at, id"
+                    " LIMIT 32 FOR UPDATE"
+                )
+                capacity = Capacity(100_000, per_namespace=2)
+                leases = await PostgresQueue(other, "b").take(5000, 1000, 32, capacity.admit)
+            # past them: two of `busy` (its cap), then `other`; the 32 are taken next
+            assert [lease.id for lease in leases] == [calls[32].id, calls[33].id, late.id]
+            leases = await PostgresQueue(other, "b").take(5000, 1000, 32, _admit_all)
+            assert [lease.id for lease in leases] == [c.id for c in calls[:32]]
+        finally:
+            await other.close()
+
+    run(pg_url, scenario)
+
+
+def test_capped_workers_taking_at_once_lease_each_call_once(pg_url: str) -> None:
+    async def scenario(db: PgDatabase) -> None:
+        calls = [_call(f"ns{i % 5}", at=i, fn_limit=i % 2) for i in range(300)]
+        await PostgresQueue(db, "x").enqueue(*calls)
+
+        async def drain(worker: PostgresQueue) -> list[CallId]:
+            taken: list[CallId] = []
+            capacity = Capacity(100_000, per_namespace=3)
+            while leases := await worker.take(5000, 60_000, 32, capacity.admit):
+                taken += [lease.id for lease in leases]
+                for lease in leases:  # each call ends before the next take
+                    assert await worker.ack(lease, _done(6000))
+                    capacity.release(candidate_of(lease))
+            return taken
+
+        everything = await _each_worker(pg_url, drain)
+        # what they left (locked by each other when they last looked) is still there
+        while leases := await PostgresQueue(db, "x").take(5000, 1000, 32, _admit_all):
+            everything += [lease.id for lease in leases]
+        assert sorted(i.raw for i in everything) == sorted(c.id.raw for c in calls)
+        assert _queued(pg_url) == 0
 
     run(pg_url, scenario)
 

@@ -145,3 +145,7 @@ class Ledger(Queue, Protocol):
 
     async def claim_ids(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
         """Lease each named call that is queued and visible, bumping its attempts."""
+
+    async def queued(self, now_ms: int, limit: int) -> list[Candidate]:
+        """The `limit` oldest calls queued and visible at `now_ms`, and the oldest of each
+        named queue, oldest first, leasing none (what a sweep for lost messages looks at)."""

@@ -337,15 +337,8 @@ class JetStreamQueue:
     async def sweep(self, now: int, older_ms: int) -> int:
         """Publish queued calls visible for `older_ms` whose message is not in the stream
         (a publish lost to a crash or a NATS outage). Returns how many it published."""
-        found: list[Candidate] = []
-
-        def collect(candidate: Candidate) -> bool:
-            found.append(candidate)
-            return False
-
-        await self.ledger.take(now - older_ms, 0, _SWEEP_BATCH, collect)
         published = 0
-        for candidate in found:
+        for candidate in await self.ledger.queued(now - older_ms, _SWEEP_BATCH):
             if not await self.stream.has_message(candidate):
                 await self.stream.publish(candidate, f"{candidate.id.hex}.sweep.{now}")
                 published += 1

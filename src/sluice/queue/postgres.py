@@ -29,6 +29,15 @@ from psycopg import errors
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
+from sluice.queue.choose import (
+    SCAN_NAMED,
+    Key,
+    Rows,
+    candidates_sql,
+    choose,
+    key_of,
+    listing,
+)
 from sluice.records import Callback, CallbackState, Lease, NewCall
 from sluice.store.pg_db import Connection, PgDatabase
 from sluice.store.rows import (
@@ -41,10 +50,10 @@ from sluice.store.rows import (
     new_call_row,
 )
 
-#: how many queued calls one take looks at (and locks while it decides)
-_SCAN = 256
-#: how many queued calls of each named queue one take looks at
-_SCAN_NAMED = 64
+#: a take's row lock: calls another worker is deciding on are its to take
+_LOCK = " FOR UPDATE SKIP LOCKED"
+#: the named queues with queued calls
+_NAMED = "DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name <> ''"
 
 _CALL_INSERT = (
     f"INSERT INTO calls ({NEW_CALL_COLUMNS}, owner)"
@@ -73,8 +82,55 @@ SELECT count(*) FROM done
 """
 
 
-def _candidate_from_row(row: tuple[Any, ...]) -> Candidate:
-    return Candidate(CallId(bytes(row[0])), row[1], row[2], row[3], row[4], row[5], row[6])
+class _Window:
+    """A take's reads, in its transaction: with `lock`, each locks the rows it returns (none
+    that another worker locks, none of a refused key)."""
+
+    def __init__(
+        self, conn: Connection, now_ms: int, lock: str = _LOCK, queues: list[str] | None = None
+    ) -> None:
+        self.conn = conn
+        self.now_ms = now_ms
+        self.lock = lock
+        #: the named queues with queued calls, when known already
+        self.queues = queues
+
+    async def _rows(self, sql: str, args: Sequence[Any]) -> Rows:
+        return await (await self.conn.execute(sql, args)).fetchall()
+
+    async def oldest(self, count: int) -> Rows:
+        return await self._rows(candidates_sql("%s", self.lock), (self.now_ms, count))
+
+    async def rest(self, after: Sequence[Any], count: int, refused: list[Key]) -> Rows:
+        # The window is read unlocked and its calls of refused keys dropped here; only the
+        # others are locked, by id, and kept if still queued. (One statement doing both, or
+        # a condition on the state here, lets the planner, when the table has no statistics
+        # yet, pick a scan of every queued call instead of lookups by id.)
+        window = await self._rows(
+            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
+            " AND visible_at <= %s AND (visible_at, id) > (%s, %s) ORDER BY visible_at, id"
+            " LIMIT %s",
+            (self.now_ms, after[7], after[0], count),
+        )
+        skip = set(refused)
+        ids = [row[0] for row in window if key_of(row) not in skip]
+        if not ids or not self.lock:
+            return [row for row in window if key_of(row) not in skip]
+        locked = await self._rows(
+            f"SELECT {CANDIDATE_COLUMNS}, visible_at, state FROM calls WHERE id = ANY(%s)"
+            f" ORDER BY visible_at, id{self.lock}",
+            (ids,),
+        )
+        return [row for row in locked if row[8] == "queued"]
+
+    async def named(self) -> Rows:
+        if self.queues is None:
+            self.queues = [row[0] for row in await self._rows(f"SELECT {_NAMED}", ())]
+        rows: list[Any] = []
+        head = candidates_sql("%s", self.lock, " AND queue_name = %s")
+        for name in self.queues:
+            rows += await self._rows(head, (name, self.now_ms, SCAN_NAMED))
+        return rows
 
 
 async def _claim_key(conn: Connection, call: NewCall) -> None:
@@ -252,6 +308,10 @@ class PostgresQueue:
         )
         return [lease_from_row(r) for r in rows]
 
+    async def queued(self, now_ms: int, limit: int) -> list[Candidate]:
+        async with self.db.connection(durable=False) as conn:
+            return await listing(_Window(conn, now_ms, lock=""), limit)
+
     async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
         rows = await self.db.fetchall(
             "UPDATE callbacks SET due = %s, attempts = attempts + 1 WHERE id IN"
@@ -295,51 +355,17 @@ class PostgresQueue:
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
     ) -> list[Lease]:
-        # most wakes find nothing (calls accepted straight into a lease): one round trip
+        # most wakes find nothing (calls accepted straight into a lease): one round trip,
+        # which also names the named queues (most takes never look at them; a queue named
+        # after this look waits for the next take)
         visible = await self.db.fetchone(
-            "SELECT EXISTS (SELECT 1 FROM calls WHERE state = 'queued' AND visible_at <= %s)",
+            "SELECT EXISTS (SELECT 1 FROM calls WHERE state = 'queued' AND visible_at <= %s),"
+            f" ARRAY(SELECT {_NAMED})",
             (now_ms,),
             durable=False,
         )
         if not visible or not visible[0]:
             return []
         async with self.db.connection(durable=False) as conn, conn.transaction():
-            chosen: list[CallId] = []
-            for candidate in await self._candidates(conn, now_ms):
-                if len(chosen) >= limit:
-                    break
-                if admit(candidate):
-                    chosen.append(candidate.id)
-            return await self._claim(conn, chosen, now_ms, lease_ms)
-
-    async def _candidates(self, conn: Connection, now_ms: int) -> list[Candidate]:
-        """The oldest visible queued calls no other worker is taking, and the oldest of each
-        named queue (so that a queue at its cap, however long, does not hide the others')."""
-        rows = await (
-            await conn.execute(
-                f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
-                " AND visible_at <= %s ORDER BY visible_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (now_ms, _SCAN),
-            )
-        ).fetchall()
-        named = await (
-            await conn.execute(
-                "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name <> ''"
-            )
-        ).fetchall()
-        seen = {bytes(row[0]) for row in rows}
-        for (name,) in named:
-            more = await (
-                await conn.execute(
-                    f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
-                    " AND queue_name = %s AND visible_at <= %s ORDER BY visible_at, id"
-                    " LIMIT %s FOR UPDATE SKIP LOCKED",
-                    (name, now_ms, _SCAN_NAMED),
-                )
-            ).fetchall()
-            for row in more:
-                if bytes(row[0]) not in seen:
-                    seen.add(bytes(row[0]))
-                    rows.append(row)
-        rows.sort(key=lambda row: (row[7], bytes(row[0])))  # visible_at, id
-        return [_candidate_from_row(row) for row in rows]
+            chosen = await choose(_Window(conn, now_ms, queues=visible[1]), limit, admit)
+            return await self._claim(conn, [CallId(raw) for raw in chosen], now_ms, lease_ms)

@@ -12,6 +12,15 @@ import orjson
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, Candidate, Claim, DuplicateCall, Outcome
+from sluice.queue.choose import (
+    SCAN_NAMED,
+    Key,
+    Rows,
+    candidates_sql,
+    choose,
+    listing,
+    skip_refused,
+)
 from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
 from sluice.store.rows import (
     CALLBACK_COLUMNS,
@@ -24,40 +33,34 @@ from sluice.store.rows import (
 )
 from sluice.store.sqlite_db import Database
 
-#: how many queued calls one take looks at, so that a namespace at its cap does not block others
-_SCAN = 256
 
-#: how many queued calls of each named queue one take looks at
-_SCAN_NAMED = 64
+class _Window:
+    """A take's reads, on the queue's reader connection."""
 
-#: what admission decides from: a refused call's key refuses every call with the same one
-_Key = tuple[str, str, int, str, int, int]
+    def __init__(self, reader: sqlite3.Connection, now_ms: int) -> None:
+        self.reader = reader
+        self.now_ms = now_ms
 
+    async def oldest(self, count: int) -> Rows:
+        return self.reader.execute(candidates_sql("?", ""), (self.now_ms, count)).fetchall()
 
-class _Choice:
-    """The calls one take admits, in the order offered, and the keys admission refused."""
+    async def rest(self, after: Sequence[Any], count: int, refused: list[Key]) -> Rows:
+        skip, skip_args = skip_refused("?", refused)
+        return self.reader.execute(
+            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM (SELECT {CANDIDATE_COLUMNS}, visible_at"
+            " FROM calls WHERE state = 'queued' AND visible_at <= ? AND (visible_at, id) > (?, ?)"
+            f" ORDER BY visible_at, id LIMIT ?) WHERE 1{skip} ORDER BY visible_at, id",
+            [self.now_ms, after[7], after[0], count, *skip_args],
+        ).fetchall()
 
-    def __init__(self, limit: int, admit: Callable[[Candidate], bool]) -> None:
-        self.limit = limit
-        self.admit = admit
-        self.chosen: list[bytes] = []
-        self.refused: set[_Key] = set()
-        self.seen: set[bytes] = set()
-
-    def offer(self, rows: Sequence[Sequence[Any]]) -> bool:
-        """Admit what it can of `rows` (candidate columns, visible_at): True once full."""
-        for row in rows:
-            raw, key = row[0], (row[1], row[3], row[2], row[4], row[5], row[6])
-            if raw in self.seen or key in self.refused:
-                continue
-            self.seen.add(raw)
-            if not self.admit(Candidate(CallId(raw), *row[1:7])):
-                self.refused.add(key)
-                continue
-            self.chosen.append(raw)
-            if len(self.chosen) >= self.limit:
-                return True
-        return False
+    async def named(self) -> Rows:
+        rows: list[Any] = []
+        head = candidates_sql("?", "", " AND queue_name = ?")
+        for (name,) in self.reader.execute(
+            "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name != ''"
+        ).fetchall():
+            rows += self.reader.execute(head, (name, self.now_ms, SCAN_NAMED)).fetchall()
+        return rows
 
 
 def _claim_key(conn: sqlite3.Connection, call: NewCall) -> None:
@@ -127,7 +130,7 @@ class SqliteQueue:
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
     ) -> list[Lease]:
-        chosen = self._choose(now_ms, limit, admit)
+        chosen = await choose(_Window(self.db.reader, now_ms), limit, admit)
         if not chosen:
             return []
 
@@ -173,52 +176,8 @@ class SqliteQueue:
 
         return await self.db.write(lease, durable=False)
 
-    def _choose(self, now_ms: int, limit: int, admit: Callable[[Candidate], bool]) -> list[bytes]:
-        """Up to `limit` admitted calls, oldest first, from the `_SCAN` oldest visible queued
-        calls and the oldest of each named queue (so that a namespace or queue at its cap,
-        however long its backlog, does not hide the others' calls). The `limit` oldest are
-        read first and most takes stop there; the rest is read without the calls of what
-        admission refused already (the same function, namespace, queue and sizes is refused
-        again: admitting only adds to what runs), so a backlog of one namespace at its cap
-        costs one short read, not `_SCAN` rows turned into candidates."""
-        choice = _Choice(limit, admit)
-        reader = self.db.reader
-        page = reader.execute(
-            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
-            " AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
-            (now_ms, min(limit, _SCAN)),
-        ).fetchall()
-        if choice.offer(page) or len(page) < min(limit, _SCAN):
-            return choice.chosen
-        last, refused = page[-1], sorted(choice.refused)
-        skip = (
-            " AND (namespace, path, memory_mb, queue_name, fn_limit, concurrency) NOT IN"
-            f" (VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(refused))})"
-            if refused
-            else ""
-        )
-        window = (
-            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM (SELECT {CANDIDATE_COLUMNS}, visible_at"
-            " FROM calls WHERE state = 'queued' AND visible_at <= ? ORDER BY visible_at, id"
-            " LIMIT ?) WHERE (visible_at, id) > (?, ?)"
-        )
-        args = [now_ms, _SCAN, last[7], last[0], *(value for key in refused for value in key)]
-        rest = reader.execute(f"{window}{skip} ORDER BY visible_at, id", args).fetchall()
-        if choice.offer(rest):
-            return choice.chosen
-        extra = []
-        for (name,) in reader.execute(
-            "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name != ''"
-        ).fetchall():
-            extra += reader.execute(
-                f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
-                " AND queue_name = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
-                (name, now_ms, _SCAN_NAMED),
-            ).fetchall()
-        # those not in the window are newer than all of it: they come after it
-        extra.sort(key=lambda row: (row[7], row[0]))  # visible_at, id
-        choice.offer(extra)
-        return choice.chosen
+    async def queued(self, now_ms: int, limit: int) -> list[Candidate]:
+        return await listing(_Window(self.db.reader, now_ms), limit)
 
     async def extend(self, leases: list[Lease], until_ms: int) -> None:
         if not leases:
