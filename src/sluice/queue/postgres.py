@@ -41,13 +41,16 @@ from sluice.queue.choose import (
 from sluice.records import Callback, CallbackState, Lease, NewCall
 from sluice.store.pg_db import Connection, PgDatabase
 from sluice.store.rows import (
-    CALLBACK_COLUMNS,
     CANDIDATE_COLUMNS,
     LEASE_COLUMNS,
     NEW_CALL_COLUMNS,
     callback_from_row,
+    callback_retry,
+    callback_settle,
+    callbacks_claim,
     lease_from_row,
     new_call_row,
+    queued_cancel,
 )
 
 #: a take's row lock: calls another worker is deciding on are its to take
@@ -278,15 +281,12 @@ class PostgresQueue:
         call_id: CallId | None = None,
         path: str | None = None,
     ) -> list[CallId]:
-        if call_id is None and path is None:
-            raise ValueError("cancel_queued needs a call id or a path")
-        where, key = ("id = %s", call_id.raw) if call_id is not None else ("path = %s", path)
+        record = orjson.dumps(outcome.record)
+        sql, args = queued_cancel(
+            "%s", namespace, outcome.state, outcome.ended, record, call_id, path
+        )
         async with self.db.connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "UPDATE calls SET state = %s, ended = %s, record = %s"
-                f" WHERE namespace = %s AND state = 'queued' AND {where} RETURNING id",
-                (outcome.state.value, outcome.ended, orjson.dumps(outcome.record), namespace, key),
-            )
+            cursor = await conn.execute(sql, args)
             ended = [CallId(bytes(row[0])) for row in await cursor.fetchall()]
             if ended:
                 await _callback_due(conn, ended, outcome.ended)
@@ -313,25 +313,14 @@ class PostgresQueue:
             return await listing(_Window(conn, now_ms, lock=""), limit)
 
     async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
-        rows = await self.db.fetchall(
-            "UPDATE callbacks SET due = %s, attempts = attempts + 1 WHERE id IN"
-            " (SELECT id FROM callbacks WHERE due IS NOT NULL AND due <= %s"
-            " ORDER BY due LIMIT %s FOR UPDATE SKIP LOCKED)"
-            f" RETURNING {CALLBACK_COLUMNS}",
-            (now_ms + lease_ms, now_ms, limit),
-            durable=False,
-        )
+        sql, args = callbacks_claim("%s", _LOCK, now_ms, lease_ms, limit)
+        rows = await self.db.fetchall(sql, args, durable=False)
         return sorted(map(callback_from_row, rows), key=lambda callback: callback.id.raw)
 
     async def retry_callback(
         self, callback: Callback, due_ms: int, status: int | None, error: str | None
     ) -> None:
-        await self.db.execute(
-            "UPDATE callbacks SET due = %s, last_status = %s, last_error = %s"
-            " WHERE id = %s AND attempts = %s AND state = 'pending'",
-            (due_ms, status, error, callback.id.raw, callback.attempts),
-            durable=False,
-        )
+        await self.db.execute(*callback_retry("%s", callback, due_ms, status, error), durable=False)
 
     async def settle_callback(
         self,
@@ -342,10 +331,7 @@ class PostgresQueue:
         now_ms: int,
     ) -> None:
         await self.db.execute(
-            "UPDATE callbacks SET state = %s, due = NULL, last_status = %s, last_error = %s,"
-            " settled = %s WHERE id = %s AND attempts = %s AND state = 'pending'",
-            (state.value, status, error, now_ms, callback.id.raw, callback.attempts),
-            durable=False,
+            *callback_settle("%s", callback, state, status, error, now_ms), durable=False
         )
 
     # Delivery ---------------------------------------------------------------------------------

@@ -23,13 +23,16 @@ from sluice.queue.choose import (
 )
 from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
 from sluice.store.rows import (
-    CALLBACK_COLUMNS,
     CANDIDATE_COLUMNS,
     LEASE_COLUMNS,
     NEW_CALL_COLUMNS,
     callback_from_row,
+    callback_retry,
+    callback_settle,
+    callbacks_claim,
     lease_from_row,
     new_call_row,
+    queued_cancel,
 )
 from sluice.store.sqlite_db import Database
 
@@ -250,17 +253,13 @@ class SqliteQueue:
         call_id: CallId | None = None,
         path: str | None = None,
     ) -> list[CallId]:
-        if call_id is None and path is None:
-            raise ValueError("cancel_queued needs a call id or a path")
-        where, key = ("id = ?", call_id.raw) if call_id is not None else ("path = ?", path)
         record = orjson.dumps(outcome.record)
+        sql, args = queued_cancel(
+            "?", namespace, outcome.state, outcome.ended, record, call_id, path
+        )
 
         def cancel(conn: sqlite3.Connection) -> list[CallId]:
-            rows = conn.execute(
-                "UPDATE calls SET state = ?, ended = ?, record = ?"
-                f" WHERE namespace = ? AND state = 'queued' AND {where} RETURNING id",
-                (outcome.state.value, outcome.ended, record, namespace, key),
-            ).fetchall()
+            rows = conn.execute(sql, args).fetchall()
             ended = [CallId(row[0]) for row in rows]
             for one in ended:
                 _callback_due(conn, one, outcome.ended)
@@ -283,16 +282,6 @@ class SqliteQueue:
         return [lease_from_row(r) for r in rows]
 
     async def callbacks_due(self, now_ms: int, lease_ms: int, limit: int) -> list[Callback]:
-        def claim(conn: sqlite3.Connection) -> list[Callback]:
-            rows = conn.execute(
-                "UPDATE callbacks SET due = ?, attempts = attempts + 1 WHERE id IN"
-                " (SELECT id FROM callbacks WHERE due IS NOT NULL AND due <= ?"
-                " ORDER BY due LIMIT ?)"
-                f" RETURNING {CALLBACK_COLUMNS}",
-                (now_ms + lease_ms, now_ms, limit),
-            ).fetchall()
-            return [callback_from_row(row) for row in rows]
-
         if (
             self.db.reader.execute(
                 "SELECT 1 FROM callbacks WHERE due IS NOT NULL AND due <= ? LIMIT 1", (now_ms,)
@@ -300,19 +289,15 @@ class SqliteQueue:
             is None
         ):
             return []
-        return await self.db.write(claim, durable=False)
+        sql, args = callbacks_claim("?", "", now_ms, lease_ms, limit)
+        rows = await self.db.write(lambda conn: conn.execute(sql, args).fetchall(), durable=False)
+        return [callback_from_row(row) for row in rows]
 
     async def retry_callback(
         self, callback: Callback, due_ms: int, status: int | None, error: str | None
     ) -> None:
-        await self.db.write(
-            lambda conn: conn.execute(
-                "UPDATE callbacks SET due = ?, last_status = ?, last_error = ?"
-                " WHERE id = ? AND attempts = ? AND state = 'pending'",
-                (due_ms, status, error, callback.id.raw, callback.attempts),
-            ),
-            durable=False,
-        )
+        sql, args = callback_retry("?", callback, due_ms, status, error)
+        await self.db.write(lambda conn: conn.execute(sql, args), durable=False)
 
     async def settle_callback(
         self,
@@ -322,11 +307,5 @@ class SqliteQueue:
         error: str | None,
         now_ms: int,
     ) -> None:
-        await self.db.write(
-            lambda conn: conn.execute(
-                "UPDATE callbacks SET state = ?, due = NULL, last_status = ?, last_error = ?,"
-                " settled = ? WHERE id = ? AND attempts = ? AND state = 'pending'",
-                (state.value, status, error, now_ms, callback.id.raw, callback.attempts),
-            ),
-            durable=False,
-        )
+        sql, args = callback_settle("?", callback, state, status, error, now_ms)
+        await self.db.write(lambda conn: conn.execute(sql, args), durable=False)

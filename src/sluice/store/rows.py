@@ -1,6 +1,8 @@
-"""What the SQL stores share: rows to records, and the WHERE clauses of listings.
+"""What the SQL stores share: rows to records, the WHERE clauses of listings, and the
+statements that are the same on both but for the parameter mark.
 
-The clauses take the driver's parameter mark ("?" for sqlite3, "%s" for psycopg)."""
+The clauses and statements take the driver's parameter mark ("?" for sqlite3, "%s" for
+psycopg); a statement comes with its arguments, as (sql, args)."""
 
 from __future__ import annotations
 
@@ -170,3 +172,67 @@ def dead_letter_where(
         where += f" AND id = {mark}"
         args.append(call_id.raw)
     return where, args
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def callbacks_claim(mark: str, lock: str, now_ms: int, lease_ms: int, limit: int) -> Statement:
+    """Claim up to `limit` callbacks due by `now_ms`, oldest first: each one's attempts go up
+    by one and it is hidden for `lease_ms`. `lock` is the driver's row lock for the choice
+    (so that senders on several hosts claim each once), if it needs one."""
+    return (
+        f"UPDATE callbacks SET due = {mark}, attempts = attempts + 1 WHERE id IN"
+        f" (SELECT id FROM callbacks WHERE due IS NOT NULL AND due <= {mark}"
+        f" ORDER BY due LIMIT {mark}{lock}) RETURNING {CALLBACK_COLUMNS}",
+        (now_ms + lease_ms, now_ms, limit),
+    )
+
+
+def callback_retry(
+    mark: str, callback: Callback, due_ms: int, status: int | None, error: str | None
+) -> Statement:
+    """The try `callback.attempts` failed: due again at `due_ms` (fenced on that try)."""
+    return (
+        f"UPDATE callbacks SET due = {mark}, last_status = {mark}, last_error = {mark}"
+        f" WHERE id = {mark} AND attempts = {mark} AND state = 'pending'",
+        (due_ms, status, error, callback.id.raw, callback.attempts),
+    )
+
+
+def callback_settle(
+    mark: str,
+    callback: Callback,
+    state: CallbackState,
+    status: int | None,
+    error: str | None,
+    now_ms: int,
+) -> Statement:
+    """Delivered, or failed for good, by the try `callback.attempts` (fenced on it)."""
+    return (
+        f"UPDATE callbacks SET state = {mark}, due = NULL, last_status = {mark},"
+        f" last_error = {mark}, settled = {mark} WHERE id = {mark} AND attempts = {mark}"
+        " AND state = 'pending'",
+        (state.value, status, error, now_ms, callback.id.raw, callback.attempts),
+    )
+
+
+def queued_cancel(
+    mark: str,
+    namespace: str,
+    state: CallState,
+    ended: int,
+    record: bytes,
+    call_id: CallId | None,
+    path: str | None,
+) -> Statement:
+    """End the namespace's queued calls (the one `call_id`, or all of `path`), returning
+    their ids."""
+    if call_id is None and path is None:
+        raise ValueError("cancel_queued needs a call id or a path")
+    where, key = (f"id = {mark}", call_id.raw) if call_id is not None else (f"path = {mark}", path)
+    return (
+        f"UPDATE calls SET state = {mark}, ended = {mark}, record = {mark}"
+        f" WHERE namespace = {mark} AND state = 'queued' AND {where} RETURNING id",
+        (state.value, ended, record, namespace, key),
+    )
