@@ -53,6 +53,16 @@ def candidates_sql(mark: str, lock: str, where: str = "") -> str:
     )
 
 
+def after_sql(mark: str) -> str:
+    """The oldest visible queued calls after the call (visible_at, id): args are those two,
+    then the visibility time and the count."""
+    return candidates_sql(mark, "", f" AND (visible_at, id) > ({mark}, {mark})")
+
+
+#: the named queues that have queued calls (after SELECT)
+NAMED_QUEUES = "DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name <> ''"
+
+
 def key_of(row: Sequence[Any]) -> Key:
     """The admission key of a row of CANDIDATE_COLUMNS."""
     return row[1], row[3], row[2], row[4], row[5], row[6]

@@ -30,9 +30,11 @@ from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
 from sluice.queue.choose import (
+    NAMED_QUEUES,
     SCAN_NAMED,
     Key,
     Rows,
+    after_sql,
     candidates_sql,
     choose,
     key_of,
@@ -55,8 +57,6 @@ from sluice.store.rows import (
 
 #: a take's row lock: calls another worker is deciding on are its to take
 _LOCK = " FOR UPDATE SKIP LOCKED"
-#: the named queues with queued calls
-_NAMED = "DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name <> ''"
 
 _CALL_INSERT = (
     f"INSERT INTO calls ({NEW_CALL_COLUMNS}, owner)"
@@ -109,16 +109,12 @@ class _Window:
         # others are locked, by id, and kept if still queued. (One statement doing both, or
         # a condition on the state here, lets the planner, when the table has no statistics
         # yet, pick a scan of every queued call instead of lookups by id.)
-        window = await self._rows(
-            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM calls WHERE state = 'queued'"
-            " AND visible_at <= %s AND (visible_at, id) > (%s, %s) ORDER BY visible_at, id"
-            " LIMIT %s",
-            (self.now_ms, after[7], after[0], count),
-        )
+        window = await self._rows(after_sql("%s"), (after[7], after[0], self.now_ms, count))
         skip = set(refused)
-        ids = [row[0] for row in window if key_of(row) not in skip]
-        if not ids or not self.lock:
-            return [row for row in window if key_of(row) not in skip]
+        kept = [row for row in window if key_of(row) not in skip]
+        if not kept or not self.lock:
+            return kept
+        ids = [row[0] for row in kept]
         locked = await self._rows(
             f"SELECT {CANDIDATE_COLUMNS}, visible_at, state FROM calls WHERE id = ANY(%s)"
             f" ORDER BY visible_at, id{self.lock}",
@@ -128,7 +124,7 @@ class _Window:
 
     async def named(self) -> Rows:
         if self.queues is None:
-            self.queues = [row[0] for row in await self._rows(f"SELECT {_NAMED}", ())]
+            self.queues = [row[0] for row in await self._rows(f"SELECT {NAMED_QUEUES}", ())]
         rows: list[Any] = []
         head = candidates_sql("%s", self.lock, " AND queue_name = %s")
         for name in self.queues:
@@ -346,7 +342,7 @@ class PostgresQueue:
         # after this look waits for the next take)
         visible = await self.db.fetchone(
             "SELECT EXISTS (SELECT 1 FROM calls WHERE state = 'queued' AND visible_at <= %s),"
-            f" ARRAY(SELECT {_NAMED})",
+            f" ARRAY(SELECT {NAMED_QUEUES})",
             (now_ms,),
             durable=False,
         )

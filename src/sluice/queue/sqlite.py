@@ -13,9 +13,11 @@ from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, Candidate, Claim, DuplicateCall, Outcome
 from sluice.queue.choose import (
+    NAMED_QUEUES,
     SCAN_NAMED,
     Key,
     Rows,
+    after_sql,
     candidates_sql,
     choose,
     listing,
@@ -50,18 +52,15 @@ class _Window:
     async def rest(self, after: Sequence[Any], count: int, refused: list[Key]) -> Rows:
         skip, skip_args = skip_refused("?", refused)
         return self.reader.execute(
-            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM (SELECT {CANDIDATE_COLUMNS}, visible_at"
-            " FROM calls WHERE state = 'queued' AND visible_at <= ? AND (visible_at, id) > (?, ?)"
-            f" ORDER BY visible_at, id LIMIT ?) WHERE 1{skip} ORDER BY visible_at, id",
-            [self.now_ms, after[7], after[0], count, *skip_args],
+            f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM ({after_sql('?')})"
+            f" WHERE 1{skip} ORDER BY visible_at, id",
+            [after[7], after[0], self.now_ms, count, *skip_args],
         ).fetchall()
 
     async def named(self) -> Rows:
         rows: list[Any] = []
         head = candidates_sql("?", "", " AND queue_name = ?")
-        for (name,) in self.reader.execute(
-            "SELECT DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name != ''"
-        ).fetchall():
+        for (name,) in self.reader.execute(f"SELECT {NAMED_QUEUES}").fetchall():
             rows += self.reader.execute(head, (name, self.now_ms, SCAN_NAMED)).fetchall()
         return rows
 

@@ -25,6 +25,8 @@ log = logging.getLogger("sluice.worker")
 #: how often the worker looks at the queue when nobody woke it (delayed retries, other hosts)
 _POLL_SECONDS = 0.5
 _TAKE_BATCH = 32
+#: expired leases handed back per look
+_REAP_PAGE = 100
 #: a call handed back because the store was down is run again after this
 _STORE_DOWN_RETRY_MS = 1000
 
@@ -158,8 +160,8 @@ class Worker:
         if now < self._next_reap_ms:
             return
         self._next_reap_ms = now + self._reap_every_ms
-        expired = await self.queue.expired(now, 100)
-        if len(expired) == 100:
+        expired = await self.queue.expired(now, _REAP_PAGE)
+        if len(expired) == _REAP_PAGE:
             self._next_reap_ms = 0  # more are due: the next wake-up takes them
         mine = [lease for lease in expired if lease.id.raw not in self._running]
         for lease in await reap(self.queue, mine, self.settings.max_attempts, "lease expired"):
