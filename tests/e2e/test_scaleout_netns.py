@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -118,10 +119,17 @@ def test_a_worker_host_killed_during_2000_calls_loses_none(
         ):
             api, doomed = cluster.api, cluster.workers[0]
             assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
-            ids = submit(c, api, 2000, log=str(log), sleep=0.05)
-            wait_for(lambda: len(runs(log)) >= 300, 300, "300 calls to have run")
-            wait_for(lambda: _running_on(doomed.url) > 0, 60, "calls running on the host")
-            killed = netns.kill_all()  # the host dies: its worker and every function process
+            # submitted while the host dies, so that it surely has calls running then (the
+            # workers can keep up with one sequential submitter)
+            with ThreadPoolExecutor(1) as pool:
+                submitting = pool.submit(submit, c, api, 2000, log=str(log), sleep=0.05)
+                wait_for(
+                    lambda: len(runs(log)) >= 300 and _running_on(doomed.url) > 0,
+                    300,
+                    "300 calls to have run and calls running on the host",
+                )
+                killed = netns.kill_all()  # the host dies: its worker and every function process
+                ids = submitting.result()
             outcomes = wait_for(lambda: ended(cluster, ids), 600, "every call to end")
     finally:
         for relay in relays:
