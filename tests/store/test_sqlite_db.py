@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,3 +69,91 @@ def test_a_write_alone_that_fails_leaves_nothing(tmp_path: Path) -> None:
             await db.close()
 
     assert asyncio.run(scenario()) == {"after"}
+
+
+def test_a_relaxed_write_that_fails_leaves_nothing(tmp_path: Path) -> None:
+    async def scenario() -> set[str]:
+        db = Database(tmp_path / "sluice.db")
+        await db.open()
+        try:
+            with pytest.raises(Refused):
+                await db.write(_insert("lone", fail=True), durable=False)
+            await db.write(_insert("after"), durable=False)
+            return _names(db)
+        finally:
+            await db.close()
+
+    assert asyncio.run(scenario()) == {"after"}
+
+
+#: another process holding the file's write lock until told to let go
+_HOLDER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("COMMIT")
+"""
+
+
+def test_a_relaxed_write_waits_for_another_process_without_stopping_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sluice.db"
+
+    async def scenario() -> tuple[int, set[str]]:
+        db = Database(path)
+        await db.open()
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _HOLDER,
+            str(path),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert await holder.stdout.readline() == b"locked\n"
+            write = asyncio.ensure_future(db.write(_insert("late"), durable=False))
+            ticks = 0
+            while ticks < 20:  # the loop runs on while the write waits for the lock
+                await asyncio.sleep(0.005)
+                ticks += 1
+            assert not write.done()
+            holder.stdin.write(b"go\n")
+            await holder.stdin.drain()
+            assert await asyncio.wait_for(write, 30) == "late"
+            return ticks, _names(db)
+        finally:
+            await holder.wait()
+            await db.close()
+
+    ticks, names = asyncio.run(scenario())
+    assert ticks == 20
+    assert names == {"late"}
+
+
+def test_relaxed_writes_do_not_grow_the_wal_without_bound(tmp_path: Path) -> None:
+    path = tmp_path / "sluice.db"
+    wal = path.with_name(path.name + "-wal")
+
+    async def scenario() -> tuple[int, int]:
+        db = Database(path)
+        await db.open()
+        try:
+            start = wal.stat().st_size
+            for i in range(100):
+                await db.write(_insert(f"first{i}"), durable=False)
+            per_100 = wal.stat().st_size - start
+            for i in range(6000):
+                await db.write(_insert(f"ns{i}"), durable=False)
+            return per_100, wal.stat().st_size
+        finally:
+            await db.close()
+
+    per_100, size = asyncio.run(scenario())
+    assert per_100 > 0
+    # without checkpoints the WAL would hold all 6,100 commits' pages
+    assert size < per_100 * 61 / 2

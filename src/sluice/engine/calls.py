@@ -95,7 +95,9 @@ class Calls:
         call, candidate = self._new_call(caller, target, params, meta, options, call_id, blob)
         call_id, lease_until = call.id, call.lease_until
         waiter = self.waiters.register(call_id) if wait_ms is not None else None
-        write = asyncio.ensure_future(self.queue.enqueue(call))
+        # a caller who waits is told the call's id only with its end, or after the call is
+        # made durable (below): until then a commit that survives a crash of Sluice will do
+        write = asyncio.ensure_future(self.queue.enqueue(call, durable=waiter is None))
         if lease_until is not None:
             # hand the lease over once the write commits, even if this request is gone by then
             write.add_done_callback(lambda done: self._written(done, candidate, call))
@@ -113,10 +115,12 @@ class Calls:
         if waiter is None or wait_ms is None:
             return Accepted(call_id, None)
         cap = min(wait_ms, self.settings.blocking_wait_ms, action.doc["limits"]["timeout"] + 1000)
-        if not await self.waiters.wait(call_id, waiter, cap / 1000):
-            return Accepted(call_id, None)
-        ended = await self.store.get_call(call_id)
-        return Accepted(call_id, ended if ended is not None and ended.state.terminal else None)
+        if await self.waiters.wait(call_id, waiter, cap / 1000):
+            ended = await self.store.get_call(call_id)
+            if ended is not None and ended.state.terminal:
+                return Accepted(call_id, ended)
+        await self.queue.make_durable(call_id)  # the caller comes back for it by its id
+        return Accepted(call_id, None)
 
     def _new_call(
         self,
@@ -166,7 +170,10 @@ class Calls:
         if wait_ms is None:
             return Accepted(call_id, None, replayed=True)
         call = await self.wait(caller, call_id, min(wait_ms, self.settings.blocking_wait_ms) / 1000)
-        return Accepted(call_id, call if call.state.terminal else None, replayed=True)
+        if call.state.terminal:
+            return Accepted(call_id, call, replayed=True)
+        await self.queue.make_durable(call_id)  # it may be a waiting caller's, not yet durable
+        return Accepted(call_id, None, replayed=True)
 
     def _written(self, write: asyncio.Future[None], candidate: Candidate, call: NewCall) -> None:
         if write.cancelled() or write.exception() is not None:

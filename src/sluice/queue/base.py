@@ -69,10 +69,15 @@ class Outcome:
 
 
 class Queue(Protocol):
-    async def enqueue(self, *calls: NewCall) -> None:
+    async def enqueue(self, *calls: NewCall, durable: bool = True) -> None:
         """The one durable write of accepted calls (all or none); returns once committed.
         A call whose idempotency key its namespace used within IDEMPOTENCY_MS raises
-        DuplicateCall with the first call's id, and nothing is written."""
+        DuplicateCall with the first call's id, and nothing is written. With `durable`
+        False the commit survives a crash of Sluice but waits for no disk: for a caller
+        who waits for the end and is told no id before it (else `make_durable` first)."""
+
+    async def make_durable(self, call_id: CallId) -> None:
+        """Put a call enqueued with `durable` False on disk, with every commit before it."""
 
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]

@@ -215,11 +215,14 @@ class JetStreamQueue:
         #: accepted calls whose publish failed (NATS down): published again on reconnect
         self._unpublished: dict[bytes, tuple[Candidate, str]] = {}
 
-    async def enqueue(self, *calls: NewCall) -> None:
-        await self.ledger.enqueue(*calls)
+    async def enqueue(self, *calls: NewCall, durable: bool = True) -> None:
+        await self.ledger.enqueue(*calls, durable=durable)
         for call in calls:
             if call.state is CallState.QUEUED:
                 await self._publish(candidate_of(call), call.id.hex)
+
+    async def make_durable(self, call_id: CallId) -> None:
+        await self.ledger.make_durable(call_id)
 
     async def _publish(self, candidate: Candidate, msg_id: str) -> None:
         """The call is durable in the ledger already: a failed publish is retried when NATS

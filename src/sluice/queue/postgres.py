@@ -46,6 +46,7 @@ from sluice.store.rows import (
     CANDIDATE_COLUMNS,
     LEASE_COLUMNS,
     NEW_CALL_COLUMNS,
+    call_touch,
     callback_from_row,
     callback_retry,
     callback_settle,
@@ -172,7 +173,7 @@ class PostgresQueue:
         self.node = node
 
     # The ledger -------------------------------------------------------------------------------
-    async def enqueue(self, *calls: NewCall) -> None:
+    async def enqueue(self, *calls: NewCall, durable: bool = True) -> None:
         rows = [
             (*new_call_row(call), self.node if call.lease_until is not None else None)
             for call in calls
@@ -185,12 +186,15 @@ class PostgresQueue:
         try:
             if len(rows) == 1 and not (keyed or callbacks or blobs):
                 # the common accept: one statement, its own transaction (one round trip)
-                await self.db.execute(_CALL_INSERT, rows[0])
+                await self.db.execute(_CALL_INSERT, rows[0], durable)
             else:
-                await self._insert(keyed, rows, callbacks, blobs)
+                await self._insert(keyed, rows, callbacks, blobs, durable)
         except errors.UniqueViolation as exc:
             raise Conflict("a call with that id exists already") from exc
         await self.announce(calls)
+
+    async def make_durable(self, call_id: CallId) -> None:
+        await self.db.execute(*call_touch("%s", call_id))
 
     async def _insert(
         self,
@@ -198,9 +202,10 @@ class PostgresQueue:
         rows: list[tuple[Any, ...]],
         callbacks: list[tuple[Any, ...]],
         blobs: list[tuple[Any, ...]],
+        durable: bool,
     ) -> None:
         """Accepted calls with their keys, callbacks and blobs, in one transaction."""
-        async with self.db.connection() as conn, conn.transaction():
+        async with self.db.connection(durable) as conn, conn.transaction():
             for call in keyed:
                 await _claim_key(conn, call)
             async with conn.cursor() as cursor:

@@ -28,6 +28,7 @@ from sluice.store.rows import (
     CANDIDATE_COLUMNS,
     LEASE_COLUMNS,
     NEW_CALL_COLUMNS,
+    call_touch,
     callback_from_row,
     callback_retry,
     callback_settle,
@@ -99,7 +100,7 @@ class SqliteQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def enqueue(self, *calls: NewCall) -> None:
+    async def enqueue(self, *calls: NewCall, durable: bool = True) -> None:
         rows = [new_call_row(call) for call in calls]
 
         callbacks = [
@@ -127,7 +128,11 @@ class SqliteQueue:
             if blobs:
                 conn.executemany("INSERT INTO blobs (id, namespace, data) VALUES (?, ?, ?)", blobs)
 
-        await self.db.write(insert)
+        await self.db.write(insert, durable)
+
+    async def make_durable(self, call_id: CallId) -> None:
+        sql, args = call_touch("?", call_id)
+        await self.db.write(lambda conn: conn.execute(sql, args))
 
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]

@@ -177,6 +177,12 @@ def dead_letter_where(
 Statement = tuple[str, tuple[Any, ...]]
 
 
+def call_touch(mark: str, call_id: CallId) -> Statement:
+    """A write that changes nothing in the call's row yet commits its page: made durable,
+    such a commit makes every commit before it durable too (Queue.make_durable)."""
+    return f"UPDATE calls SET created = created WHERE id = {mark}", (call_id.raw,)
+
+
 def callbacks_claim(mark: str, lock: str, now_ms: int, lease_ms: int, limit: int) -> Statement:
     """Claim up to `limit` callbacks due by `now_ms`, oldest first: each one's attempts go up
     by one and it is hidden for `lease_ms`. `lock` is the driver's row lock for the choice

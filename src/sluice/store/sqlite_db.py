@@ -8,6 +8,11 @@ Only writes that promise durability to a caller (accepting a call, storing an en
 for the disk at the configured `sync` level; bookkeeping writes (leases, outcomes) commit
 with synchronous=NORMAL, which survives a crash of Sluice and is made durable by the next
 full commit. A power loss can then at worst re-run a call that had finished.
+
+Such a relaxed write waits for no disk, so handing it to the writer thread and back costs
+more than the write itself: when the writer is idle it runs inline on the event loop, in a
+transaction of its own on a connection that never waits for a lock (busy, it goes to the
+writer thread instead) and never checkpoints (which syncs the file: the writer does that).
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], Any]
 
 _MAX_BATCH = 512
 _STOP = object()
+#: the writer checkpoints the WAL (as its own commits do) after this many inline commits
+_CHECKPOINT_EVERY = 1000
+_CHECKPOINT = object()
 
 
 def connect(path: Path, sync: str) -> sqlite3.Connection:
@@ -69,6 +77,11 @@ class Database:
         self._thread: threading.Thread | None = None
         #: the writer connection's current synchronous level
         self._level = sync
+        #: relaxed writes run inline on this connection while the writer thread is idle
+        self._inline: sqlite3.Connection | None = None
+        #: held by whoever writes: the writer thread for a batch, or an inline write
+        self._writing = threading.Lock()
+        self._inline_commits = 0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -76,6 +89,9 @@ class Database:
         apply_schema(writer)
         self.path.chmod(0o600)
         self._reader = connect(self.path, self.sync)
+        self._inline = connect(self.path, "NORMAL")
+        self._inline.execute("PRAGMA busy_timeout=0")
+        self._inline.execute("PRAGMA wal_autocheckpoint=0")
         self._thread = threading.Thread(
             target=self._write_loop, args=(writer,), name="sluice-sqlite-writer", daemon=True
         )
@@ -86,9 +102,10 @@ class Database:
             self._jobs.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        for conn in (self._reader, self._inline):
+            if conn is not None:
+                conn.close()
+        self._reader = self._inline = None
 
     @property
     def reader(self) -> sqlite3.Connection:
@@ -97,12 +114,45 @@ class Database:
         return self._reader
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
-        """Run `fn` inside the next group-committed transaction; return once it is committed
-        (and, when `durable`, on disk at the configured sync level)."""
+        """Run `fn` inside the next group-committed transaction (a relaxed write while the
+        writer is idle: in one of its own, inline); return once it is committed (and, when
+        `durable`, on disk at the configured sync level)."""
+        if not durable and self._inline is not None and self._writing.acquire(blocking=False):
+            try:
+                ran, value = self._write_inline(self._inline, fn)
+            finally:
+                self._writing.release()
+            if ran:
+                return cast(T, value)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
         self._jobs.put((fn, loop, done, durable))
         return await done
+
+    def _write_inline(
+        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]
+    ) -> tuple[bool, Any]:
+        """(True, what `fn` returned) once committed; (False, None) when the file was busy
+        (another process writes): nothing was written, and the writer thread runs it."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False, None
+        try:
+            value = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            return False, None
+        self._inline_commits += 1
+        if self._inline_commits % _CHECKPOINT_EVERY == 0:
+            self._jobs.put(_CHECKPOINT)
+        return True, value
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:
@@ -110,7 +160,7 @@ class Database:
                 first = self._jobs.get()
                 if first is _STOP:
                     return
-                batch = [first]
+                batch = [] if first is _CHECKPOINT else [first]
                 stop = False
                 while len(batch) < _MAX_BATCH:
                     try:
@@ -120,8 +170,14 @@ class Database:
                     if job is _STOP:
                         stop = True
                         break
-                    batch.append(job)
-                self._commit(conn, batch)
+                    if job is not _CHECKPOINT:
+                        batch.append(job)
+                with self._writing:
+                    if batch:
+                        self._commit(conn, batch)
+                    else:  # only the inline writes' checkpoint was asked for
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 if stop:
                     return
         finally:
