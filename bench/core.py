@@ -220,7 +220,8 @@ async def accept_phase(server: SluiceServer, args: argparse.Namespace) -> dict[s
     meter_load = CpuMeter(server.process.pid).start()
     meter_all = CpuMeter(server.process.pid).start()
     before = await api.count(name)
-    profiler = Profiler(args, server, f"accept-{server.extra_env.get('SLUICE_SYNC')}")
+    pid = server.process.pid if server.process is not None else None
+    profiler = Profiler(args, pid, f"accept-{server.extra_env.get('SLUICE_SYNC')}")
     gc.collect()
     gc.disable()
     try:
@@ -320,12 +321,12 @@ async def drain_phase(
 class Profiler:
     """py-spy on the server for one measurement, when --py-spy is given (else does nothing)."""
 
-    def __init__(self, args: argparse.Namespace, server: SluiceServer, label: str) -> None:
+    def __init__(self, args: argparse.Namespace, pid: int | None, label: str) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.out = Path(args.profile_dir or tempfile.gettempdir()) / f"sluice-{label}.raw"
         py_spy = find_py_spy(args.py_spy) if args.py_spy is not None else None
-        if py_spy and server.process is not None:
-            self.proc = start_profile(py_spy, server.process.pid, self.out)
+        if py_spy and pid is not None:
+            self.proc = start_profile(py_spy, pid, self.out)
             time.sleep(0.5)  # py-spy attaches
 
     def stop(self) -> dict[str, Any] | None:
@@ -478,7 +479,7 @@ async def warm_phase(
         return parse_invoke(await api.invoke(name, blocking=True))
 
     await timed_loop(args.warm_up_n, deadline, one)
-    profiler = Profiler(args, server, f"warm-{kind}")
+    profiler = Profiler(args, server.process.pid if server.process else None, f"warm-{kind}")
     assert server.process is not None
     meter = CpuMeter(server.process.pid).start()
     runs = await timed_loop(args.n, deadline, one)

@@ -183,7 +183,7 @@ def capped(args: argparse.Namespace) -> dict[str, Any]:
                 await api.put_action(*core.PYTHON[:3])
                 log(f"postgres: {args.calls} no-op Python calls, 2 at a time")
                 meter = PostgresCpu(url.rsplit("/", 1)[1])
-                figures = await throughput.one_kind(api, "python", pid, args)
+                figures = await throughput.one_kind(api, "python", pid, "postgres", args)
                 return {**figures, "postgres_cpu_s": meter.seconds()}
 
             return uvloop.run(run())

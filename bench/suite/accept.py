@@ -49,7 +49,7 @@ async def _sluice_runs(port: int, pid: int, api: Api, args: argparse.Namespace) 
         for route, (_, path) in ROUTES.items():
             request = build_request("POST", path.format(name), HOST, port, b"{}", api.headers)
             log(f"accept: sluice {route} {rate:.0f}/s for {args.seconds:g} s")
-            profiler = Profiler(args, _Pid(pid), f"accept-{route}-{rate:.0f}")
+            profiler = Profiler(args, pid, f"accept-{route}-{rate:.0f}")
             figures = await open_loop_figures(port, pid, request, rate, args)
             figures["profile"] = profiler.stop()
             # every accepted call runs before the next load, so each starts with no backlog
@@ -61,14 +61,6 @@ async def _sluice_runs(port: int, pid: int, api: Api, args: argparse.Namespace) 
             expected = done
             out[f"{route}_{rate:.0f}"] = figures
     return out
-
-
-class _Pid:
-    """What core.Profiler needs of a server: its process id."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = self
-        self.pid = pid
 
 
 async def _floor_runs(

@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--drain-timeout", type=float, default=300.0)
     p.add_argument("--phase-timeout", type=float, default=300.0)
     p.add_argument("--start-timeout", type=float, default=300.0)
-    add_profile_options(p, "the accept runs")
+    add_profile_options(p, "the accept and throughput runs")
     p.add_argument("--keep", action="store_true", help="keep temp dirs and server logs")
     args = p.parse_args(argv)
     for name, (full, quick) in DEFAULTS.items():
@@ -136,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{tally(report.rows)}; {time.monotonic() - started:.0f} s in all",
             *([""] + [f"problem: {p}" for p in report.problems] if report.problems else []),
             *profile_lines(report.results.get("accept", {}).get("sluice", {})),
+            *(
+                line
+                for runs in report.results.get("throughput", {}).values()
+                for line in profile_lines(runs)
+            ),
         ]
     )
     print(text)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import uvloop
 
-from bench.core import KINDS, NPROC, Api, running_server
+from bench.core import KINDS, NPROC, Api, Profiler, running_server
 from bench.loadgen import HttpClient, now
 from bench.machine import CpuMeter
 from bench.stats import fmt_rate, summary_ms
@@ -57,13 +57,16 @@ async def _count_until(api: Api, name: str, expected: int, deadline: float) -> t
         await asyncio.sleep(0.1)
 
 
-async def one_kind(api: Api, kind: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+async def one_kind(
+    api: Api, kind: str, pid: int, label: str, args: argparse.Namespace
+) -> dict[str, Any]:
     name = KINDS[kind][0]
     for _ in range(20):  # its processes are up before the clock starts
         await api.invoke(name, blocking=True)
     before = await api.count(name)
     busy_before = await quiet(args)
     meter = CpuMeter(pid).start()
+    profiler = Profiler(args, pid, f"throughput-{kind}-{label}")
     t0 = now()
     sent = await submit(api, name, args.calls, args.submitters)
     t_sent = now()
@@ -85,6 +88,7 @@ async def one_kind(api: Api, kind: str, pid: int, args: argparse.Namespace) -> d
         "calls_per_s": done / (t_done - t0),
         "machine_busy_before_pct": busy_before,
         "cpu": meter.stop(),
+        "profile": profiler.stop(),
     }
 
 
@@ -106,7 +110,8 @@ def run_sluice(args: argparse.Namespace, concurrency: int | None) -> dict[str, A
                 await api.put_action(name, kind_name, code)
             for kind in ("python", "node"):
                 log(f"throughput: {args.calls} no-op {kind} calls end to end")
-                out[kind] = await one_kind(api, kind, pid, args)
+                label = "defaults" if concurrency is None else f"{concurrency}-at-once"
+                out[kind] = await one_kind(api, kind, pid, label, args)
 
         uvloop.run(both())
     return out
