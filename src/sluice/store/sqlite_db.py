@@ -22,6 +22,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,9 @@ _STOP = object()
 #: the writer checkpoints the WAL (as its own commits do) after this many inline commits
 _CHECKPOINT_EVERY = 1000
 _CHECKPOINT = object()
+#: so long after a durable commit relaxed writes still join the writer's batches (under a
+#: stream of accepts one transaction for many writes beats a commit of each inline)
+_BUSY_SECONDS = 0.005
 
 
 def connect(path: Path, sync: str) -> sqlite3.Connection:
@@ -82,6 +86,8 @@ class Database:
         #: held by whoever writes: the writer thread for a batch, or an inline write
         self._writing = threading.Lock()
         self._inline_commits = 0
+        #: when the writer thread last committed a durable batch
+        self._last_durable = 0.0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -117,7 +123,12 @@ class Database:
         """Run `fn` inside the next group-committed transaction (a relaxed write while the
         writer is idle: in one of its own, inline); return once it is committed (and, when
         `durable`, on disk at the configured sync level)."""
-        if not durable and self._inline is not None and self._writing.acquire(blocking=False):
+        if (
+            not durable
+            and self._inline is not None
+            and time.monotonic() - self._last_durable > _BUSY_SECONDS
+            and self._writing.acquire(blocking=False)
+        ):
             try:
                 ran, value = self._write_inline(self._inline, fn)
             finally:
@@ -174,7 +185,10 @@ class Database:
                         batch.append(job)
                 with self._writing:
                     if batch:
+                        durable = any(job[3] for job in batch)
                         self._commit(conn, batch)
+                        if durable:
+                            self._last_durable = time.monotonic()
                     else:  # only the inline writes' checkpoint was asked for
                         with contextlib.suppress(sqlite3.Error):
                             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
