@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ import pytest
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Outcome
+from sluice.queue.choose import after_sql, candidates_sql, skip_refused
 from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, NewCall
+from sluice.store.rows import CANDIDATE_COLUMNS
 from sluice.store.sqlite import SqliteStore
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite_db import Database, apply_schema
 
 
 def _call(namespace: str = "ns", memory: int = 256, at: int = 1000) -> NewCall:
@@ -121,3 +124,47 @@ def test_a_failing_write_alone_leaves_nothing_behind(tmp_path: Path) -> None:
         await db.close()
 
     asyncio.run(scenario())
+
+
+def test_a_take_reads_the_queue_index_alone_also_in_a_file_from_before_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "q.db"
+    with sqlite3.connect(path) as old:  # the queue index of earlier releases
+        apply_schema(old)
+        old.execute("DROP INDEX calls_queued_keys")
+        old.execute("CREATE INDEX calls_queued ON calls (visible_at, id) WHERE state = 'queued'")
+
+    async def plans() -> tuple[set[str], list[str]]:
+        db = Database(path)
+        await db.open()
+        try:
+            indexes = {
+                row[0]
+                for row in db.reader.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'"
+                )
+            }
+            skip, skip_args = skip_refused("?", [("ns", "act", 256, "", 0, 1)])
+            reads = [
+                (candidates_sql("?", ""), (2000, 32)),
+                (
+                    f"SELECT {CANDIDATE_COLUMNS} FROM ({after_sql('?')}) WHERE 1{skip}",
+                    (1000, b"x", 2000, 224, *skip_args),
+                ),
+            ]
+            details = [
+                " ".join(
+                    str(row[3]) for row in db.reader.execute(f"EXPLAIN QUERY PLAN {sql}", args)
+                )
+                for sql, args in reads
+            ]
+            return indexes, details
+        finally:
+            await db.close()
+
+    indexes, details = asyncio.run(plans())
+    assert "calls_queued" not in indexes
+    assert "calls_queued_keys" in indexes
+    for detail in details:  # no look-up of a call's row: the index answers
+        assert "COVERING INDEX calls_queued_keys" in detail, detail

@@ -44,7 +44,12 @@ CREATE TABLE IF NOT EXISTS calls (
     concurrency INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
 
-CREATE INDEX IF NOT EXISTS calls_queued ON calls (visible_at, id) WHERE state = 'queued';
+-- The queue, oldest first. It holds every column a take decides from (queue/choose.py), so
+-- that reading past a namespace at its cap never looks up the rows themselves.
+DROP INDEX IF EXISTS calls_queued;
+CREATE INDEX IF NOT EXISTS calls_queued_keys ON calls (
+    visible_at, id, state, namespace, path, memory_mb, queue_name, fn_limit, concurrency
+) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS calls_running ON calls (lease_until) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS calls_by_namespace ON calls (namespace, id);
 CREATE INDEX IF NOT EXISTS calls_by_path ON calls (namespace, path, id);
