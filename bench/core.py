@@ -220,8 +220,7 @@ async def accept_phase(server: SluiceServer, args: argparse.Namespace) -> dict[s
     meter_load = CpuMeter(server.process.pid).start()
     meter_all = CpuMeter(server.process.pid).start()
     before = await api.count(name)
-    pid = server.process.pid if server.process is not None else None
-    profiler = Profiler(args, pid, f"accept-{server.extra_env.get('SLUICE_SYNC')}")
+    profiler = Profiler(args, server.process.pid, f"accept-{server.extra_env.get('SLUICE_SYNC')}")
     gc.collect()
     gc.disable()
     try:
@@ -479,8 +478,8 @@ async def warm_phase(
         return parse_invoke(await api.invoke(name, blocking=True))
 
     await timed_loop(args.warm_up_n, deadline, one)
-    profiler = Profiler(args, server.process.pid if server.process else None, f"warm-{kind}")
     assert server.process is not None
+    profiler = Profiler(args, server.process.pid, f"warm-{kind}")
     meter = CpuMeter(server.process.pid).start()
     runs = await timed_loop(args.n, deadline, one)
     figures = invoke_figures(runs)

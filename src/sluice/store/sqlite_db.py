@@ -10,9 +10,10 @@ with synchronous=NORMAL, which survives a crash of Sluice and is made durable by
 full commit. A power loss can then at worst re-run a call that had finished.
 
 Such a relaxed write waits for no disk, so handing it to the writer thread and back costs
-more than the write itself: when the writer is idle it runs inline on the event loop, in a
-transaction of its own on a connection that never waits for a lock (busy, it goes to the
-writer thread instead) and never checkpoints (which syncs the file: the writer does that).
+more than the write itself: when the writer has committed nothing durable for a few ms it
+runs inline on the event loop, in a transaction of its own on a connection that never waits
+for a lock (busy, it goes to the writer thread instead) and never checkpoints (which syncs
+the file: the writer does that). Under a stream of accepts it joins the writer's batches.
 """
 
 from __future__ import annotations
