@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Scale-out: several processes on one or many hosts
     #: what this process runs: the HTTP API, the worker loop, the scheduler, or all three
     role: Literal["all", "api", "worker", "scheduler"] = "all"
+    #: the embedded store: run the calls in a second process beside the API's (with the
+    #: scheduler), so accepting and running them use two cores instead of sharing one
+    worker_process: bool = False
     #: "embedded" (the store's own queue) or a NATS URL (nats://host:4222): JetStream
     #: delivers the calls, the store keeps their records
     queue: str = "embedded"

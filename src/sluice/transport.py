@@ -1,17 +1,20 @@
-"""Picks how calls reach workers: the store's own queue (embedded, one process), or NATS
+"""Picks how calls reach workers: the store's own queue (embedded: one process, or an API
+process and its worker process told of each other's events over a unix socket), or NATS
 JetStream in front of the store's ledger (any number of API, worker and scheduler processes),
 with call ends told across hosts on NATS core subjects."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import cast
 
 from nats.aio.client import Client
 
 from sluice.config import Settings
 from sluice.notify.events import NatsEvents
-from sluice.notify.waiters import Waiters
+from sluice.notify.local import LocalEvents
+from sluice.notify.waiters import Events, Waiters
 from sluice.queue.base import Ledger, Queue
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names, connect
 from sluice.store.pg_db import is_postgres_url
@@ -27,7 +30,9 @@ class Transport:
         self.settings = settings
         self.nats: Client | None = None
         self.stream: JetStream | None = None
-        self.events: NatsEvents | None = None
+        self.events: Events | None = None
+        #: the embedded store split in two processes (SLUICE_WORKER_PROCESS)
+        self.local: LocalEvents | None = None
         self.queue: Queue = ledger
         if uses_nats(settings):
             if not hasattr(ledger, "claim_ids"):
@@ -41,12 +46,21 @@ class Transport:
                 cast(Ledger, ledger), self.stream, recover_own=is_postgres_url(settings.store)
             )
             self.events = NatsEvents(self.nats, settings.nats_prefix)
+        elif settings.worker_process:
+            self.local = LocalEvents(events_socket(settings))
+            self.events = self.local
 
     @property
     def jetstream(self) -> JetStreamQueue | None:
         return self.queue if isinstance(self.queue, JetStreamQueue) else None
 
     async def open(self, waiters: Waiters) -> None:
+        if self.local is not None:
+            if self.settings.role == "worker":
+                await self.local.connect()
+            else:
+                await self.local.listen()
+            await self.local.start(waiters)
         if self.nats is None or self.stream is None or self.events is None:
             return
         name = f"sluice-{self.settings.role}@{socket.gethostname()}"
@@ -62,6 +76,10 @@ class Transport:
             await self.events.stop()
         if self.stream is not None:
             await self.stream.close()
+
+
+def events_socket(settings: Settings) -> Path:
+    return settings.data_dir / "run" / "events.sock"
 
 
 def scheduler_lock(settings: Settings) -> Lock:

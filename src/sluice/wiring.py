@@ -14,6 +14,7 @@ from sluice.engine.apps import Apps
 from sluice.engine.calls import Calls
 from sluice.engine.cancel import Cancellation
 from sluice.engine.dead_letters import DeadLetters
+from sluice.engine.dispatch import Dispatcher, RemoteWorkers
 from sluice.engine.execution import Execution
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
@@ -30,6 +31,7 @@ from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, scheduler_lock
 from sluice.worker.housekeeping import reaper, sweeper
 from sluice.worker.loop import Worker
+from sluice.worker.process import WorkerProcess
 from sluice.worker.scheduler import Job, Scheduler
 
 #: the parts each `--role` runs
@@ -73,8 +75,13 @@ class Sluice:
         self.store, ledger = build_backends(settings)
         self.transport = Transport(settings, ledger)
         self.queue = self.transport.queue
-        #: what this process runs (`sluice serve --role`)
+        #: what this process runs (`sluice serve --role`); the calls of an API process with
+        #: a worker process of its own run there
         self.roles = ROLES[settings.role]
+        self.worker_process: WorkerProcess | None = None
+        if settings.worker_process and settings.role == "all":
+            self.roles = self.roles - {"worker"}
+            self.worker_process = WorkerProcess(settings)
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
         sandbox = (
@@ -99,16 +106,22 @@ class Sluice:
             settings,
             long_poll=self.transport.jetstream is not None,
         )
+        #: who runs the calls this process accepts: its worker, or the workers elsewhere
+        self.dispatcher: Dispatcher = (
+            self.worker
+            if "worker" in self.roles
+            else RemoteWorkers(self.transport.local.queued if self.transport.local else None)
+        )
         self.alarms = Alarms(self.store, self.triggers)
         self.scheduler = Scheduler(
-            self.alarms, self.worker.wake, scheduler_lock(settings), self._housekeeping()
+            self.alarms, self.dispatcher.wake, scheduler_lock(settings), self._housekeeping()
         )
         self.calls = Calls(
-            self.store, self.queue, self.packages, self.waiters, settings, self.worker
+            self.store, self.queue, self.packages, self.waiters, settings, self.dispatcher
         )
         self.calls.feeds = self.alarms
         self.callbacks = CallbackSender(self.store, self.queue, settings)
-        self.cancellation = Cancellation(self.store, self.queue, self.worker, self.waiters)
+        self.cancellation = Cancellation(self.store, self.queue, self.dispatcher, self.waiters)
         if self.transport.events is not None:
             self.cancellation.remote = self.transport.events.cancel_remote
         self.dead_letters = DeadLetters(self.store, self.calls)
@@ -133,9 +146,13 @@ class Sluice:
         await self.transport.open(self.waiters)
         if "worker" in self.roles:
             await self.runtime.start()
+            if self.transport.local is not None:
+                self.transport.local.on_queued = self.worker.wake
             await self.worker.start()
             if self.transport.events is not None:
                 await self.transport.events.serve_cancels(self.worker.cancel)
+        if self.worker_process is not None:
+            await self.worker_process.start()
         if "scheduler" in self.roles:
             await self.scheduler.start()
             await self.callbacks.start()
@@ -144,6 +161,8 @@ class Sluice:
         await self.calls.stop_accepting()
         if "scheduler" in self.roles:
             await self.scheduler.stop()
+        if self.worker_process is not None:
+            await self.worker_process.stop(self.settings.shutdown_grace_seconds)
         if "worker" in self.roles:
             await self.worker.stop(self.settings.shutdown_grace_seconds)
             await self.runtime.close()

@@ -1,4 +1,5 @@
-"""`sluice serve --role/--queue`: bad combinations are refused with a usage message."""
+"""`sluice serve --role/--queue` and SLUICE_WORKER_PROCESS: bad combinations are refused with
+a usage message."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 from tests.support.server import SLUICE
 
 
-def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+def _serve(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")} | (env or {})
     env["SLUICE_DATA_DIR"] = str(tmp_path / "data")
     return subprocess.run(
         [str(SLUICE), "serve", *args], env=env, capture_output=True, text=True, timeout=60
@@ -30,3 +33,10 @@ def test_an_unknown_queue_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "queue must be 'embedded' or a nats:// URL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_worker_process_needs_role_all_and_the_embedded_queue(tmp_path: Path) -> None:
+    for args in (["--role", "api", "--queue", "nats://127.0.0.1:4222"], ["--role", "worker"]):
+        done = _serve(tmp_path, *args, env={"SLUICE_WORKER_PROCESS": "1"})
+        assert done.returncode == 2
+        assert "SLUICE_WORKER_PROCESS splits one embedded Sluice in two processes" in done.stderr

@@ -106,6 +106,11 @@ def serve(
         )
     except ValueError as exc:  # pydantic's ValidationError: a bad flag or SLUICE_* value
         raise click.UsageError(str(exc)) from exc
+    if settings.worker_process and (settings.role != "all" or settings.queue != "embedded"):
+        raise click.UsageError(
+            "SLUICE_WORKER_PROCESS splits one embedded Sluice in two processes:"
+            " it needs --role all and the embedded queue"
+        )
     if settings.role != "all" and settings.queue == "embedded":
         raise click.UsageError(
             f"--role {settings.role} shares work with other processes: it needs --queue nats://..."

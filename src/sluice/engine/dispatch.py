@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from sluice.ids import CallId
@@ -26,3 +27,27 @@ class Dispatcher(Protocol):
 
     def cancel(self, call_id: CallId) -> bool:
         """Stop the call if it runs here (it then ends as cancelled); False if it does not."""
+
+
+class RemoteWorkers:
+    """The dispatcher of a process that runs no calls itself: every call goes through the
+    queue, and `tell` (when set) wakes the workers of the other process."""
+
+    def __init__(self, tell: Callable[[], None] | None = None) -> None:
+        self.tell = tell
+
+    def reserve(self, candidate: Candidate) -> int | None:
+        return None
+
+    def release(self, candidate: Candidate) -> None:
+        return None
+
+    def run_leased(self, lease: Lease) -> None:
+        raise RuntimeError("this process runs no calls")
+
+    def wake(self) -> None:
+        if self.tell is not None:
+            self.tell()
+
+    def cancel(self, call_id: CallId) -> bool:
+        return False

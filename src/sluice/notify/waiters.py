@@ -9,8 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Protocol
 
 from sluice.ids import CallId
+
+
+class Events(Protocol):
+    """Call ends and cancel requests between processes (NATS, or the local socket)."""
+
+    async def start(self, waiters: Waiters) -> None:
+        """Hear the other processes' call ends and tell them ours."""
+
+    async def serve_cancels(self, cancel: Callable[[CallId], bool]) -> None:
+        """A worker: stop a call running here when another process is asked to cancel it."""
+
+    async def cancel_remote(self, call_id: CallId) -> bool:
+        """Ask whichever worker runs the call to stop it: True if one did."""
+
+    async def stop(self) -> None: ...
 
 
 class Waiters:

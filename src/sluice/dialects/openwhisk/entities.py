@@ -90,7 +90,7 @@ async def fire_trigger(request: Request) -> Response:
     fired = await sluice.triggers.fire(namespace, request.path_params["name"], params, size, meta)
     if fired.id is None:
         return Response(status_code=204)
-    sluice.worker.wake()
+    sluice.dispatcher.wake()
     return JSON(
         {"activationId": fired.id.hex},
         status_code=202,
