@@ -157,14 +157,16 @@ class Sluice:
             await self.scheduler.start()
             await self.callbacks.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop; running calls get `grace_seconds` (default: the setting) to finish."""
+        grace = self.settings.shutdown_grace_seconds if grace_seconds is None else grace_seconds
         await self.calls.stop_accepting()
         if "scheduler" in self.roles:
             await self.scheduler.stop()
         if self.worker_process is not None:
-            await self.worker_process.stop(self.settings.shutdown_grace_seconds)
+            await self.worker_process.stop(grace)
         if "worker" in self.roles:
-            await self.worker.stop(self.settings.shutdown_grace_seconds)
+            await self.worker.stop(grace)
             await self.runtime.close()
         if "scheduler" in self.roles:
             await self.callbacks.stop()

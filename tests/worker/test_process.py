@@ -117,3 +117,22 @@ def test_stopping_the_server_stops_the_worker_process(server: SluiceServer) -> N
     assert server.stop()
     assert not Path(f"/proc/{child}").exists()
     assert not (server.data_dir / "run" / "events.sock").exists()
+
+
+def test_a_killed_api_process_takes_its_worker_process_along_and_a_restart_ends_every_call(
+    server: SluiceServer, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.txt"
+    child = wait_for(lambda: worker_child(server), 30, "the worker process")
+    with server.client() as c:
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        ids = submit(c, server, 20, log=str(log), sleep=2)
+        wait_for(
+            lambda: "running" in states(server, ids).values(), 60, "calls running in the worker"
+        )
+    server.kill()
+    # orphaned, it hands its calls back at once rather than finishing them
+    wait_for(lambda: not Path(f"/proc/{child}").exists(), 10, "the worker process to exit")
+    server.start()
+    wait_for(lambda: set(states(server, ids).values()) == {"success"}, 120, "every call to end")
+    assert runs(log) == dict.fromkeys(ids, 1)

@@ -23,16 +23,25 @@ async def serve(settings: Settings) -> None:
     local = sluice.transport.local
     assert local is not None, "the worker process needs SLUICE_WORKER_PROCESS"
     stop = asyncio.Event()
+    orphaned = False
+
+    def lost() -> None:
+        nonlocal orphaned
+        orphaned = True
+        stop.set()
+
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    local.on_lost = stop.set
+    local.on_lost = lost
     await sluice.start()
     gc.collect()
     gc.freeze()  # as the API process does (cli/serve.py)
     try:
         await stop.wait()
     finally:
-        await sluice.stop()
+        # The API process died: the next one's worker process hands our calls back at its
+        # start, so they must not still be running here by then (no grace)
+        await sluice.stop(0 if orphaned else None)
 
 
 def main() -> None:
