@@ -72,13 +72,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--start-timeout", type=float, default=300.0)
     add_profile_options(p, "the accept and throughput runs")
     p.add_argument("--keep", action="store_true", help="keep temp dirs and server logs")
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="an extra SLUICE_* setting of every Sluice server (repeatable)",
+    )
     args = p.parse_args(argv)
     for name, (full, quick) in DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
     args.rates = [float(r) for r in args.rates.split(",")]
     args.scale_levels = [int(n) for n in args.scale_levels.split(",")]
-    args.server_env = []  # bench.core.running_server reads it
     args.only = args.only or list(SECTIONS)
     return args
 

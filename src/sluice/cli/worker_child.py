@@ -17,6 +17,8 @@ import uvloop
 from sluice.config import Settings
 from sluice.wiring import Sluice
 
+_NICE = 10
+
 
 async def serve(settings: Settings) -> None:
     sluice = Sluice(settings)
@@ -44,7 +46,17 @@ async def serve(settings: Settings) -> None:
         await sluice.stop(0 if orphaned else None)
 
 
+def yield_the_cpu() -> None:
+    """Accepting a call is what callers wait for; running it is throughput work. So when
+    both cores are busy, the API process gets one first: this process (and the function
+    processes it starts, which inherit it) runs at a lower priority and, as a batch task,
+    does not preempt it on waking up. On an idle machine it changes nothing."""
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    os.nice(_NICE)
+
+
 def main() -> None:
+    yield_the_cpu()  # before any thread starts, so that all of them inherit it
     # ^C in a terminal reaches the whole process group: the API process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
