@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,18 +26,31 @@ from sluice.store.rows import (
     entity_where,
     namespace_from_row,
 )
+from sluice.store.sqlite_cache import RowCache
 from sluice.store.sqlite_db import Database
+
+T = TypeVar("T")
 
 
 class SqliteStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.cache = RowCache(db.path.with_name(db.path.name + ".entities"))
 
     async def open(self) -> None:
         await self.db.open()
+        self.cache.open()
 
     async def close(self) -> None:
+        self.cache.close()
         await self.db.close()
+
+    async def _change(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write to the namespaces or entities tables: every process's cache forgets."""
+        try:
+            return await self.db.write(fn)
+        finally:
+            self.cache.changed()
 
     # Namespaces
     async def create_namespace(self, namespace: Namespace) -> None:
@@ -55,21 +70,21 @@ class SqliteStore:
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"namespace {namespace.name} already exists") from exc
 
-        await self.db.write(insert)
+        await self._change(insert)
 
     async def get_namespace(self, name: str) -> Namespace | None:
-        row = self.db.reader.execute(
-            f"SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE name = ?",
-            (name,),
-        ).fetchone()
+        row = self.cache.get(("name", name), lambda: self._namespace_row("name", name))
         return namespace_from_row(row) if row else None
 
     async def namespace_by_uuid(self, uuid: str) -> Namespace | None:
-        row = self.db.reader.execute(
-            f"SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE uuid = ?",
-            (uuid,),
-        ).fetchone()
+        row = self.cache.get(("uuid", uuid), lambda: self._namespace_row("uuid", uuid))
         return namespace_from_row(row) if row else None
+
+    def _namespace_row(self, column: str, value: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.db.reader.execute(
+            f"SELECT {NAMESPACE_COLUMNS} FROM namespaces WHERE {column} = ?", (value,)
+        ).fetchone()
+        return row
 
     async def list_namespaces(self) -> list[Namespace]:
         rows = self.db.reader.execute(
@@ -78,7 +93,7 @@ class SqliteStore:
         return [namespace_from_row(r) for r in rows]
 
     async def set_namespace_key(self, name: str, key_hash: str, generation: int) -> None:
-        await self.db.write(
+        await self._change(
             lambda conn: conn.execute(
                 "UPDATE namespaces SET key_hash = ?, generation = ? WHERE name = ?",
                 (key_hash, generation, name),
@@ -91,16 +106,21 @@ class SqliteStore:
                 conn.execute(f"DELETE FROM {table} WHERE namespace = ?", (name,))
             return conn.execute("DELETE FROM namespaces WHERE name = ?", (name,)).rowcount > 0
 
-        return await self.db.write(delete)
+        return await self._change(delete)
 
     # Entities
     async def get_entity(self, namespace: str, collection: str, name: str) -> Entity | None:
-        row = self.db.reader.execute(
+        key = (namespace, collection, name)
+        row = self.cache.get(key, lambda: self._entity_row(*key))
+        return entity_from_row(row) if row else None
+
+    def _entity_row(self, namespace: str, collection: str, name: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.db.reader.execute(
             f"SELECT {ENTITY_COLUMNS} FROM entities"
             " WHERE namespace = ? AND collection = ? AND name = ?",
             (namespace, collection, name),
         ).fetchone()
-        return entity_from_row(row) if row else None
+        return row
 
     async def put_entity(self, entity: Entity, replaces: str | None) -> None:
         doc = orjson.dumps(entity.doc)
@@ -139,7 +159,7 @@ class SqliteStore:
             if not changed:
                 raise Conflict("the entity was changed or deleted meanwhile; try again")
 
-        await self.db.write(put)
+        await self._change(put)
 
     async def delete_entity(self, namespace: str, collection: str, name: str) -> Entity | None:
         def delete(conn: sqlite3.Connection) -> Entity | None:
@@ -150,7 +170,7 @@ class SqliteStore:
             ).fetchone()
             return entity_from_row(row) if row else None
 
-        return await self.db.write(delete)
+        return await self._change(delete)
 
     async def list_entities(
         self, namespace: str, collection: str, skip: int, limit: int, prefix: str | None = None
