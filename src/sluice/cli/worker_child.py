@@ -5,6 +5,7 @@ process of their ends, and stops on SIGTERM or when the API process is gone."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import json
 import logging
@@ -18,9 +19,10 @@ from sluice.config import Settings
 from sluice.wiring import Sluice
 
 _NICE = 10
+_PR_SET_PDEATHSIG = 1
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, parent: int) -> None:
     sluice = Sluice(settings)
     local = sluice.transport.local
     assert local is not None, "the worker process needs SLUICE_WORKER_PROCESS"
@@ -32,8 +34,13 @@ async def serve(settings: Settings) -> None:
         orphaned = True
         stop.set()
 
+    def terminated() -> None:
+        if os.getppid() != parent:  # the API process died (see die_with_the_api_process)
+            lost()
+        stop.set()
+
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, terminated)
     local.on_lost = lost
     await sluice.start()
     gc.collect()
@@ -55,7 +62,18 @@ def yield_the_cpu() -> None:
     os.nice(_NICE)
 
 
+def die_with_the_api_process() -> None:
+    """SIGTERM when the API process dies, should its socket not say so (it may die before
+    we connect); the handler then sees that it is gone and stops without grace."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def main() -> None:
+    parent = os.getppid()
+    die_with_the_api_process()
+    if os.getppid() != parent:  # it died before the line above
+        raise SystemExit(1)
     yield_the_cpu()  # before any thread starts, so that all of them inherit it
     # ^C in a terminal reaches the whole process group: the API process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -64,7 +82,7 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s",
     )
     settings = Settings(**json.loads(sys.stdin.read()))
-    uvloop.run(serve(settings))
+    uvloop.run(serve(settings, parent))
 
 
 if __name__ == "__main__":
