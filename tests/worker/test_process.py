@@ -56,6 +56,22 @@ def attempts(server: SluiceServer, ids: list[str]) -> list[int]:
     return [r[1] for r in rows if bytes(r[0]).hex() in set(ids)]
 
 
+def calls_running(server: SluiceServer, log: Path) -> tuple[int, list[str]]:
+    """The worker process's pid, once some of 20 two-second calls run in it; their ids."""
+    child = wait_for(lambda: worker_child(server), 30, "the worker process")
+    with server.client() as c:
+        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
+        ids = submit(c, server, 20, log=str(log), sleep=2)
+    wait_for(lambda: "running" in states(server, ids).values(), 60, "calls running in it")
+    return child, ids
+
+
+def each_ran_once(server: SluiceServer, ids: list[str], log: Path) -> None:
+    wait_for(lambda: set(states(server, ids).values()) == {"success"}, 120, "every call to end")
+    # a call writes its line as it ends: one line each, however often it was started
+    assert runs(log) == dict.fromkeys(ids, 1)
+
+
 def test_calls_run_in_the_worker_process(server: SluiceServer, tmp_path: Path) -> None:
     child = wait_for(lambda: worker_child(server), 30, "the worker process")
     with server.client() as c:
@@ -80,24 +96,16 @@ def test_a_killed_worker_process_is_replaced_and_no_call_is_lost(
     server: SluiceServer, tmp_path: Path
 ) -> None:
     log = tmp_path / "runs.txt"
-    first = wait_for(lambda: worker_child(server), 30, "the worker process")
-    with server.client() as c:
-        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
-        ids = submit(c, server, 20, log=str(log), sleep=2)
-        wait_for(
-            lambda: "running" in states(server, ids).values(), 60, "calls running in the worker"
-        )
-        os.kill(first, signal.SIGKILL)
-        second = wait_for(
-            lambda: (pid := worker_child(server)) is not None and pid != first and pid,
-            30,
-            "a new worker process",
-        )
-        assert second != first
-        wait_for(lambda: set(states(server, ids).values()) == {"success"}, 120, "every call to end")
-        # a call writes its line as it ends: the killed ones ran again, each to its end once
-        assert runs(log) == dict.fromkeys(ids, 1)
-        assert max(attempts(server, ids)) >= 2
+    first, ids = calls_running(server, log)
+    os.kill(first, signal.SIGKILL)
+    second = wait_for(
+        lambda: (pid := worker_child(server)) is not None and pid != first and pid,
+        30,
+        "a new worker process",
+    )
+    assert second != first
+    each_ran_once(server, ids, log)
+    assert max(attempts(server, ids)) >= 2  # the killed ones ran again
 
 
 def test_a_call_in_the_worker_process_is_cancelled_from_the_api(
@@ -123,16 +131,9 @@ def test_a_killed_api_process_takes_its_worker_process_along_and_a_restart_ends_
     server: SluiceServer, tmp_path: Path
 ) -> None:
     log = tmp_path / "runs.txt"
-    child = wait_for(lambda: worker_child(server), 30, "the worker process")
-    with server.client() as c:
-        assert put_action(c, "recorder", RECORDER, kind="python:3").status_code == 200
-        ids = submit(c, server, 20, log=str(log), sleep=2)
-        wait_for(
-            lambda: "running" in states(server, ids).values(), 60, "calls running in the worker"
-        )
+    child, ids = calls_running(server, log)
     server.kill()
     # orphaned, it hands its calls back at once rather than finishing them
     wait_for(lambda: not Path(f"/proc/{child}").exists(), 10, "the worker process to exit")
     server.start()
-    wait_for(lambda: set(states(server, ids).values()) == {"success"}, 120, "every call to end")
-    assert runs(log) == dict.fromkeys(ids, 1)
+    each_ran_once(server, ids, log)
