@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from sluice.store.sqlite_db import Database
+
+T = TypeVar("T")
 
 
 class Refused(Exception):
@@ -37,18 +40,27 @@ def _names(db: Database) -> set[str]:
     return {row[0] for row in db.reader.execute("SELECT name FROM namespaces")}
 
 
-def test_a_failing_write_among_many_undoes_only_itself(tmp_path: Path) -> None:
-    async def scenario() -> tuple[list[object], set[str]]:
-        db = Database(tmp_path / "sluice.db")
+def _with_db(path: Path, scenario: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `scenario` on an open database at `path`, closed afterwards whatever happens."""
+
+    async def run() -> T:
+        db = Database(path)
         await db.open()
         try:
-            writes = [db.write(_insert(f"ns{i}", fail=i % 10 == 3)) for i in range(60)]
-            results = await asyncio.gather(*writes, return_exceptions=True)
-            return results, _names(db)
+            return await scenario(db)
         finally:
             await db.close()
 
-    results, names = asyncio.run(scenario())
+    return asyncio.run(run())
+
+
+def test_a_failing_write_among_many_undoes_only_itself(tmp_path: Path) -> None:
+    async def scenario(db: Database) -> tuple[list[object], set[str]]:
+        writes = [db.write(_insert(f"ns{i}", fail=i % 10 == 3)) for i in range(60)]
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        return results, _names(db)
+
+    results, names = _with_db(tmp_path / "sluice.db", scenario)
     failed = {i for i, result in enumerate(results) if isinstance(result, Refused)}
     assert failed == {i for i in range(60) if i % 10 == 3}
     assert names == {f"ns{i}" for i in range(60) if i not in failed}
@@ -58,33 +70,23 @@ def test_a_failing_write_among_many_undoes_only_itself(tmp_path: Path) -> None:
 
 
 def test_a_write_alone_that_fails_leaves_nothing(tmp_path: Path) -> None:
-    async def scenario() -> set[str]:
-        db = Database(tmp_path / "sluice.db")
-        await db.open()
-        try:
-            with pytest.raises(Refused):
-                await db.write(_insert("lone", fail=True))
-            await db.write(_insert("after"))
-            return _names(db)
-        finally:
-            await db.close()
+    async def scenario(db: Database) -> set[str]:
+        with pytest.raises(Refused):
+            await db.write(_insert("lone", fail=True))
+        await db.write(_insert("after"))
+        return _names(db)
 
-    assert asyncio.run(scenario()) == {"after"}
+    assert _with_db(tmp_path / "sluice.db", scenario) == {"after"}
 
 
 def test_a_relaxed_write_that_fails_leaves_nothing(tmp_path: Path) -> None:
-    async def scenario() -> set[str]:
-        db = Database(tmp_path / "sluice.db")
-        await db.open()
-        try:
-            with pytest.raises(Refused):
-                await db.write(_insert("lone", fail=True), durable=False)
-            await db.write(_insert("after"), durable=False)
-            return _names(db)
-        finally:
-            await db.close()
+    async def scenario(db: Database) -> set[str]:
+        with pytest.raises(Refused):
+            await db.write(_insert("lone", fail=True), durable=False)
+        await db.write(_insert("after"), durable=False)
+        return _names(db)
 
-    assert asyncio.run(scenario()) == {"after"}
+    assert _with_db(tmp_path / "sluice.db", scenario) == {"after"}
 
 
 #: another process holding the file's write lock until told to let go
@@ -103,9 +105,7 @@ def test_a_relaxed_write_waits_for_another_process_without_stopping_the_loop(
 ) -> None:
     path = tmp_path / "sluice.db"
 
-    async def scenario() -> tuple[int, set[str]]:
-        db = Database(path)
-        await db.open()
+    async def scenario(db: Database) -> tuple[int, set[str]]:
         holder = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -130,9 +130,8 @@ def test_a_relaxed_write_waits_for_another_process_without_stopping_the_loop(
             return ticks, _names(db)
         finally:
             await holder.wait()
-            await db.close()
 
-    ticks, names = asyncio.run(scenario())
+    ticks, names = _with_db(path, scenario)
     assert ticks == 20
     assert names == {"late"}
 
@@ -141,43 +140,31 @@ def test_relaxed_writes_do_not_grow_the_wal_without_bound(tmp_path: Path) -> Non
     path = tmp_path / "sluice.db"
     wal = path.with_name(path.name + "-wal")
 
-    async def scenario() -> tuple[int, int]:
-        db = Database(path)
-        await db.open()
-        try:
-            start = wal.stat().st_size
-            for i in range(100):
-                await db.write(_insert(f"first{i}"), durable=False)
-            per_100 = wal.stat().st_size - start
-            for i in range(6000):
-                await db.write(_insert(f"ns{i}"), durable=False)
-            return per_100, wal.stat().st_size
-        finally:
-            await db.close()
+    async def scenario(db: Database) -> tuple[int, int]:
+        start = wal.stat().st_size
+        for i in range(100):
+            await db.write(_insert(f"first{i}"), durable=False)
+        per_100 = wal.stat().st_size - start
+        for i in range(6000):
+            await db.write(_insert(f"ns{i}"), durable=False)
+        return per_100, wal.stat().st_size
 
-    per_100, size = asyncio.run(scenario())
+    per_100, size = _with_db(path, scenario)
     assert per_100 > 0
     # without checkpoints the WAL would hold all 6,100 commits' pages
     assert size < per_100 * 61 / 2
 
 
 def test_relaxed_and_durable_writes_mixed_all_land(tmp_path: Path) -> None:
-    async def scenario() -> tuple[list[object], set[str]]:
-        db = Database(tmp_path / "sluice.db")
-        await db.open()
-        try:
-            results: list[object] = []
-            for round_ in range(20):  # bursts: some relaxed writes go inline, some join batches
-                writes = [
-                    db.write(_insert(f"ns{round_}-{i}"), durable=i % 3 == 0) for i in range(30)
-                ]
-                results += await asyncio.gather(*writes)
-                await asyncio.sleep(0.006 if round_ % 2 else 0)
-            return results, _names(db)
-        finally:
-            await db.close()
+    async def scenario(db: Database) -> tuple[list[object], set[str]]:
+        results: list[object] = []
+        for round_ in range(20):  # bursts: some relaxed writes go inline, some join batches
+            writes = [db.write(_insert(f"ns{round_}-{i}"), durable=i % 3 == 0) for i in range(30)]
+            results += await asyncio.gather(*writes)
+            await asyncio.sleep(0.006 if round_ % 2 else 0)
+        return results, _names(db)
 
-    results, names = asyncio.run(scenario())
+    results, names = _with_db(tmp_path / "sluice.db", scenario)
     expected = {f"ns{r}-{i}" for r in range(20) for i in range(30)}
     assert set(results) == expected
     assert names == expected
