@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,12 +92,9 @@ def serve(
 ) -> None:
     """Run Sluice: API, scheduler and workers in one process (or one role, with --role)."""
     from sluice.cli.serve import run_server
+    from sluice.cli.startup import configure_logging
 
-    logging.basicConfig(
-        level=os.environ.get("SLUICE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     try:
         settings = ctx.obj["server_settings"](
             host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import gc
 import json
-import logging
 import os
 import signal
 import sys
 
 import uvloop
 
+from sluice.cli.startup import configure_logging, freeze_start_up
 from sluice.config import Settings
 from sluice.wiring import Sluice
 
@@ -43,8 +42,7 @@ async def serve(settings: Settings, parent: int) -> None:
     loop.add_signal_handler(signal.SIGTERM, terminated)
     local.on_lost = lost
     await sluice.start()
-    gc.collect()
-    gc.freeze()  # as the API process does (cli/serve.py)
+    freeze_start_up()
     try:
         await stop.wait()
     finally:
@@ -77,10 +75,7 @@ def main() -> None:
     yield_the_cpu()  # before any thread starts, so that all of them inherit it
     # ^C in a terminal reaches the whole process group: the API process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(
-        level=os.environ.get("SLUICE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s",
-    )
+    configure_logging("[worker]")
     settings = Settings(**json.loads(sys.stdin.read()))
     uvloop.run(serve(settings, parent))
 

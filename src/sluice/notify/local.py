@@ -47,7 +47,7 @@ class _Link(asyncio.Protocol):
         data = self._buffer + data
         end = len(data) - len(data) % _FRAME
         for at in range(0, end, _FRAME):
-            self.events.heard(self, data[at : at + 1], data[at + 1 : at + _FRAME])
+            self.events.heard(data[at : at + 1], data[at + 1 : at + _FRAME])
         self._buffer = data[end:]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -146,7 +146,7 @@ class LocalEvents:
             if link.transport is not None and not link.transport.is_closing():
                 link.transport.write(frames)
 
-    def heard(self, link: _Link, kind: bytes, raw: bytes) -> None:
+    def heard(self, kind: bytes, raw: bytes) -> None:
         if kind == _DONE:
             if self._waiters is not None:
                 self._waiters.arrived(CallId(raw))

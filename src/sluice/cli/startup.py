@@ -1,0 +1,24 @@
+"""What every server process of Sluice does as it starts (the API process, a role of
+several, the worker process): its logging, and once it is ready, freezing what start-up made."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+
+
+def configure_logging(process: str = "") -> None:
+    """`SLUICE_LOG_LEVEL` on stderr; `process` tags the lines of a second process."""
+    logging.basicConfig(
+        level=os.environ.get("SLUICE_LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s %(levelname)s %(name)s{process}: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def freeze_start_up() -> None:
+    """What start-up made lives as long as the process: moved out of the collector's reach,
+    a full collection no longer walks it (23 ms every few seconds under load, 0.9 ms)."""
+    gc.collect()
+    gc.freeze()
