@@ -1,19 +1,22 @@
 """One SQLite file in WAL mode, shared by the SQLite store and queue.
 
 Reads run inline on the event loop through a reader connection (WAL readers never wait for
-the writer). Writes go to one writer thread that commits whatever is waiting in a single
-transaction (group commit), so under load many accepted calls share one fsync.
+the writer). A write runs inline too, in a transaction of its own committed at
+synchronous=NORMAL (frames written, no disk wait), on a connection that never waits for a
+lock: when another process holds it, or the writer thread is busy, the write goes to that
+thread instead, which commits whatever is waiting in a single transaction (group commit).
 
 Only writes that promise durability to a caller (accepting a call, storing an entity) wait
-for the disk at the configured `sync` level; bookkeeping writes (leases, outcomes) commit
-with synchronous=NORMAL, which survives a crash of Sluice and is made durable by the next
-full commit. A power loss can then at worst re-run a call that had finished.
+for the disk. Committed inline, such a write then waits for a sync of the WAL file that
+began after its commit (`WalSync`: one thread, one fdatasync shared by every commit before
+it), which is what synchronous=FULL adds to each commit; through the writer thread it
+commits at the configured `sync` level. Bookkeeping writes (leases, outcomes) wait for no
+disk: they survive a crash of Sluice and are made durable by the next sync. A power loss can
+then at worst re-run a call that had finished.
 
-Such a relaxed write waits for no disk, so handing it to the writer thread and back costs
-more than the write itself: when the writer has committed nothing durable for a few ms it
-runs inline on the event loop, in a transaction of its own on a connection that never waits
-for a lock (busy, it goes to the writer thread instead) and never checkpoints (which syncs
-the file: the writer does that). Under a stream of accepts it joins the writer's batches.
+The inline connection never checkpoints (which syncs the file): the writer thread does that
+every so many inline commits. Relaxed writes join the writer's batches for a few ms after it
+committed a durable one (under a stream of durable writes it is busy anyway).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
+
+from sluice.store.sqlite_wal_sync import WalSync
 
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], Any]
@@ -84,6 +89,8 @@ class Database:
         self._level = sync
         #: relaxed writes run inline on this connection while the writer thread is idle
         self._inline: sqlite3.Connection | None = None
+        #: makes an inline commit durable (None: durable writes go to the writer thread)
+        self._wal_sync: WalSync | None = None
         #: held by whoever writes: the writer thread for a batch, or an inline write
         self._writing = threading.Lock()
         self._inline_commits = 0
@@ -99,6 +106,9 @@ class Database:
         self._inline = connect(self.path, "NORMAL")
         self._inline.execute("PRAGMA busy_timeout=0")
         self._inline.execute("PRAGMA wal_autocheckpoint=0")
+        if self.sync == "FULL":
+            with contextlib.suppress(OSError):  # no WAL file yet: the writer syncs instead
+                self._wal_sync = WalSync(Path(f"{self.path}-wal"))
         self._thread = threading.Thread(
             target=self._write_loop, args=(writer,), name="sluice-sqlite-writer", daemon=True
         )
@@ -109,10 +119,18 @@ class Database:
             self._jobs.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self._wal_sync is not None:
+            await asyncio.to_thread(self._wal_sync.close)
+            self._wal_sync = None
         for conn in (self._reader, self._inline):
             if conn is not None:
                 conn.close()
         self._reader = self._inline = None
+
+    @property
+    def wal_syncs(self) -> int:
+        """How many syncs of the WAL made inline commits durable so far."""
+        return 0 if self._wal_sync is None else self._wal_sync.syncs
 
     @property
     def reader(self) -> sqlite3.Connection:
@@ -121,20 +139,23 @@ class Database:
         return self._reader
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
-        """Run `fn` inside the next group-committed transaction (a relaxed write while the
-        writer is idle: in one of its own, inline); return once it is committed (and, when
+        """Run `fn` in a transaction: inline in one of its own while the writer thread is
+        idle, else in the writer's next group commit; return once it is committed (and, when
         `durable`, on disk at the configured sync level)."""
-        if (
-            not durable
-            and self._inline is not None
-            and time.monotonic() - self._last_durable > _BUSY_SECONDS
-            and self._writing.acquire(blocking=False)
-        ):
+        sync = self._wal_sync
+        if durable and self.sync == "FULL":  # inline only if a WAL sync can follow
+            inline = sync is not None
+        else:
+            sync = None
+            inline = time.monotonic() - self._last_durable > _BUSY_SECONDS
+        if inline and self._inline is not None and self._writing.acquire(blocking=False):
             try:
                 ran, value = self._write_inline(self._inline, fn)
             finally:
                 self._writing.release()
             if ran:
+                if sync is not None:
+                    await sync.synced()
                 return cast(T, value)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
