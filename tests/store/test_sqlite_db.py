@@ -168,3 +168,18 @@ def test_relaxed_and_durable_writes_mixed_all_land(tmp_path: Path) -> None:
     expected = {f"ns{r}-{i}" for r in range(20) for i in range(30)}
     assert set(results) == expected
     assert names == expected
+
+
+def test_the_database_and_its_wal_are_readable_by_their_owner_alone(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "sluice.db"
+
+    async def scenario(db: Database) -> dict[str, int]:
+        await db.write(_insert("ns"))
+        files = (path, path.with_name("sluice.db-wal"), path.with_name("sluice.db-shm"))
+        return {file.name: file.stat().st_mode & 0o777 for file in files}
+
+    assert _with_db(path, scenario) == {
+        "sluice.db": 0o600,
+        "sluice.db-wal": 0o600,
+        "sluice.db-shm": 0o600,
+    }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -78,6 +79,16 @@ def _add_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
+def _owner_only(path: Path) -> None:
+    """Make the file (created empty if need be) and any -wal/-shm left beside it readable by
+    their owner alone: SQLite gives a new WAL or SHM file the database file's permissions,
+    and the WAL holds every call's parameters."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            file.chmod(0o600)
+
+
 class Database:
     def __init__(self, path: Path, sync: str = "FULL") -> None:
         self.path = path
@@ -99,9 +110,9 @@ class Database:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _owner_only(self.path)
         writer = connect(self.path, self.sync)
         apply_schema(writer)
-        self.path.chmod(0o600)
         self._reader = connect(self.path, self.sync)
         self._inline = connect(self.path, "NORMAL")
         self._inline.execute("PRAGMA busy_timeout=0")
