@@ -40,11 +40,11 @@ def _names(db: Database) -> set[str]:
     return {row[0] for row in db.reader.execute("SELECT name FROM namespaces")}
 
 
-def _with_db(path: Path, scenario: Callable[[Database], Awaitable[T]]) -> T:
+def _with_db(path: Path, scenario: Callable[[Database], Awaitable[T]], sync: str = "FULL") -> T:
     """Run `scenario` on an open database at `path`, closed afterwards whatever happens."""
 
     async def run() -> T:
-        db = Database(path)
+        db = Database(path, sync)
         await db.open()
         try:
             return await scenario(db)
@@ -183,3 +183,18 @@ def test_the_database_and_its_wal_are_readable_by_their_owner_alone(tmp_path: Pa
         "sluice.db-wal": 0o600,
         "sluice.db-shm": 0o600,
     }
+
+
+@pytest.mark.parametrize("level", ["FULL", "NORMAL"])
+def test_only_durable_writes_at_full_wait_for_a_wal_sync(tmp_path: Path, level: str) -> None:
+    async def scenario(db: Database) -> tuple[int, int, int, set[str]]:
+        before = db.wal_syncs
+        await db.write(_insert("relaxed"), durable=False)
+        after_relaxed = db.wal_syncs
+        await db.write(_insert("durable"))
+        return before, after_relaxed, db.wal_syncs, _names(db)
+
+    before, after_relaxed, after_durable, names = _with_db(tmp_path / "sluice.db", scenario, level)
+    assert names == {"relaxed", "durable"}
+    assert after_relaxed == before
+    assert after_durable == (before + 1 if level == "FULL" else 0)

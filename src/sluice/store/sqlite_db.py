@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from sluice.store.handback import hand_back
 from sluice.store.sqlite_wal_sync import WalSync
 
 T = TypeVar("T")
@@ -244,13 +245,11 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(batch)
-        # one wake-up of each waiting event loop per batch, not one per job
-        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (_fn, loop, done, _durable), (ok, value) in zip(batch, outcomes, strict=True):
-            settled.setdefault(loop, []).append((done, ok, value))
+        hand_back(
+            (loop, done, ok, value)
+            for (_fn, loop, done, _durable), (ok, value) in zip(batch, outcomes, strict=True)
+        )
         batch.clear()  # drop the jobs' closures here, not on the event loop
-        for loop, results in settled.items():
-            loop.call_soon_threadsafe(_settle_all, results)
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
         """Every job in one transaction. Jobs seldom fail, so they first run side by side;
@@ -281,13 +280,3 @@ class Database:
                 conn.execute("RELEASE job")
                 outcomes.append((False, exc))
         return outcomes
-
-
-def _settle_all(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for done, ok, value in results:
-        if done.cancelled():
-            continue
-        if ok:
-            done.set_result(value)
-        else:
-            done.set_exception(value)

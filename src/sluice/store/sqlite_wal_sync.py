@@ -11,11 +11,12 @@ here needs the interpreter lock only to start a sync and to hand its waiters bac
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import queue
 import threading
 from pathlib import Path
+
+from sluice.store.handback import hand_back
 
 Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
@@ -64,19 +65,4 @@ class WalSync:
             except OSError as exc:
                 error = exc
             self.syncs += 1
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for loop, done in waiters:
-                by_loop.setdefault(loop, []).append(done)
-            for loop, futures in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # that loop has closed
-                    loop.call_soon_threadsafe(_settle, futures, error)
-
-
-def _settle(futures: list[asyncio.Future[None]], error: OSError | None) -> None:
-    for done in futures:
-        if done.cancelled():
-            continue
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(error)
+            hand_back((loop, done, error is None, error) for loop, done in waiters)
