@@ -18,6 +18,7 @@ from sluice.dialects.openwhisk import errors as ow_errors
 from sluice.dialects.openwhisk import routes as openwhisk
 from sluice.errors import SluiceError
 from sluice.http.cors import ApiCors
+from sluice.http.routing import SegmentRouter
 
 if TYPE_CHECKING:
     from sluice.wiring import Sluice
@@ -27,13 +28,13 @@ def build_app(
     sluice: Sluice,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
+    routes = [
+        *openwhisk.routes(),
+        *native.routes(),
+        *fn.routes(),
+        *openfaas.routes(),
+    ]
     app = Starlette(
-        routes=[
-            *openwhisk.routes(),
-            *native.routes(),
-            *fn.routes(sluice),
-            *openfaas.routes(sluice),
-        ],
         exception_handlers={
             SluiceError: ow_errors.on_sluice_error,
             HTTPException: ow_errors.on_http_error,
@@ -41,7 +42,9 @@ def build_app(
         },
         # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves
         middleware=[Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES))],
-        lifespan=lifespan,
     )
+    # Starlette cannot be handed a router: its own one, made above, is replaced before the
+    # first request builds the middleware stack around it
+    app.router = SegmentRouter(routes, lifespan=lifespan)
     app.state.sluice = sluice
     return app

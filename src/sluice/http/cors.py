@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _HEADERS = {
@@ -13,6 +12,7 @@ _HEADERS = {
         "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent"
     ),
 }
+_RAW = [(name.lower().encode(), value.encode()) for name, value in _HEADERS.items()]
 
 
 class ApiCors:
@@ -29,7 +29,7 @@ class ApiCors:
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [(k.lower().encode(), v.encode()) for k, v in _HEADERS.items()],
+                    "headers": _RAW,
                 }
             )
             await send({"type": "http.response.body", "body": b""})
@@ -37,9 +37,9 @@ class ApiCors:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _HEADERS.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                own = {name.lower() for name, _ in headers}  # an answer's own CORS headers win
+                message["headers"] = headers + [item for item in _RAW if item[0] not in own]
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

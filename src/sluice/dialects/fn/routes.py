@@ -1,20 +1,15 @@
-"""Fn's URL table: /v1 (apps, routes, calls, logs) and /r (invoke), each mounted as a small
-app of its own so that its errors, unknown paths included, come in Fn's shape."""
+"""Fn's URL table: /v1 (apps, routes, calls, logs) and /r (invoke), each mounted with Fn's
+error handlers so that its errors, unknown paths included, come in Fn's shape."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from sluice.dialects.fn import apps, calls, invoke, route_api
 from sluice.dialects.fn.errors import HANDLERS, FnJSON
-
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
+from sluice.http.routing import dialect_routes
 
 #: the Fn server version whose v1 API this follows
 FN_VERSION = "0.3.750"
@@ -48,18 +43,12 @@ def _v1() -> list[BaseRoute]:
     ]
 
 
-def _sub_app(sluice: Sluice, routes: list[BaseRoute]) -> Starlette:
-    app = Starlette(routes=routes, exception_handlers=dict(HANDLERS))
-    app.state.sluice = sluice
-    return app
-
-
-def routes(sluice: Sluice) -> list[BaseRoute]:
+def routes() -> list[BaseRoute]:
     invoke_routes: list[BaseRoute] = [
         Route("/{app}/{path:path}", invoke.invoke, methods=_ALL_METHODS)
     ]
     return [
         Route("/version", version, methods=["GET"]),
-        Mount("/v1", app=_sub_app(sluice, _v1())),
-        Mount("/r", app=_sub_app(sluice, invoke_routes)),
+        Mount("/v1", app=dialect_routes(_v1(), HANDLERS)),
+        Mount("/r", app=dialect_routes(invoke_routes, HANDLERS)),
     ]

@@ -1,31 +1,21 @@
-"""OpenFaaS's gateway routes, each group mounted as a small app of its own so that its
+"""OpenFaaS's gateway routes, each group mounted with OpenFaaS's error handlers so that its
 errors, unknown paths included, come as OpenFaaS writes them: plain text."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from sluice.dialects.openfaas import calls, invoke, system
 from sluice.dialects.openfaas.errors import HANDLERS
-
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
+from sluice.http.routing import dialect_routes
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 #: the path prefixes whose OPTIONS requests belong to functions, not to the API's CORS
 FUNCTION_PREFIXES = ("/function/", "/async-function/")
-
-
-def _sub_app(sluice: Sluice, routes: list[BaseRoute]) -> Starlette:
-    app = Starlette(routes=routes, exception_handlers=dict(HANDLERS))
-    app.state.sluice = sluice
-    return app
 
 
 def _named(endpoint: Callable[[Request], Awaitable[Response]]) -> list[BaseRoute]:
@@ -35,11 +25,11 @@ def _named(endpoint: Callable[[Request], Awaitable[Response]]) -> list[BaseRoute
     ]
 
 
-def routes(sluice: Sluice) -> list[BaseRoute]:
+def routes() -> list[BaseRoute]:
     return [
-        Mount("/function", app=_sub_app(sluice, _named(invoke.call_function))),
-        Mount("/async-function", app=_sub_app(sluice, _named(calls.async_function))),
-        Mount("/system", app=_sub_app(sluice, _system())),
+        Mount("/function", app=dialect_routes(_named(invoke.call_function), HANDLERS)),
+        Mount("/async-function", app=dialect_routes(_named(calls.async_function), HANDLERS)),
+        Mount("/system", app=dialect_routes(_system(), HANDLERS)),
         Route("/healthz", system.healthz, methods=["GET"]),
     ]
 

@@ -1,0 +1,119 @@
+"""SegmentRouter answers every request as Starlette's Router does over the same routes (the
+route, 405, 404, slash redirects, mounts), only trying fewer routes on the way."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
+
+from sluice.http.routing import SegmentRouter, first_segment
+
+
+async def _echo(request: Request) -> Response:
+    route = request.scope["route"].path
+    return PlainTextResponse(f"{request.method} {route} {dict(request.path_params)}")
+
+
+def _routes(with_parameter_first: bool) -> list[BaseRoute]:
+    inner = [Route("/{name}", _echo, methods=["POST"]), Route("/{name}/{rest:path}", _echo)]
+    routes: list[BaseRoute] = [
+        Route("/", _echo),
+        Route("/api/v1", _echo),
+        Route("/api/v1/things/{id}", _echo, methods=["GET"]),
+        Route("/api/v1/things/{id}", _echo, methods=["PUT"]),
+        Route("/api/v1/list/", _echo),
+        Route("/other/{x:path}", _echo, methods=["POST"]),
+        Mount("/fn", app=Starlette(routes=inner)),
+    ]
+    if with_parameter_first:
+        routes.append(Route("/{anything}/last", _echo))
+    return routes
+
+
+def _apps(with_parameter_first: bool) -> tuple[Starlette, Starlette]:
+    plain = Starlette(routes=_routes(with_parameter_first))
+    segmented = Starlette()
+    segmented.router = SegmentRouter(_routes(with_parameter_first))
+    return plain, segmented
+
+
+REQUESTS = [
+    ("GET", "/"),
+    ("GET", "/api/v1"),
+    ("GET", "/api/v1/"),  # redirected to the route without the slash
+    ("GET", "/api/v1/things/7"),
+    ("PUT", "/api/v1/things/7"),
+    ("DELETE", "/api/v1/things/7"),  # 405, allowing GET and PUT
+    ("GET", "/api/v1/list"),  # redirected to the one with
+    ("GET", "/api/v1/nothing"),
+    ("GET", "/nowhere/at/all"),
+    ("POST", "/other/a/b"),
+    ("GET", "/other/a/b"),
+    ("POST", "/fn/hello"),
+    ("GET", "/fn/hello"),
+    ("GET", "/fn/hello/deeper/path"),
+    ("GET", "/fn"),
+    ("GET", "/zzz/last"),
+    ("GET", "/api/last"),
+]
+
+
+async def _answers(app: Starlette) -> list[tuple[int, str, str | None, str | None]]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        out = []
+        for method, path in REQUESTS:
+            r = await client.request(method, path)
+            out.append((r.status_code, r.text, r.headers.get("location"), r.headers.get("allow")))
+        return out
+
+
+@pytest.mark.parametrize("with_parameter_first", [False, True])
+def test_same_answers_as_starlettes_router(with_parameter_first: bool) -> None:
+    plain, segmented = _apps(with_parameter_first)
+    expected = asyncio.run(_answers(plain))
+    assert asyncio.run(_answers(segmented)) == expected
+    statuses = [status for status, *_ in expected]
+    assert statuses.count(200) >= 7
+    assert {404, 405, 307} <= set(statuses)
+
+
+class _Counted(Mount):
+    tried: ClassVar[list[str]] = []
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        _Counted.tried.append(self.path)
+        return super().matches(scope)
+
+
+def test_only_the_first_segments_routes_are_tried() -> None:
+    inner = Starlette(routes=[Route("/{name}", _echo, methods=["POST"])])
+    routes = [_Counted(f"/{name}", app=inner) for name in ("a", "b", "fn", "c")]
+    app = Starlette()
+    app.router = SegmentRouter(routes)
+
+    async def status(path: str) -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.post(path)).status_code
+
+    assert asyncio.run(status("/fn/hello")) == 200
+    assert _Counted.tried == ["/fn"]
+    _Counted.tried.clear()
+    assert asyncio.run(status("/nowhere/hello")) == 404  # no group: every route, as Router does
+    assert _Counted.tried == ["/a", "/b", "/fn", "/c"] * 2  # twice: the slash redirect's look
+
+
+def test_first_segment() -> None:
+    assert first_segment("/api/v1/x") == "api"
+    assert first_segment("/") == ""
+    assert first_segment("/fn") == "fn"
+    assert first_segment("") == ""
