@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
 
-from sluice.http.routing import SegmentRouter, first_segment
+from sluice.http.routing import SegmentRouter, by_method, first_segment
 
 
 async def _echo(request: Request) -> Response:
@@ -117,3 +117,29 @@ def test_first_segment() -> None:
     assert first_segment("/") == ""
     assert first_segment("/fn") == "fn"
     assert first_segment("") == ""
+
+
+def test_by_method_sends_each_method_to_its_endpoint() -> None:
+    async def named(request: Request) -> Response:
+        return PlainTextResponse(f"{request.method} for {request.path_params['id']}")
+
+    async def putting(request: Request) -> Response:
+        return PlainTextResponse("put", status_code=201)
+
+    app = Starlette(routes=[by_method("/things/{id}", {"GET": named, "PUT": putting})])
+
+    async def answers() -> list[tuple[int, str, str | None]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            out = []
+            for method in ("GET", "HEAD", "PUT", "DELETE"):
+                r = await client.request(method, "/things/7")
+                out.append((r.status_code, r.text, r.headers.get("allow")))
+            return out
+
+    got = asyncio.run(answers())
+    assert got[0] == (200, "GET for 7", None)
+    assert got[1][:2] == (200, "")  # HEAD: GET's answer without the body
+    assert got[2] == (201, "put", None)
+    assert got[3][0] == 405
+    assert sorted((got[3][2] or "").split(", ")) == ["GET", "HEAD", "PUT"]

@@ -6,11 +6,13 @@ Sluice routes before its own: a sixth of what accepting it cost."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.routing import BaseRoute, Router
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 
 
@@ -72,3 +74,17 @@ def dialect_routes(
     mount added its own error middleware to every request, and logged an unexpected error
     twice: once in its handler, once when it re-raised it.)"""
     return ExceptionMiddleware(Router(list(routes)), handlers=dict(handlers))
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(path: str, endpoints: Mapping[str, Endpoint]) -> Route:
+    """One route for a path whose methods each have an endpoint: the path is matched once
+    per request instead of once per method, and a 405 lists every method it allows (HEAD
+    goes where GET does)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints.get(request.method, endpoints["GET"])(request)
+
+    return Route(path, endpoint, methods=list(endpoints))

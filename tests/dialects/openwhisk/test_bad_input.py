@@ -68,7 +68,10 @@ def test_wrong_auth(server: SluiceServer) -> None:
 def test_unknown_routes_and_methods(server: SluiceServer) -> None:
     with server.client() as c:
         _is_ow_error(c.get("/api/v1/nothing/here"), 404)
-        _is_ow_error(c.patch(server.ns_path("actions/x")), 405)
+        not_allowed = c.patch(server.ns_path("actions/x"))
+        _is_ow_error(not_allowed, 405)
+        allowed = sorted(not_allowed.headers["allow"].split(", "))
+        assert allowed == ["DELETE", "GET", "HEAD", "POST", "PUT"]
         _is_ow_error(c.get(server.ns_path("activations/abc")), 400)
         assert (
             "length is 3 but must be 32" in c.get(server.ns_path("activations/abc")).json()["error"]

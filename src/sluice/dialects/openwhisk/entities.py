@@ -20,6 +20,7 @@ from sluice.dialects.openwhisk.context import (
 )
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
+from sluice.http.routing import by_method
 from sluice.ids import new_transaction_id
 from sluice.records import Entity
 
@@ -165,13 +166,9 @@ def routes(prefix: str) -> list[BaseRoute]:
         ("rules", list_r, put_r, get_rule, delete_r, set_rule_status),
         ("packages", list_p, put_p, get_package, delete_package, None),
     ):
-        item = f"{ns}/{collection}/{{name}}"
+        item = {"GET": get, "PUT": put, "DELETE": delete, **({"POST": post} if post else {})}
         out += [
             Route(f"{ns}/{collection}", list_, methods=["GET"]),
-            Route(item, get, methods=["GET"]),
-            Route(item, put, methods=["PUT"]),
-            Route(item, delete, methods=["DELETE"]),
+            by_method(f"{ns}/{collection}/{{name}}", item),
         ]
-        if post is not None:
-            out.append(Route(item, post, methods=["POST"]))
     return out

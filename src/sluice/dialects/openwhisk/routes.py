@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from sluice.dialects.openwhisk import actions, activations, entities, namespaces, web
+from sluice.http.routing import by_method
 
 _NS = "/namespaces/{ns}"
 
@@ -15,10 +16,15 @@ def _api_routes(prefix: str) -> list[BaseRoute]:
         Route(f"{prefix}", namespaces.api_info, methods=["GET"]),
         Route(f"{prefix}/namespaces", namespaces.list_namespaces, methods=["GET"]),
         Route(f"{prefix}{_NS}/actions", actions.list_actions, methods=["GET"]),
-        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.get_action, methods=["GET"]),
-        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.put_action, methods=["PUT"]),
-        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.delete_action, methods=["DELETE"]),
-        Route(f"{prefix}{_NS}/actions/{{name:path}}", actions.invoke_action, methods=["POST"]),
+        by_method(
+            f"{prefix}{_NS}/actions/{{name:path}}",
+            {
+                "POST": actions.invoke_action,
+                "GET": actions.get_action,
+                "PUT": actions.put_action,
+                "DELETE": actions.delete_action,
+            },
+        ),
         Route(f"{prefix}{_NS}/activations", activations.list_activations, methods=["GET"]),
         Route(f"{prefix}{_NS}/activations/{{id}}", activations.get_activation, methods=["GET"]),
         Route(f"{prefix}{_NS}/activations/{{id}}/result", activations.get_result, methods=["GET"]),
