@@ -1,6 +1,6 @@
 """The REST API's CORS headers, as OpenWhisk sends them on every answer: on OPTIONS, on
-answers and errors; a function's answer keeps its own; web actions and OpenFaaS functions
-are left to set theirs."""
+answers and errors; a function's answer keeps its own. (Web actions set theirs:
+tests/dialects/openwhisk/test_web_actions.py.)"""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ class ApiCors:
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": _RAW,
+                    "headers": list(_RAW),
                 }
             )
             await send({"type": "http.response.body", "body": b""})

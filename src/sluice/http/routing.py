@@ -45,18 +45,15 @@ class SegmentRouter(Router):
 
     def __init__(self, routes: Sequence[BaseRoute], lifespan: Lifespan[Any] | None = None) -> None:
         super().__init__(routes, lifespan=lifespan)
+        prefixes = [_route_prefix(route) for route in self.routes]
         grouped: dict[str, list[BaseRoute]] = {}
-        self._everywhere = False
-        for route in self.routes:
-            prefix = _route_prefix(route)
-            if prefix is None:
-                self._everywhere = True
-                break
-            grouped.setdefault(prefix, []).append(route)
+        if None not in prefixes:  # else no groups: every request tries every route
+            for prefix, route in zip(prefixes, self.routes, strict=True):
+                grouped.setdefault(str(prefix), []).append(route)
         self._groups = {prefix: Router(group) for prefix, group in grouped.items()}
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan" and not self._everywhere:
+        if scope["type"] != "lifespan":
             group = self._groups.get(first_segment(_route_path(scope)))
             if group is not None:
                 # url_for looks routes up on the router in the scope: let it see them all
@@ -83,8 +80,11 @@ def by_method(path: str, endpoints: Mapping[str, Endpoint]) -> Route:
     """One route for a path whose methods each have an endpoint: the path is matched once
     per request instead of once per method, and a 405 lists every method it allows (HEAD
     goes where GET does)."""
+    handlers = dict(endpoints)
+    if "GET" in handlers:
+        handlers.setdefault("HEAD", handlers["GET"])
 
     async def endpoint(request: Request) -> Response:
-        return await endpoints.get(request.method, endpoints["GET"])(request)
+        return await handlers[request.method](request)
 
-    return Route(path, endpoint, methods=list(endpoints))
+    return Route(path, endpoint, methods=list(handlers))
