@@ -5,7 +5,13 @@ accept, which is what routing, middleware, the handler and the engine cost betwe
 uvicorn's parse and its socket writes; the whole server (bench/run) adds uvicorn and the
 kernel. Quieter than a live server's figures: use it to compare two trees in turn.
 
+With --workers the same process also runs the calls (role all, a Python no-op on real
+runtime processes), and the figure is the loop thread's CPU per call from its accept until
+every call of the repetition has ended: accepting plus running, what one server's loop
+spends on each async call.
+
     .venv/bin/python bench/inprocess.py                      # both routes, 5 x 4,000 accepts
+    .venv/bin/python bench/inprocess.py --workers            # ... and the calls run too
     PYTHONPATH=<other checkout>/src .venv/bin/python bench/inprocess.py --route openfaas
 """
 
@@ -83,7 +89,10 @@ def caller(app: Any, auth: bytes) -> Callable[..., Awaitable[list[Message]]]:
 async def measure(args: argparse.Namespace, data_dir: Path) -> None:
     os.environ["HOME"] = str(data_dir)
     settings = Settings(
-        data_dir=data_dir, sync=args.sync, role="api", client_config=data_dir / "wskprops"
+        data_dir=data_dir,
+        sync=args.sync,
+        role="all" if args.workers else "api",
+        client_config=data_dir / "wskprops",
     )
     sluice = Sluice(settings)
     await sluice.start()
@@ -93,6 +102,12 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> None:
         call = caller(build_app(sluice), b"Basic " + base64.b64encode(str(key).encode()))
         made = await call("PUT", ROUTES["openwhisk"][0], b"overwrite=true", NOOP)
         assert made[0]["status"] == 200, made
+        accepted = 0
+        ends = EndCounter(sluice)
+        if args.workers:  # the function's process is warm before the first repetition
+            first = await call("POST", ROUTES["openwhisk"][0], b"blocking=true", b"{}")
+            assert first[0]["status"] == 200, first
+            accepted = 1
         for route in args.route:
             path, query = ROUTES[route]
             figures = []
@@ -107,12 +122,40 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> None:
                 started = time.thread_time()
                 share = args.accepts // args.callers
                 await asyncio.gather(*(one_caller(share) for _ in range(args.callers)))
-                per_accept = (time.thread_time() - started) / (share * args.callers) * 1e6
-                figures.append(per_accept)
+                if args.workers:
+                    accepted += share * args.callers
+                    await ends.wait(accepted)
+                per_call = (time.thread_time() - started) / (share * args.callers) * 1e6
+                figures.append(per_call)
             shown = ", ".join(f"{f:.0f}" for f in sorted(figures))
-            print(f"{route}: loop thread CPU per accept (us), low to high: {shown}", flush=True)
+            what = "accept and run" if args.workers else "accept"
+            print(f"{route}: loop thread CPU per {what} (us), low to high: {shown}", flush=True)
     finally:
         await sluice.stop()
+
+
+class EndCounter:
+    """Counts the calls that end in this process (the waiters tell it of each), so waiting
+    for a repetition's calls costs the loop nothing while they run."""
+
+    def __init__(self, sluice: Sluice) -> None:
+        self.ended = 0
+        self._wanted = 0
+        self._reached = asyncio.Event()
+        sluice.waiters.listeners.append(self._one)
+
+    def _one(self, _call_id: object) -> None:
+        self.ended += 1
+        if self.ended >= self._wanted:
+            self._reached.set()
+
+    async def wait(self, count: int) -> None:
+        """Until `count` calls have ended (two minutes at most: a call lost fails the run)."""
+        self._wanted = count
+        self._reached.clear()
+        if self.ended < count:
+            async with asyncio.timeout(120):
+                await self._reached.wait()
 
 
 def main() -> None:
@@ -122,6 +165,7 @@ def main() -> None:
     p.add_argument("--callers", type=int, default=16, help="concurrent callers")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL")
+    p.add_argument("--workers", action="store_true", help="run the calls in this process too")
     args = p.parse_args()
     args.route = args.route or list(ROUTES)
     with tempfile.TemporaryDirectory(prefix="sluice-inprocess-") as tmp:
