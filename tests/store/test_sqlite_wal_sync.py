@@ -1,34 +1,89 @@
-"""The WAL sync that makes inline commits durable: many waiting at once share a few syncs, and
-a failed sync is reported to every write it was to make durable."""
+"""The WAL sync that makes inline commits durable: many waiting at once share a few syncs, on
+the event loop (a fast disk) or on the sync thread (a slow one), and a failed sync is
+reported to every write it was to make durable."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import math
 from pathlib import Path
+
+import pytest
 
 from sluice.store.sqlite_wal_sync import WalSync
 
+#: inline_below_s that makes every sync happen on the loop, or every one on the thread
+ON_THE_LOOP = math.inf
+ON_THE_THREAD = 0.0
+MODES = pytest.mark.parametrize(
+    "inline_below_s", [ON_THE_LOOP, ON_THE_THREAD], ids=["loop", "thread"]
+)
 
-def test_waiters_at_once_share_a_few_syncs(tmp_path: Path) -> None:
+
+@MODES
+def test_waiters_at_once_share_a_few_syncs(tmp_path: Path, inline_below_s: float) -> None:
     wal = tmp_path / "file-wal"
     wal.write_bytes(b"x" * 4096)
 
-    async def scenario() -> int:
-        sync = WalSync(wal)
+    async def scenario() -> tuple[bool, int]:
+        sync = WalSync(wal, inline_below_s)
         try:
             await asyncio.wait_for(asyncio.gather(*(sync.synced() for _ in range(500))), 30)
-            return sync.syncs
+            return sync.inline, sync.syncs
         finally:
             await asyncio.to_thread(sync.close)
 
-    syncs = asyncio.run(scenario())
+    inline, syncs = asyncio.run(scenario())
+    assert inline is (inline_below_s == ON_THE_LOOP)
     assert 1 <= syncs <= 10
 
 
-def test_a_failed_sync_fails_every_write_it_was_for() -> None:
+def test_a_sync_waits_for_the_turn_that_asked_for_it(tmp_path: Path) -> None:
+    """On the loop, a sync starts after the work of the turn that asked for it: a commit
+    made later in that turn is covered by it too, one made in the next turn is not."""
+    wal = tmp_path / "file-wal"
+    wal.write_bytes(b"x" * 4096)
+
+    async def scenario() -> list[int]:
+        sync = WalSync(wal, ON_THE_LOOP)
+        try:
+            first = sync.synced()
+            second = sync.synced()  # same turn: same sync
+            seen = [sync.syncs]
+            await first
+            seen.append(sync.syncs)
+            assert second.done()
+            await sync.synced()  # a new turn: a new sync
+            seen.append(sync.syncs)
+            return seen
+        finally:
+            await asyncio.to_thread(sync.close)
+
+    assert asyncio.run(scenario()) == [0, 1, 2]
+
+
+def test_syncs_are_timed_and_a_slow_disk_is_synced_by_the_thread(tmp_path: Path) -> None:
+    wal = tmp_path / "file-wal"
+    wal.write_bytes(b"x" * 4096)
+
+    async def scenario() -> tuple[float, bool]:
+        sync = WalSync(wal, inline_below_s=1e-9)  # no real disk syncs that fast
+        try:
+            await sync.synced()
+            return sync.sync_seconds, sync.inline
+        finally:
+            await asyncio.to_thread(sync.close)
+
+    seconds, inline = asyncio.run(scenario())
+    assert seconds > 1e-9
+    assert not inline
+
+
+@MODES
+def test_a_failed_sync_fails_every_write_it_was_for(inline_below_s: float) -> None:
     async def scenario() -> list[BaseException | None]:
-        sync = WalSync(Path("/dev/null"))  # fdatasync: EINVAL
+        sync = WalSync(Path("/dev/null"), inline_below_s)  # fdatasync: EINVAL
         try:
             return await asyncio.gather(*(sync.synced() for _ in range(3)), return_exceptions=True)
         finally:
