@@ -8,8 +8,9 @@ thread instead, which commits whatever is waiting in a single transaction (group
 
 Only writes that promise durability to a caller (accepting a call, storing an entity) wait
 for the disk. Committed inline, such a write then waits for a sync of the WAL file that
-began after its commit (`WalSync`: one thread, one fdatasync shared by every commit before
-it), which is what synchronous=FULL adds to each commit; through the writer thread it
+began after its commit (`WalSync`: one fdatasync shared by every commit before it, made by
+the loop at the end of its turn on a fast disk, by a thread on a slow one), which is what
+synchronous=FULL adds to each commit; through the writer thread it
 commits at the configured `sync` level. Bookkeeping writes (leases, outcomes) wait for no
 disk: they survive a crash of Sluice and are made durable by the next sync. A power loss can
 then at worst re-run a call that had finished.
