@@ -32,7 +32,7 @@ def test_waiters_at_once_share_a_few_syncs(tmp_path: Path, inline_below_s: float
             await asyncio.wait_for(asyncio.gather(*(sync.synced() for _ in range(500))), 30)
             return sync.inline, sync.syncs
         finally:
-            await asyncio.to_thread(sync.close)
+            await sync.aclose()
 
     inline, syncs = asyncio.run(scenario())
     assert inline is (inline_below_s == ON_THE_LOOP)
@@ -58,7 +58,7 @@ def test_a_sync_waits_for_the_turn_that_asked_for_it(tmp_path: Path) -> None:
             seen.append(sync.syncs)
             return seen
         finally:
-            await asyncio.to_thread(sync.close)
+            await sync.aclose()
 
     assert asyncio.run(scenario()) == [0, 1, 2]
 
@@ -73,7 +73,7 @@ def test_syncs_are_timed_and_a_slow_disk_is_synced_by_the_thread(tmp_path: Path)
             await sync.synced()
             return sync.sync_seconds, sync.inline
         finally:
-            await asyncio.to_thread(sync.close)
+            await sync.aclose()
 
     seconds, inline = asyncio.run(scenario())
     assert seconds > 1e-9
@@ -87,7 +87,22 @@ def test_a_failed_sync_fails_every_write_it_was_for(inline_below_s: float) -> No
         try:
             return await asyncio.gather(*(sync.synced() for _ in range(3)), return_exceptions=True)
         finally:
-            await asyncio.to_thread(sync.close)
+            await sync.aclose()
 
     outcomes = asyncio.run(scenario())
     assert [getattr(o, "errno", None) for o in outcomes] == [errno.EINVAL] * 3
+
+
+def test_closing_syncs_what_the_turn_still_owes(tmp_path: Path) -> None:
+    """A commit whose sync was to follow its turn is synced before the file is closed, not
+    reported as failed (or, worse, synced on a descriptor number reused by another file)."""
+    wal = tmp_path / "file-wal"
+    wal.write_bytes(b"x" * 4096)
+
+    async def scenario() -> tuple[bool, BaseException | None, int]:
+        sync = WalSync(wal, ON_THE_LOOP)
+        owed = sync.synced()
+        await sync.aclose()
+        return owed.done(), owed.exception() if owed.done() else None, sync.syncs
+
+    assert asyncio.run(scenario()) == (True, None, 1)

@@ -16,8 +16,10 @@ disk: they survive a crash of Sluice and are made durable by the next sync. A po
 then at worst re-run a call that had finished.
 
 The inline connection never checkpoints (which syncs the file): the writer thread does that
-every so many inline commits. Relaxed writes join the writer's batches for a few ms after it
-committed a durable one (under a stream of durable writes it is busy anyway).
+every so many inline commits, and until it has, writes queue behind it (a stream of inline
+writes would otherwise keep it from the lock, and the WAL would grow without bound).
+Relaxed writes join the writer's batches for a few ms after it committed a durable one
+(under a stream of durable writes it is busy anyway).
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class Database:
         #: held by whoever writes: the writer thread for a batch, or an inline write
         self._writing = threading.Lock()
         self._inline_commits = 0
+        #: a checkpoint was asked of the writer thread and has not been made yet
+        self._checkpoint_due = False
         #: when the writer thread last committed a durable batch
         self._last_durable = 0.0
 
@@ -133,7 +137,7 @@ class Database:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
         if self._wal_sync is not None:
-            await asyncio.to_thread(self._wal_sync.close)
+            await self._wal_sync.aclose()
             self._wal_sync = None
         for conn in (self._reader, self._inline):
             if conn is not None:
@@ -161,6 +165,7 @@ class Database:
         else:
             sync = None
             inline = time.monotonic() - self._last_durable > _BUSY_SECONDS
+        inline = inline and not self._checkpoint_due
         if inline and self._inline is not None and self._writing.acquire(blocking=False):
             try:
                 ran, value = self._write_inline(self._inline, fn)
@@ -197,6 +202,7 @@ class Database:
             return False, None
         self._inline_commits += 1
         if self._inline_commits % _CHECKPOINT_EVERY == 0:
+            self._checkpoint_due = True
             self._jobs.put(_CHECKPOINT)
         return True, value
 
@@ -206,7 +212,8 @@ class Database:
                 first = self._jobs.get()
                 if first is _STOP:
                     return
-                batch = [] if first is _CHECKPOINT else [first]
+                checkpoint = first is _CHECKPOINT
+                batch = [] if checkpoint else [first]
                 stop = False
                 while len(batch) < _MAX_BATCH:
                     try:
@@ -216,17 +223,20 @@ class Database:
                     if job is _STOP:
                         stop = True
                         break
-                    if job is not _CHECKPOINT:
+                    if job is _CHECKPOINT:
+                        checkpoint = True
+                    else:
                         batch.append(job)
                 with self._writing:
+                    if checkpoint:  # first: the writes queued behind it then restart the WAL
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        self._checkpoint_due = False
                     if batch:
                         durable = any(job[3] for job in batch)
                         self._commit(conn, batch)
                         if durable:
                             self._last_durable = time.monotonic()
-                    else:  # only the inline writes' checkpoint was asked for
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 if stop:
                     return
         finally:

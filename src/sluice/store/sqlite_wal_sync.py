@@ -73,13 +73,21 @@ class WalSync:
         turn.append(done)
         return done
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Sync what this loop's turn still owes, then stop: the file is closed only once
+        no sync can be made on it any more."""
+        self._sync_turn(asyncio.get_running_loop())
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
         self._waiting.put(None)
         self._thread.join()
         os.close(self._fd)
 
     def _sync_turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        waiters = self._turn.pop(loop)
+        waiters = self._turn.pop(loop, None)
+        if not waiters:  # already synced (by aclose)
+            return
         error = self._sync()
         self.syncs += 1
         for done in waiters:
