@@ -1,4 +1,5 @@
-"""Handing results from a thread back to the event loops that wait for them."""
+"""Handing results from a thread back to the event loops that wait for them, and settling
+them there."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ def hand_back(outcomes: Iterable[Outcome]) -> None:
         by_loop.setdefault(loop, []).append((done, ok, value))
     for loop, results in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
-            loop.call_soon_threadsafe(_settle_all, results)
+            loop.call_soon_threadsafe(settle, results)
 
 
-def _settle_all(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+def settle(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    """On the futures' own loop: each gets its value or exception (a cancelled one is left)."""
     for done, ok, value in results:
         if done.cancelled():
             continue

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from sluice.store.handback import hand_back
+from sluice.store.handback import hand_back, settle
 
 Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
@@ -90,13 +90,7 @@ class WalSync:
             return
         error = self._sync()
         self.syncs += 1
-        for done in waiters:
-            if done.cancelled():
-                continue
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
+        settle([(done, error is None, error) for done in waiters])
 
     def _sync(self) -> OSError | None:
         """One timed sync: None, or the error it failed with."""
