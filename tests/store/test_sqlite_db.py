@@ -69,6 +69,55 @@ def test_a_failing_write_among_many_undoes_only_itself(tmp_path: Path) -> None:
     )
 
 
+def test_the_writes_of_one_loop_turn_share_one_commit_and_one_sync(tmp_path: Path) -> None:
+    async def scenario(db: Database) -> tuple[list[object], int, int, set[str]]:
+        commits, syncs = db.inline_commits, db.wal_syncs
+        # started together, so their first steps run in the same loop turn; the first of
+        # the turn fails, and the relaxed writes join the durable ones' transaction
+        writes = [
+            db.write(_insert(f"ns{i}", fail=i in (0, 7)), durable=i % 4 != 1) for i in range(40)
+        ]
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        return results, db.inline_commits - commits, db.wal_syncs - syncs, _names(db)
+
+    results, commits, syncs, names = _with_db(tmp_path / "sluice.db", scenario)
+    assert [i for i, r in enumerate(results) if isinstance(r, Refused)] == [0, 7]
+    assert names == {f"ns{i}" for i in range(40) if i not in (0, 7)}
+    assert (commits, syncs) == (1, 1)
+
+
+def test_a_relaxed_write_outside_a_turn_commits_without_yielding_the_loop(
+    tmp_path: Path,
+) -> None:
+    async def scenario(db: Database) -> tuple[bool, int, set[str]]:
+        commits = db.inline_commits
+        other_ran = asyncio.Event()
+        other = asyncio.get_running_loop().call_soon(other_ran.set)
+        await db.write(_insert("relaxed"), durable=False)
+        ran_meanwhile = other_ran.is_set()
+        other.cancel()
+        return ran_meanwhile, db.inline_commits - commits, _names(db)
+
+    assert _with_db(tmp_path / "sluice.db", scenario) == (False, 1, {"relaxed"})
+
+
+def test_closing_commits_the_open_turn(tmp_path: Path) -> None:
+    path = tmp_path / "sluice.db"
+
+    async def scenario(db: Database) -> asyncio.Future[str]:
+        write = asyncio.ensure_future(db.write(_insert("last")))
+        await asyncio.sleep(0)  # its first step runs: the turn is open, not yet committed
+        assert not write.done()
+        return write
+
+    async def names(db: Database) -> set[str]:
+        return _names(db)
+
+    write = _with_db(path, scenario)
+    assert write.result() == "last"
+    assert _with_db(path, names) == {"last"}
+
+
 def test_a_write_alone_that_fails_leaves_nothing(tmp_path: Path) -> None:
     async def scenario(db: Database) -> set[str]:
         with pytest.raises(Refused):

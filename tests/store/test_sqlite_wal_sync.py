@@ -106,3 +106,48 @@ def test_closing_syncs_what_the_turn_still_owes(tmp_path: Path) -> None:
         return owed.done(), owed.exception() if owed.done() else None, sync.syncs
 
     assert asyncio.run(scenario()) == (True, None, 1)
+
+
+@MODES
+def test_commits_just_made_get_their_values_after_a_sync(
+    tmp_path: Path, inline_below_s: float
+) -> None:
+    """What a transaction's writes returned reaches each once a sync that began after the
+    commit has finished; on the loop it is made at once and serves the turn's waiters too."""
+    wal = tmp_path / "file-wal"
+    wal.write_bytes(b"x" * 4096)
+
+    async def scenario() -> tuple[list[object], int, bool]:
+        sync = WalSync(wal, inline_below_s)
+        try:
+            loop = asyncio.get_running_loop()
+            owed = sync.synced()
+            writes = [loop.create_future() for _ in range(3)]
+            sync.settle_synced([(done, f"value{i}") for i, done in enumerate(writes)])
+            values = await asyncio.wait_for(asyncio.gather(*writes), 30)
+            await asyncio.wait_for(owed, 30)
+            return values, sync.syncs, owed.done()
+        finally:
+            await sync.aclose()
+
+    values, syncs, owed_done = asyncio.run(scenario())
+    assert values == ["value0", "value1", "value2"]
+    assert owed_done
+    # on the thread the waiters queued meanwhile share one sync, or take two
+    assert syncs == 1 if inline_below_s == ON_THE_LOOP else 1 <= syncs <= 2
+
+
+@MODES
+def test_a_failed_sync_fails_the_commits_it_was_for(inline_below_s: float) -> None:
+    async def scenario() -> list[BaseException | str]:
+        sync = WalSync(Path("/dev/null"), inline_below_s)  # fdatasync: EINVAL
+        try:
+            loop = asyncio.get_running_loop()
+            writes = [loop.create_future() for _ in range(2)]
+            sync.settle_synced([(done, "value") for done in writes])
+            return await asyncio.gather(*writes, return_exceptions=True)
+        finally:
+            await sync.aclose()
+
+    outcomes = asyncio.run(scenario())
+    assert [getattr(o, "errno", o) for o in outcomes] == [errno.EINVAL] * 2

@@ -1,19 +1,22 @@
 """One SQLite file in WAL mode, shared by the SQLite store and queue.
 
 Reads run inline on the event loop through a reader connection (WAL readers never wait for
-the writer). A write runs inline too, in a transaction of its own committed at
-synchronous=NORMAL (frames written, no disk wait), on a connection that never waits for a
-lock: when another process holds it, or the writer thread is busy, the write goes to that
-thread instead, which commits whatever is waiting in a single transaction (group commit).
+the writer). Writes run inline too, committed at synchronous=NORMAL (frames written, no disk
+wait), on a connection that never waits for a lock: when another process holds it, or the
+writer thread is busy, the write goes to that thread instead, which commits whatever is
+waiting in a single transaction (group commit).
 
 Only writes that promise durability to a caller (accepting a call, storing an entity) wait
-for the disk. Committed inline, such a write then waits for a sync of the WAL file that
-began after its commit (`WalSync`: one fdatasync shared by every commit before it, made by
-the loop at the end of its turn on a fast disk, by a thread on a slow one), which is what
-synchronous=FULL adds to each commit; through the writer thread it
-commits at the configured `sync` level. Bookkeeping writes (leases, outcomes) wait for no
-disk: they survive a crash of Sluice and are made durable by the next sync. A power loss can
-then at worst re-run a call that had finished.
+for the disk. Inline, such a write opens a transaction that every other write of the same
+loop turn joins (each in a savepoint, so a failing one undoes only itself), committed once
+the turn's work is done; its writes then wait for a sync of the WAL file that began after
+the commit (`WalSync`: one fdatasync shared by every commit before it, made by the loop
+on a fast disk, by a thread on a slow one), which is what synchronous=FULL adds to each
+commit. Under load a turn holds many accepts and outcomes, and one commit serves them all.
+Through the writer thread a durable write commits at the configured `sync` level.
+Bookkeeping writes (leases, outcomes) wait for no disk: outside such a turn each commits at
+once, in a transaction of its own. They survive a crash of Sluice and are made durable by
+the next sync; a power loss can then at worst re-run a call that had finished.
 
 The inline connection never checkpoints (which syncs the file): the writer thread does that
 every so many inline commits, and until it has, writes queue behind it (a stream of inline
@@ -36,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sluice.store.handback import hand_back
+from sluice.store.handback import hand_back, settle
 from sluice.store.sqlite_wal_sync import WalSync
 
 T = TypeVar("T")
@@ -113,6 +116,9 @@ class Database:
         self._checkpoint_due = False
         #: when the writer thread last committed a durable batch
         self._last_durable = 0.0
+        #: the writes of this loop turn's inline transaction, while it is open (it holds
+        #: `_writing`): the function, its future, whether it is durable, its value
+        self._turn: list[tuple[WriteFn, asyncio.Future[Any], bool, Any]] | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -132,6 +138,8 @@ class Database:
         self._thread.start()
 
     async def close(self) -> None:
+        if self._turn is not None:  # the turn's writes are committed before anything stops
+            self._commit_turn()
         if self._thread is not None:
             self._jobs.put(_STOP)
             await asyncio.to_thread(self._thread.join)
@@ -150,35 +158,46 @@ class Database:
         return 0 if self._wal_sync is None else self._wal_sync.syncs
 
     @property
+    def inline_commits(self) -> int:
+        """How many transactions inline writes have committed so far."""
+        return self._inline_commits
+
+    @property
     def reader(self) -> sqlite3.Connection:
         if self._reader is None:
             raise RuntimeError("database is not open")
         return self._reader
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
-        """Run `fn` in a transaction: inline in one of its own while the writer thread is
-        idle, else in the writer's next group commit; return once it is committed (and, when
-        `durable`, on disk at the configured sync level)."""
-        sync = self._wal_sync
-        if durable and self.sync == "FULL":  # inline only if a WAL sync can follow
-            inline = sync is not None
+        """Run `fn` in a transaction: inline while the writer thread is idle, else in the
+        writer's next group commit; return once it is committed (and, when `durable`, on
+        disk at the configured sync level).
+
+        Inline, a write that waits for a WAL sync opens a transaction that the rest of the
+        loop turn's writes join, committed once the turn's work is done: it waits for the
+        next turn's sync anyway, and under load a turn holds many accepts and outcomes,
+        which then share one commit. A relaxed write outside such a turn commits at once."""
+        needs_sync = durable and self.sync == "FULL"
+        if needs_sync:  # inline only if a WAL sync can follow
+            inline = self._wal_sync is not None
         else:
-            sync = None
             inline = time.monotonic() - self._last_durable > _BUSY_SECONDS
-        inline = inline and not self._checkpoint_due
-        if inline and self._inline is not None and self._writing.acquire(blocking=False):
-            try:
-                ran, value = self._write_inline(self._inline, fn)
-            finally:
-                self._writing.release()
-            if ran:
-                if sync is not None:
-                    await sync.synced()
-                return cast(T, value)
+        if inline and not self._checkpoint_due and self._inline is not None:
+            if needs_sync or self._turn is not None:
+                done = self._write_in_turn(self._inline, fn, durable)
+                if done is not None:
+                    return cast(T, await done)
+            elif self._writing.acquire(blocking=False):
+                try:
+                    ran, value = self._write_inline(self._inline, fn)
+                finally:
+                    self._writing.release()
+                if ran:
+                    return cast(T, value)
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, loop, done, durable))
-        return await done
+        queued: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, loop, queued, durable))
+        return await queued
 
     def _write_inline(
         self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]
@@ -205,6 +224,65 @@ class Database:
             self._checkpoint_due = True
             self._jobs.put(_CHECKPOINT)
         return True, value
+
+    def _write_in_turn(
+        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], durable: bool
+    ) -> asyncio.Future[Any] | None:
+        """Run `fn` in the inline transaction of this loop turn (begun by its first write,
+        committed once the turn's work is done, so its writes share one commit); the future
+        gets what `fn` returned after that commit. None when the file was busy (another
+        process writes, or the writer thread): nothing was written, and the thread runs it.
+        An error of `fn` undoes its own writes only and is raised here."""
+        if self._turn is None:
+            if not self._writing.acquire(blocking=False):
+                return None
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                self._writing.release()
+                return None
+            self._turn = []
+            asyncio.get_running_loop().call_soon(self._commit_turn)
+        conn.execute("SAVEPOINT write")
+        try:
+            value = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK TO write")
+            conn.execute("RELEASE write")
+            raise
+        conn.execute("RELEASE write")
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._turn.append((fn, done, durable, value))
+        return done
+
+    def _commit_turn(self) -> None:
+        """Commit the turn's inline transaction and settle its writes: relaxed ones at once,
+        durable ones after a sync of the WAL that began after the commit."""
+        jobs, self._turn = self._turn, None
+        conn = self._inline
+        if jobs is None or conn is None:  # committed already (by close)
+            return
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            self._writing.release()
+            # nothing of the turn was written: the writer thread runs each write again
+            loop = asyncio.get_running_loop()
+            for fn, done, durable, _value in jobs:
+                self._jobs.put((fn, loop, done, durable))
+            return
+        self._writing.release()
+        self._inline_commits += 1
+        if self._inline_commits % _CHECKPOINT_EVERY == 0:
+            self._checkpoint_due = True
+            self._jobs.put(_CHECKPOINT)
+        wal_sync = self._wal_sync if self.sync == "FULL" else None
+        wait = [(done, value) for _fn, done, durable, value in jobs if durable and wal_sync]
+        settle([(done, True, v) for _fn, done, durable, v in jobs if not (durable and wal_sync)])
+        if wal_sync is not None and wait:
+            wal_sync.settle_synced(wait)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:

@@ -24,10 +24,12 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sluice.store.handback import hand_back, settle
 
-Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+#: a future, its loop, and the value it gets once the sync is made
+Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any]
 
 #: syncs that take less than this (on average) are made on the event loop
 INLINE_BELOW_S = 0.0003
@@ -64,7 +66,7 @@ class WalSync:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         if not self.inline:
-            self._waiting.put((loop, done))
+            self._waiting.put((loop, done, None))
             return done
         turn = self._turn.get(loop)
         if turn is None:  # the first commit of this turn: the sync follows the turn's work
@@ -72,6 +74,21 @@ class WalSync:
             loop.call_soon(self._sync_turn, loop)
         turn.append(done)
         return done
+
+    def settle_synced(self, results: list[tuple[asyncio.Future[Any], Any]]) -> None:
+        """Give each future its value once a sync that begins now has finished (or the
+        sync's error): for commits just made, on the loop they belong to. On a fast disk
+        the sync is made here and now, and serves this turn's other waiters too."""
+        loop = asyncio.get_running_loop()
+        if not self.inline:
+            for done, value in results:
+                self._waiting.put((loop, done, value))
+            return
+        owed = self._turn.pop(loop, [])
+        error = self._sync()
+        self.syncs += 1
+        settle([(done, error is None, error or value) for done, value in results])
+        settle([(done, error is None, error) for done in owed])
 
     async def aclose(self) -> None:
         """Sync what this loop's turn still owes, then stop: the file is closed only once
@@ -118,4 +135,4 @@ class WalSync:
                 continue
             error = self._sync()
             self.syncs += 1
-            hand_back((loop, done, error is None, error) for loop, done in waiters)
+            hand_back((loop, done, error is None, error or value) for loop, done, value in waiters)
