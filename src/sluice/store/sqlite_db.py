@@ -213,17 +213,24 @@ class Database:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if not self._commit_inline(conn):
+            return False, None
+        return True, value
+
+    def _commit_inline(self, conn: sqlite3.Connection) -> bool:
+        """Commit the inline transaction; False (rolled back, nothing written) if it failed.
+        Every so many commits the writer thread is asked for a checkpoint."""
         try:
             conn.execute("COMMIT")
-        except sqlite3.OperationalError:
+        except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            return False, None
+            return False
         self._inline_commits += 1
         if self._inline_commits % _CHECKPOINT_EVERY == 0:
             self._checkpoint_due = True
             self._jobs.put(_CHECKPOINT)
-        return True, value
+        return True
 
     def _write_in_turn(
         self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], durable: bool
@@ -262,22 +269,13 @@ class Database:
         conn = self._inline
         if jobs is None or conn is None:  # committed already (by close)
             return
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            self._writing.release()
-            # nothing of the turn was written: the writer thread runs each write again
+        committed = self._commit_inline(conn)
+        self._writing.release()
+        if not committed:  # nothing of the turn was written: the thread runs each write again
             loop = asyncio.get_running_loop()
             for fn, done, durable, _value in jobs:
                 self._jobs.put((fn, loop, done, durable))
             return
-        self._writing.release()
-        self._inline_commits += 1
-        if self._inline_commits % _CHECKPOINT_EVERY == 0:
-            self._checkpoint_due = True
-            self._jobs.put(_CHECKPOINT)
         wal_sync = self._wal_sync if self.sync == "FULL" else None
         wait = [(done, value) for _fn, done, durable, value in jobs if durable and wal_sync]
         settle([(done, True, v) for _fn, done, durable, v in jobs if not (durable and wal_sync)])
