@@ -7,8 +7,9 @@ wait) and then waiting for a sync that began after the commit gives the caller t
 promise (its frames are on disk) without a thread hop per statement.
 
 Where the sync happens depends on the disk. A fast one (a sync in a few hundred us, as on
-SSDs and most virtual disks) is synced by the event loop itself, once per loop turn for
-every commit of that turn: waking a thread, and the thread waking the loop again, costs more
+SSDs and most virtual disks) is synced by the event loop itself, right after the commit
+(the database commits a loop turn's inline writes together, so that is once per turn):
+waking a thread, and the thread waking the loop again, costs more
 than such a sync (on a 2-core VM whose syncs take 130 us: 8-9% less server CPU per accepted
 call at 1,000 and 2,000 calls/s, bench/README.md). A slow disk is synced by a thread,
 so the loop never waits on it, and every commit made meanwhile shares its next sync. Each
@@ -48,8 +49,6 @@ class WalSync:
         self.sync_seconds = 0.0
         self._sync()
         self._waiting: queue.SimpleQueue[Waiter | None] = queue.SimpleQueue()  # None: stop
-        #: futures waiting for the sync at the end of their loop's turn
-        self._turn: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         #: syncs made for waiters so far (each serves every waiter that came before it started)
         self.syncs = 0
         self._thread = threading.Thread(target=self._run, name="sluice-wal-sync", daemon=True)
@@ -60,54 +59,28 @@ class WalSync:
         """Syncs are made on the event loop (the disk is fast), not by the thread."""
         return self.sync_seconds < self._inline_below_s
 
-    def synced(self) -> asyncio.Future[None]:
-        """Done once a sync that began after this call has finished: every commit made
-        before the call is then on disk."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        if not self.inline:
-            self._waiting.put((loop, done, None))
-            return done
-        turn = self._turn.get(loop)
-        if turn is None:  # the first commit of this turn: the sync follows the turn's work
-            turn = self._turn[loop] = []
-            loop.call_soon(self._sync_turn, loop)
-        turn.append(done)
-        return done
-
     def settle_synced(self, results: list[tuple[asyncio.Future[Any], Any]]) -> None:
         """Give each future its value once a sync that begins now has finished (or the
-        sync's error): for commits just made, on the loop they belong to. On a fast disk
-        the sync is made here and now, and serves this turn's other waiters too."""
+        sync's error): for the writes of a commit just made, on the loop they belong to. On
+        a fast disk the sync is made here and now."""
         loop = asyncio.get_running_loop()
         if not self.inline:
             for done, value in results:
                 self._waiting.put((loop, done, value))
             return
-        owed = self._turn.pop(loop, [])
         error = self._sync()
         self.syncs += 1
         settle([(done, error is None, error or value) for done, value in results])
-        settle([(done, error is None, error) for done in owed])
 
     async def aclose(self) -> None:
-        """Sync what this loop's turn still owes, then stop: the file is closed only once
+        """Stop once the syncs queued to the thread are made: the file is closed only once
         no sync can be made on it any more."""
-        self._sync_turn(asyncio.get_running_loop())
         await asyncio.to_thread(self._close)
 
     def _close(self) -> None:
         self._waiting.put(None)
         self._thread.join()
         os.close(self._fd)
-
-    def _sync_turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        waiters = self._turn.pop(loop, None)
-        if not waiters:  # already synced (by aclose)
-            return
-        error = self._sync()
-        self.syncs += 1
-        settle([(done, error is None, error) for done in waiters])
 
     def _sync(self) -> OSError | None:
         """One timed sync: None, or the error it failed with."""
