@@ -48,7 +48,7 @@ def test_a_commits_writes_get_their_values_after_a_sync(
             values = await asyncio.wait_for(asyncio.gather(*writes), 30)
             return values, sync.inline, sync.syncs
         finally:
-            await sync.aclose()
+            await asyncio.to_thread(sync.close)
 
     values, inline, syncs = asyncio.run(scenario())
     assert values == ["value0", "value1", "value2"]
@@ -63,7 +63,7 @@ def test_on_the_loop_the_sync_is_made_before_the_call_returns(tmp_path: Path) ->
             writes = _commit(sync, [1, 2])
             return sync.syncs, all(w.done() for w in writes)
         finally:
-            await sync.aclose()
+            await asyncio.to_thread(sync.close)
 
     assert asyncio.run(scenario()) == (1, True)
 
@@ -76,7 +76,7 @@ def test_on_the_thread_commits_queued_meanwhile_share_a_few_syncs(tmp_path: Path
             values = await asyncio.wait_for(asyncio.gather(*writes), 30)
             return len(set(values)), sync.syncs
         finally:
-            await sync.aclose()
+            await asyncio.to_thread(sync.close)
 
     distinct, syncs = asyncio.run(scenario())
     assert distinct == 500
@@ -90,7 +90,7 @@ def test_syncs_are_timed_and_a_slow_disk_is_synced_by_the_thread(tmp_path: Path)
             values = await asyncio.wait_for(asyncio.gather(*_commit(sync, ["v"])), 30)
             return sync.sync_seconds, sync.inline, values
         finally:
-            await sync.aclose()
+            await asyncio.to_thread(sync.close)
 
     seconds, inline, values = asyncio.run(scenario())
     assert seconds > 1e-9
@@ -106,7 +106,7 @@ def test_a_failed_sync_fails_every_write_it_was_for(inline_below_s: float) -> No
             writes = _commit(sync, ["a", "b", "c"])
             return await asyncio.gather(*writes, return_exceptions=True)
         finally:
-            await sync.aclose()
+            await asyncio.to_thread(sync.close)
 
     outcomes = asyncio.run(scenario())
     assert [getattr(o, "errno", o) for o in outcomes] == [errno.EINVAL] * 3
@@ -120,7 +120,7 @@ def test_closing_makes_the_syncs_still_queued(tmp_path: Path) -> None:
     async def scenario() -> tuple[list[object], int]:
         sync = WalSync(_wal(tmp_path), ON_THE_THREAD)
         writes = _commit(sync, ["last"])
-        await sync.aclose()
+        await asyncio.to_thread(sync.close)
         values = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), 30)
         return values, sync.syncs
 

@@ -145,7 +145,7 @@ class Database:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
         if self._wal_sync is not None:
-            await self._wal_sync.aclose()
+            await asyncio.to_thread(self._wal_sync.close)
             self._wal_sync = None
         for conn in (self._reader, self._inline):
             if conn is not None:
@@ -276,11 +276,17 @@ class Database:
             for fn, done, durable, _value in jobs:
                 self._jobs.put((fn, loop, done, durable))
             return
-        wal_sync = self._wal_sync if self.sync == "FULL" else None
-        wait = [(done, value) for _fn, done, durable, value in jobs if durable and wal_sync]
-        settle([(done, True, v) for _fn, done, durable, v in jobs if not (durable and wal_sync)])
-        if wal_sync is not None and wait:
-            wal_sync.settle_synced(wait)
+        wal_sync = self._wal_sync  # a turn is only opened with one (at sync=FULL)
+        synced: list[tuple[asyncio.Future[Any], Any]] = []
+        now: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        for _fn, done, durable, value in jobs:
+            if durable and wal_sync is not None:
+                synced.append((done, value))
+            else:
+                now.append((done, True, value))
+        settle(now)
+        if wal_sync is not None and synced:
+            wal_sync.settle_synced(synced)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:

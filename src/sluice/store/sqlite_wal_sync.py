@@ -72,12 +72,9 @@ class WalSync:
         self.syncs += 1
         settle([(done, error is None, error or value) for done, value in results])
 
-    async def aclose(self) -> None:
-        """Stop once the syncs queued to the thread are made: the file is closed only once
-        no sync can be made on it any more."""
-        await asyncio.to_thread(self._close)
-
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Stop once the syncs queued to the thread are made (it blocks: call it off the
+        loop): the file is closed only once no sync can be made on it any more."""
         self._waiting.put(None)
         self._thread.join()
         os.close(self._fd)
