@@ -7,15 +7,18 @@ first and the take stops there when they fill it or are all there is. Otherwise 
 read without the calls whose admission key admission refused already (the same function,
 namespace, queue and sizes is refused again: admitting only adds to what runs), so a backlog
 of one namespace at its cap costs one short read, not `SCAN` rows turned into candidates (and,
-on PostgreSQL, row-locked)."""
+on PostgreSQL, row-locked). The SQLite queue also remembers a read that found only refused
+keys, so the takes after it, one per call that ends, need not make it again (`LookAhead`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sluice.ids import CallId
 from sluice.queue.base import Candidate
+from sluice.records import CallState, NewCall
 from sluice.store.rows import CANDIDATE_COLUMNS
 
 #: how many queued calls one take looks at, so that a namespace at its cap does not block others
@@ -23,8 +26,13 @@ SCAN = 256
 #: how many queued calls of each named queue one take looks at
 SCAN_NAMED = 64
 
+#: how long a look past the first page that found only refused keys is trusted (see LookAhead)
+LOOK_AHEAD_SECONDS = 0.1
+
 #: what admission decides from: a refused call's key refuses every call with the same one
 Key = tuple[str, str, int, str, int, int]
+#: where a queued call stands in the queue: (visible_at, id)
+Position = tuple[int, bytes]
 #: the key's columns, in its order
 KEY_COLUMNS = "namespace, path, memory_mb, queue_name, fn_limit, concurrency"
 #: rows of CANDIDATE_COLUMNS and visible_at, oldest first
@@ -63,9 +71,72 @@ def after_sql(mark: str) -> str:
 NAMED_QUEUES = "DISTINCT queue_name FROM calls WHERE state = 'queued' AND queue_name <> ''"
 
 
+def position_of(row: Sequence[Any]) -> Position:
+    """The queue position of a row of CANDIDATE_COLUMNS and visible_at."""
+    return row[7], bytes(row[0])
+
+
+class _Seen(NamedTuple):
+    start: Position
+    end: Position
+    keys: frozenset[Key]
+    until: float
+
+
+class LookAhead:
+    """What the last look past a take's first page found when it found only calls of refused
+    keys: from `start` to `end` the queue held nothing else. While a namespace sits at its cap
+    with a long backlog, each take (one per call that ends) would read that window again to
+    find the same nothing. A later take skips the read while its own refused keys include
+    those and its first page ends inside the window. Calls leaving the queue change nothing;
+    calls this process queues make it forget the look unless they are of those keys (refused
+    again wherever they land), calls it hands back make it forget at once, and calls another
+    process queues are seen at the next look, at most LOOK_AHEAD_SECONDS later."""
+
+    def __init__(self) -> None:
+        self._seen: _Seen | None = None
+
+    def known_refused(self, after: Sequence[Any], refused: Sequence[Key]) -> bool:
+        """Whether the window past the row `after` is known to hold only `refused` keys."""
+        seen = self._seen
+        if seen is None:
+            return False
+        if time.monotonic() > seen.until:
+            self._seen = None
+            return False
+        return seen.start <= position_of(after) < seen.end and seen.keys.issubset(refused)
+
+    def remember(self, after: Sequence[Any], end: Position, refused: Sequence[Key]) -> None:
+        until = time.monotonic() + LOOK_AHEAD_SECONDS
+        self._seen = _Seen(position_of(after), end, frozenset(refused), until)
+
+    def queued(self, calls: Sequence[NewCall]) -> None:
+        """Calls were queued: the look is forgotten unless each is of a key it found."""
+        seen = self._seen
+        if seen is not None and any(
+            call.state is CallState.QUEUED and call_key(call) not in seen.keys for call in calls
+        ):
+            self._seen = None
+
+    def forget(self) -> None:
+        self._seen = None
+
+
 def key_of(row: Sequence[Any]) -> Key:
     """The admission key of a row of CANDIDATE_COLUMNS."""
     return row[1], row[3], row[2], row[4], row[5], row[6]
+
+
+def call_key(call: NewCall) -> Key:
+    """The admission key of a call being queued."""
+    return (
+        call.namespace,
+        call.path,
+        call.memory_mb,
+        call.queue_name,
+        call.fn_limit,
+        call.concurrency,
+    )
 
 
 def skip_refused(mark: str, refused: Sequence[Key]) -> tuple[str, list[Any]]:
@@ -115,7 +186,7 @@ async def choose(window: Window, limit: int, admit: Callable[[Candidate], bool])
     if choice.offer(rest):
         return choice.chosen
     # those not in the window are newer than all of it: they come after it
-    extra = sorted(await window.named(), key=_order)
+    extra = sorted(await window.named(), key=position_of)
     choice.offer(extra)
     return choice.chosen
 
@@ -123,10 +194,6 @@ async def choose(window: Window, limit: int, admit: Callable[[Candidate], bool])
 async def listing(window: Window, limit: int) -> list[Candidate]:
     """The `limit` oldest visible queued calls and the oldest of each named queue, oldest
     first, each once: every call a take could look at, none skipped for its key."""
-    rows = sorted([*await window.oldest(limit), *await window.named()], key=_order)
+    rows = sorted([*await window.oldest(limit), *await window.named()], key=position_of)
     unique = {bytes(row[0]): row for row in rows}
     return [Candidate(CallId(raw), *row[1:7]) for raw, row in unique.items()]
-
-
-def _order(row: Sequence[Any]) -> tuple[int, bytes]:
-    return row[7], bytes(row[0])  # visible_at, id

@@ -16,6 +16,7 @@ from sluice.queue.choose import (
     NAMED_QUEUES,
     SCAN_NAMED,
     Key,
+    LookAhead,
     Rows,
     after_sql,
     candidates_sql,
@@ -43,20 +44,35 @@ from sluice.store.sqlite_db import Database
 class _Window:
     """A take's reads, on the queue's reader connection."""
 
-    def __init__(self, reader: sqlite3.Connection, now_ms: int) -> None:
+    def __init__(
+        self, reader: sqlite3.Connection, now_ms: int, look_ahead: LookAhead | None = None
+    ) -> None:
         self.reader = reader
         self.now_ms = now_ms
+        self.look_ahead = look_ahead
 
     async def oldest(self, count: int) -> Rows:
         return self.reader.execute(candidates_sql("?", ""), (self.now_ms, count)).fetchall()
 
     async def rest(self, after: Sequence[Any], count: int, refused: list[Key]) -> Rows:
+        if self.look_ahead is not None and self.look_ahead.known_refused(after, refused):
+            return []
+        window = [after[7], after[0], self.now_ms, count]
         skip, skip_args = skip_refused("?", refused)
-        return self.reader.execute(
+        rows = self.reader.execute(
             f"SELECT {CANDIDATE_COLUMNS}, visible_at FROM ({after_sql('?')})"
             f" WHERE 1{skip} ORDER BY visible_at, id",
-            [after[7], after[0], self.now_ms, count, *skip_args],
+            [*window, *skip_args],
         ).fetchall()
+        if not rows and self.look_ahead is not None:
+            end = self.reader.execute(
+                f"SELECT visible_at, id FROM ({after_sql('?')})"
+                " ORDER BY visible_at DESC, id DESC LIMIT 1",
+                window,
+            ).fetchone()
+            if end is not None:
+                self.look_ahead.remember(after, (end[0], bytes(end[1])), refused)
+        return rows
 
     async def named(self) -> Rows:
         rows: list[Any] = []
@@ -99,6 +115,8 @@ def _callback_due(conn: sqlite3.Connection, call_id: CallId, now_ms: int) -> Non
 class SqliteQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: what the last fruitless look past a take's first page found (queue/choose.py)
+        self._look_ahead = LookAhead()
 
     async def enqueue(self, *calls: NewCall, durable: bool = True) -> None:
         rows = [new_call_row(call) for call in calls]
@@ -128,7 +146,10 @@ class SqliteQueue:
             if blobs:
                 conn.executemany("INSERT INTO blobs (id, namespace, data) VALUES (?, ?, ?)", blobs)
 
-        await self.db.write(insert, durable)
+        try:
+            await self.db.write(insert, durable)
+        finally:  # once they are committed (or not), a take's next look must see them
+            self._look_ahead.queued(calls)
 
     async def make_durable(self, call_id: CallId) -> None:
         sql, args = call_touch("?", call_id)
@@ -137,7 +158,7 @@ class SqliteQueue:
     async def take(
         self, now_ms: int, lease_ms: int, limit: int, admit: Callable[[Candidate], bool]
     ) -> list[Lease]:
-        chosen = await choose(_Window(self.db.reader, now_ms), limit, admit)
+        chosen = await choose(_Window(self.db.reader, now_ms, self._look_ahead), limit, admit)
         if not chosen:
             return []
 
@@ -248,7 +269,10 @@ class SqliteQueue:
                 > 0
             )
 
-        return await self.db.write(release, durable=False)
+        try:
+            return await self.db.write(release, durable=False)
+        finally:  # back in the queue, maybe inside a window looked at already
+            self._look_ahead.forget()
 
     async def cancel_queued(
         self,
