@@ -67,6 +67,9 @@ class Worker:
         self._running: dict[bytes, tuple[Lease, asyncio.Task[None]]] = {}
         #: running calls being cancelled at a caller's request
         self._cancelled: set[bytes] = set()
+        #: calls whose run has begun (a task cancelled before its first step runs none of
+        #: its code, so a cancel that comes first is left for the run to find)
+        self._begun: set[bytes] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         #: the last look at the queue found nothing runnable left behind
@@ -180,12 +183,16 @@ class Worker:
         if running is None:
             return False
         self._cancelled.add(call_id.raw)
-        running[1].cancel()
+        if call_id.raw in self._begun:
+            running[1].cancel()
         return True
 
     async def _run(self, lease: Lease) -> None:
+        self._begun.add(lease.id.raw)
         retried = False
         try:
+            if lease.id.raw in self._cancelled:  # asked before the run began
+                raise asyncio.CancelledError
             outcome = await self._execute(lease)
             if isinstance(outcome, Retry):
                 retried = await self.queue.nak(lease, outcome.at_ms)
@@ -211,6 +218,7 @@ class Worker:
                 )
         finally:
             self._cancelled.discard(lease.id.raw)
+            self._begun.discard(lease.id.raw)
             self._running.pop(lease.id.raw, None)
             self.capacity.release(candidate_of(lease))
             if not retried:  # a call to run again has not ended: its waiters wait on
