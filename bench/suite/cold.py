@@ -27,6 +27,7 @@ from bench.loadgen import HttpClient, now
 from bench.stats import fmt_ms, summary_ms
 from bench.suite.common import HOST, Report, log
 from bench.suite.table import Row, at_most, latency_row, verdict
+from sluice.sandbox.rlimits import base_env
 
 #: the issue's targets with a pre-started interpreter (ms); without one: 1.2x the fork+exec
 STEM_TARGET_MS = {"python": 20.0, "node": 30.0}
@@ -36,13 +37,19 @@ FLOORS = {"python": [PYTHON, "-I", "-S", "-c", "pass"], "node": ["node", "-e", "
 
 
 def fork_exec(argv: list[str], runs: int) -> dict[str, float]:
-    """Wall time of `subprocess.run(argv)`, `runs` times after one unmeasured run."""
-    subprocess.run(argv, check=True, timeout=60)
+    """Wall time of `subprocess.run(argv)`, `runs` times after one unmeasured run, in the
+    environment a function process gets (ours may hold NODE_EXTRA_CA_CERTS, which node reads
+    at start: 60 ms instead of 25 here). No timeout: with one, subprocess waits by polling at
+    doubling intervals (0.5, 1, 2, 4 ms...), and what is measured is the first poll after the
+    exit (15.5 ms for an 8 ms start)."""
     times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, timeout=60)
-        times.append(time.perf_counter() - start)
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as home:
+        env = base_env(Path(home))
+        for run in range(runs + 1):
+            start = time.perf_counter()
+            subprocess.run(argv, stdin=subprocess.DEVNULL, env=env, cwd=home, check=True)
+            if run:
+                times.append(time.perf_counter() - start)
     return summary_ms(times)
 
 
