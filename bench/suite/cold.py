@@ -27,7 +27,9 @@ from bench.loadgen import HttpClient, now
 from bench.stats import fmt_ms, summary_ms
 from bench.suite.common import HOST, Report, log
 from bench.suite.table import Row, at_most, latency_row, verdict
-from sluice.sandbox.rlimits import base_env
+from sluice.sandbox.base import Sandbox
+from sluice.sandbox.bwrap import BwrapSandbox, choose_sandbox
+from sluice.sandbox.rlimits import RlimitSandbox
 
 #: the issue's targets with a pre-started interpreter (ms); without one: 1.2x the fork+exec
 STEM_TARGET_MS = {"python": 20.0, "node": 30.0}
@@ -36,18 +38,20 @@ PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter, no
 FLOORS = {"python": [PYTHON, "-I", "-S", "-c", "pass"], "node": ["node", "-e", "0"]}
 
 
-def fork_exec(argv: list[str], runs: int) -> dict[str, float]:
+def fork_exec(argv: list[str], runs: int, sandbox: Sandbox | None = None) -> dict[str, float]:
     """Wall time of `subprocess.run(argv)`, `runs` times after one unmeasured run, in the
     environment a function process gets (ours may hold NODE_EXTRA_CA_CERTS, which node reads
-    at start: 60 ms instead of 25 here). No timeout: with one, subprocess waits by polling at
-    doubling intervals (0.5, 1, 2, 4 ms...), and what is measured is the first poll after the
-    exit (15.5 ms for an 8 ms start)."""
+    at start: 60 ms instead of 25 here), launched through `sandbox` if given. No timeout: with
+    one, subprocess waits by polling at doubling intervals (0.5, 1, 2, 4 ms...), and what is
+    measured is the first poll after the exit (15.5 ms for an 8 ms start)."""
     times = []
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as home:
-        env = base_env(Path(home))
+        spec = (sandbox or RlimitSandbox()).launch(argv, {}, Path(home))
         for run in range(runs + 1):
             start = time.perf_counter()
-            subprocess.run(argv, stdin=subprocess.DEVNULL, env=env, cwd=home, check=True)
+            subprocess.run(
+                spec.argv, stdin=subprocess.DEVNULL, env=dict(spec.env), cwd=home, check=True
+            )
             if run:
                 times.append(time.perf_counter() - start)
     return summary_ms(times)
@@ -129,8 +133,13 @@ async def _kinds(server: SluiceServer, stems: bool, args: argparse.Namespace) ->
 def run(args: argparse.Namespace, report: Report) -> None:
     results: dict[str, Any] = {}
     log("cold: fork+exec of the bare interpreters")
-    results["floor_python"] = fork_exec(FLOORS["python"], 20)
-    results["floor_node"] = fork_exec(FLOORS["node"], 10) if shutil.which("node") else {}
+    sandbox = choose_sandbox("auto", hidden=(), visible=())
+    for kind, runs in (("python", 20), ("node", 10)):
+        if kind == "node" and not shutil.which("node"):
+            continue
+        results[f"floor_{kind}"] = fork_exec(FLOORS[kind], runs)
+        if isinstance(sandbox, BwrapSandbox):  # what the servers below run functions in
+            results[f"floor_{kind}_bwrap"] = fork_exec(FLOORS[kind], runs, sandbox)
     for stems in ("1", "0"):
         with sluice_server({"SLUICE_STEM_CELLS": stems}, args) as server:
             results[f"stem_{stems}"] = uvloop.run(_kinds(server, stems == "1", args))
@@ -153,6 +162,17 @@ def rows(results: dict[str, Any]) -> list[Row]:
             ("node", "node -e 0", "106 ms"),
         )
     ]
+    for at, (kind, label) in enumerate((("python", "python -I -S -c pass"), ("node", "node -e 0"))):
+        sandboxed = results.get(f"floor_{kind}_bwrap")
+        if sandboxed:  # the part of a cold start the sandbox takes, with no Sluice code in it
+            row = latency_row(
+                "4 cold",
+                f"floor: fork+exec `{label}` in Sluice's bwrap sandbox",
+                sandboxed,
+                reference=f"unsandboxed {fmt_ms(floors[kind].get('p50'))}",
+                notes=f"n={sandboxed.get('n')}; SLUICE_SANDBOX=auto picks bwrap here",
+            )
+            out.insert(2 * at + 1, row)
     for stems, how in (("1", "stem cell (pre-started interpreter)"), ("0", "no stem cell")):
         for kind, label in (("python", "Python"), ("node", "Node.js")):
             f = results.get(f"stem_{stems}", {}).get(kind)
