@@ -50,7 +50,7 @@ def fork_exec(argv: list[str], runs: int, sandbox: Sandbox | None = None) -> dic
         for run in range(runs + 1):
             start = time.perf_counter()
             subprocess.run(
-                spec.argv, stdin=subprocess.DEVNULL, env=dict(spec.env), cwd=home, check=True
+                spec.argv, stdin=subprocess.DEVNULL, env=dict(spec.env), cwd=spec.cwd, check=True
             )
             if run:
                 times.append(time.perf_counter() - start)
@@ -149,30 +149,31 @@ def run(args: argparse.Namespace, report: Report) -> None:
 
 def rows(results: dict[str, Any]) -> list[Row]:
     floors = {kind: results.get(f"floor_{kind}", {}) for kind in ("python", "node")}
-    out = [
-        latency_row(
-            "4 cold",
-            f"floor: fork+exec `{label}`",
-            floors[kind],
-            reference=f"bench-peers: {peers}",
-            notes=f"n={floors[kind].get('n')}",
+    out: list[Row] = []
+    for kind, label, peers in (
+        ("python", "python -I -S -c pass", "11.6 ms"),
+        ("node", "node -e 0", "106 ms"),
+    ):
+        out.append(
+            latency_row(
+                "4 cold",
+                f"floor: fork+exec `{label}`",
+                floors[kind],
+                reference=f"bench-peers: {peers}",
+                notes=f"n={floors[kind].get('n')}",
+            )
         )
-        for kind, label, peers in (
-            ("python", "python -I -S -c pass", "11.6 ms"),
-            ("node", "node -e 0", "106 ms"),
-        )
-    ]
-    for at, (kind, label) in enumerate((("python", "python -I -S -c pass"), ("node", "node -e 0"))):
         sandboxed = results.get(f"floor_{kind}_bwrap")
         if sandboxed:  # the part of a cold start the sandbox takes, with no Sluice code in it
-            row = latency_row(
-                "4 cold",
-                f"floor: fork+exec `{label}` in Sluice's bwrap sandbox",
-                sandboxed,
-                reference=f"unsandboxed {fmt_ms(floors[kind].get('p50'))}",
-                notes=f"n={sandboxed.get('n')}; SLUICE_SANDBOX=auto picks bwrap here",
+            out.append(
+                latency_row(
+                    "4 cold",
+                    f"floor: fork+exec `{label}` in Sluice's bwrap sandbox",
+                    sandboxed,
+                    reference=f"unsandboxed {fmt_ms(floors[kind].get('p50'))}",
+                    notes=f"n={sandboxed.get('n')}; SLUICE_SANDBOX=auto picks bwrap here",
+                )
             )
-            out.insert(2 * at + 1, row)
     for stems, how in (("1", "stem cell (pre-started interpreter)"), ("0", "no stem cell")):
         for kind, label in (("python", "Python"), ("node", "Node.js")):
             f = results.get(f"stem_{stems}", {}).get(kind)
