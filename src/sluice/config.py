@@ -87,8 +87,21 @@ class Settings(BaseSettings):
     nats_sweep_seconds: float = 30.0
 
     # Runtime processes
-    #: bwrap hides the data dir from functions; auto uses it when it works; none does not
+    #: bwrap (auto: the same) contains function processes and is required; none runs them
+    #: unconfined, as Sluice's own user, on its network
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    #: what a function process can reach: none, api-only (Sluice's API alone), host
+    function_network: Literal["none", "api-only", "host"] = "api-only"
+    #: the unprivileged uid and gid function processes run as when Sluice runs as root
+    function_uid: int = Field(default=1_900_000, ge=1)
+    #: processes and threads of one function process's tree at once
+    function_pids: int = Field(default=256, ge=8)
+    #: open files of each function process
+    function_open_files: int = Field(default=1024, ge=64)
+    #: CPU cores' worth of time a function process's tree may use (0: no cap)
+    function_cpus: float = Field(default=1.0, ge=0)
+    #: size of a function process's private /tmp and /dev/shm, each
+    function_tmp_mb: int = Field(default=512, ge=1)
     #: where the npm packages offered to Node.js functions live (default: under data_dir)
     node_modules: Path | None = None
     idle_seconds: float = 600.0

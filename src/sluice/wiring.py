@@ -26,7 +26,8 @@ from sluice.notify.waiters import Waiters
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
-from sluice.sandbox.bwrap import choose_sandbox
+from sluice.sandbox.base import Network
+from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, scheduler_lock
 from sluice.worker.housekeeping import reaper, sweeper
@@ -56,6 +57,16 @@ def build_runtime(settings: Settings) -> Runtime:
         hidden=[settings.data_dir, settings.client_config.parent],
         # functions import their dependency environments from the builds dir
         visible=[*([node_modules] if node_modules else []), settings.builds_dir],
+        network=Network(settings.function_network),
+        api=api_address(settings.resolved_api_host()),
+        limits=Limits(
+            pids=settings.function_pids,
+            open_files=settings.function_open_files,
+            cpus=settings.function_cpus or None,
+            tmp_mb=settings.function_tmp_mb,
+            memory_mb=settings.memory_max_mb,
+        ),
+        uid=settings.function_uid,
     )
     config = RuntimeConfig(
         idle_seconds=settings.idle_seconds,
@@ -88,7 +99,11 @@ class Sluice:
             self.runtime.sandbox if isinstance(self.runtime, ProcessRuntime) else RlimitSandbox()
         )
         self.builder = Builder(
-            sandbox, settings.builds_dir, settings.data_dir / "work", settings.build_timeout_seconds
+            # a build fetches its packages from the registries
+            sandbox.with_network(Network.HOST),
+            settings.builds_dir,
+            settings.data_dir / "work",
+            settings.build_timeout_seconds,
         )
         self.actions = Actions(
             self.store, settings, self.runtime.resolve_kind, self.builder.for_action

@@ -69,6 +69,9 @@ async def run_warm(
     finally:
         _unwatch(process, memory)
     complete = await process.finish_logs(call_id, grace)
+    if process.watched == 0:
+        # nothing a call started outlives it: only the runner stays warm
+        process.kill_strays()
     if isinstance(answer, End):
         reuse = answer is End.TIMEOUT and process.alive
         if reuse and not complete:
@@ -91,6 +94,7 @@ async def run_warm(
 def _watch(process: RuntimeProcess, memory: MemoryWatch, memory_mb: int) -> None:
     """Sample the process's memory while any of its calls runs (its limit is per process)."""
     if process.watched == 0:
+        process.limit_memory(memory_mb)
         memory.watch(process.pid, memory_mb, lambda: process.kill(End.MEMORY))
     process.watched += 1
 

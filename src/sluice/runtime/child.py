@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from sluice.runtime.logs import STDERR, STDOUT, LineSplitter
-from sluice.sandbox.base import LaunchSpec
+from sluice.sandbox.base import UNCONFINED, Confinement, LaunchSpec, pid_running
 
 #: (stream, line, epoch ns when it arrived)
 LineSink = Callable[[str, bytes, int], None]
@@ -46,7 +46,7 @@ def _popen(
         cwd=spec.cwd,
         start_new_session=spec.start_new_session,
         preexec_fn=spec.preexec_fn,
-        pass_fds=tuple(pass_fds),
+        pass_fds=(*pass_fds, *spec.pass_fds),
     )
 
 
@@ -56,18 +56,8 @@ def sweep_homes(work_dir: Path) -> None:
         return
     for entry in work_dir.glob("proc-*-*"):
         owner = entry.name.split("-")[1]
-        if owner.isdigit() and int(owner) != os.getpid() and not _running(int(owner)):
+        if owner.isdigit() and int(owner) != os.getpid() and not pid_running(int(owner)):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _OutputPipe(asyncio.Protocol):
@@ -107,6 +97,8 @@ class Child:
         self._transports: list[asyncio.BaseTransport] = []
         self._pidfd: int | None = None
         self._waiter: asyncio.Future[int] | None = None
+        #: what the sandbox holds the process in (its control group, its network)
+        self.confinement: Confinement = UNCONFINED
 
     @classmethod
     async def spawn(
@@ -124,15 +116,20 @@ class Child:
         try:
             popen = _popen(spec, pass_fds, stdin, stdout, stderr)
         except BaseException:
+            if spec.confiner is not None:
+                spec.confiner.discard()
             await asyncio.to_thread(shutil.rmtree, spec.cwd, True)
             raise
         child = cls(popen, spec.cwd, sink)
         try:
+            if spec.confiner is not None:
+                child.confinement = await spec.confiner.attach(popen.pid)
             await child._attach()
         except BaseException:
             child.kill()
             popen.wait()
             child._close_pipes()
+            await child.confinement.release()
             await asyncio.to_thread(shutil.rmtree, spec.cwd, True)
             raise
         return child
@@ -217,4 +214,5 @@ class Child:
         if not self.exited.done():
             await asyncio.to_thread(self.popen.wait)
             self._process_exited()
+        await self.confinement.release()
         await asyncio.to_thread(shutil.rmtree, self.home, True)

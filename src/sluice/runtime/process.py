@@ -261,6 +261,15 @@ class RuntimeProcess:
         finally:
             self.close_call(call_id)
 
+    def limit_memory(self, memory_mb: int) -> None:
+        """The memory limit of the process's whole tree, where the sandbox can set one."""
+        if self._child is not None:
+            self._child.confinement.limit_memory(memory_mb)
+
+    def kill_strays(self) -> int:
+        """Kill what the process started and left running (none of its calls is running)."""
+        return self._child.confinement.kill_strays() if self._child is not None else 0
+
     def kill(self, reason: End = End.CRASH) -> None:
         if self.end is None:
             self.end = reason
@@ -318,7 +327,8 @@ class RuntimeProcess:
 
     def _on_exit(self) -> None:
         if self.end is None:
-            self.end = End.CRASH
+            oom = self._child is not None and self._child.confinement.out_of_memory()
+            self.end = End.MEMORY if oom else End.CRASH
         waiters, self._waiters = self._waiters, {}
         for waiter in waiters.values():
             if not waiter.done():

@@ -1,16 +1,58 @@
-"""The isolation seam: how a function's process is launched.
+"""The isolation seam: how a function's process is launched and held.
 
 The runtime decides *what* to run (argv, the variables the function must see, its working
-directory); a `Sandbox` decides *how*: which environment the process really gets, its resource
-limits and its session. The runtime never hands a child its own environment.
+directory); a `Sandbox` decides *how*: which environment the process really gets, as which
+user, what it can see and reach, its resource limits and its session. The runtime never hands
+a child its own environment.
+
+A launch may come with a `Confiner`: started, the process waits until the confiner has put
+it in its place (its control group, its network) and only then runs the function's code.
+What the confiner returns, a `Confinement`, stays with the process until it is gone.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
+
+
+class Network(StrEnum):
+    """What a function process can reach."""
+
+    #: nothing, not even Sluice's API (a loopback of its own)
+    NONE = "none"
+    #: Sluice's API alone, at the address __OW_API_HOST names
+    API = "api-only"
+    #: the host's network as it is (only where the operator allows it)
+    HOST = "host"
+
+
+class Confinement(Protocol):
+    """What holds one started process: its limits, and what else runs beside it."""
+
+    def limit_memory(self, memory_mb: int) -> None:
+        """Cap the memory of the process and everything it starts."""
+
+    def kill_strays(self) -> int:
+        """Kill whatever the process started that still runs; how many were killed."""
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed something in it for its memory limit."""
+
+    async def release(self) -> None:
+        """The process is gone: free what held it."""
+
+
+class Confiner(Protocol):
+    async def attach(self, pid: int) -> Confinement:
+        """Place the just-started process `pid` and let it run."""
+
+    def discard(self) -> None:
+        """The process could not be started: close what the launch had opened."""
 
 
 @dataclass(frozen=True)
@@ -25,9 +67,44 @@ class LaunchSpec:
     start_new_session: bool = True
     #: runs in the child between fork and exec (resource limits)
     preexec_fn: Callable[[], None] | None = None
+    #: descriptors the sandbox itself passes to the child (besides the runtime's)
+    pass_fds: tuple[int, ...] = ()
+    confiner: Confiner | None = None
 
 
 class Sandbox(Protocol):
     def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
         """The launch spec for `argv` run in `cwd` (its own fresh directory, used as HOME and
         TMPDIR) seeing the variables `env` on top of the sandbox's minimal base."""
+
+    def with_network(self, network: Network) -> Sandbox:
+        """The same sandbox with another network (builds fetch their packages)."""
+
+
+class Unconfined:
+    """The confinement of a process with no control group: nothing to add or release."""
+
+    def limit_memory(self, memory_mb: int) -> None:
+        return None
+
+    def kill_strays(self) -> int:
+        return 0
+
+    def out_of_memory(self) -> bool:
+        return False
+
+    async def release(self) -> None:
+        return None
+
+
+UNCONFINED = Unconfined()
+
+
+def pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,85 +1,422 @@
-"""A bubblewrap sandbox: the function sees the machine's files read-only, its own directory
-writable, and nothing of Sluice's data dir (the store, the platform secret, other functions'
-directories) or client config. It shares the network, so it can call the API on loopback.
+"""The bubblewrap sandbox: what a hostile function process is held in.
 
-This hides the platform's state from function code; it does not make hostile code safe to
-run next to other users' files: run Sluice as a user of its own for that.
+- **Its own files only.** The process sees a new root holding the system's programs and
+  libraries read-only (`/usr`, `/etc`, `/opt`, and the interpreters and libraries the runtime
+  names), its own directory writable, and private, size-capped `/tmp` and `/dev/shm`. Nothing
+  else of the host: no home directories, no `/run` (the sockets of PostgreSQL, MariaDB,
+  Docker live there), not Sluice's data dir nor its client config.
+- **Unprivileged.** When the server runs as root the process runs as an unprivileged uid of
+  its own (`setpriv`, after bwrap has built the sandbox as root), with every capability gone
+  from its bounding set and `no_new_privs`; when the server runs as a user, bwrap's user
+  namespace holds it, as that user, without capabilities.
+- **Refused system calls.** A seccomp filter (sandbox/seccomp.py) refuses raw and packet
+  sockets, ptrace, mounts, new namespaces, keyrings, BPF, perf events and the rest.
+- **Its own network.** A network namespace of its own: no loopback services of the host, no
+  view of other clients' traffic; Sluice's API is bridged in (sandbox/api_bridge.py), or
+  nothing at all.
+- **Its own processes.** A pid namespace (what it starts dies with it), IPC and UTS
+  namespaces, a session of its own, and a control group (sandbox/cgroups.py) that caps the
+  memory, process count and CPU of the whole tree.
+
+The started bwrap waits (`--block-fd`) until the server has put the process in its control
+group and network, so the function runs no instruction outside them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 import logging
+import os
+import resource
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from sluice.sandbox.base import LaunchSpec, Sandbox
+import orjson
+
+from sluice.sandbox import seccomp
+from sluice.sandbox.api_bridge import ApiBridge, listen_in
+from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
+from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.rlimits import RlimitSandbox
 
 log = logging.getLogger("sluice.sandbox")
+
+#: what every process sees read-only, where it exists
+SYSTEM_DIRS = ("/usr", "/etc", "/opt")
+#: top-level names that are symbolic links into /usr on merged-/usr systems
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+#: private, size-capped tmpfs of each sandbox (not the host's)
+PRIVATE_DIRS = ("/tmp", "/dev/shm")  # noqa: S108
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of one function process and everything it starts."""
+
+    #: processes and threads at once
+    pids: int = 256
+    #: open file descriptors of each process
+    open_files: int = 1024
+    #: CPU cores' worth of time per wall second (cgroup quota); None: no cap
+    cpus: float | None = 1.0
+    #: size of the private /tmp and /dev/shm, each (their pages count as the process's memory)
+    tmp_mb: int = 512
+    #: memory before the runtime sets the function's own limit (a stem cell's)
+    memory_mb: int = 2048
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who function processes run as when the server is root."""
+
+    uid: int
+    gid: int
 
 
 class BwrapSandbox:
     def __init__(
         self,
         bwrap: str,
-        hidden: Sequence[Path],
+        hidden: Sequence[Path] = (),
         visible: Sequence[Path] = (),
         inner: RlimitSandbox | None = None,
+        *,
+        identity: Identity | None = None,
+        network: Network = Network.API,
+        api: tuple[str, int] | None = None,
+        cgroups: Cgroups | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        """`hidden` directories appear empty; `visible` ones (inside hidden ones, such as
-        the npm packages offered to functions) are shown again, read-only."""
+        """`visible` paths (interpreters, libraries, the npm packages and build environments
+        offered to functions) are shown read-only; `hidden` ones are never shown, even where
+        they lie inside a visible one (Sluice's data dir below a shown directory)."""
         self.bwrap = bwrap
-        # bwrap cannot make a mount point on the read-only root: hide what exists
-        self.hidden = [p.resolve() for p in hidden if p.exists()]
-        self.visible = [p.resolve() for p in visible if p.exists()]
+        self.hidden = sorted({p.resolve() for p in hidden if p.exists()})
+        self.shown = sorted({p.resolve() for p in (*runtime_paths(), *visible) if p.exists()})
+        self.visible = _outermost(self.shown)
         self.inner = inner or RlimitSandbox()
+        self.identity = identity
+        self.network = network
+        #: where the API is for the bridge, and the address it has inside the sandbox
+        self.api = api
+        self.cgroups = cgroups
+        self.limits = limits or Limits()
+        self._base = self._base_args()
+
+    def _base_args(self) -> list[str]:
+        args = [self.bwrap, *_system_view()]
+        size = str(self.limits.tmp_mb << 20)
+        for name in PRIVATE_DIRS:
+            args += ["--perms", "1777", "--size", size, "--tmpfs", name]
+        for path in self.visible:
+            if not _inside_any(path, SYSTEM_DIRS):
+                args += [*_traversable_parents(path), "--ro-bind", str(path), str(path)]
+        # a hidden directory inside a shown one is covered, what is shown inside it shown again
+        for path in self.hidden:
+            if any(_inside(path, shown) for shown in self.visible):
+                args += ["--tmpfs", str(path)]
+                for shown in self.shown:
+                    if _inside(shown, path) and shown != path:
+                        args += ["--ro-bind", str(shown), str(shown)]
+        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        if self.network is not Network.HOST:
+            args.append("--unshare-net")
+        args += ["--die-with-parent", "--new-session"]
+        return args
+
+    @property
+    def description(self) -> str:
+        """The protections in force, for the start-up log."""
+        who = (
+            f"uid {self.identity.uid} (unprivileged), no capabilities, no_new_privs"
+            if self.identity is not None
+            else "the server's user in a user namespace, no capabilities, no_new_privs"
+        )
+        network = {
+            Network.NONE: "a network namespace of its own with no way out",
+            Network.API: "a network namespace of its own, Sluice's API bridged in",
+            Network.HOST: "the host's network (SLUICE_FUNCTION_NETWORK=host)",
+        }[self.network]
+        limits = (
+            f"{self.cgroups.description}: memory, {self.limits.pids} processes, "
+            f"{self.limits.cpus or 'any'} CPUs"
+            if self.cgroups is not None
+            else "no control groups (the server is not root): memory sampled"
+        )
+        return (
+            f"bubblewrap: own files only, {who}, seccomp filter, {network}; {limits}; "
+            f"{self.limits.open_files} open files; private /tmp and /dev/shm of "
+            f"{self.limits.tmp_mb} MB"
+        )
+
+    def with_network(self, network: Network) -> BwrapSandbox:
+        if network is self.network:
+            return self
+        made = copy.copy(self)
+        made.network = network
+        made._base = made._base_args()
+        return made
 
     def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
         spec = self.inner.launch(argv, env, cwd)
-        wrapper = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for path in self.hidden:
-            wrapper += ["--tmpfs", str(path)]
-        for path in self.visible:
-            wrapper += ["--ro-bind", str(path), str(path)]
         home = cwd.resolve()
-        wrapper += [
+        if self.identity is not None:
+            _give(home, self.identity)
+        info_read, info_write = os.pipe2(os.O_CLOEXEC)
+        block_read, block_write = os.pipe2(os.O_CLOEXEC)
+        rules = seccomp.program_fd()
+        wrapper = [
+            *self._base,
+            *_traversable_parents(home),
             "--bind",
             str(home),
             str(home),
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--die-with-parent",
-            "--new-session",
             "--chdir",
             str(home),
+            "--seccomp",
+            str(rules),
+            "--info-fd",
+            str(info_write),
+            "--block-fd",
+            str(block_read),
             "--",
         ]
+        if self.identity is not None:
+            wrapper += _drop_to(self.identity)
+        confiner = BwrapConfiner(self, (info_read, block_write), (info_write, block_read, rules))
         return LaunchSpec(
             argv=(*wrapper, *spec.argv),
             env=spec.env,
             cwd=spec.cwd,
             start_new_session=spec.start_new_session,
             preexec_fn=spec.preexec_fn,
+            pass_fds=(info_write, block_read, rules),
+            confiner=confiner,
         )
 
 
+class BwrapConfiner:
+    """Puts one started bwrap's sandbox in its place, then lets it run."""
+
+    def __init__(
+        self, sandbox: BwrapSandbox, ours: tuple[int, int], childs: tuple[int, ...]
+    ) -> None:
+        self.sandbox = sandbox
+        self.info, self.block = ours
+        self.childs = childs
+
+    def discard(self) -> None:
+        for fd in (*self.childs, self.info, self.block):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    async def attach(self, pid: int) -> Confinement:
+        for fd in self.childs:
+            os.close(fd)
+        group: ProcessGroup | None = None
+        bridge: ApiBridge | None = None
+        try:
+            inner = await self._sandbox_pid()
+            sandbox = self.sandbox
+            if sandbox.cgroups is not None:
+                group = sandbox.cgroups.create()
+                limits = sandbox.limits
+                group.limit(limits.memory_mb, limits.pids, limits.cpus)
+                group.join(inner)
+            nofile = self.sandbox.limits.open_files
+            resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
+            if sandbox.network is Network.API and sandbox.api is not None:
+                inside, target = _bridge_addresses(sandbox.api)
+                bridge = ApiBridge(await listen_in(inner, inside), target)
+            os.write(self.block, b"1")
+        except BaseException:
+            if bridge is not None:
+                await bridge.close()
+            if group is not None:
+                group.kill()
+            raise
+        finally:
+            os.close(self.block)
+        return BwrapConfinement(inner, group, bridge)
+
+    async def _sandbox_pid(self) -> int:
+        """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
+        loop = asyncio.get_running_loop()
+        os.set_blocking(self.info, False)
+        data = b""
+        try:
+            while not data.rstrip().endswith(b"}"):
+                ready: asyncio.Future[None] = loop.create_future()
+                loop.add_reader(self.info, ready.set_result, None)
+                try:
+                    await ready
+                finally:
+                    loop.remove_reader(self.info)
+                chunk = os.read(self.info, 4096)
+                if not chunk:
+                    raise OSError("bubblewrap exited before the sandbox was made")
+                data += chunk
+        finally:
+            os.close(self.info)
+        pid = orjson.loads(data).get("child-pid")
+        if not isinstance(pid, int):
+            raise OSError(f"bubblewrap gave no sandbox pid: {data!r}")
+        return pid
+
+
+class BwrapConfinement:
+    """A running sandbox: its first process (bwrap's init, which starts the command) and what
+    holds it."""
+
+    def __init__(self, init: int, group: ProcessGroup | None, bridge: ApiBridge | None) -> None:
+        self.init = init
+        self.group = group
+        self.bridge = bridge
+        self._command: int | None = None
+
+    def limit_memory(self, memory_mb: int) -> None:
+        if self.group is not None:
+            with contextlib.suppress(OSError):
+                self.group.limit_memory(memory_mb)
+
+    def kill_strays(self) -> int:
+        if self.group is None:
+            return 0
+        if self._command is None:
+            self._command = _first_child(self.init)
+        if self._command is None:
+            return 0
+        return self.group.kill(keep=frozenset({self.init, self._command}))
+
+    def out_of_memory(self) -> bool:
+        return self.group is not None and self.group.oom_kills() > 0
+
+    async def release(self) -> None:
+        if self.bridge is not None:
+            await self.bridge.close()
+        group = self.group
+        if group is None:
+            return
+        group.kill()
+        # the kernel takes a moment to empty a group whose processes were just killed
+        for _ in range(50):
+            if group.remove():
+                return
+            await asyncio.sleep(0.01)
+        log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+def _system_view() -> list[str]:
+    """The system's programs and libraries, read-only, and a /proc and /dev of its own."""
+    args: list[str] = []
+    for name in SYSTEM_DIRS:
+        if os.path.isdir(name):
+            args += ["--ro-bind", name, name]
+    return [*args, *_links(), "--proc", "/proc", "--dev", "/dev"]
+
+
+def _traversable_parents(path: Path) -> list[str]:
+    """bwrap makes the directories above a mount point with the modes of the host's, so a
+    0700 /root above an interpreter would keep an unprivileged process from it: they are made
+    traversable first (they hold nothing but the path to what is mounted)."""
+    args: list[str] = []
+    for parent in reversed(path.parents[:-1]):
+        if not _inside_any(parent, (*SYSTEM_DIRS, "/proc", "/dev")) and not parent.is_symlink():
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _give(home: Path, identity: Identity) -> None:
+    """Make the process's directory, and what was laid out in it for it, its own."""
+    os.chown(home, identity.uid, identity.gid)
+    for parent, dirs, files in os.walk(home):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(parent, name), identity.uid, identity.gid)
+
+
+def _drop_to(identity: Identity) -> list[str]:
+    return [
+        "setpriv",
+        f"--reuid={identity.uid}",
+        f"--regid={identity.gid}",
+        "--clear-groups",
+        "--bounding-set=-all",
+        "--inh-caps=-all",
+        "--no-new-privs",
+        "--",
+    ]
+
+
+def _bridge_addresses(api: tuple[str, int]) -> tuple[tuple[str, int], tuple[str, int]]:
+    """The loopback address the function reaches the API at, and where the server forwards."""
+    host, port = api
+    target = ("127.0.0.1", port) if host in ("0.0.0.0", "", "localhost") else (host, port)
+    return ("127.0.0.1", port), target
+
+
+def api_address(url: str) -> tuple[str, int]:
+    """The host and port of the API URL functions are given (__OW_API_HOST)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (parts.hostname or "127.0.0.1", port)
+
+
+def _first_child(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+            children = f.read().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def runtime_paths() -> list[Path]:
+    """What every function process needs beside the system's directories: this Python (the
+    Python runner and builds run on it) and Sluice's own launchers and libraries."""
+    package = Path(__file__).resolve().parent.parent
+    return [Path(sys.prefix), Path(sys.base_prefix), package / "runtime", package / "function_libs"]
+
+
+def _outermost(paths: Sequence[Path]) -> list[Path]:
+    """The paths (sorted), without those inside another of them."""
+    kept: list[Path] = []
+    for path in paths:
+        if not any(_inside(path, other) for other in kept):
+            kept.append(path)
+    return kept
+
+
+def _inside(path: Path, other: Path) -> bool:
+    return path == other or other in path.parents
+
+
+def _inside_any(path: Path, names: Sequence[str]) -> bool:
+    return any(_inside(path, Path(name)) for name in names)
+
+
 def bwrap_works(bwrap: str) -> bool:
-    """bubblewrap needs user namespaces (or root); try it once."""
+    """bubblewrap needs user namespaces (or root); try it once, with what the sandbox uses."""
     try:
         done = subprocess.run(
             [
                 bwrap,
                 "--ro-bind",
-                "/",
-                "/",
+                "/usr",
+                "/usr",
+                *_links(),
                 "--dev",
                 "/dev",
                 "--proc",
                 "/proc",
                 "--unshare-pid",
+                "--unshare-net",
                 "--",
                 "true",
             ],
@@ -92,17 +429,63 @@ def bwrap_works(bwrap: str) -> bool:
     return done.returncode == 0
 
 
-def choose_sandbox(mode: str, hidden: Sequence[Path], visible: Sequence[Path]) -> Sandbox:
-    """`bwrap` (required), `none` (environment and limits only) or `auto` (bwrap if it works)."""
+def _links() -> list[str]:
+    args: list[str] = []
+    for name in SYSTEM_LINKS:
+        if os.path.islink(name):
+            args += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            args += ["--ro-bind", name, name]
+    return args
+
+
+def choose_sandbox(
+    mode: str,
+    hidden: Sequence[Path],
+    visible: Sequence[Path],
+    *,
+    network: Network = Network.API,
+    api: tuple[str, int] | None = None,
+    limits: Limits | None = None,
+    uid: int | None = None,
+) -> Sandbox:
+    """`bwrap` or `auto` (bwrap, which must work: Sluice refuses to start without it), or
+    `none` (environment and limits only; never for code you do not trust)."""
     if mode == "none":
+        log.warning(
+            "SLUICE_SANDBOX=none: function processes run as Sluice's own user, on its network, "
+            "and can read what it can. Never run code you do not trust this way."
+        )
         return RlimitSandbox()
     bwrap = shutil.which("bwrap")
-    if bwrap is not None and bwrap_works(bwrap):
-        return BwrapSandbox(bwrap, hidden, visible)
-    if mode == "bwrap":
-        raise RuntimeError("SLUICE_SANDBOX=bwrap, but bubblewrap (bwrap) is missing or fails")
-    log.warning(
-        "bubblewrap (bwrap) is not available: functions can read Sluice's data dir. "
-        "Install it (Debian: apt-get install bubblewrap) to hide it from them."
+    if bwrap is None or not bwrap_works(bwrap):
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is missing or cannot make namespaces here, so function code "
+            "could not be contained: install it (Debian: apt-get install bubblewrap) or set "
+            "SLUICE_SANDBOX=none to run unconfined"
+        )
+    identity = None
+    if os.geteuid() == 0:
+        chosen = DEFAULT_UID if uid is None else uid
+        identity = Identity(chosen, chosen)
+    sandbox = BwrapSandbox(
+        bwrap,
+        hidden,
+        visible,
+        identity=identity,
+        network=network,
+        api=api,
+        cgroups=Cgroups.detect(),
+        limits=limits,
     )
-    return RlimitSandbox()
+    log.info("function processes: %s", sandbox.description)
+    return sandbox
+
+
+#: the uid (and gid) function processes run as under a root server: a number no account of
+#: the machine uses, so they own nothing outside their own directories
+DEFAULT_UID = 1_900_000
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox asked for cannot be made on this machine."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from sluice.sandbox.base import LaunchSpec
+from sluice.sandbox.base import LaunchSpec, Network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -41,6 +41,9 @@ class RlimitSandbox:
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         for which in OWN_LIMITS & self.limits.keys():
             _lower_own(which, self.limits[which])
+
+    def with_network(self, network: Network) -> RlimitSandbox:
+        return self  # the host's network: this sandbox has no other
 
     def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
         # what the child would not inherit (checked per launch: the process's limits may move)
