@@ -7,10 +7,13 @@ function routes stay callable although they are on loopback."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from tests.dialects.openfaas.helpers import make_function, open_client, wait_status
 from tests.support.dns import DnsServer
 from tests.support.listener import LOOPBACK_CALLBACKS, Listener
@@ -183,6 +186,50 @@ def test_a_name_is_sent_to_the_address_it_was_checked_at(
     assert got.body == b"hello world"
     assert other.received == []
     assert dns.queries["hooks.test"] == 2  # at submit, and again at send
+
+
+@pytest.mark.parametrize(("certified", "delivered"), [("secure.test", True), ("other.test", False)])
+def test_https_to_a_name_checks_the_certificate_against_the_name(
+    new_server: Callable[..., SluiceServer],
+    dns: DnsServer,
+    tmp_path: Path,
+    certified: str,
+    delivered: bool,
+) -> None:
+    """The request goes to the checked address, and TLS still names the host: the
+    receiver's certificate must be for the URL's name."""
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(certified).configure_cert(tls)
+    server = new_server(
+        SLUICE_CALLBACK_ALLOW="127.0.0.2",
+        SLUICE_CALLBACK_RESOLVER=dns.address,
+        SLUICE_CALLBACK_ATTEMPTS="1",
+        SSL_CERT_FILE=str(ca_file),
+    ).start()
+    make_function(server, "hello", HELLO_JS)
+    dns.answer("secure.test", ["127.0.0.2"])
+    with (
+        Listener(host="127.0.0.2", tls=tls) as receiver,
+        open_client(server) as client,
+        server.client() as owner,
+    ):
+        url = f"https://secure.test:{receiver.port}/done"
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": url})
+        assert answer.status_code == 202, answer.text
+        call_id = answer.headers["x-call-id"]
+        callback = wait_for(lambda: _callback_settled(owner, call_id), 30, "the callback settled")
+    if delivered:
+        assert callback["status"] == "delivered"
+        (got,) = receiver.received
+        assert got.headers["host"] == f"secure.test:{receiver.port}"
+        assert got.body == b"hello world"
+    else:
+        assert callback["status"] == "failed"
+        assert "CERTIFICATE_VERIFY_FAILED" in callback["lastError"]
+        assert receiver.received == []
 
 
 def test_a_name_that_rebinds_to_a_refused_address_gets_nothing(

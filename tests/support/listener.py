@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import selectors
 import socket
+import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Listener:
         port: int = 0,
         host: str = "127.0.0.1",
         location: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.statuses = list(statuses)
         #: sent as Location with every answer (a redirect, with a 3xx status)
@@ -65,6 +67,9 @@ class Listener:
                 return
 
         self.server = ThreadingHTTPServer((host, port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.host = host
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -74,7 +79,7 @@ class Listener:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def _record(self, received: Received) -> int:
         with self._lock:

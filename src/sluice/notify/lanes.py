@@ -89,10 +89,13 @@ class Lanes:
         self.per_destination = per_destination
         self.timeout = timeout
         self._lanes: dict[Key, Lane] = {}
-        #: one TLS context (loading the CA bundle is slow) shared by every lane's client
-        self._tls: ssl.SSLContext = httpx.create_ssl_context()
+        #: one TLS context (loading the CA bundle is slow) shared by every lane's client,
+        #: made with the first (a process that sends no callback never loads it)
+        self._tls: ssl.SSLContext | None = None
 
     def _client(self) -> httpx.AsyncClient:
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
         n = self.per_destination
         return httpx.AsyncClient(
             timeout=self.timeout,
