@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.listener import LOOPBACK_CALLBACKS
 from tests.support.nats import nats_url, private_nats
 from tests.support.postgres import create_database, drop_database, postgres_unavailable
 from tests.support.server import SluiceServer
@@ -16,8 +17,9 @@ __all__ = ["nats_url", "private_nats"]  # fixtures for the tests that need NATS
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
-    """One server for the whole session: tests that must not share one use `new_server`."""
-    instance = SluiceServer(tmp_path_factory.mktemp("sluice"))
+    """One server for the whole session: tests that must not share one use `new_server`.
+    Its callbacks may go to the listeners on 127.0.0.1."""
+    instance = SluiceServer(tmp_path_factory.mktemp("sluice"), extra_env=LOOPBACK_CALLBACKS)
     try:
         yield instance.start()
     finally:

@@ -124,10 +124,20 @@ class Settings(BaseSettings):
     #: wait before the first retry of a callback; doubled each time up to the max
     callback_backoff_ms: int = 1000
     callback_backoff_max_ms: int = 60_000
-    #: how long one callback request may take
+    #: how long one callback request may take, from connecting to the receiver's answer
     callback_timeout_seconds: float = 10.0
-    #: when set, callbacks carry X-Sluice-Signature-256: sha256=<HMAC-SHA256 of the body>
+    #: when set, callbacks are signed as Standard Webhooks are (webhook-id, -timestamp,
+    #: -signature; a whsec_<base64> secret is used as the spec says) and carry
+    #: X-Sluice-Signature-256: sha256=<HMAC-SHA256 of the body>
     callback_secret: str | None = None
+    #: networks (CIDRs, addresses) and host names callbacks may go to although they are
+    #: loopback, link-local, private or reserved ("10.1.0.0/16,hooks.internal")
+    callback_allow: str = ""
+    #: the DNS server (IP or IP:PORT) that resolves callback host names; "" is the system's
+    callback_resolver: str = ""
+    #: deliveries sent to one destination (scheme, host, port) at once; as many more wait
+    #: their turn in memory, the rest are put back in the queue for a while
+    callback_per_destination: int = Field(default=8, ge=1)
     #: log the content of each async request and of each callback (OpenFaaS's write_debug)
     write_debug: bool = False
     #: OpenFaaS bodies over request_max_bytes up to this are stored aside (claim check)
@@ -157,6 +167,26 @@ class Settings(BaseSettings):
         if value in ("", "embedded") or value.startswith(("nats://", "tls://")):
             return value or "embedded"
         raise ValueError("queue must be 'embedded' or a nats:// URL")
+
+    @field_validator("callback_allow")
+    @classmethod
+    def _known_allow(cls, value: str) -> str:
+        from sluice.notify.destinations import Allowed  # it reads these settings
+
+        Allowed.parse(value)
+        return value
+
+    @field_validator("callback_resolver")
+    @classmethod
+    def _known_resolver(cls, value: str) -> str:
+        from sluice.notify.destinations import server_address  # it reads these settings
+
+        if value:
+            try:
+                server_address(value)
+            except ValueError as exc:
+                raise ValueError("callback_resolver must be IP or IP:PORT") from exc
+        return value
 
     def resolved_api_host(self) -> str:
         if self.api_host:

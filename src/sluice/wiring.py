@@ -22,6 +22,7 @@ from sluice.engine.rules import Rules
 from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
+from sluice.notify.destinations import Destinations
 from sluice.notify.waiters import Waiters
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
@@ -135,7 +136,9 @@ class Sluice:
             self.store, self.queue, self.packages, self.waiters, settings, self.dispatcher
         )
         self.calls.feeds = self.alarms
-        self.callbacks = CallbackSender(self.store, self.queue, settings)
+        #: where callbacks may go: checked at submit by the dialects, and at send
+        self.destinations = Destinations(settings)
+        self.callbacks = CallbackSender(self.store, self.queue, settings, self.destinations)
         self.cancellation = Cancellation(self.store, self.queue, self.dispatcher, self.waiters)
         if self.transport.events is not None:
             self.cancellation.remote = self.transport.events.cancel_remote

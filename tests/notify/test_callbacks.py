@@ -1,17 +1,20 @@
 """X-Callback-Url: a real listener socket gets each call's answer with OpenFaaS's headers;
-failed deliveries are retried with backoff, signed when a secret is set, and the outcome is
-on the call's status."""
+failed deliveries are retried with backoff, signed when a secret is set (Standard Webhooks
+and X-Sluice-Signature-256), and the outcome is on the call's status for its owner."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterator
 
 import pytest
-from tests.dialects.openfaas.helpers import make_function, open_client, wait_status
-from tests.support.listener import Listener, Received
+from standardwebhooks import Webhook, WebhookVerificationError
+from tests.dialects.openfaas.helpers import make_function, open_client, owner_status, wait_status
+from tests.support.listener import LOOPBACK_CALLBACKS, Listener, Received
 from tests.support.server import SluiceServer, free_port, wait_for
 
 SECRET = "callback-secret"
@@ -32,8 +35,10 @@ FAILING_JS = "function main() { throw new Error('it broke'); }"
 
 @pytest.fixture(scope="module")
 def cb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
-    """Quick retries (100 ms, doubling; 3 tries) and signed callbacks."""
+    """Quick retries (100 ms, doubling; 3 tries) and signed callbacks, to listeners on
+    127.0.0.1."""
     env = {
+        **LOOPBACK_CALLBACKS,
         "SLUICE_CALLBACK_BACKOFF_MS": "100",
         "SLUICE_CALLBACK_ATTEMPTS": "3",
         "SLUICE_CALLBACK_SECRET": SECRET,
@@ -84,14 +89,80 @@ def test_the_signature_verifies_with_the_secret(cb_server: SluiceServer) -> None
     assert got.headers["x-sluice-signature-256"] == f"sha256={expected}"
 
 
+#: the secret as Standard Webhooks libraries take it: `whsec_` + base64 of its bytes
+SPEC_SECRET = "whsec_" + base64.b64encode(SECRET.encode()).decode()
+
+
+def test_callbacks_are_signed_as_standard_webhooks(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        (got,) = listener.wait(1)
+    own_id = answer.headers["location"].rpartition("/")[2]
+    assert got.headers["webhook-id"] == own_id
+    assert re.match(r"^\d+$", got.headers["webhook-timestamp"])
+    assert got.headers["webhook-signature"].startswith("v1,")
+    # the reference library verifies it: id, timestamp and body are what is signed
+    Webhook(SPEC_SECRET).verify(got.body, got.headers, json_parse=False)
+    for changed in (
+        {"webhook-id": "another"},
+        {"webhook-timestamp": str(int(got.headers["webhook-timestamp"]) - 1)},
+    ):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(SPEC_SECRET).verify(got.body, {**got.headers, **changed}, json_parse=False)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SPEC_SECRET).verify(got.body + b"!", got.headers, json_parse=False)
+
+
+def test_a_retry_keeps_the_webhook_id_and_is_signed_anew(cb_server: SluiceServer) -> None:
+    with Listener(statuses=[503]) as listener, open_client(cb_server) as client:
+        client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        first, second = listener.wait(2)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert [first.headers["x-callback-attempt"], second.headers["x-callback-attempt"]] == ["1", "2"]
+    for got in (first, second):
+        Webhook(SPEC_SECRET).verify(got.body, got.headers, json_parse=False)
+
+
+def test_a_function_cannot_set_the_signature_headers(cb_server: SluiceServer) -> None:
+    forged = {
+        "webhook-id": "forged",
+        "webhook-signature": "v1,forged",
+        "x-sluice-signature-256": "sha256=00",
+    }
+    code = "function main() { return {headers: HEADERS, body: 'x'}; }"
+    code = code.replace("HEADERS", json.dumps(forged))
+    make_function(cb_server, "forger", code)
+    with Listener() as listener, open_client(cb_server) as client:
+        client.post("/async-function/forger", headers={"X-Callback-Url": listener.url})
+        (got,) = listener.wait(1)
+    assert got.headers["webhook-id"] != "forged"
+    Webhook(SPEC_SECRET).verify(got.body, got.headers, json_parse=False)
+    assert got.headers["x-sluice-signature-256"] != "sha256=00"
+
+
+def test_the_callback_state_is_shown_only_with_the_key(cb_server: SluiceServer) -> None:
+    with Listener() as listener, open_client(cb_server) as client:
+        answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
+        call_id = answer.headers["x-call-id"]
+        listener.wait(1)
+        owned = wait_for(lambda: _settled(owner_status(cb_server, call_id)), 30, "delivered")
+        anonymous = client.get(f"/async-function/{call_id}")
+        wrong = client.get(f"/async-function/{call_id}", auth=("nobody", "wrong"))
+    assert owned["callback"]["status"] == "delivered"
+    assert owned["callback"]["url"] == listener.url
+    assert anonymous.status_code == 200
+    assert anonymous.json()["status"] == "success"
+    assert "callback" not in anonymous.json()
+    assert listener.url not in anonymous.text
+    assert wrong.status_code == 401
+
+
 def test_a_failing_listener_gets_retries_until_it_takes_it(cb_server: SluiceServer) -> None:
     with Listener(statuses=[503, 502]) as listener, open_client(cb_server) as client:
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
         tries = listener.wait(3)
         call_id = answer.headers["x-call-id"]
-        status = wait_for(
-            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "delivered"
-        )
+        status = wait_for(lambda: _settled(owner_status(cb_server, call_id)), 30, "delivered")
     assert [t.headers["x-callback-attempt"] for t in tries] == ["1", "2", "3"]
     assert {t.headers["x-call-id"] for t in tries} == {call_id}
     assert status["callback"]["status"] == "delivered"
@@ -104,9 +175,7 @@ def test_a_callback_that_fails_for_good_is_on_the_call(cb_server: SluiceServer) 
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
         listener.wait(3)
         call_id = answer.headers["x-call-id"]
-        status = wait_for(
-            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "given up"
-        )
+        status = wait_for(lambda: _settled(owner_status(cb_server, call_id)), 30, "given up")
     assert status["status"] == "success"
     assert status["callback"]["status"] == "failed"
     assert status["callback"]["attempts"] == 3
@@ -119,9 +188,7 @@ def test_a_receiver_that_refuses_is_not_retried(cb_server: SluiceServer) -> None
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
         listener.wait(1)
         call_id = answer.headers["x-call-id"]
-        status = wait_for(
-            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "refused"
-        )
+        status = wait_for(lambda: _settled(owner_status(cb_server, call_id)), 30, "refused")
     assert status["callback"]["status"] == "failed"
     assert status["callback"]["attempts"] == 1
     assert len(listener.received) == 1
@@ -132,9 +199,7 @@ def test_nobody_listening_is_retried_then_recorded(cb_server: SluiceServer) -> N
     with open_client(cb_server) as client:
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": url})
         call_id = answer.headers["x-call-id"]
-        status = wait_for(
-            lambda: _settled(client.get(f"/async-function/{call_id}").json()), 30, "given up"
-        )
+        status = wait_for(lambda: _settled(owner_status(cb_server, call_id)), 30, "given up")
     assert status["callback"]["status"] == "failed"
     assert status["callback"]["attempts"] == 3
     assert status["callback"]["lastStatus"] is None
@@ -200,7 +265,7 @@ def test_the_callback_may_be_another_function(
             headers={"X-Callback-Url": f"{cb_server.url}/{route}/{target}"},
         )
         assert answer.status_code == 202
-        first = wait_status(client, answer.headers["x-call-id"])
+        first = wait_status(ow, answer.headers["x-call-id"])
         assert first["callback"]["url"].endswith(f"/{route}/{target}")
 
         def result() -> object:

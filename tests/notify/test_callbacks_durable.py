@@ -4,25 +4,22 @@ the call it belongs to has ended."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from tests.dialects.openfaas.helpers import SLEEP_JS, make_function, open_client, wait_status
-from tests.support.listener import Listener
+from tests.dialects.openfaas.helpers import (
+    SLEEP_JS,
+    make_function,
+    open_client,
+    owner_status,
+    wait_status,
+)
+from tests.support.listener import LOOPBACK_CALLBACKS, Listener
 from tests.support.server import SluiceServer, free_port, wait_for
-
-
-def _status(server: SluiceServer, call_id: str) -> dict[str, Any]:
-    with open_client(server) as client:
-        answer = client.get(f"/async-function/{call_id}")
-    assert answer.status_code == 200, answer.text
-    status: dict[str, Any] = answer.json()
-    return status
 
 
 def test_a_callback_owed_by_a_running_call_survives_kill_9(
     new_server: Callable[..., SluiceServer],
 ) -> None:
-    server = new_server().start()
+    server = new_server(**LOOPBACK_CALLBACKS).start()
     make_function(server, "sleeper", SLEEP_JS)
     with Listener() as listener:
         with open_client(server) as client:
@@ -32,7 +29,9 @@ def test_a_callback_owed_by_a_running_call_survives_kill_9(
                 headers={"X-Callback-Url": listener.url},
             )
         call_id = answer.headers["x-call-id"]
-        wait_for(lambda: _status(server, call_id)["status"] == "running", 30, "the call running")
+        wait_for(
+            lambda: owner_status(server, call_id)["status"] == "running", 30, "the call running"
+        )
         server.kill()
         server.start()
         (got,) = listener.wait(1)
@@ -46,7 +45,7 @@ def test_a_callback_owed_by_a_running_call_survives_kill_9(
 def test_a_callback_still_being_retried_survives_kill_9(
     new_server: Callable[..., SluiceServer],
 ) -> None:
-    server = new_server(SLUICE_CALLBACK_BACKOFF_MS="500").start()
+    server = new_server(SLUICE_CALLBACK_BACKOFF_MS="500", **LOOPBACK_CALLBACKS).start()
     make_function(server, "sleeper", SLEEP_JS)
     port = free_port()
     with open_client(server) as client:
@@ -57,7 +56,7 @@ def test_a_callback_still_being_retried_survives_kill_9(
         )
     call_id = answer.headers["x-call-id"]
     wait_for(
-        lambda: _status(server, call_id).get("callback", {}).get("attempts", 0) >= 1,
+        lambda: owner_status(server, call_id).get("callback", {}).get("attempts", 0) >= 1,
         30,
         "a first, failed delivery",
     )
@@ -66,7 +65,7 @@ def test_a_callback_still_being_retried_survives_kill_9(
         server.start()
         (got,) = listener.wait(1)
         delivered = wait_for(
-            lambda: _status(server, call_id)["callback"]["status"] == "delivered",
+            lambda: owner_status(server, call_id)["callback"]["status"] == "delivered",
             30,
             "the callback recorded as delivered",
         )

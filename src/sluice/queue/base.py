@@ -122,6 +122,10 @@ class Queue(Protocol):
     ) -> None:
         """The try `callback.attempts` failed: try again from `due_ms`."""
 
+    async def put_back_callback(self, callback: Callback, due_ms: int) -> None:
+        """The try `callback.attempts` was claimed but not made: due again from `due_ms`,
+        with the attempts it had before the claim."""
+
     async def settle_callback(
         self,
         callback: Callback,

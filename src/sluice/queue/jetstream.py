@@ -355,6 +355,9 @@ class JetStreamQueue:
     ) -> None:
         await self.ledger.retry_callback(callback, due_ms, status, error)
 
+    async def put_back_callback(self, callback: Callback, due_ms: int) -> None:
+        await self.ledger.put_back_callback(callback, due_ms)
+
     async def settle_callback(
         self,
         callback: Callback,

@@ -48,6 +48,7 @@ from sluice.store.rows import (
     NEW_CALL_COLUMNS,
     call_touch,
     callback_from_row,
+    callback_put_back,
     callback_retry,
     callback_settle,
     callbacks_claim,
@@ -322,6 +323,9 @@ class PostgresQueue:
         self, callback: Callback, due_ms: int, status: int | None, error: str | None
     ) -> None:
         await self.db.execute(*callback_retry("%s", callback, due_ms, status, error), durable=False)
+
+    async def put_back_callback(self, callback: Callback, due_ms: int) -> None:
+        await self.db.execute(*callback_put_back("%s", callback, due_ms), durable=False)
 
     async def settle_callback(
         self,

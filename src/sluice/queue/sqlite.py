@@ -31,6 +31,7 @@ from sluice.store.rows import (
     NEW_CALL_COLUMNS,
     call_touch,
     callback_from_row,
+    callback_put_back,
     callback_retry,
     callback_settle,
     callbacks_claim,
@@ -325,6 +326,10 @@ class SqliteQueue:
         self, callback: Callback, due_ms: int, status: int | None, error: str | None
     ) -> None:
         sql, args = callback_retry("?", callback, due_ms, status, error)
+        await self.db.write(lambda conn: conn.execute(sql, args), durable=False)
+
+    async def put_back_callback(self, callback: Callback, due_ms: int) -> None:
+        sql, args = callback_put_back("?", callback, due_ms)
         await self.db.write(lambda conn: conn.execute(sql, args), durable=False)
 
     async def settle_callback(

@@ -206,6 +206,16 @@ def callback_retry(
     )
 
 
+def callback_put_back(mark: str, callback: Callback, due_ms: int) -> Statement:
+    """The try `callback.attempts` was claimed but not made (its destination was busy): due
+    again at `due_ms`, the try not counted (fenced on it)."""
+    return (
+        f"UPDATE callbacks SET due = {mark}, attempts = attempts - 1"
+        f" WHERE id = {mark} AND attempts = {mark} AND state = 'pending'",
+        (due_ms, callback.id.raw, callback.attempts),
+    )
+
+
 def callback_settle(
     mark: str,
     callback: Callback,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.dialects.openfaas.helpers import ECHO_JS, make_function, open_client
-from tests.support.listener import Listener
+from tests.support.listener import LOOPBACK_CALLBACKS, Listener
 from tests.support.server import SluiceServer, wait_for
 
 
@@ -23,7 +23,7 @@ def _send(server: SluiceServer, listener: Listener, secret: str) -> None:
 
 
 def test_write_debug_logs_messages(new_server: Callable[..., SluiceServer]) -> None:
-    server = new_server(SLUICE_WRITE_DEBUG="true").start()
+    server = new_server(SLUICE_WRITE_DEBUG="true", **LOOPBACK_CALLBACKS).start()
     with Listener() as listener:
         _send(server, listener, "the-secret-sauce")
     log = wait_for(

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from sluice.dialects.native.routes import wait_seconds
 from sluice.dialects.openfaas import wire
-from sluice.dialects.openfaas.context import faas_namespace
+from sluice.dialects.openfaas.context import faas_namespace, shown_to_owner
 from sluice.dialects.openfaas.invoke import call_async, function_target
 from sluice.dialects.openwhisk.context import engine
 from sluice.http.responses import JSON
@@ -19,8 +19,10 @@ from sluice.ids import CallId
 async def get_status(request: Request, call_id: CallId) -> Response:
     namespace = await faas_namespace(request)
     sluice = engine(request)
+    owner = await shown_to_owner(request, namespace)
     call = await sluice.calls.wait(namespace, call_id, wait_seconds(request))
-    return JSON(wire.call_status(call, await sluice.store.get_callback(call_id)))
+    callback = await sluice.store.get_callback(call_id) if owner else None
+    return JSON(wire.call_status(call, callback))
 
 
 async def cancel_call(request: Request, call_id: CallId) -> Response:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest, Forbidden
-from sluice.http.auth import authenticate
+from sluice.http.auth import authenticate, credentials
 
 #: the gateway's route pattern for a function name; `name.namespace` names a namespace
 _NAME = re.compile(r"^[-a-zA-Z_0-9.]+$")
@@ -25,6 +25,21 @@ async def faas_namespace(request: Request, system: bool = False) -> str:
         if caller.name != namespace:
             raise Forbidden(f"OpenFaaS functions live in the namespace '{namespace}': use its key.")
     return namespace
+
+
+async def shown_to_owner(request: Request, namespace: str) -> bool:
+    """Whether the caller holds the namespace's key, so that what only its owner may see (a
+    call's callback: where it goes and how that went) is shown. Without credentials: no;
+    with wrong ones or another namespace's, 401 / 403 as on /system."""
+    sluice = engine(request)
+    if sluice.settings.openfaas_auth:
+        return True  # faas_namespace checked the key already
+    if credentials(request) is None:
+        return False
+    caller = await authenticate(request, sluice.namespaces)
+    if caller.name != namespace:
+        raise Forbidden(f"OpenFaaS functions live in the namespace '{namespace}': use its key.")
+    return True
 
 
 def function_name(text: str, namespace: str) -> str:

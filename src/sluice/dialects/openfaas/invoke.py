@@ -137,6 +137,8 @@ async def _accept(request: Request, wait_ms: int | None) -> Response:
     namespace = await faas_namespace(request)
     name, target = await function_target(request, namespace)
     call = _Request(request, namespace, target)
+    if call.callback is not None:
+        await wire.check_callback(sluice.destinations, call.callback)
     call_id = call.call_id or CallId.new()
     private = ("authorization",) if sluice.settings.openfaas_auth else ()
     limit = max(sluice.settings.request_max_bytes, sluice.settings.claim_check_max_bytes)

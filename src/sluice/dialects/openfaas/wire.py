@@ -14,6 +14,7 @@ from starlette.responses import Response
 from sluice.engine.answers import HttpAnswer, call_answer, duration_seconds, duration_text
 from sluice.errors import BadRequest
 from sluice.ids import CallId
+from sluice.notify.destinations import Destinations, Undeliverable
 from sluice.records import Call, Callback
 from sluice.runtime.fn_request import rfc3339_ms
 
@@ -40,6 +41,14 @@ def callback_url(text: str | None) -> str | None:
             f"Invalid X-Callback-Url '{text[:200]}': an absolute http or https URL is needed."
         )
     return text
+
+
+async def check_callback(destinations: Destinations, url: str) -> None:
+    """A 400 now for an X-Callback-Url whose host callbacks may not go to."""
+    try:
+        await destinations.check(url)
+    except Undeliverable as exc:
+        raise BadRequest(f"Invalid X-Callback-Url '{url[:200]}': {exc}.") from exc
 
 
 #: the furthest ahead a call may be scheduled
