@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sluice.paths import default_client_config, default_data_dir
+from sluice.paths import default_client_config, default_data_dir, default_work_dir
 
 
 class Settings(BaseSettings):
@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     #: bwrap (auto: the same) contains function processes and is required; none runs them
     #: unconfined, as Sluice's own user, on its network
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    #: where function processes' own directories live (default: on /dev/shm, apart from the
+    #: data dir's disk; the data dir's work/ where /dev/shm is no tmpfs)
+    work_dir: Path | None = None
     #: what a function process can reach: none, api-only (Sluice's API alone), host
     function_network: Literal["none", "api-only", "host"] = "api-only"
     #: the unprivileged uid and gid function processes run as when Sluice runs as root
@@ -195,6 +198,10 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def resolved_work_dir(self) -> Path:
+        return self.work_dir or default_work_dir(self.data_dir)
 
     @property
     def db_path(self) -> Path:

@@ -24,6 +24,7 @@ from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
 from sluice.notify.waiters import Waiters
+from sluice.paths import private_dir
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
@@ -75,7 +76,7 @@ def build_runtime(settings: Settings) -> Runtime:
         max_processes=settings.max_processes,
         node_path=(str(node_modules),) if node_modules else (),
         python_path=(str(PYTHON_LIBS),),
-        work_dir=settings.data_dir / "work",
+        work_dir=private_dir(settings.resolved_work_dir),
         builds_dir=settings.builds_dir,
     )
     return ProcessRuntime(config, sandbox)
@@ -103,7 +104,7 @@ class Sluice:
             # a build fetches its packages from the registries
             sandbox.with_network(Network.HOST),
             settings.builds_dir,
-            settings.data_dir / "work",
+            settings.resolved_work_dir,
             settings.build_timeout_seconds,
         )
         self.actions = Actions(

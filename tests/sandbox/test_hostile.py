@@ -200,8 +200,8 @@ def test_python_function_is_unprivileged_and_sees_only_its_own(server: SluiceSer
     assert result["pg_socket"] == "ENOENT"
     assert result["secret"] == "ENOENT"
     assert result["client_config"] == "ENOENT"
-    # only the mount points of its own directory and the build environments, no store file
-    assert result["data_dir"] in ("ENOENT", "ok:['work', 'builds']", "ok:['builds', 'work']")
+    # only the mount point of the build environments, no store file
+    assert result["data_dir"] in ("ENOENT", "ok:['builds']")
     # root's home shows at most the path to an interpreter, none of its files
     root_home = result["root_home"]
     if root_home.startswith("ok:"):
@@ -423,3 +423,25 @@ def test_hostile_calls_leave_nothing_running(server: SluiceServer) -> None:
             break
         time.sleep(0.1)
     assert strays == []
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def test_filling_its_own_directory_cannot_fill_the_data_disk(server: SluiceServer) -> None:
+    """The process's directory is not on the data dir's disk: what a function writes there
+    counts toward its own memory limit, and the store keeps taking calls."""
+    before = _size(server.data_dir)
+    record = invoke(server, "fill-home", SHM_FILL, "python:3.11", {"path": "./fill"}, memory=128)
+    result = result_of(record)
+    if record["response"]["success"]:
+        assert result.get("error") == "ENOSPC", result
+    else:
+        assert result == {"error": "The action exceeded its memory limit of 128 MB."}
+    # the data dir grew by the records, not by the function's writes
+    assert _size(server.data_dir) - before < 16 << 20
+    again = invoke(
+        server, "probe-after-fill", "def main(a):\n    return {'ok': 1}\n", "python:3.11"
+    )
+    assert result_of(again) == {"ok": 1}

@@ -436,3 +436,6 @@ class ProcessRuntime:
         await self.fn.close()
         await self.http.close()
         await self.memory.close()
+        self.sandbox.close()
+        with contextlib.suppress(OSError):
+            self.config.work_dir.rmdir()  # when no process directory is left in it

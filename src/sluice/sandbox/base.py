@@ -80,6 +80,9 @@ class Sandbox(Protocol):
     def with_network(self, network: Network) -> Sandbox:
         """The same sandbox with another network (builds fetch their packages)."""
 
+    def close(self) -> None:
+        """No process runs in it any more: remove what it made (its control groups)."""
+
 
 class Unconfined:
     """The confinement of a process with no control group: nothing to add or release."""

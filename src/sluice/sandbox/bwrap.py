@@ -164,6 +164,10 @@ class BwrapSandbox:
         made._base = made._base_args()
         return made
 
+    def close(self) -> None:
+        if self.cgroups is not None:
+            self.cgroups.close()
+
     def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
         spec = self.inner.launch(argv, env, cwd)
         home = cwd.resolve()
@@ -328,7 +332,8 @@ def _traversable_parents(path: Path) -> list[str]:
     traversable first (they hold nothing but the path to what is mounted)."""
     args: list[str] = []
     for parent in reversed(path.parents[:-1]):
-        if not _inside_any(parent, (*SYSTEM_DIRS, "/proc", "/dev")) and not parent.is_symlink():
+        made = str(parent) in ("/proc", "/dev", *PRIVATE_DIRS)
+        if not made and not _inside_any(parent, SYSTEM_DIRS) and not parent.is_symlink():
             args += ["--perms", "0755", "--dir", str(parent)]
     return args
 

@@ -45,6 +45,9 @@ class RlimitSandbox:
     def with_network(self, network: Network) -> RlimitSandbox:
         return self  # the host's network: this sandbox has no other
 
+    def close(self) -> None:
+        return None
+
     def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
         # what the child would not inherit (checked per launch: the process's limits may move)
         pending = {w: v for w, v in self.limits.items() if resource.getrlimit(w) != v}
