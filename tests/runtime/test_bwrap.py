@@ -59,7 +59,7 @@ def test_runtime_in_bubblewrap(tmp_path: Path) -> None:
             assert second.result["calls"] == 2
             assert second.init_ms is None
 
-            busy = snapshot().idle[code.key]
+            busy = snapshot().idle[code.process_key]
             stuck = await runtime.run(request(code, {"spin": True}, timeout_ms=300))
             assert stuck.outcome is Outcome.TIMEOUT
             await wait_until(lambda: pid_gone(busy[0]), "the sandbox to end")

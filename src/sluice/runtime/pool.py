@@ -1,6 +1,7 @@
-"""Warm processes: reuse per action, stem cells per kind, idle eviction, a cap on the total,
-several calls at once on one process when the action allows it; and `ProcessRuntime`, the
-`Runtime` built on them."""
+"""Warm processes: reuse per action and namespace (a process initialised for one namespace
+never serves another), stem cells per kind, idle eviction, a cap on the total, several calls
+at once on one process when the action allows it; and `ProcessRuntime`, the `Runtime` built
+on them."""
 
 from __future__ import annotations
 
@@ -92,23 +93,24 @@ class Pool:
         concurrency = calls_per_process(kind.name, action.concurrency)
         if concurrency == 1:
             return await self._acquire_own(kind, action)
-        lock, users = self._sharing.get(action.key) or (asyncio.Lock(), 0)
-        self._sharing[action.key] = (lock, users + 1)
+        key = action.process_key
+        lock, users = self._sharing.get(key) or (asyncio.Lock(), 0)
+        self._sharing[key] = (lock, users + 1)
         try:
             async with lock:
                 return await self._acquire_shared(kind, action, concurrency)
         finally:
-            lock, users = self._sharing[action.key]
+            lock, users = self._sharing[key]
             if users == 1:
-                del self._sharing[action.key]
+                del self._sharing[key]
             else:
-                self._sharing[action.key] = (lock, users - 1)
+                self._sharing[key] = (lock, users - 1)
 
     async def _acquire_shared(
         self, kind: Kind, action: ActionCode, concurrency: int
     ) -> RuntimeProcess:
         while True:
-            joined = self._join(action.key, concurrency)
+            joined = self._join(action.process_key, concurrency)
             if joined is not None:
                 return joined
             if self._count < self.max_processes or self._least_recently_used() is not None:
@@ -116,7 +118,7 @@ class Pool:
             await self._wait_for_space()  # a call ending makes room in a process, or a slot
         process = await self._acquire_own(kind, action)
         if process.alive:
-            self._open.setdefault(action.key, []).append(process)
+            self._open.setdefault(action.process_key, []).append(process)
         return process
 
     def _join(self, key: str, concurrency: int) -> RuntimeProcess | None:
@@ -139,7 +141,7 @@ class Pool:
 
     async def _acquire_own(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
         """A process no call is running on."""
-        warm = self._take(self._idle, action.key)
+        warm = self._take(self._idle, action.process_key)
         if warm is not None:
             return warm
         launch = (kind.name, self.heap_mb(kind, action.memory_mb))
@@ -158,7 +160,8 @@ class Pool:
         return process
 
     def release(self, process: RuntimeProcess, key: str) -> None:
-        """A call of the action `key` on `process` is over; the process may serve the next."""
+        """A call of `key` (an ActionCode.process_key) on `process` is over; the process may
+        serve the next."""
         process.calls -= 1
         if self._closing or not process.alive or process.key != key:
             self.discard(process)
@@ -423,11 +426,12 @@ class ProcessRuntime:
             return result
         except asyncio.CancelledError:
             # a shared process goes on serving its other calls; one of its own is killed
-            reuse = process.shared and process.alive and process.key == request.action.key
+            key = request.action.process_key
+            reuse = process.shared and process.alive and process.key == key
             raise
         finally:
             if reuse:
-                self.pool.release(process, request.action.key)
+                self.pool.release(process, request.action.process_key)
             else:
                 self.pool.discard(process)
 

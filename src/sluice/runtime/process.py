@@ -74,7 +74,7 @@ class RuntimeProcess:
         self.kind = kind
         self.heap_mb = heap_mb
         self.state = State.STARTING
-        #: the ActionCode.key this process was initialised with
+        #: the ActionCode.process_key this process was initialised with
         self.key: str | None = None
         #: calls it may run at once, set at init (the action's limits.concurrency)
         self.concurrency = 1
@@ -175,7 +175,7 @@ class RuntimeProcess:
         data = orjson.dumps(message, option=_NL)
         answer = await self._exchange(call_id, data, time_limit, shared=False)
         if isinstance(answer, bytes) and answer == b'{"ok":true}':
-            self.key = action.key
+            self.key = action.process_key
         return answer
 
     async def run(
