@@ -54,8 +54,9 @@ def build_runtime(settings: Settings) -> Runtime:
     sandbox = choose_sandbox(
         settings.sandbox,
         hidden=[settings.data_dir, settings.client_config.parent],
-        # functions import their dependency environments from the builds dir
-        visible=[*([node_modules] if node_modules else []), settings.builds_dir],
+        # the builds dir stays hidden: each process is launched seeing the dependency
+        # environments of its own code alone (runtime/launch.py)
+        visible=[node_modules] if node_modules else [],
     )
     config = RuntimeConfig(
         idle_seconds=settings.idle_seconds,

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from sluice.runtime.base import Outcome
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
-from sluice.sandbox.bwrap import BwrapSandbox, bwrap_works
+from sluice.sandbox.bwrap import BwrapSandbox
 from tests.runtime.helpers import action, pid_gone, request, run, wait_until
+from tests.support.bwrap import BWRAP, needs_bwrap
 
-BWRAP = shutil.which("bwrap")
-pytestmark = pytest.mark.skipif(
-    BWRAP is None or not bwrap_works(BWRAP), reason="bubblewrap is missing or cannot run here"
-)
+pytestmark = needs_bwrap
 
 CODE = """
 const fs = require('fs');

@@ -18,6 +18,7 @@ from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_command import CommandError, argv, environment
 from sluice.runtime.fn_request import FnRequest, guess_content_type, response
 from sluice.runtime.fn_settings import FnSettings
+from sluice.runtime.launch import launch
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.oneshot import run_to_end
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
@@ -70,9 +71,9 @@ class FnDefault:
         except (ArchiveError, CommandError) as exc:
             await asyncio.to_thread(_remove_tree, home)
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
-        deps = read_deps(home, settings.builds_dir)
+        deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = environment(action.env, request.env, fn, home, deps, settings.tools)
-        spec = settings.sandbox.launch(command, env, home)
+        spec = launch(settings.sandbox, command, env, home, visible=deps.dirs)
         output = _Output(logs, request.result_limit_bytes, output_goes_to_log(action.env))
         stdin = _stdin(home, fn.body)
         init_ms = now_ms() - start_ms

@@ -23,6 +23,7 @@ from sluice.runtime.fn_http import ProtocolError
 from sluice.runtime.fn_links import Link, PipeLink, Reply, SocketLink
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.fn_settings import FnSettings
+from sluice.runtime.launch import launch
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
 
@@ -61,9 +62,9 @@ class FnStream:
         except (ArchiveError, CommandError, OSError) as exc:
             await asyncio.to_thread(shutil.rmtree, home, True)
             raise StartFailed(str(exc)) from exc
-        deps = read_deps(home, settings.builds_dir)
+        deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = {**action.env, **link.env, **search_paths(home, deps, settings.tools)}
-        spec = settings.sandbox.launch(command, env, home)
+        spec = launch(settings.sandbox, command, env, home, visible=deps.dirs)
         process: StreamProcess | None = None
 
         def sink(stream: str, line: bytes, ns: int) -> None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.blackbox import Blackbox
+from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
 from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
@@ -145,19 +146,29 @@ class Pool:
         if warm is not None:
             return warm
         launch = (kind.name, self.heap_mb(kind, action.memory_mb))
-        stem = self._take(self._stems, launch)
+        # a stem cell was launched seeing no builds: code importing some gets a process of
+        # its own, launched seeing its environments (and none of anyone else's)
+        deps = await self._deps(action)
+        stem = self._take(self._stems, launch) if not deps.dirs else None
         if stem is not None:
             self.replenish(kind, launch[1])
             return stem
         await self._reserve()
         try:
-            process = await RuntimeProcess.start(kind, launch[1], self.launcher)
+            process = await RuntimeProcess.start(kind, launch[1], self.launcher, deps)
         except BaseException:
             self._free_slot()
             raise
         self._adopt(process)
         self._checkout(process)
         return process
+
+    async def _deps(self, action: ActionCode) -> Deps:
+        """The dependency environments `action`'s zip imports (its owner's builds)."""
+        builds = self.launcher.builds_dir
+        if not action.binary or builds is None:
+            return Deps()
+        return await asyncio.to_thread(zip_deps, action.code, builds, action.owner)
 
     def release(self, process: RuntimeProcess, key: str) -> None:
         """A call of `key` (an ActionCode.process_key) on `process` is over; the process may
@@ -362,7 +373,14 @@ class ProcessRuntime:
         self._kinds = available_kinds(node)
         self.memory = MemoryWatch(config.memory_sample_seconds)
         self.pool = Pool(
-            Launcher(self.sandbox, config.work_dir, node, config.node_path, config.python_path),
+            Launcher(
+                self.sandbox,
+                config.work_dir,
+                node,
+                config.node_path,
+                config.python_path,
+                config.builds_dir,
+            ),
             max_processes=config.max_processes,
             stem_cells=config.stem_cells,
             idle_seconds=config.idle_seconds,
