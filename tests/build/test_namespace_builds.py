@@ -1,11 +1,13 @@
 """Builds are per namespace: two namespaces asking for the same dependencies each get an
 environment of their own, and a function (in the bubblewrap sandbox the server picks) sees
 its own code's environments and nothing else of the builds dir: not another namespace's
-environments, not the Go binaries compiled for Fn functions."""
+environments, not the Go binaries compiled for Fn functions. A build of the old layout,
+shared by all namespaces, becomes the deploying namespace's own."""
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import httpx
@@ -17,9 +19,8 @@ from tests.runtime.helpers import zip_b64
 from tests.support.bwrap import needs_bwrap
 from tests.support.server import SluiceServer
 
-from sluice.runtime.bundle import namespace_dir
-
-pytestmark = needs_bwrap
+from sluice.build.cache import digest
+from sluice.runtime.bundle import PYTHON, env_dir, legacy_env_dir, namespace_dir
 
 #: imports its environment and reports what it can see of the paths it is given
 LOOK_PY = """import os
@@ -40,8 +41,14 @@ def main(args):
 """
 
 
-def deploy(client: httpx.Client, namespace: str, name: str) -> None:
-    files = {"__main__.py": LOOK_PY, "requirements.txt": REQUIREMENTS}
+def deploy(
+    client: httpx.Client,
+    namespace: str,
+    name: str,
+    main: str = LOOK_PY,
+    requirements: str = REQUIREMENTS,
+) -> None:
+    files = {"__main__.py": main, "requirements.txt": requirements}
     body = {"exec": {"kind": "python:3", "code": zip_b64(files), "binary": True}}
     answer = client.put(
         f"/api/v1/namespaces/{namespace}/actions/{name}?overwrite=true", json=body, timeout=600
@@ -60,6 +67,7 @@ def look(client: httpx.Client, namespace: str, name: str, **paths: str) -> dict[
     return result
 
 
+@needs_bwrap
 def test_each_namespace_gets_its_own_environment_and_sees_no_other(server: SluiceServer) -> None:
     other = f"builds-{os.urandom(4).hex()}"
     builds = server.data_dir / "builds"
@@ -96,6 +104,7 @@ def test_each_namespace_gets_its_own_environment_and_sees_no_other(server: Sluic
         assert mine_seen["seen"] == {"theirs": "FileNotFoundError"}
 
 
+@needs_bwrap
 @needs_go
 def test_a_go_binary_built_for_a_function_is_out_of_other_functions_reach(
     server: SluiceServer,
@@ -114,3 +123,22 @@ def test_a_go_binary_built_for_a_function_is_out_of_other_functions_reach(
         deploy(b, other, "look")
         seen = look(b, other, "look", binary=str(binary), go=str(binary.parent.parent))
     assert seen["seen"] == {"binary": "FileNotFoundError", "go": "FileNotFoundError"}
+
+
+def test_an_environment_of_the_old_shared_layout_is_adopted_at_deploy(
+    server: SluiceServer,
+) -> None:
+    # a requirement no index has: the deploy succeeds only by finding the environment built
+    requirements = f"sluice-only-built-long-ago-{os.urandom(4).hex()}==1.0\n"
+    # as the server's builds key it (the server runs this same interpreter)
+    key = digest(PYTHON, sys.version, requirements.encode())
+    builds = server.data_dir / "builds"
+    legacy = legacy_env_dir(builds, PYTHON, key)
+    legacy.mkdir(parents=True)
+    (legacy / "oldmod.py").write_text("MARK = 'built before namespaces'\n")
+    main = "import oldmod\n\ndef main(args):\n    return {'mark': oldmod.MARK}\n"
+    with server.client() as client:
+        deploy(client, "guest", "old-env", main, requirements)
+        assert look(client, "guest", "old-env") == {"mark": "built before namespaces"}
+    adopted = env_dir(builds, "guest", PYTHON, key) / "oldmod.py"
+    assert adopted.stat().st_ino == (legacy / "oldmod.py").stat().st_ino
