@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sluice.backends import build_backends
@@ -57,8 +58,9 @@ def build_runtime(settings: Settings) -> Runtime:
     sandbox = choose_sandbox(
         settings.sandbox,
         hidden=[settings.data_dir, settings.client_config.parent],
-        # functions import their dependency environments from the builds dir
-        visible=[*([node_modules] if node_modules else []), settings.builds_dir],
+        # the builds dir stays hidden: each process is launched seeing the dependency
+        # environments of its own code alone (each launch names them)
+        visible=[node_modules] if node_modules else [],
         network=Network(settings.function_network),
         api=api_address(settings.resolved_api_host()),
         limits=Limits(
@@ -187,6 +189,9 @@ class Sluice:
         if "worker" in self.roles:
             await self.worker.stop(grace)
             await self.runtime.close()
+            with contextlib.suppress(OSError):
+                # a work dir of the default kind on /dev/shm, when nothing is left in it
+                self.settings.resolved_work_dir.rmdir()
         if "scheduler" in self.roles:
             await self.callbacks.stop()
         await self.transport.close()

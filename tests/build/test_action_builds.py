@@ -11,6 +11,8 @@ import httpx
 from tests.runtime.helpers import zip_b64
 from tests.support.server import SluiceServer
 
+from sluice.runtime.bundle import namespace_dir
+
 PY_MAIN = """import iso8601
 
 def main(args):
@@ -59,9 +61,10 @@ def invoke(client: httpx.Client, server: SluiceServer, name: str, **params: Any)
     return answer.json()
 
 
-def envs(server: SluiceServer, family: str) -> dict[str, int]:
-    """The environments built for `family`, each with its inode (unchanged = not rebuilt)."""
-    root = server.data_dir / "builds" / family
+def envs(server: SluiceServer, family: str, namespace: str = "guest") -> dict[str, int]:
+    """The environments built for `family` in `namespace`, each with its inode (unchanged =
+    not rebuilt)."""
+    root = namespace_dir(server.data_dir / "builds", namespace) / family
     if not root.is_dir():
         return {}
     return {p.name: p.stat().st_ino for p in root.iterdir() if not p.name.startswith(".")}

@@ -48,6 +48,8 @@ def action(
     memory_mb: int = 256,
     key: str | None = None,
     concurrency: int = 1,
+    namespace: str = "guest",
+    owner: str | None = None,
 ) -> ActionCode:
     return ActionCode(
         key=key or f"test/action-{next(_keys)}",
@@ -58,6 +60,8 @@ def action(
         env=dict(env or {}),
         memory_mb=memory_mb,
         concurrency=concurrency,
+        namespace=namespace,
+        owner=namespace if owner is None else owner,
     )
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from sluice.runtime.base import Outcome
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
-from sluice.sandbox.bwrap import BwrapSandbox, bwrap_works
+from sluice.sandbox.bwrap import BwrapSandbox
 from tests.runtime.helpers import action, pid_gone, request, run, wait_until
+from tests.support.bwrap import BWRAP, needs_bwrap
 
-BWRAP = shutil.which("bwrap")
-pytestmark = pytest.mark.skipif(
-    BWRAP is None or not bwrap_works(BWRAP), reason="bubblewrap is missing or cannot run here"
-)
+pytestmark = needs_bwrap
 
 CODE = """
 const fs = require('fs');
@@ -59,7 +54,7 @@ def test_runtime_in_bubblewrap(tmp_path: Path) -> None:
             assert second.result["calls"] == 2
             assert second.init_ms is None
 
-            busy = snapshot().idle[code.key]
+            busy = snapshot().idle[code.process_key]
             stuck = await runtime.run(request(code, {"spin": True}, timeout_ms=300))
             assert stuck.outcome is Outcome.TIMEOUT
             await wait_until(lambda: pid_gone(busy[0]), "the sandbox to end")

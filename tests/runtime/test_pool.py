@@ -72,7 +72,7 @@ def test_overlapping_calls_use_two_processes(tmp_path: Path) -> None:
             assert isinstance(second.result, dict)
             assert first.result["pid"] != second.result["pid"]
             assert first.result["calls"] == second.result["calls"] == 1
-            assert sorted(runtime.pool.snapshot().idle[code.key]) == sorted(
+            assert sorted(runtime.pool.snapshot().idle[code.process_key]) == sorted(
                 [first.result["pid"], second.result["pid"]]
             )
 
@@ -140,7 +140,7 @@ def test_cap_evicts_least_recently_used_idle_process(tmp_path: Path) -> None:
             await runtime.run(request(a))  # b is now the least recently used
             await runtime.run(request(c))
             snapshot = runtime.pool.snapshot()
-            assert set(snapshot.idle) == {a.key, c.key}
+            assert set(snapshot.idle) == {a.process_key, c.process_key}
             assert snapshot.total == 2
 
     run(scenario())
@@ -251,7 +251,9 @@ def test_processes_killed_from_outside_are_dropped_and_stems_replaced(tmp_path: 
             assert isinstance(first.result, dict)
             assert first.result["pid"] == replaced[0]
             os.kill(first.result["pid"], signal.SIGKILL)
-            await wait_until(lambda: code.key not in snapshot().idle, "the idle process to go")
+            await wait_until(
+                lambda: code.process_key not in snapshot().idle, "the idle process to go"
+            )
             again = await runtime.run(request(code))
             assert again.outcome is Outcome.SUCCESS
             assert again.init_ms is not None

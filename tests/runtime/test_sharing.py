@@ -111,7 +111,7 @@ def test_a_call_past_its_time_limit_ends_alone(tmp_path: Path) -> None:
                 pids.add(result.result["pid"])
                 assert texts(result) == [f"stdout: begin {n}", f"stdout: done {n}"]
             assert len(pids) == 1
-            assert runtime.pool.snapshot().idle[code.key] == list(pids)
+            assert runtime.pool.snapshot().idle[code.process_key] == list(pids)
 
     run(scenario())
 
@@ -173,7 +173,7 @@ def test_a_cancelled_call_leaves_the_others_running(tmp_path: Path) -> None:
             assert result.outcome is Outcome.SUCCESS
             assert texts(result) == ["stdout: begin 1", "stdout: done 1"]
             assert isinstance(result.result, dict)
-            assert runtime.pool.snapshot().idle[code.key] == [result.result["pid"]]
+            assert runtime.pool.snapshot().idle[code.process_key] == [result.result["pid"]]
 
     run(scenario())
 
@@ -219,7 +219,7 @@ def test_concurrency_one_runs_a_call_per_process(tmp_path: Path) -> None:
             late = await runtime.run(request(code, {"n": 9, "wait": 60_000}, timeout_ms=300))
             assert late.outcome is Outcome.TIMEOUT
             # as before: the timed-out call's process is killed, the two others stay warm
-            assert len(runtime.pool.snapshot().idle[code.key]) == 2
+            assert len(runtime.pool.snapshot().idle[code.process_key]) == 2
 
     run(scenario())
 

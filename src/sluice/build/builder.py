@@ -53,8 +53,9 @@ class Builder:
             Step(sandbox, work_dir, timeout_seconds), BuildCache(builds_dir)
         )
 
-    async def build(self, family: str, code: str) -> Built:
-        """Build base64 zip `code` of a `family` function (go, python or node)."""
+    async def build(self, family: str, code: str, namespace: str) -> Built:
+        """Build base64 zip `code` of a `family` function (go, python or node) of
+        `namespace`, into that namespace's builds."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         source = Path(await asyncio.to_thread(tempfile.mkdtemp, "-src", "build-", self.work_dir))
         try:
@@ -62,11 +63,11 @@ class Builder:
                 await asyncio.to_thread(unpack, code, source, MAX_SOURCE_BYTES)
             except ArchiveError as exc:
                 raise BuildFailed(str(exc)) from None
-            return await self._build(family, code, source)
+            return await self._build(family, code, source, namespace)
         finally:
             await asyncio.to_thread(shutil.rmtree, source, True)
 
-    async def for_action(self, kind: str, code: str) -> str:
+    async def for_action(self, kind: str, code: str, namespace: str) -> str:
         """A zip action's code with the environment its requirements.txt (python kinds) or
         package.json (nodejs kinds) asks for attached; unchanged when it asks for none or
         bundles its own (`virtualenv/`, `node_modules/`, as OpenWhisk's zips may)."""
@@ -77,25 +78,27 @@ class Builder:
         names = await asyncio.to_thread(_top_names, code)
         if wanted not in names or bundled in names:
             return code
-        return (await self.build(family, code)).code
+        return (await self.build(family, code, namespace)).code
 
-    async def for_deploy(self, family: str, code: str) -> tuple[str, dict[str, Any]]:
+    async def for_deploy(
+        self, family: str, code: str, namespace: str
+    ) -> tuple[str, dict[str, Any]]:
         """The code to store and a report of the build (what `Apps` takes as its build)."""
-        built = await self.build(family, code)
+        built = await self.build(family, code, namespace)
         return built.code, built.report()
 
-    async def _build(self, family: str, code: str, source: Path) -> Built:
+    async def _build(self, family: str, code: str, source: Path, namespace: str) -> Built:
         steps: list[Made] = []
         extra: dict[str, tuple[bytes, int]] = {}
         if family == GO:
-            made = await self.toolchains.go_binary(source)
+            made = await self.toolchains.go_binary(namespace, source)
             steps.append(made)
             binary = await asyncio.to_thread((made.path / GO_BINARY).read_bytes)
             extra[GO_BINARY] = (binary, 0o755)
         if family == PYTHON and (source / "requirements.txt").is_file():
-            steps.append(await self.toolchains.python_env(source / "requirements.txt"))
+            steps.append(await self.toolchains.python_env(namespace, source / "requirements.txt"))
         if family == NODE and (source / "package.json").is_file():
-            steps.append(await self.toolchains.node_env(source / "package.json"))
+            steps.append(await self.toolchains.node_env(namespace, source / "package.json"))
         hashes = {s.family: s.key for s in steps if s.family in (PYTHON, NODE)}
         if hashes:
             extra[MANIFEST] = (manifest_bytes(hashes), 0o644)

@@ -1,5 +1,6 @@
-"""Build outputs by content hash: a directory appears whole (renamed into place) or not at
-all, and one build per hash runs at a time."""
+"""Build outputs by namespace and content hash: a directory appears whole (renamed into
+place) or not at all, and one build per namespace and hash runs at a time. Each namespace
+builds its own: no function sees what another namespace's build made."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from sluice.runtime.bundle import env_dir
+from sluice.runtime.bundle import adopt_legacy, env_dir
 
 
 def digest(*parts: bytes | str) -> str:
@@ -37,20 +38,23 @@ def tree_parts(root: Path, skip: Iterable[str] = ()) -> list[bytes]:
 class BuildCache:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 
-    def path(self, family: str, key: str) -> Path:
-        return env_dir(self.root, family, key)
+    def path(self, namespace: str, family: str, key: str) -> Path:
+        return env_dir(self.root, namespace, family, key)
 
-    def lock(self, family: str, key: str) -> asyncio.Lock:
-        return self._locks.setdefault((family, key), asyncio.Lock())
+    def lock(self, namespace: str, family: str, key: str) -> asyncio.Lock:
+        return self._locks.setdefault((namespace, family, key), asyncio.Lock())
 
-    def has(self, family: str, key: str) -> bool:
-        return self.path(family, key).is_dir()
+    def has(self, namespace: str, family: str, key: str) -> bool:
+        """Whether the output is there (one of the old shared layout becomes the namespace's)."""
+        return self.path(namespace, family, key).is_dir() or adopt_legacy(
+            self.root, namespace, family, key
+        )
 
-    def install(self, made: Path, family: str, key: str) -> Path:
-        """Move the directory `made` into place as the output for (family, key)."""
-        target = self.path(family, key)
+    def install(self, made: Path, namespace: str, family: str, key: str) -> Path:
+        """Move the directory `made` into place as `namespace`'s output for (family, key)."""
+        target = self.path(namespace, family, key)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.with_name(f".{key}.incoming")
         shutil.rmtree(staging, ignore_errors=True)

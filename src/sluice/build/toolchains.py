@@ -1,6 +1,7 @@
 """The three builds: a Go binary from the function's source, and the Python and Node.js
 dependency environments its requirements.txt / package.json ask for. Each is keyed by the
-content hash of its inputs and the toolchain's version, and built once."""
+namespace deploying it, the content hash of its inputs and the toolchain's version, and built
+once per namespace."""
 
 from __future__ import annotations
 
@@ -60,19 +61,24 @@ class Toolchains:
             self._versions[name] = await asyncio.to_thread(_version, argv)
         return self._versions[name]
 
-    async def _build(self, name: str, family: str, key: str, prepare: Prepare) -> Made:
-        """The output for (family, key): from the cache, or built now by `prepare`'s command."""
-        async with self.cache.lock(family, key):
-            if await asyncio.to_thread(self.cache.has, family, key):
-                return Made(name, family, key, self.cache.path(family, key), True, "")
+    async def _build(
+        self, name: str, namespace: str, family: str, key: str, prepare: Prepare
+    ) -> Made:
+        """`namespace`'s output for (family, key): from the cache, or built now by `prepare`'s
+        command."""
+        cache = self.cache
+        async with cache.lock(namespace, family, key):
+            if await asyncio.to_thread(cache.has, namespace, family, key):
+                return Made(name, family, key, cache.path(namespace, family, key), True, "")
 
             async def collect(home: Path) -> Path:
-                return await asyncio.to_thread(self.cache.install, home / _OUT, family, key)
+                made = home / _OUT
+                return await asyncio.to_thread(cache.install, made, namespace, family, key)
 
             path, log = await self.step.run(name, prepare, collect)
             return Made(name, family, key, path, False, log)
 
-    async def go_binary(self, source: Path) -> Made:
+    async def go_binary(self, namespace: str, source: Path) -> Made:
         """`go build` of the function (standard library only: no module downloads)."""
         go = self.go
         if go is None:
@@ -104,9 +110,9 @@ class Toolchains:
             }
             return [go, "build", "-o", str(home / _OUT / GO_BINARY), "."], env
 
-        return await self._build("go build", GO, key, prepare)
+        return await self._build("go build", namespace, GO, key, prepare)
 
-    async def python_env(self, requirements: Path) -> Made:
+    async def python_env(self, namespace: str, requirements: Path) -> Made:
         """`pip install -r requirements.txt` into an environment of its own."""
         text = await asyncio.to_thread(requirements.read_bytes)
         key = digest(PYTHON, sys.version, text)
@@ -117,9 +123,9 @@ class Toolchains:
             argv += ["--disable-pip-version-check", "--target", str(home / _OUT)]
             return [*argv, "-r", "requirements.txt"], {"PYTHONNOUSERSITE": "1"}
 
-        return await self._build("pip install", PYTHON, key, prepare)
+        return await self._build("pip install", namespace, PYTHON, key, prepare)
 
-    async def node_env(self, package_json: Path) -> Made:
+    async def node_env(self, namespace: str, package_json: Path) -> Made:
         """`npm install` of package.json's dependencies (package-lock.json when there is
         one) into a node_modules of its own."""
         npm = self.npm
@@ -144,4 +150,4 @@ class Toolchains:
             argv = [npm, "install", "--prefix", str(out), "--omit=dev", "--no-audit", "--no-fund"]
             return argv, env
 
-        return await self._build("npm install", NODE, key, prepare)
+        return await self._build("npm install", namespace, NODE, key, prepare)

@@ -39,9 +39,9 @@ def is_zip(code: str) -> bool:
         return False
 
 
-#: (kind, base64 zip) -> the zip to store, its dependencies built and attached; raises
-#: BadRequest when the build fails
-Prepare = Callable[[str, str], Awaitable[str]]
+#: (kind, base64 zip, namespace) -> the zip to store, its dependencies built (for that
+#: namespace alone) and attached; raises BadRequest when the build fails
+Prepare = Callable[[str, str, str], Awaitable[str]]
 
 
 class Actions:
@@ -156,7 +156,7 @@ class Actions:
             exec_ = doc["exec"]
             # new zip code is built before anything is stored: a failed build changes nothing
             if self.prepare is not None and "code" in body.get("exec", {}) and exec_["binary"]:
-                exec_["code"] = await self.prepare(exec_["kind"], exec_["code"])
+                exec_["code"] = await self.prepare(exec_["kind"], exec_["code"], namespace)
             return doc
 
         return await entities.upsert(self.store, namespace, ACTIONS, where.path, overwrite, build)

@@ -30,9 +30,9 @@ from sluice.store.base import Store
 APP_ANNOTATION = "fn-app"
 ROUTE_ANNOTATION = "fn-route"
 
-#: turns uploaded code into runnable code (compiled, dependencies attached): (runtime, code)
-#: -> (code, build report); raises BadRequest when the build fails
-Build = Callable[[str, str], Awaitable[tuple[str, dict[str, Any]]]]
+#: turns uploaded code into runnable code (compiled, dependencies attached): (runtime, code,
+#: namespace) -> (code, build report); raises BadRequest when the build fails
+Build = Callable[[str, str, str], Awaitable[tuple[str, dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class Apps:
             )
         build = old.build if old is not None else {}
         if code is not None and self.build is not None:
-            code, build = await self.build(fields.runtime, code)
+            code, build = await self.build(fields.runtime, code, self.namespace)
         created = old.created if old is not None else now_ms()
         return await self._store_route(owner, fields, code, created, build)
 

@@ -108,6 +108,8 @@ class Execution:
             memory_mb=limits["memory"],
             idle_seconds=_idle_seconds(annotation(doc, IDLE_TIMEOUT)),
             concurrency=limits.get("concurrency", 1),
+            namespace=lease.namespace,
+            owner=owner,
         )
         request = RunRequest(
             action=code,

@@ -29,8 +29,10 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class ActionCode:
-    """The code of one action version: processes are reused only for an equal `key`."""
+    """The code of one action version, as run for one namespace: a warm process is reused
+    only for an equal `process_key`."""
 
+    #: the code's version (its owner's action path, version and update time)
     key: str
     kind: str
     code: str
@@ -43,6 +45,18 @@ class ActionCode:
     idle_seconds: float | None = None
     #: calls one process may run at once (OpenWhisk's limits.concurrency; Node.js only)
     concurrency: int = 1
+    #: the namespace the call runs for: the caller's, for another namespace's shared package
+    #: action (its key and arguments go to the process, so the process is the caller's)
+    namespace: str = field(kw_only=True)
+    #: the namespace the code belongs to, whose builds (dependency environments) it imports
+    owner: str = field(kw_only=True)
+
+    @property
+    def process_key(self) -> str:
+        """What warm processes of this code are kept under. Once initialised for one
+        namespace a process never serves another, as OpenWhisk keys its containers by the
+        invoking namespace (namespace names hold no `/`)."""
+        return f"{self.namespace}/{self.key}"
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,6 @@ async def _init(
             request.action,
             request.timeout_ms / 1000,
             config.max_unzipped_bytes,
-            config.builds_dir,
         )
     except (ArchiveError, OSError) as exc:
         # the code never reached the runner: there is no output to wait for

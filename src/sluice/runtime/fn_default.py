@@ -70,9 +70,9 @@ class FnDefault:
         except (ArchiveError, CommandError) as exc:
             await asyncio.to_thread(_remove_tree, home)
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
-        deps = read_deps(home, settings.builds_dir)
+        deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = environment(action.env, request.env, fn, home, deps, settings.tools)
-        spec = settings.sandbox.launch(command, env, home)
+        spec = settings.sandbox.launch(command, env, home, visible=deps.dirs)
         output = _Output(logs, request.result_limit_bytes, output_goes_to_log(action.env))
         stdin = _stdin(home, fn.body)
         init_ms = now_ms() - start_ms

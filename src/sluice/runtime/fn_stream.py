@@ -33,6 +33,7 @@ class StartFailed(Exception):
 
 @dataclass(eq=False)
 class StreamProcess:
+    #: the ActionCode.process_key it serves: one namespace's calls of one version
     key: str
     child: Child
     link: Link
@@ -60,9 +61,9 @@ class FnStream:
         except (ArchiveError, CommandError, OSError) as exc:
             await asyncio.to_thread(shutil.rmtree, home, True)
             raise StartFailed(str(exc)) from exc
-        deps = read_deps(home, settings.builds_dir)
+        deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = {**action.env, **link.env, **search_paths(home, deps, settings.tools)}
-        spec = settings.sandbox.launch(command, env, home)
+        spec = settings.sandbox.launch(command, env, home, visible=deps.dirs)
         process: StreamProcess | None = None
 
         def sink(stream: str, line: bytes, ns: int) -> None:
@@ -81,7 +82,7 @@ class FnStream:
             if link.stdin is not None:
                 os.close(link.stdin)
         idle = action.idle_seconds or settings.idle_seconds
-        process = StreamProcess(action.key, child, link, idle, logs)
+        process = StreamProcess(action.process_key, child, link, idle, logs)
         self._count += 1
         if not await link.ready(child):
             await self._stop(process)
@@ -133,7 +134,7 @@ class FnStream:
         """One call of a function in the `json` format (`json`) or `http-stream`."""
         action = request.action
         logs = CallLogs(request.log_limit_bytes)
-        process = self._take(action.key)
+        process = self._take(action.process_key)
         init_ms: int | None = None
         if process is None:
             await self._make_room()

@@ -81,6 +81,7 @@ def upstream_port(env: Mapping[str, str]) -> int | None:
 
 @dataclass(eq=False)
 class HttpServer:
+    #: the ActionCode.process_key it serves: one namespace's calls of one version
     key: str
     child: Child
     port: int
@@ -141,16 +142,16 @@ class HttpFunctions:
 
     async def _server(self, action: ActionCode, logs: CallLogs) -> tuple[HttpServer, bool]:
         """The live server of `action`'s version, started (True) if there was none."""
-        server = self._servers.get(action.key)
+        server = self._servers.get(action.process_key)
         if server is not None and server.child.alive:
             return server, False
         if server is not None:
             await self._stop(server)
-        starting = self._starting.get(action.key)
+        starting = self._starting.get(action.process_key)
         if starting is not None:
             return await asyncio.shield(starting), False
         future: asyncio.Future[HttpServer] = asyncio.get_running_loop().create_future()
-        self._starting[action.key] = future
+        self._starting[action.process_key] = future
         try:
             server = await self._start(action, logs)
         except BaseException as exc:
@@ -158,8 +159,8 @@ class HttpFunctions:
             future.exception()  # retrieved: a start nobody else waited for is not an error
             raise
         finally:
-            del self._starting[action.key]
-        self._servers[action.key] = server
+            del self._starting[action.process_key]
+        self._servers[action.process_key] = server
         future.set_result(server)
         return server, True
 
@@ -187,7 +188,7 @@ class HttpFunctions:
             child = await Child.spawn(spec, sink)
         except OSError as exc:
             raise StartFailed(f"the command cannot be started: {exc}") from exc
-        server = HttpServer(action.key, child, port, action.memory_mb, socket_path)
+        server = HttpServer(action.process_key, child, port, action.memory_mb, socket_path)
         if socket_path is not None:
             transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
             server.client = httpx.AsyncClient(transport=transport, trust_env=False)

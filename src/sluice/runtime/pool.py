@@ -1,6 +1,7 @@
-"""Warm processes: reuse per action, stem cells per kind, idle eviction, a cap on the total,
-several calls at once on one process when the action allows it; and `ProcessRuntime`, the
-`Runtime` built on them."""
+"""Warm processes: reuse per action and namespace (a process initialised for one namespace
+never serves another), stem cells per kind, idle eviction, a cap on the total, several calls
+at once on one process when the action allows it; and `ProcessRuntime`, the `Runtime` built
+on them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.blackbox import Blackbox
+from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
 from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
@@ -92,23 +94,24 @@ class Pool:
         concurrency = calls_per_process(kind.name, action.concurrency)
         if concurrency == 1:
             return await self._acquire_own(kind, action)
-        lock, users = self._sharing.get(action.key) or (asyncio.Lock(), 0)
-        self._sharing[action.key] = (lock, users + 1)
+        key = action.process_key
+        lock, users = self._sharing.get(key) or (asyncio.Lock(), 0)
+        self._sharing[key] = (lock, users + 1)
         try:
             async with lock:
                 return await self._acquire_shared(kind, action, concurrency)
         finally:
-            lock, users = self._sharing[action.key]
+            lock, users = self._sharing[key]
             if users == 1:
-                del self._sharing[action.key]
+                del self._sharing[key]
             else:
-                self._sharing[action.key] = (lock, users - 1)
+                self._sharing[key] = (lock, users - 1)
 
     async def _acquire_shared(
         self, kind: Kind, action: ActionCode, concurrency: int
     ) -> RuntimeProcess:
         while True:
-            joined = self._join(action.key, concurrency)
+            joined = self._join(action.process_key, concurrency)
             if joined is not None:
                 return joined
             if self._count < self.max_processes or self._least_recently_used() is not None:
@@ -116,7 +119,7 @@ class Pool:
             await self._wait_for_space()  # a call ending makes room in a process, or a slot
         process = await self._acquire_own(kind, action)
         if process.alive:
-            self._open.setdefault(action.key, []).append(process)
+            self._open.setdefault(action.process_key, []).append(process)
         return process
 
     def _join(self, key: str, concurrency: int) -> RuntimeProcess | None:
@@ -139,17 +142,20 @@ class Pool:
 
     async def _acquire_own(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
         """A process no call is running on."""
-        warm = self._take(self._idle, action.key)
+        warm = self._take(self._idle, action.process_key)
         if warm is not None:
             return warm
         launch = (kind.name, self.heap_mb(kind, action.memory_mb))
-        stem = self._take(self._stems, launch)
+        # a stem cell was launched seeing no builds: code importing some gets a process of
+        # its own, launched seeing its environments (and none of anyone else's)
+        deps = await self._deps(action)
+        stem = self._take(self._stems, launch) if not deps.dirs else None
         if stem is not None:
             self.replenish(kind, launch[1])
             return stem
         await self._reserve()
         try:
-            process = await RuntimeProcess.start(kind, launch[1], self.launcher)
+            process = await RuntimeProcess.start(kind, launch[1], self.launcher, deps)
         except BaseException:
             self._free_slot()
             raise
@@ -157,8 +163,16 @@ class Pool:
         self._checkout(process)
         return process
 
+    async def _deps(self, action: ActionCode) -> Deps:
+        """The dependency environments `action`'s zip imports (its owner's builds)."""
+        builds = self.launcher.builds_dir
+        if not action.binary or builds is None:
+            return Deps()
+        return await asyncio.to_thread(zip_deps, action.code, builds, action.owner)
+
     def release(self, process: RuntimeProcess, key: str) -> None:
-        """A call of the action `key` on `process` is over; the process may serve the next."""
+        """A call of `key` (an ActionCode.process_key) on `process` is over; the process may
+        serve the next."""
         process.calls -= 1
         if self._closing or not process.alive or process.key != key:
             self.discard(process)
@@ -359,7 +373,14 @@ class ProcessRuntime:
         self._kinds = available_kinds(node)
         self.memory = MemoryWatch(config.memory_sample_seconds)
         self.pool = Pool(
-            Launcher(self.sandbox, config.work_dir, node, config.node_path, config.python_path),
+            Launcher(
+                self.sandbox,
+                config.work_dir,
+                node,
+                config.node_path,
+                config.python_path,
+                config.builds_dir,
+            ),
             max_processes=config.max_processes,
             stem_cells=config.stem_cells,
             idle_seconds=config.idle_seconds,
@@ -423,11 +444,12 @@ class ProcessRuntime:
             return result
         except asyncio.CancelledError:
             # a shared process goes on serving its other calls; one of its own is killed
-            reuse = process.shared and process.alive and process.key == request.action.key
+            key = request.action.process_key
+            reuse = process.shared and process.alive and process.key == key
             raise
         finally:
             if reuse:
-                self.pool.release(process, request.action.key)
+                self.pool.release(process, request.action.process_key)
             else:
                 self.pool.discard(process)
 
@@ -437,5 +459,3 @@ class ProcessRuntime:
         await self.http.close()
         await self.memory.close()
         self.sandbox.close()
-        with contextlib.suppress(OSError):
-            self.config.work_dir.rmdir()  # when no process directory is left in it

@@ -21,7 +21,7 @@ import orjson
 
 from sluice.runtime.archive import unpack
 from sluice.runtime.base import ActionCode
-from sluice.runtime.bundle import link_node_modules, read_deps
+from sluice.runtime.bundle import Deps, link_node_modules
 from sluice.runtime.channel import Channel, socketpair
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.kinds import Kind, path_env, runner_argv
@@ -67,14 +67,19 @@ class Launcher:
     node: str | None = None
     node_path: tuple[str, ...] = ()
     python_path: tuple[str, ...] = ()
+    #: where builds keep dependency environments (see runtime/bundle.py); None: no builds
+    builds_dir: Path | None = None
 
 
 class RuntimeProcess:
-    def __init__(self, kind: Kind, heap_mb: int) -> None:
+    def __init__(self, kind: Kind, heap_mb: int, deps: Deps) -> None:
         self.kind = kind
         self.heap_mb = heap_mb
+        #: the dependency environments it was launched seeing: those of the code it is for
+        #: (none for a stem cell, which therefore serves only code without any)
+        self.deps = deps
         self.state = State.STARTING
-        #: the ActionCode.key this process was initialised with
+        #: the ActionCode.process_key this process was initialised with
         self.key: str | None = None
         #: calls it may run at once, set at init (the action's limits.concurrency)
         self.concurrency = 1
@@ -97,15 +102,18 @@ class RuntimeProcess:
         self._abandoned: set[int] = set()
 
     @classmethod
-    async def start(cls, kind: Kind, heap_mb: int, launcher: Launcher) -> RuntimeProcess:
-        """Start an uninitialised runner of `kind` (a Node.js heap of `heap_mb` MB)."""
-        process = cls(kind, heap_mb)
+    async def start(
+        cls, kind: Kind, heap_mb: int, launcher: Launcher, deps: Deps | None = None
+    ) -> RuntimeProcess:
+        """Start an uninitialised runner of `kind` (a Node.js heap of `heap_mb` MB) that can
+        read the dependency environments `deps`."""
+        process = cls(kind, heap_mb, deps or Deps())
         parent_end, child_end = socketpair()
         try:
             home = make_home(launcher.work_dir)
             argv = runner_argv(kind, launcher.node, heap_mb, child_end.fileno())
             env = path_env(kind, launcher.node_path, launcher.python_path)
-            spec = launcher.sandbox.launch(argv, env, home)
+            spec = launcher.sandbox.launch(argv, env, home, visible=process.deps.dirs)
             process._child = await Child.spawn(spec, process._on_output, (child_end.fileno(),))
             child_end.close()
             channel = Channel(process._on_answer, process._on_overflow)
@@ -147,10 +155,10 @@ class RuntimeProcess:
         action: ActionCode,
         time_limit: float,
         max_unzipped: int,
-        builds_dir: Path | None = None,
     ) -> Answer:
         """Send the action's code; the child answers {"ok": true} or {"error": detail}.
-        A zip's dependency environment (from its build) goes on the module search path."""
+        The dependency environments the process was launched seeing (its zip's, from its
+        build) go on the module search path."""
         self.concurrency = max(1, action.concurrency)
         message: dict[str, Any] = {
             "op": "init",
@@ -164,7 +172,7 @@ class RuntimeProcess:
             dest = self._child.home / "action"
             await asyncio.to_thread(unpack, action.code, dest, max_unzipped)
             message["dir"] = str(dest)
-            deps = await asyncio.to_thread(read_deps, dest, builds_dir)
+            deps = self.deps
             if deps.python is not None:
                 message["path"] = [str(deps.python)]
             if deps.node is not None:
@@ -175,7 +183,7 @@ class RuntimeProcess:
         data = orjson.dumps(message, option=_NL)
         answer = await self._exchange(call_id, data, time_limit, shared=False)
         if isinstance(answer, bytes) and answer == b'{"ok":true}':
-            self.key = action.key
+            self.key = action.process_key
         return answer
 
     async def run(

@@ -73,9 +73,18 @@ class LaunchSpec:
 
 
 class Sandbox(Protocol):
-    def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
+    def launch(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        *,
+        visible: Sequence[Path] = (),
+    ) -> LaunchSpec:
         """The launch spec for `argv` run in `cwd` (its own fresh directory, used as HOME and
-        TMPDIR) seeing the variables `env` on top of the sandbox's minimal base."""
+        TMPDIR) seeing the variables `env` on top of the sandbox's minimal base, and, besides
+        what every process sees, the directories `visible` read-only (its code's build
+        environments)."""
 
     def with_network(self, network: Network) -> Sandbox:
         """The same sandbox with another network (builds fetch their packages)."""

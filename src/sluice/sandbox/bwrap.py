@@ -99,7 +99,9 @@ class BwrapSandbox:
         they lie inside a visible one (Sluice's data dir below a shown directory)."""
         self.bwrap = bwrap
         self.hidden = sorted({p.resolve() for p in hidden if p.exists()})
-        self.shown = sorted({p.resolve() for p in (*runtime_paths(), *visible) if p.exists()})
+        # shown where they are named (what functions are told, e.g. NODE_PATH), even through
+        # a link on the host
+        self.shown = sorted({p.absolute() for p in (*runtime_paths(), *visible) if p.exists()})
         self.visible = _outermost(self.shown)
         self.inner = inner or RlimitSandbox()
         self.identity = identity
@@ -117,14 +119,14 @@ class BwrapSandbox:
             args += ["--perms", "1777", "--size", size, "--tmpfs", name]
         for path in self.visible:
             if not _inside_any(path, SYSTEM_DIRS):
-                args += [*_traversable_parents(path), "--ro-bind", str(path), str(path)]
+                args += [*_traversable_parents(path), *_ro_bind(path)]
         # a hidden directory inside a shown one is covered, what is shown inside it shown again
         for path in self.hidden:
             if any(_inside(path, shown) for shown in self.visible):
                 args += ["--tmpfs", str(path)]
                 for shown in self.shown:
                     if _inside(shown, path) and shown != path:
-                        args += ["--ro-bind", str(shown), str(shown)]
+                        args += _ro_bind(shown)
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if self.network is not Network.HOST:
             args.append("--unshare-net")
@@ -168,7 +170,14 @@ class BwrapSandbox:
         if self.cgroups is not None:
             self.cgroups.close()
 
-    def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
+    def launch(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        *,
+        visible: Sequence[Path] = (),
+    ) -> LaunchSpec:
         spec = self.inner.launch(argv, env, cwd)
         home = cwd.resolve()
         if self.identity is not None:
@@ -176,8 +185,12 @@ class BwrapSandbox:
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
         block_read, block_write = os.pipe2(os.O_CLOEXEC)
         rules = seccomp.program_fd()
+        shown: list[str] = []
+        for path in visible:
+            shown += [*_traversable_parents(path.absolute()), *_ro_bind(path.absolute())]
         wrapper = [
             *self._base,
+            *shown,
             *_traversable_parents(home),
             "--bind",
             str(home),
@@ -333,9 +346,13 @@ def _traversable_parents(path: Path) -> list[str]:
     args: list[str] = []
     for parent in reversed(path.parents[:-1]):
         made = str(parent) in ("/proc", "/dev", *PRIVATE_DIRS)
-        if not made and not _inside_any(parent, SYSTEM_DIRS) and not parent.is_symlink():
+        if not made and not _inside_any(parent, SYSTEM_DIRS):
             args += ["--perms", "0755", "--dir", str(parent)]
     return args
+
+
+def _ro_bind(path: Path) -> list[str]:
+    return ["--ro-bind", str(path.resolve()), str(path)]
 
 
 def _give(home: Path, identity: Identity) -> None:

@@ -48,7 +48,15 @@ class RlimitSandbox:
     def close(self) -> None:
         return None
 
-    def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> LaunchSpec:
+    def launch(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        *,
+        visible: Sequence[Path] = (),
+    ) -> LaunchSpec:
+        # `visible`: this sandbox hides nothing
         # what the child would not inherit (checked per launch: the process's limits may move)
         pending = {w: v for w, v in self.limits.items() if resource.getrlimit(w) != v}
         return LaunchSpec(

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import pytest
 from tests.support.server import SluiceServer, put_action
 
 ECHO = "function main(args) { return args }"
+
+#: who runs it: the process (an id of its own: pids repeat inside the sandbox's pid
+#: namespace), every namespace it has served, and the identity the call sees
+WHO_JS = """
+const instance = require('crypto').randomBytes(8).toString('hex');
+const seen = [];
+function main() {
+  seen.push(process.env.__OW_NAMESPACE);
+  return {instance, pid: process.pid, seen,
+          namespace: process.env.__OW_NAMESPACE, key: process.env.__OW_API_KEY};
+}
+"""
+WHO_PY = """
+import os
+INSTANCE = os.urandom(8).hex()
+SEEN = []
+
+def main(args):
+    SEEN.append(os.environ["__OW_NAMESPACE"])
+    return {"instance": INSTANCE, "pid": os.getpid(), "seen": SEEN,
+            "namespace": os.environ["__OW_NAMESPACE"], "key": os.environ["__OW_API_KEY"]}
+"""
 
 
 def test_package_parameters_order_and_bindings(server: SluiceServer) -> None:
@@ -77,3 +103,42 @@ def test_published_package_is_read_only_from_other_namespaces(server: SluiceServ
         # the call is the caller's: it shows in their activations, not the owner's
         mine = o.get("/api/v1/namespaces/_/activations").json()
         assert any(a["name"] == "hello" for a in mine)
+
+
+@pytest.mark.parametrize(("kind", "code"), [("nodejs:20", WHO_JS), ("python:3", WHO_PY)])
+def test_a_shared_action_runs_in_a_process_of_the_caller(
+    server: SluiceServer, kind: str, code: str
+) -> None:
+    package = f"tools-{os.urandom(4).hex()}"
+    path = f"/api/v1/namespaces/guest/actions/{package}/who?blocking=true&result=true"
+    caller = f"caller-{os.urandom(4).hex()}"
+
+    def who(client: Any) -> dict[str, Any]:
+        answer = client.post(path)
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    with server.client() as owner:
+        assert owner.put(server.ns_path(f"packages/{package}"), json={"publish": True}).is_success
+        assert put_action(owner, f"{package}/who", code, kind).status_code == 200
+        first = who(owner)
+    with server.client(auth=server.admin("namespace", "create", caller)) as other:
+        theirs = who(other)
+    with server.client() as owner:
+        again = who(owner)
+    # the caller's call ran in a process of its own, which has served nobody else
+    assert theirs["instance"] != first["instance"]
+    assert theirs["seen"] == [caller]
+    assert theirs["namespace"] == caller
+    # the owner's warm process served the owner alone
+    assert again["instance"] == first["instance"]
+    assert again["pid"] == first["pid"]
+    assert again["seen"] == ["guest", "guest"]
+    assert again["namespace"] == "guest"
+    # and each saw its own key: the one of its namespace
+    assert theirs["key"] != again["key"]
+    with server.client(auth=theirs["key"]) as c:
+        assert c.get("/api/v1/namespaces").json() == [caller]
+    with server.client(auth=again["key"]) as c:
+        assert c.get("/api/v1/namespaces").json() == ["guest"]
