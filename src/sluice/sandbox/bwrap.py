@@ -246,6 +246,9 @@ class BwrapConfiner:
                 group = sandbox.cgroups.create()
                 limits = sandbox.limits
                 group.limit(limits.memory_mb, limits.pids, limits.cpus)
+                # bwrap's own process too: a server killed meanwhile leaves nothing behind
+                # that the next start's sweep of its groups does not find
+                group.join(pid)
                 group.join(inner)
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
@@ -261,7 +264,7 @@ class BwrapConfiner:
             raise
         finally:
             os.close(self.block)
-        return BwrapConfinement(inner, group, bridge)
+        return BwrapConfinement(pid, inner, group, bridge)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -292,7 +295,11 @@ class BwrapConfinement:
     """A running sandbox: its first process (bwrap's init, which starts the command) and what
     holds it."""
 
-    def __init__(self, init: int, group: ProcessGroup | None, bridge: ApiBridge | None) -> None:
+    def __init__(
+        self, monitor: int, init: int, group: ProcessGroup | None, bridge: ApiBridge | None
+    ) -> None:
+        #: bwrap outside the sandbox, and its first process inside
+        self.monitor = monitor
         self.init = init
         self.group = group
         self.bridge = bridge
@@ -310,7 +317,7 @@ class BwrapConfinement:
             self._command = _first_child(self.init)
         if self._command is None:
             return 0
-        return self.group.kill(keep=frozenset({self.init, self._command}))
+        return self.group.kill(keep=frozenset({self.monitor, self.init, self._command}))
 
     def out_of_memory(self) -> bool:
         return self.group is not None and self.group.oom_kills() > 0
