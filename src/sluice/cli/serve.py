@@ -19,6 +19,7 @@ from sluice.engine.alarms import SYSTEM
 from sluice.engine.keys import Key
 from sluice.http.app import build_app
 from sluice.http.health import build_health_app
+from sluice.sandbox.bwrap import SandboxUnavailable
 from sluice.wiring import Sluice
 
 log = logging.getLogger("sluice")
@@ -69,7 +70,10 @@ class _Server(uvicorn.Server):
 
 def run_server(settings: Settings) -> None:
     started = time.monotonic()
-    sluice = Sluice(settings)
+    try:
+        sluice = Sluice(settings)
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
