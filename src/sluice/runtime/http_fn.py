@@ -31,6 +31,7 @@ from sluice.runtime.logs import CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import CommandError, prepare
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.sandbox.api_bridge import Forward
 from sluice.sandbox.base import Sandbox
 
 #: how long a server may take to listen
@@ -89,6 +90,9 @@ class HttpServer:
     #: the unix socket it listens on, with the client that talks over it; None: the port
     socket: Path | None = None
     client: httpx.AsyncClient | None = None
+    #: the port on the server's loopback that reaches `port` (the same without a network
+    #: of its own), once it listens
+    reach: Forward | None = None
     calls: set[CallLogs] = field(default_factory=set)
     idle_timer: asyncio.TimerHandle | None = None
     over_memory: bool = False
@@ -219,8 +223,11 @@ class HttpFunctions:
                 if server.socket is not None:
                     _, writer = await asyncio.open_unix_connection(server.socket)
                 else:
-                    _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                    _, writer = await server.child.confinement.connect(server.port)
                 writer.close()
+                if server.socket is None:
+                    # it listens in the process's own network: reached through a port here
+                    server.reach = await server.child.confinement.forward(server.port)
                 return
             await asyncio.sleep(_POLL_SECONDS)
         where = (
@@ -241,7 +248,9 @@ class HttpFunctions:
         http = FnRequest.from_call(request.params, request.env)
         path = str(request.params.get(PATH) or "/")
         query = str(request.params.get(QUERY) or "")
-        host = "localhost" if server.socket else f"127.0.0.1:{server.port}"
+        reach = server.reach
+        host = "localhost" if reach is None else f"127.0.0.1:{reach.port}"
+        refused = reach.refusals if reach is not None else 0
         url = f"http://{host}{path}" + (f"?{query}" if query else "")
         headers = {k: v for k, v in http.headers.items() if k.lower() not in HOP_BY_HOP}
         limit = request.result_limit_bytes
@@ -258,7 +267,11 @@ class HttpFunctions:
                 message = out_of_memory(request.action.memory_mb)
             else:
                 message = f"The function's server gave no valid answer: {exc or type(exc).__name__}"
-            if isinstance(exc, httpx.ConnectError) and await self._exited(server):
+            # refused (here, or by the bridge into its network before passing anything on)
+            gone = isinstance(exc, httpx.ConnectError) or (
+                reach is not None and reach.refusals > refused
+            )
+            if gone and await self._exited(server):
                 raise _Gone(message) from exc
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
         end_ms = now_ms()

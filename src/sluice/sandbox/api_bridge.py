@@ -22,6 +22,9 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 log = logging.getLogger("sluice.sandbox")
 
@@ -32,7 +35,7 @@ _CHUNK = 1 << 16
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _listen_in_namespace(pid: int, address: tuple[str, int]) -> socket.socket:
+def _join_network(pid: int) -> None:
     fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         if _libc.setns(fd, _CLONE_NEWNET) != 0:
@@ -40,6 +43,9 @@ def _listen_in_namespace(pid: int, address: tuple[str, int]) -> socket.socket:
             raise OSError(error, f"setns into the network of process {pid}: {os.strerror(error)}")
     finally:
         os.close(fd)
+
+
+def _listener(address: tuple[str, int]) -> socket.socket:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -52,14 +58,37 @@ def _listen_in_namespace(pid: int, address: tuple[str, int]) -> socket.socket:
     return listener
 
 
+def _stream_socket() -> socket.socket:
+    made = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    made.setblocking(False)
+    return made
+
+
 async def listen_in(pid: int, address: tuple[str, int]) -> socket.socket:
     """A listening socket on `address` in the network namespace of process `pid`."""
+    return await _made_in(pid, lambda: _listener(address))
+
+
+async def connect_in(pid: int, address: tuple[str, int]) -> socket.socket:
+    """A socket connected to `address` in the network namespace of process `pid` (a socket's
+    namespace is the one it was made in: only the making needs the thread)."""
+    made = await _made_in(pid, _stream_socket)
+    try:
+        await asyncio.get_running_loop().sock_connect(made, address)
+    except BaseException:
+        made.close()
+        raise
+    return made
+
+
+async def _made_in(pid: int, factory: Callable[[], socket.socket]) -> socket.socket:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[socket.socket] = loop.create_future()
 
     def make() -> None:
         try:
-            made = _listen_in_namespace(pid, address)
+            _join_network(pid)
+            made = factory()
         except BaseException as exc:
             loop.call_soon_threadsafe(_settle_error, done, exc)
         else:
@@ -82,12 +111,30 @@ def _settle_error(done: asyncio.Future[socket.socket], exc: BaseException) -> No
         done.set_exception(exc)
 
 
-class ApiBridge:
-    """Forwards the connections a function makes to `listener` to the API at `target`."""
+#: opens the far end of one bridged connection
+Connector = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
-    def __init__(self, listener: socket.socket, target: tuple[str, int]) -> None:
+
+class Forward(Protocol):
+    """A port on the server's loopback that reaches a process's own server."""
+
+    @property
+    def port(self) -> int: ...
+
+    #: connections it accepted but could not pass on (the process no longer listens)
+    refusals: int
+
+
+class Bridge:
+    """Forwards each connection made to `listener` to what `connect` opens: a function's
+    connections to the API, or Sluice's to a function's own server in its namespace."""
+
+    def __init__(self, listener: socket.socket, connect: Connector, what: str) -> None:
         self.listener = listener
-        self.target = target
+        self.connect = connect
+        self.what = what
+        #: connections whose far end could not be opened (nothing of them was passed on)
+        self.refusals = 0
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = asyncio.get_running_loop().create_task(self._accept())
@@ -109,9 +156,10 @@ class ApiBridge:
         try:
             inner_reader, inner_writer = await asyncio.open_connection(sock=conn)
             try:
-                api_reader, api_writer = await asyncio.open_connection(*self.target)
+                api_reader, api_writer = await self.connect()
             except OSError as exc:
-                log.warning("the API at %s:%d is unreachable for a function: %s", *self.target, exc)
+                log.debug("%s is unreachable: %s", self.what, exc)
+                self.refusals += 1
                 inner_writer.close()
                 return
             await asyncio.gather(_pipe(inner_reader, api_writer), _pipe(api_reader, inner_writer))
@@ -119,6 +167,10 @@ class ApiBridge:
             pass
         finally:
             self._slots.release()
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
 
     async def close(self) -> None:
         self._accepting.cancel()
@@ -142,3 +194,26 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     finally:
         if reader.at_eof():
             writer.close()
+
+
+def api_bridge(listener: socket.socket, target: tuple[str, int]) -> Bridge:
+    """A function's connections to `listener` (in its namespace) go to the API at `target`."""
+    return Bridge(listener, lambda: asyncio.open_connection(*target), f"the API at {target}")
+
+
+async def port_forward(pid: int, port: int) -> Bridge:
+    """A port on the server's loopback whose connections reach `port` on the loopback of
+    process `pid`'s network (a function's own HTTP server)."""
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(sock=await connect_in(pid, ("127.0.0.1", port)))
+
+    return Bridge(_listener(("127.0.0.1", 0)), connect, f"port {port} of process {pid}")
+
+
+@dataclass
+class SamePort:
+    """The process shares the server's network: its port is reached as it is."""
+
+    port: int
+    refusals: int = 0

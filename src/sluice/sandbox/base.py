@@ -12,12 +12,15 @@ What the confiner returns, a `Confinement`, stays with the process until it is g
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
+
+from sluice.sandbox.api_bridge import Forward, SamePort
 
 
 class Network(StrEnum):
@@ -42,6 +45,12 @@ class Confinement(Protocol):
 
     def out_of_memory(self) -> bool:
         """Whether the kernel killed something in it for its memory limit."""
+
+    async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to `port` on the loopback of the process's network."""
+
+    async def forward(self, port: int) -> Forward:
+        """A port on the server's loopback that reaches `port` on the process's loopback."""
 
     async def release(self) -> None:
         """The process is gone: free what held it."""
@@ -104,6 +113,12 @@ class Unconfined:
 
     def out_of_memory(self) -> bool:
         return False
+
+    async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    async def forward(self, port: int) -> Forward:
+        return SamePort(port)  # the host's own network
 
     async def release(self) -> None:
         return None

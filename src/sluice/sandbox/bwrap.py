@@ -41,7 +41,15 @@ from urllib.parse import urlsplit
 import orjson
 
 from sluice.sandbox import seccomp
-from sluice.sandbox.api_bridge import ApiBridge, listen_in
+from sluice.sandbox.api_bridge import (
+    Bridge,
+    Forward,
+    SamePort,
+    api_bridge,
+    connect_in,
+    listen_in,
+    port_forward,
+)
 from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.rlimits import RlimitSandbox
@@ -238,7 +246,7 @@ class BwrapConfiner:
         for fd in self.childs:
             os.close(fd)
         group: ProcessGroup | None = None
-        bridge: ApiBridge | None = None
+        bridge: Bridge | None = None
         try:
             inner = await self._sandbox_pid()
             sandbox = self.sandbox
@@ -254,7 +262,7 @@ class BwrapConfiner:
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
             if sandbox.network is Network.API and sandbox.api is not None:
                 inside, target = _bridge_addresses(sandbox.api)
-                bridge = ApiBridge(await listen_in(inner, inside), target)
+                bridge = api_bridge(await listen_in(inner, inside), target)
             os.write(self.block, b"1")
         except BaseException:
             if bridge is not None:
@@ -264,7 +272,8 @@ class BwrapConfiner:
             raise
         finally:
             os.close(self.block)
-        return BwrapConfinement(pid, inner, group, bridge)
+        own_network = sandbox.network is not Network.HOST
+        return BwrapConfinement(pid, inner, group, bridge, own_network)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -296,14 +305,33 @@ class BwrapConfinement:
     holds it."""
 
     def __init__(
-        self, monitor: int, init: int, group: ProcessGroup | None, bridge: ApiBridge | None
+        self,
+        monitor: int,
+        init: int,
+        group: ProcessGroup | None,
+        bridge: Bridge | None,
+        own_network: bool,
     ) -> None:
         #: bwrap outside the sandbox, and its first process inside
         self.monitor = monitor
         self.init = init
         self.group = group
         self.bridge = bridge
+        self.own_network = own_network
+        self._forwards: list[Bridge] = []
         self._command: int | None = None
+
+    async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if not self.own_network:
+            return await asyncio.open_connection("127.0.0.1", port)
+        return await asyncio.open_connection(sock=await connect_in(self.init, ("127.0.0.1", port)))
+
+    async def forward(self, port: int) -> Forward:
+        if not self.own_network:
+            return SamePort(port)
+        bridge = await port_forward(self.init, port)
+        self._forwards.append(bridge)
+        return bridge
 
     def limit_memory(self, memory_mb: int) -> None:
         if self.group is not None:
@@ -323,8 +351,8 @@ class BwrapConfinement:
         return self.group is not None and self.group.oom_kills() > 0
 
     async def release(self) -> None:
-        if self.bridge is not None:
-            await self.bridge.close()
+        for bridge in (*self._forwards, *([self.bridge] if self.bridge else [])):
+            await bridge.close()
         group = self.group
         if group is None:
             return
