@@ -31,7 +31,7 @@ def test_a_role_without_a_shared_queue_is_refused(tmp_path: Path) -> None:
 def test_an_unknown_queue_is_refused(tmp_path: Path) -> None:
     done = _serve(tmp_path, "--queue", "redis://localhost")
     assert done.returncode == 2
-    assert "queue must be 'embedded' or a nats:// URL" in done.stderr
+    assert "queue must be 'embedded' or a nats:// (or tls://) URL" in done.stderr
     assert "Traceback" not in done.stderr
 
 
