@@ -9,7 +9,11 @@ import socket
 from pathlib import Path
 from typing import cast
 
+from nats.errors import NoRespondersError
+from nats.js.errors import ServiceUnavailableError
+
 from sluice.config import Settings
+from sluice.errors import CannotStart
 from sluice.notify.events import NatsEvents
 from sluice.notify.local import LocalEvents
 from sluice.notify.waiters import Events, Waiters
@@ -64,10 +68,15 @@ class Transport:
             return
         name = f"sluice-{self.settings.role}@{socket.gethostname()}"
         jetstream = self.jetstream
-        await connect(
-            nats_target(self.settings), name, self.nats, jetstream.republish if jetstream else None
-        )
-        await self.stream.ensure_stream()
+        target = nats_target(self.settings)
+        await connect(target, name, self.nats, jetstream.republish if jetstream else None)
+        try:
+            await self.stream.ensure_stream()
+        except (NoRespondersError, ServiceUnavailableError) as exc:
+            raise CannotStart(
+                f"NATS at {target.shown}: JetStream does not answer this user: start nats-server"
+                " with JetStream on, and enable it for the user's account (jetstream: enabled)"
+            ) from exc
         await self.events.start(waiters)
 
     async def close(self) -> None:

@@ -153,3 +153,18 @@ def test_wrong_credentials_or_certificates_stop_the_start_in_one_line(
     assert told in line
     side = "NATS at tls://sluice:***@" if "NATS" in setting else "PostgreSQL at postgresql://"
     assert side in line
+
+
+def test_an_account_without_jetstream_stops_the_start_in_one_line(
+    secured: Secured, tmp_path: Path
+) -> None:
+    cert = secured.ca.issue("nojs", ["127.0.0.1"])
+    config = accounts_config(cert, PASSWORD, new_nkey()[1], jetstream=False)
+    nats = NatsServer(tmp_path / "nats", config).start()
+    try:
+        queue = f"tls://sluice:{quote(PASSWORD, safe='')}@127.0.0.1:{nats.port}"
+        line = _refused(secured, tmp_path, SLUICE_QUEUE=queue)
+    finally:
+        nats.stop()
+    assert "JetStream does not answer this user" in line
+    assert "(jetstream: enabled)" in line

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.support.nats_auth import (
     new_nkey,
     token_config,
 )
+from tests.support.server import SLUICE
 from tests.support.tls import Authority, Issued
 
 from sluice.errors import CannotStart
@@ -91,14 +93,23 @@ def test_user_and_password_in_the_url_reach_jetstream_over_verified_tls(
     assert asyncio.run(_round_trip(NatsTarget.parse(url, tls_ca=ca.cert))) == 1
 
 
-def test_an_nkey_seed_file_reaches_jetstream(
-    start: Start, server_cert: Issued, ca: Authority, nkey: tuple[str, str], tmp_path: Path
+def test_an_nkey_made_by_sluice_nats_nkey_reaches_jetstream(
+    start: Start, server_cert: Issued, ca: Authority, tmp_path: Path
 ) -> None:
-    server = start(accounts_config(server_cert, PASSWORD, nkey[1]))
     seed = tmp_path / "sluice.nk"
-    seed.write_text(nkey[0] + "\n")
+    made = subprocess.run(
+        [str(SLUICE), "nats-nkey", str(seed)], capture_output=True, text=True, check=True
+    )
+    public = made.stdout.strip()
+    assert public.startswith("U")
+    assert seed.stat().st_mode & 0o777 == 0o600
+    assert public not in seed.read_text()  # the file holds the seed, the server the key
+    server = start(accounts_config(server_cert, PASSWORD, public))
     target = NatsTarget.parse(_url(server), nkey_seed=seed, tls_ca=ca.cert)
     assert asyncio.run(_round_trip(target)) == 1
+    again = subprocess.run([str(SLUICE), "nats-nkey", str(seed)], capture_output=True, text=True)
+    assert again.returncode == 1
+    assert "File exists" in again.stderr
 
 
 def test_a_token_reaches_jetstream(start: Start, server_cert: Issued, ca: Authority) -> None:

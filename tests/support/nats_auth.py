@@ -36,16 +36,23 @@ def _tls(cert: Issued, client_ca: Path | None) -> str:
 
 
 def accounts_config(
-    cert: Issued, password: str, nkey: str, client_ca: Path | None = None
+    cert: Issued,
+    password: str,
+    nkey: str,
+    client_ca: Path | None = None,
+    jetstream: bool = True,
 ) -> Config:
-    """User `sluice` with a password, and a user known by its NKey, in account SLUICE."""
+    """User `sluice` with a password, and a user known by its NKey, in account SLUICE
+    (with JetStream enabled for it, unless told)."""
 
     def text(port: int, store: Path) -> str:
         return (
             f"listen: 127.0.0.1:{port}\n"
             f'jetstream {{\n  store_dir: "{store}"\n}}\n'
             + _tls(cert, client_ca)
-            + "accounts {\n  SLUICE {\n    jetstream: enabled\n    users: [\n"
+            + "accounts {\n  SLUICE {\n"
+            + ("    jetstream: enabled\n" if jetstream else "")
+            + "    users: [\n"
             + f"      {{ user: sluice, password: {json.dumps(password, ensure_ascii=False)} }}\n"
             + f"      {{ nkey: {nkey} }}\n"
             + "    ]\n  }\n}\n"

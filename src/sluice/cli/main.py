@@ -16,6 +16,7 @@ from sluice.cli.fn.commands import fn
 from sluice.cli.functions import function
 from sluice.cli.migrate import migrate as migrate_command
 from sluice.cli.namespaces import namespace
+from sluice.cli.nats_nkey import nats_nkey
 from sluice.cli.packages import package
 from sluice.cli.rules import rule
 from sluice.cli.triggers import trigger
@@ -122,3 +123,4 @@ main.add_command(package)
 main.add_command(fn)
 main.add_command(migrate_command)
 main.add_command(function)
+main.add_command(nats_nkey)
