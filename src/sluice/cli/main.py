@@ -28,6 +28,16 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _has_secret(url: str) -> bool:
+    """A password in the user part or a parameter, or a NATS token (a lone user name)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    if parts.password or "password" in parse_qs(parts.query):
+        return True
+    return parts.scheme in ("nats", "tls") and bool(parts.username)
+
+
 @click.group()
 @click.option("--apihost", envvar=None, help="Sluice API URL (default: the client config).")
 @click.option("--auth", "-u", help="Namespace key uuid:key (default: the client config).")
@@ -96,6 +106,16 @@ def serve(
     from sluice.cli.startup import configure_logging
 
     configure_logging()
+    for flag, value, variable in (
+        ("--store", store, "SLUICE_STORE"),
+        ("--queue", queue, "SLUICE_QUEUE"),
+    ):
+        if value and _has_secret(value):
+            click.echo(
+                f"warning: the {flag} URL has a password or token, which any user of this machine"
+                f" can read in the process list: set {variable} instead",
+                err=True,
+            )
     try:
         settings = ctx.obj["server_settings"](
             host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue
