@@ -97,6 +97,8 @@ def test_api_worker_and_scheduler_run_an_async_call_over_tls(
         response = activation["response"]
         assert isinstance(response, dict)
         assert (response["status"], response["result"]) == ("success", {"echo": 7})
+        for server in reversed(made):
+            assert server.stop(), f"{server.root.name} did not stop cleanly"
     finally:
         for server in made:
             server.close()
@@ -105,6 +107,8 @@ def test_api_worker_and_scheduler_run_an_async_call_over_tls(
         assert "NATS at tls://sluice:***@127.0.0.1" in log
         assert "connected (TLS, user sluice)" in log
         assert "connected over TLS" in log
+        assert "Traceback" not in log
+        assert "WARNING" not in log, log  # asyncio's noise on closing TLS streams included
         for secret in (PG_PASSWORD, PASSWORD, quote(PASSWORD, safe="")):
             assert secret not in log + server.stdout_path.read_text()
 
