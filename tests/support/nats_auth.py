@@ -30,9 +30,14 @@ def new_nkey(prefix: int = nkeys.PREFIX_BYTE_USER) -> tuple[str, str]:
     return seed.decode(), nkeys.from_seed(bytearray(seed)).public_key.decode()
 
 
-def _tls(cert: Issued, client_ca: Path | None) -> str:
+def _head(port: int, store: Path, cert: Issued, client_ca: Path | None = None) -> str:
+    """Where it listens, JetStream on, and TLS (verifying clients' certificates by `client_ca`)."""
     verify = f'\n  ca_file: "{client_ca}"\n  verify: true' if client_ca else ""
-    return f'tls {{\n  cert_file: "{cert.cert}"\n  key_file: "{cert.key}"{verify}\n}}\n'
+    return (
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{\n  store_dir: "{store}"\n}}\n'
+        f'tls {{\n  cert_file: "{cert.cert}"\n  key_file: "{cert.key}"{verify}\n}}\n'
+    )
 
 
 def accounts_config(
@@ -47,9 +52,7 @@ def accounts_config(
 
     def text(port: int, store: Path) -> str:
         return (
-            f"listen: 127.0.0.1:{port}\n"
-            f'jetstream {{\n  store_dir: "{store}"\n}}\n'
-            + _tls(cert, client_ca)
+            _head(port, store, cert, client_ca)
             + "accounts {\n  SLUICE {\n"
             + ("    jetstream: enabled\n" if jetstream else "")
             + "    users: [\n"
@@ -64,9 +67,7 @@ def accounts_config(
 def token_config(cert: Issued, token: str) -> Config:
     def text(port: int, store: Path) -> str:
         return (
-            f"listen: 127.0.0.1:{port}\n"
-            f'jetstream {{\n  store_dir: "{store}"\n}}\n'
-            + _tls(cert, None)
+            _head(port, store, cert)
             + f"authorization {{\n  token: {json.dumps(token, ensure_ascii=False)}\n}}\n"
         )
 
@@ -153,9 +154,7 @@ class Operator:
 
         def text(port: int, store: Path) -> str:
             return (
-                f"listen: 127.0.0.1:{port}\n"
-                f'jetstream {{\n  store_dir: "{store}"\n}}\n'
-                + _tls(cert, None)
+                _head(port, store, cert)
                 + f'operator: "{self.jwt}"\n'
                 + f"system_account: {self.system}\n"
                 + "resolver: MEMORY\n"
