@@ -74,9 +74,19 @@ class Settings(BaseSettings):
     #: the embedded store: run the calls in a second process beside the API's (with the
     #: scheduler), so accepting and running them use two cores instead of sharing one
     worker_process: bool = False
-    #: "embedded" (the store's own queue) or a NATS URL (nats://host:4222): JetStream
+    #: "embedded" (the store's own queue) or a NATS URL (nats://host:4222; tls://host:4222
+    #: for TLS; nats://user:password@host or nats://token@host with credentials): JetStream
     #: delivers the calls, the store keeps their records
     queue: str = "embedded"
+    #: NATS credentials in a file: a .creds file (user JWT and NKey seed, NATS's JWT auth),
+    #: or an NKey user seed (SU...) for a server that lists the user's public key
+    nats_creds: Path | None = None
+    nats_nkey_seed: Path | None = None
+    #: TLS to NATS (also on with a tls:// URL): the CA file that verifies the server's
+    #: certificate (default: the system's CAs); a client certificate and key, when it asks
+    nats_tls_ca: Path | None = None
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
     #: this deployment's JetStream stream and the prefix of its NATS subjects
     nats_stream: str = "SLUICE"
     nats_prefix: str = "sluice"
@@ -164,12 +174,24 @@ class Settings(BaseSettings):
             return value
         raise ValueError("store must be empty (the embedded SQLite file) or a postgresql:// URL")
 
+    @field_validator(
+        "nats_creds",
+        "nats_nkey_seed",
+        "nats_tls_ca",
+        "nats_tls_cert",
+        "nats_tls_key",
+        mode="before",
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("queue")
     @classmethod
     def _known_queue(cls, value: str) -> str:
         if value in ("", "embedded") or value.startswith(("nats://", "tls://")):
             return value or "embedded"
-        raise ValueError("queue must be 'embedded' or a nats:// URL")
+        raise ValueError("queue must be 'embedded' or a nats:// (or tls://) URL")
 
     @field_validator("callback_allow")
     @classmethod

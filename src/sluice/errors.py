@@ -10,6 +10,9 @@
     └── Unavailable         the server is shutting down or overloaded (503)
 
 A class's docstring is its default message.
+
+Outside the tree, CannotStart: what keeps a server process from starting (a service that
+refuses it, a wrong setting), told in one line without a traceback.
 """
 
 from __future__ import annotations
@@ -53,3 +56,7 @@ class Conflict(SluiceError):
 
 class Unavailable(SluiceError):
     """The service is shutting down; try again shortly."""
+
+
+class CannotStart(Exception):
+    """Sluice cannot start."""

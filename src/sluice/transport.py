@@ -9,14 +9,17 @@ import socket
 from pathlib import Path
 from typing import cast
 
-from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.js.errors import ServiceUnavailableError
 
 from sluice.config import Settings
+from sluice.errors import CannotStart
 from sluice.notify.events import NatsEvents
 from sluice.notify.local import LocalEvents
 from sluice.notify.waiters import Events, Waiters
 from sluice.queue.base import Ledger, Queue
-from sluice.queue.jetstream import JetStream, JetStreamQueue, Names, connect
+from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
+from sluice.queue.nats_connect import NatsClient, NatsTarget, connect
 from sluice.store.pg_db import is_postgres_url
 from sluice.worker.lock import FileLock, Lock, PgAdvisoryLock
 
@@ -28,7 +31,7 @@ def uses_nats(settings: Settings) -> bool:
 class Transport:
     def __init__(self, settings: Settings, ledger: Queue) -> None:
         self.settings = settings
-        self.nats: Client | None = None
+        self.nats: NatsClient | None = None
         self.stream: JetStream | None = None
         self.events: Events | None = None
         #: the embedded store split in two processes (SLUICE_WORKER_PROCESS)
@@ -37,7 +40,7 @@ class Transport:
         if uses_nats(settings):
             if not hasattr(ledger, "claim_ids"):
                 raise ValueError(f"the store {type(ledger).__name__} cannot be a JetStream ledger")
-            self.nats = Client()
+            self.nats = NatsClient()
             names = Names(settings.nats_stream, settings.nats_prefix)
             self.stream = JetStream(
                 self.nats, names, settings.lease_seconds, settings.nats_max_deliver
@@ -65,10 +68,15 @@ class Transport:
             return
         name = f"sluice-{self.settings.role}@{socket.gethostname()}"
         jetstream = self.jetstream
-        await connect(
-            self.settings.queue, name, self.nats, jetstream.republish if jetstream else None
-        )
-        await self.stream.ensure_stream()
+        target = nats_target(self.settings)
+        await connect(target, name, self.nats, jetstream.republish if jetstream else None)
+        try:
+            await self.stream.ensure_stream()
+        except (NoRespondersError, ServiceUnavailableError) as exc:
+            raise CannotStart(
+                f"NATS at {target.shown}: JetStream does not answer this user: start nats-server"
+                " with JetStream on, and enable it for the user's account (jetstream: enabled)"
+            ) from exc
         await self.events.start(waiters)
 
     async def close(self) -> None:
@@ -76,6 +84,17 @@ class Transport:
             await self.events.stop()
         if self.stream is not None:
             await self.stream.close()
+
+
+def nats_target(settings: Settings) -> NatsTarget:
+    return NatsTarget.parse(
+        settings.queue,
+        creds=settings.nats_creds,
+        nkey_seed=settings.nats_nkey_seed,
+        tls_ca=settings.nats_tls_ca,
+        tls_cert=settings.nats_tls_cert,
+        tls_key=settings.nats_tls_key,
+    )
 
 
 def events_socket(settings: Settings) -> Path:

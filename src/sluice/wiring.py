@@ -163,8 +163,14 @@ class Sluice:
         return jobs
 
     async def start(self) -> None:
-        await self.store.open()
-        await self.transport.open(self.waiters)
+        try:
+            await self.store.open()
+            await self.transport.open(self.waiters)
+        except BaseException:
+            # refused (CannotStart) or interrupted: let go of what was opened
+            await self.transport.close()
+            await self.store.close()
+            raise
         if "worker" in self.roles:
             await self.runtime.start()
             if self.transport.local is not None:

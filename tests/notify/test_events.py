@@ -8,7 +8,7 @@ import asyncio
 from sluice.ids import CallId
 from sluice.notify.events import NatsEvents
 from sluice.notify.waiters import Waiters
-from sluice.queue.jetstream import connect
+from sluice.queue.nats_connect import connect
 
 
 def test_a_call_ended_on_one_host_wakes_a_waiter_on_another(nats_url: str) -> None:

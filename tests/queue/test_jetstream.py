@@ -13,7 +13,8 @@ import pytest
 from sluice.engine.clock import now_ms
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Ledger, Outcome
-from sluice.queue.jetstream import JetStream, JetStreamQueue, Names, connect
+from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
+from sluice.queue.nats_connect import connect
 from sluice.queue.pg_ledger import PostgresLedger
 from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, Lease, NewCall

@@ -8,7 +8,7 @@ import asyncio
 import psycopg
 import pytest
 
-from sluice.errors import Unavailable
+from sluice.errors import CannotStart, Unavailable
 from sluice.store.pg_db import PgDatabase
 
 
@@ -57,7 +57,7 @@ def test_a_connection_dropped_while_busy_fails_as_unavailable_once(pg_url: str) 
 @pytest.mark.parametrize("migrate", [False, True])
 def test_an_unreachable_server_fails_at_once_named_without_its_password(migrate: bool) -> None:
     db = PgDatabase("postgresql://sluice:s3cret@127.0.0.1:1/none", migrate=migrate)
-    with pytest.raises(ConnectionError, match="cannot use PostgreSQL") as caught:
+    with pytest.raises(CannotStart, match="cannot use PostgreSQL") as caught:
         asyncio.run(db.open())
     assert "s3cret" not in str(caught.value)
     assert "postgresql://sluice:***@127.0.0.1:1/none" in str(caught.value)

@@ -67,3 +67,10 @@ def test_start_with_migrate_creates_the_schema(empty_url: str) -> None:
 def test_messages_do_not_show_the_password() -> None:
     assert redacted("postgresql://u:s3cret@h:5432/d") == "postgresql://u:***@h:5432/d"
     assert redacted("postgresql://u@h/d") == "postgresql://u@h/d"
+    # libpq takes the password and the client key's passphrase as parameters too
+    assert redacted(
+        "postgresql://u@h/d?sslmode=verify-full&password=s3cret&sslrootcert=/etc/ca.crt"
+    ) == ("postgresql://u@h/d?sslmode=verify-full&password=***&sslrootcert=/etc/ca.crt")
+    assert (
+        redacted("postgresql://u:a@h/d?sslpassword=k3y") == "postgresql://u:***@h/d?sslpassword=***"
+    )

@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -39,26 +39,54 @@ def _binary() -> str:
 
 
 class NatsServer:
-    """Our own nats-server: its port and its JetStream store stay the same across restarts."""
+    """Our own nats-server: its port and its JetStream store stay the same across restarts.
+    With `config` (the text of a config file for a port and a JetStream store), it runs
+    from that file, as a deployment's does."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, config: Callable[[int, Path], str] | None = None) -> None:
         self.binary = _binary()
         self.store = store
         self.port = free_port()
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        if self.config is None:
+            return [
+                self.binary,
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.store),
+            ]
+        self.store.mkdir(parents=True, exist_ok=True)
+        path = self.store.parent / f"{self.store.name}.conf"
+        path.write_text(self.config(self.port, self.store))
+        path.chmod(0o600)  # it holds passwords
+        return [self.binary, "-c", str(path)]
+
+    @property
+    def log(self) -> Path:
+        return self.store.parent / f"{self.store.name}.log"
+
     def start(self) -> NatsServer:
-        self.process = subprocess.Popen(
-            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: _listening(self.port), 30, "nats-server")
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=log)
+        wait_for(self._up, 30, "nats-server")
         return self
+
+    def _up(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"nats-server exited: {self.log.read_text()}")
+        return _listening(self.port)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -9,7 +9,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 from tests.support.server import free_port
+from tests.support.tls import Issued
 
 
 def _bin_dir() -> Path | None:
@@ -25,6 +28,14 @@ def private_postgres_unavailable() -> str | None:
     return None
 
 
+#: the pg_hba.conf of a TLS-only server, as the README has it: the admin over the unix
+#: socket, Sluice's user only over TLS with its password (other connections match no line)
+TLS_HBA = """\
+local   all      postgres                 trust
+hostssl sluice   sluice    127.0.0.1/32   scram-sha-256
+"""
+
+
 class PrivatePostgres:
     def __init__(self) -> None:
         bin_dir = _bin_dir()
@@ -34,10 +45,38 @@ class PrivatePostgres:
         shutil.chown(self.root, "postgres", "postgres")
         self.data = self.root / "data"
         self.port = free_port()
+        #: the server's certificate when it runs with ssl = on (`init_tls`)
+        self.tls: Issued | None = None
 
     @property
     def url(self) -> str:
+        if self.tls is not None:  # TCP is TLS-only: the admin comes over the unix socket
+            return f"postgresql://postgres@/postgres?host={self.root}&port={self.port}"
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init_tls(self, server: Issued, password: str) -> PrivatePostgres:
+        """A cluster with `ssl = on` and the server's certificate (in a conf.d file, as the
+        README's), TLS_HBA, and a database `sluice` owned by user `sluice` (`password`)."""
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        for source, name in ((server.cert, "server.crt"), (server.key, "server.key")):
+            target = self.data / name  # the key must be the server user's, mode 0600
+            shutil.copy(source, target)
+            shutil.chown(target, "postgres", "postgres")
+            target.chmod(0o600)
+        conf_d = self.data / "conf.d"
+        conf_d.mkdir()
+        (conf_d / "ssl.conf").write_text(
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+        )
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write("include_dir = 'conf.d'\n")
+        (self.data / "pg_hba.conf").write_text(TLS_HBA)
+        self.tls = server
+        self.start()
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE USER sluice PASSWORD '{password}'")
+            conn.execute("CREATE DATABASE sluice OWNER sluice")
+        return self
 
     def _run(self, program: str, *args: str) -> None:
         subprocess.run(

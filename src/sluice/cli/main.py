@@ -16,6 +16,7 @@ from sluice.cli.fn.commands import fn
 from sluice.cli.functions import function
 from sluice.cli.migrate import migrate as migrate_command
 from sluice.cli.namespaces import namespace
+from sluice.cli.nats_nkey import nats_nkey
 from sluice.cli.packages import package
 from sluice.cli.rules import rule
 from sluice.cli.triggers import trigger
@@ -25,6 +26,16 @@ def _settings(**overrides: Any) -> Settings:
     from sluice.config import Settings  # pydantic-settings is slow to import: serve only
 
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _has_secret(url: str) -> bool:
+    """A password in the user part or a parameter, or a NATS token (a lone user name)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    if parts.password or "password" in parse_qs(parts.query):
+        return True
+    return parts.scheme in ("nats", "tls") and bool(parts.username)
 
 
 @click.group()
@@ -95,6 +106,16 @@ def serve(
     from sluice.cli.startup import configure_logging
 
     configure_logging()
+    for flag, value, variable in (
+        ("--store", store, "SLUICE_STORE"),
+        ("--queue", queue, "SLUICE_QUEUE"),
+    ):
+        if value and _has_secret(value):
+            click.echo(
+                f"warning: the {flag} URL has a password or token, which any user of this machine"
+                f" can read in the process list: set {variable} instead",
+                err=True,
+            )
     try:
         settings = ctx.obj["server_settings"](
             host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue
@@ -122,3 +143,4 @@ main.add_command(package)
 main.add_command(fn)
 main.add_command(migrate_command)
 main.add_command(function)
+main.add_command(nats_nkey)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import FrameType
+from typing import Any
 
 import click
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.cli.startup import freeze_start_up
 from sluice.config import Settings
 from sluice.engine.alarms import SYSTEM
 from sluice.engine.keys import Key
+from sluice.errors import CannotStart
 from sluice.http.app import build_app
 from sluice.http.health import build_health_app
 from sluice.sandbox.bwrap import SandboxUnavailable
@@ -61,11 +65,37 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, sluice: Sluice) -> None:
         super().__init__(config)
         self.sluice = sluice
+        #: the start under way: a signal cancels it (it waits for an unreachable NATS)
+        self.starting: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.starting is not None:
+            loop, task = self.starting
+            loop.call_soon_threadsafe(task.cancel)  # from a signal handler: via the loop
         self.sluice.calls.accepting = False
         self.sluice.waiters.release_all()
         super().handle_exit(sig, frame)
+
+
+class _RefusalInOneLine:
+    """The app, whose failed start, once told in one line by the lifespan (a CannotStart, a
+    signal), is not followed by the traceback Starlette hands uvicorn for every failed start."""
+
+    def __init__(self, app: ASGIApp, told: list[str]) -> None:
+        self.app = app
+        self.told = told
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def told(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.told:
+                message = {**message, "message": ""}
+            await send(message)
+
+        await self.app(scope, receive, told)
 
 
 def run_server(settings: Settings) -> None:
@@ -75,9 +105,25 @@ def run_server(settings: Settings) -> None:
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
 
+    #: why the start failed, when already told in one line
+    told: list[str] = []
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await sluice.start()
+        task = asyncio.current_task()
+        server.starting = (asyncio.get_running_loop(), task) if task else None
+        try:
+            await sluice.start()
+        except CannotStart as exc:
+            log.error("cannot start: %s", exc)
+            told.append(str(exc))
+            raise
+        except asyncio.CancelledError:
+            log.info("stopped before it was ready")
+            told.append("stopped")
+            raise
+        finally:
+            server.starting = None
         key = await first_start(sluice) if "api" in sluice.roles else None
         if key is not None:
             click.echo(_first_start_banner(settings, key))
@@ -99,7 +145,7 @@ def run_server(settings: Settings) -> None:
         build_app(sluice, lifespan) if "api" in sluice.roles else build_health_app(sluice, lifespan)
     )
     config = uvicorn.Config(
-        app,
+        _RefusalInOneLine(app, told),
         host=settings.host,
         port=settings.port,
         loop="uvloop",

@@ -15,6 +15,12 @@ def configure_logging(process: str = "") -> None:
         format=f"%(asctime)s %(levelname)s %(name)s{process}: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("asyncio").addFilter(_quiet_tls_eof)
+
+
+def _quiet_tls_eof(record: logging.LogRecord) -> bool:
+    """asyncio warns whenever a TLS stream (NATS over TLS) is closed by its peer: noise."""
+    return not record.getMessage().startswith("returning true from eof_received()")
 
 
 def freeze_start_up() -> None:

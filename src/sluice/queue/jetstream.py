@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import nats
@@ -45,24 +45,6 @@ _REFUSED_DELAY_MAX_S = 5.0
 #: how long an accept waits for JetStream's ack (when NATS is down the call is durable in the
 #: ledger already, and the sweeper publishes it later)
 _PUBLISH_WAIT_S = 2.0
-
-
-async def connect(
-    url: str,
-    name: str,
-    nc: Client | None = None,
-    reconnected: Callable[[], Awaitable[None]] | None = None,
-) -> Client:
-    """A connection that keeps reconnecting: a NATS restart pauses Sluice, not ends it."""
-    nc = nc or Client()
-    await nc.connect(
-        url,
-        name=name,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=1,
-        reconnected_cb=reconnected,
-    )
-    return nc
 
 
 @dataclass(frozen=True, slots=True)

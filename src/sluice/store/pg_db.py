@@ -9,6 +9,8 @@ finished call may then run again). With sync=NORMAL every write goes the relaxed
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -18,8 +20,10 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from sluice.errors import Unavailable
+from sluice.errors import CannotStart, Unavailable
 from sluice.store.pg_migrate import check_schema, migrate, redacted
+
+log = logging.getLogger("sluice.store")
 
 Row = tuple[Any, ...]
 Connection = psycopg.AsyncConnection[Row]
@@ -27,6 +31,25 @@ Connection = psycopg.AsyncConnection[Row]
 
 def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
+
+
+def _tell_encryption(conn: Connection, url: str) -> None:
+    """Whether libpq's sslmode made the connection TLS, in the start-up log; a warning for
+    a server across the network reached in clear."""
+    if conn.pgconn.ssl_in_use:
+        log.info("PostgreSQL at %s: connected over TLS", redacted(url))
+        return
+    host = conn.info.hostaddr or conn.info.host
+    try:
+        local = host.startswith("/") or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    if not local:
+        log.warning(
+            "PostgreSQL at %s: no TLS: keys' hashes, code and calls cross the network in clear"
+            " (add ?sslmode=verify-full&sslrootcert=CA-FILE to the URL)",
+            redacted(url),
+        )
 
 
 class PgDatabase:
@@ -58,8 +81,10 @@ class PgDatabase:
                 self.url, autocommit=True, connect_timeout=10
             ) as conn:
                 await check_schema(conn, self.url)
+                _tell_encryption(conn, self.url)
         except psycopg.OperationalError as exc:
-            raise ConnectionError(f"cannot use PostgreSQL at {redacted(self.url)}: {exc}") from exc
+            why = " ".join(str(exc).split())  # libpq's hints come on lines of their own
+            raise CannotStart(f"cannot use PostgreSQL at {redacted(self.url)}: {why}") from exc
         durable = self._pool("sluice-durable", relaxed=self.sync != "FULL")
         self._pools = {True: durable, False: durable}
         if self.sync == "FULL":

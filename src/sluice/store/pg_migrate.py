@@ -11,18 +11,19 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
 from sluice.engine.clock import now_ms
+from sluice.errors import CannotStart
 
 #: the advisory lock key migrations hold ("sluice" in hex digits, near enough)
 _LOCK_KEY = 0x51_1CE_0001
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-class SchemaError(RuntimeError):
+class SchemaError(CannotStart):
     """The database's schema is not the one this Sluice needs."""
 
 
@@ -48,12 +49,21 @@ def latest_version() -> int:
     return migrations()[-1].version
 
 
+#: libpq's URL parameters that hold a secret (the password, the client key's passphrase)
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password (in the user part or a parameter), for messages."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name in _SECRET_PARAMS for name, _ in params):
+        shown = [(name, "***" if name in _SECRET_PARAMS else value) for name, value in params]
+        query = urlencode(shown, safe="/*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
     return urlunsplit(parts._replace(netloc=netloc))
 
 
