@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     stem_cells: int = 1
     max_processes: int = 64
 
+    # Keys
+    #: wrong keys one client address may send per minute before they are answered 429
+    #: (a correct key always passes); 0 turns the count off
+    auth_failures_per_minute: int = 60
+
     # Fn dialect and function builds
     #: the namespace whose packages are Fn apps; Fn requests authenticate with its key
     fn_namespace: str = "guest"

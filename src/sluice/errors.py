@@ -7,6 +7,7 @@
     ├── Forbidden           valid credentials, but not for this namespace (403)
     ├── NotFound            no such entity or call (404)
     ├── Conflict            the entity exists, or is still in use (409)
+    ├── TooManyRequests     too many failed key checks from one address (429)
     └── Unavailable         the server is shutting down or overloaded (503)
 
 A class's docstring is its default message.
@@ -52,6 +53,18 @@ class NotFound(SluiceError):
 
 class Conflict(SluiceError):
     """resource already exists"""
+
+
+class TooManyRequests(SluiceError):
+    """Too many requests in the last minute."""
+
+    def __init__(self, count: int, allowed: int, retry_after: int) -> None:
+        # OpenWhisk's own wording (Messages.tooManyRequests), in every dialect
+        super().__init__(
+            f"Too many requests in the last minute (count: {count}, allowed: {allowed})."
+        )
+        #: whole seconds until the minute that refused it is over
+        self.retry_after = retry_after
 
 
 class Unavailable(SluiceError):

@@ -7,6 +7,7 @@ clients the 26-character ULID; every route accepts any of the three.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -27,9 +28,12 @@ class CallId:
         return cls(ULID().bytes)
 
     @classmethod
-    def derived(cls, timestamp_ms: int, key: str) -> CallId:
-        """The same id for the same (time, key): makes a scheduled fire idempotent."""
-        return cls(timestamp_ms.to_bytes(6, "big") + hashlib.sha256(key.encode()).digest()[:10])
+    def derived(cls, timestamp_ms: int, key: str, secret: bytes) -> CallId:
+        """The same id for the same (time, key): makes a scheduled fire idempotent. Its 80
+        random bits are an HMAC keyed with `secret` (the platform secret), so nobody who
+        knows the key and the time but not the secret can compute it."""
+        mac = hmac.new(secret, b"call-id\0" + key.encode(), hashlib.sha256).digest()
+        return cls(timestamp_ms.to_bytes(6, "big") + mac[:10])
 
     @classmethod
     def parse(cls, text: str) -> CallId | None:

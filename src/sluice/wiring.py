@@ -131,7 +131,7 @@ class Sluice:
             if "worker" in self.roles
             else RemoteWorkers(self.transport.local.queued if self.transport.local else None)
         )
-        self.alarms = Alarms(self.store, self.triggers)
+        self.alarms = Alarms(self.store, self.triggers, self.namespaces.platform_secret)
         self.scheduler = Scheduler(
             self.alarms, self.dispatcher.wake, scheduler_lock(settings), self._housekeeping()
         )

@@ -158,7 +158,7 @@ def test_the_callback_state_is_shown_only_with_the_key(cb_server: SluiceServer) 
 
 
 def test_a_failing_listener_gets_retries_until_it_takes_it(cb_server: SluiceServer) -> None:
-    with Listener(statuses=[503, 502]) as listener, open_client(cb_server) as client:
+    with Listener(statuses=[503, 502]) as listener, cb_server.client() as client:
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
         tries = listener.wait(3)
         call_id = answer.headers["x-call-id"]
@@ -171,7 +171,7 @@ def test_a_failing_listener_gets_retries_until_it_takes_it(cb_server: SluiceServ
 
 
 def test_a_callback_that_fails_for_good_is_on_the_call(cb_server: SluiceServer) -> None:
-    with Listener(statuses=[500, 500, 500]) as listener, open_client(cb_server) as client:
+    with Listener(statuses=[500, 500, 500]) as listener, cb_server.client() as client:
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
         listener.wait(3)
         call_id = answer.headers["x-call-id"]
@@ -184,7 +184,7 @@ def test_a_callback_that_fails_for_good_is_on_the_call(cb_server: SluiceServer) 
 
 
 def test_a_receiver_that_refuses_is_not_retried(cb_server: SluiceServer) -> None:
-    with Listener(statuses=[404]) as listener, open_client(cb_server) as client:
+    with Listener(statuses=[404]) as listener, cb_server.client() as client:
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": listener.url})
         listener.wait(1)
         call_id = answer.headers["x-call-id"]
@@ -196,7 +196,7 @@ def test_a_receiver_that_refuses_is_not_retried(cb_server: SluiceServer) -> None
 
 def test_nobody_listening_is_retried_then_recorded(cb_server: SluiceServer) -> None:
     url = f"http://127.0.0.1:{free_port()}/nobody"
-    with open_client(cb_server) as client:
+    with cb_server.client() as client:
         answer = client.post("/async-function/hello", headers={"X-Callback-Url": url})
         call_id = answer.headers["x-call-id"]
         status = wait_for(lambda: _settled(owner_status(cb_server, call_id)), 30, "given up")
@@ -231,7 +231,7 @@ def test_a_failed_call_calls_back_too(cb_server: SluiceServer) -> None:
 
 
 def test_a_call_past_its_time_calls_back_with_504(cb_server: SluiceServer) -> None:
-    with Listener() as listener, open_client(cb_server) as client:
+    with Listener() as listener, cb_server.client() as client:
         headers = {"X-Callback-Url": listener.url, **CORRELATION}
         answer = client.post("/async-function/sleepy", headers=headers)
         assert answer.status_code == 202, answer.text
@@ -259,8 +259,8 @@ def test_a_sync_call_honours_the_callback_too(cb_server: SluiceServer) -> None:
 def test_the_callback_may_be_another_function(
     cb_server: SluiceServer, route: str, target: str
 ) -> None:
-    with open_client(cb_server) as client, cb_server.client() as ow:
-        answer = client.post(
+    with cb_server.client() as ow:
+        answer = ow.post(
             "/async-function/hello?name=chain",
             headers={"X-Callback-Url": f"{cb_server.url}/{route}/{target}"},
         )
@@ -295,7 +295,7 @@ def _settled(status: dict[str, object]) -> dict[str, object] | None:
 def test_a_free_form_call_id_travels_to_the_function_and_the_callback(
     cb_server: SluiceServer,
 ) -> None:
-    with Listener() as listener, open_client(cb_server) as client:
+    with Listener() as listener, cb_server.client() as client:
         answer = client.post(
             "/async-function/hello",
             headers={"X-Call-Id": "trace-42", "X-Callback-Url": listener.url},

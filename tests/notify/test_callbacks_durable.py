@@ -35,7 +35,7 @@ def test_a_callback_owed_by_a_running_call_survives_kill_9(
         server.kill()
         server.start()
         (got,) = listener.wait(1)
-        with open_client(server) as client:
+        with server.client() as client:
             done = wait_status(client, call_id)
     assert got.headers["x-call-id"] == call_id
     assert got.body == b'{"slept":2000}'

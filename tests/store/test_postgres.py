@@ -89,7 +89,7 @@ def test_entity_listings_sort_newest_first_and_match_prefixes_literally(pg_url: 
 
 def test_call_listings_filter_like_the_embedded_store(pg_url: str) -> None:
     async def scenario(store: PostgresStore, queue: PostgresQueue) -> None:
-        ids = [CallId.derived(1000 + i, str(i)) for i in range(4)]
+        ids = [CallId.derived(1000 + i, str(i), b"secret") for i in range(4)]
         paths = ["f", "pkg/g", "f", "f"]
         for i, (call_id, path) in enumerate(zip(ids, paths, strict=True)):
             await queue.enqueue(NewCall(call_id, "ns", path, {"i": i}, {}, 256, 1000 + i, 0))

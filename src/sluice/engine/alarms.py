@@ -3,7 +3,8 @@
 Feed actions are built in: invoking one with a lifecycleEvent (CREATE, DELETE, READ, UPDATE,
 PAUSE, UNPAUSE) manages a schedule stored beside the trigger. A fire's activation id is
 derived from the schedule and the slot it fires for, so a restart between a fire and the
-schedule's advance cannot fire the same slot twice.
+schedule's advance cannot fire the same slot twice; the derivation is keyed with the
+platform secret, so the id cannot be computed by anyone who knows the schedule.
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ def next_fire(doc: dict[str, Any], after_ms: int) -> int | None:
 
 
 class Alarms:
-    def __init__(self, store: Store, triggers: Triggers) -> None:
+    def __init__(self, store: Store, triggers: Triggers, platform_secret: bytes) -> None:
         self.store = store
         self.triggers = triggers
+        self.platform_secret = platform_secret
 
     async def install(self) -> None:
         """Make the published /whisk.system/alarms package and its feed actions exist."""
@@ -209,7 +211,9 @@ class Alarms:
         for schedule in await self.due(now):
             doc = schedule.doc
             slot = doc["next"]
-            fire_id = CallId.derived(slot, f"{schedule.namespace}/{schedule.name}/{slot}")
+            fire_id = CallId.derived(
+                slot, f"{schedule.namespace}/{schedule.name}/{slot}", self.platform_secret
+            )
             try:
                 await self.triggers.fire(
                     schedule.namespace,

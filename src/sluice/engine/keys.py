@@ -68,9 +68,19 @@ def function_key(namespace: Namespace, platform_secret: bytes) -> Key:
     )
 
 
-def verify(key: Key, namespace: Namespace, platform_secret: bytes) -> bool:
-    if key.uuid != namespace.uuid:
-        return False
-    if hmac.compare_digest(_hash_recent(key.secret), namespace.key_hash):
-        return True
-    return hmac.compare_digest(key.secret, function_key(namespace, platform_secret).secret)
+def verify(key: Key, namespace: Namespace | None, platform_secret: bytes) -> bool:
+    """Whether `key` is the namespace's key or its function key. Both comparisons are always
+    made, in constant time, on bytes (a secret may hold any character): against a namespace
+    that cannot match when the uuid is nobody's (None), so the work done on a wrong secret
+    tells neither how much of it was right nor whether its uuid exists."""
+    target = namespace or _nobody(key.uuid)
+    given = key.secret.encode()
+    user = hmac.compare_digest(_hash_recent(key.secret).encode(), target.key_hash.encode())
+    derived = function_key(target, platform_secret).secret.encode()
+    function = hmac.compare_digest(given, derived)
+    return namespace is not None and key.uuid == namespace.uuid and (user | function)
+
+
+def _nobody(uuid: str) -> Namespace:
+    """A namespace no key matches: its hash is of no secret, its generation never issued."""
+    return Namespace("", uuid, "sha256:" + "0" * 64, 0, 0)

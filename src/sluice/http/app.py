@@ -19,6 +19,7 @@ from sluice.dialects.openwhisk import routes as openwhisk
 from sluice.errors import SluiceError
 from sluice.http.cors import ApiCors
 from sluice.http.routing import SegmentRouter
+from sluice.http.throttle import KeyFailures
 
 if TYPE_CHECKING:
     from sluice.wiring import Sluice
@@ -47,4 +48,5 @@ def build_app(
     # first request builds the middleware stack around it
     app.router = SegmentRouter(routes, lifespan=lifespan)
     app.state.sluice = sluice
+    app.state.key_failures = KeyFailures(sluice.settings.auth_failures_per_minute)
     return app

@@ -1,5 +1,6 @@
 """Who is calling: a namespace key in HTTP Basic (OpenWhisk clients) or as a Bearer token
-(the aio CLI's deploy-service path)."""
+(the aio CLI's deploy-service path). Wrong keys are counted per client address
+(http/throttle.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import binascii
 
 from starlette.requests import Request
 
+from sluice.engine.keys import Key
 from sluice.engine.namespaces import Namespaces
 from sluice.errors import AuthenticationMissing, Forbidden, Unauthenticated
+from sluice.http.throttle import KeyFailures
 from sluice.records import Namespace
 
 
 def credentials(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    return header_credentials(request.headers.get("authorization"))
+
+
+def header_credentials(header: str | None) -> str | None:
+    """The key an Authorization header gives: None without one, "" when it gives none."""
     if not header:
         return None
     scheme, _, value = header.partition(" ")
@@ -29,11 +36,28 @@ def credentials(request: Request) -> str | None:
     return ""
 
 
+def carries_key(header: str | None) -> bool:
+    """Whether an Authorization header holds something shaped like a Sluice key (right or
+    wrong, of any namespace): such a header is never handed to a function or stored."""
+    text = header_credentials(header)
+    return bool(text) and Key.parse(text or "") is not None
+
+
+async def check_key(request: Request, namespaces: Namespaces, text: str) -> Namespace | None:
+    """The namespace whose key `text` is; None (counted against the client's address) when
+    it is none's. Past the address's allowance a wrong key raises TooManyRequests instead."""
+    namespace = await namespaces.authenticate(text)
+    if namespace is None:
+        failures: KeyFailures = request.app.state.key_failures
+        failures.failed(request.client.host if request.client else None)
+    return namespace
+
+
 async def authenticate(request: Request, namespaces: Namespaces) -> Namespace:
     text = credentials(request)
     if text is None:
         raise AuthenticationMissing()
-    namespace = await namespaces.authenticate(text)
+    namespace = await check_key(request, namespaces, text)
     if namespace is None:
         raise Unauthenticated()
     return namespace

@@ -32,12 +32,19 @@ function main(args) {
 """
 
 
+#: what makes an action of another dialect an OpenFaaS function, open to invoke without a key
+OPENFAAS_ANNOTATION = {"key": "openfaas", "value": True}
+
+
 def open_client(server: SluiceServer) -> httpx.Client:
-    """A client without credentials: OpenFaaS's invocation routes are open by default."""
+    """A client without credentials: it may invoke OpenFaaS functions (by default), and
+    nothing else; reading or cancelling calls takes `server.client()`, with the key."""
     return httpx.Client(base_url=server.url, timeout=90)
 
 
 def make_function(server: SluiceServer, name: str, code: str, **fields: Any) -> None:
+    """An action annotated as an OpenFaaS function."""
+    fields["annotations"] = [*fields.get("annotations", []), OPENFAAS_ANNOTATION]
     with server.client() as client:
         made = put_action(client, name, code, **fields)
         assert made.status_code == 200, made.text
@@ -54,7 +61,8 @@ def owner_status(server: SluiceServer, call_id: str) -> dict[str, Any]:
 
 
 def wait_status(client: httpx.Client, call_id: str, timeout: float = 60) -> dict[str, Any]:
-    """GET /async-function/{id} with a long poll until the call has ended."""
+    """GET /async-function/{id} with a long poll until the call has ended (`client` has the
+    key: a call's status is its owner's)."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()

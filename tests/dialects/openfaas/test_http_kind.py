@@ -103,7 +103,7 @@ def test_a_server_that_stopped_between_calls_costs_no_call(web: SluiceServer) ->
 
 
 def test_a_server_error_is_the_function_failing(web: SluiceServer) -> None:
-    with open_client(web) as client:
+    with web.client() as client:
         accepted = client.post("/async-function/pyweb/fail")
         status = wait_status(client, accepted.headers["x-call-id"])
     assert status["status"] == "application_error"

@@ -48,7 +48,7 @@ def test_a_plain_result_is_sent_as_json(server: SluiceServer) -> None:
 
 def test_async_call_is_accepted_then_readable_by_its_id(server: SluiceServer) -> None:
     make_function(server, "of-echo", ECHO_JS)
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post("/async-function/of-echo?name=Cy", content=b"x")
         assert answer.status_code == 202, answer.text
         assert answer.content == b""
@@ -66,7 +66,7 @@ def test_async_call_is_accepted_then_readable_by_its_id(server: SluiceServer) ->
 
 def test_status_shows_a_call_before_it_ends_in_any_id_spelling(server: SluiceServer) -> None:
     make_function(server, "of-sleep", SLEEP_JS)
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post("/async-function/of-sleep", json={"ms": 1500})
         assert answer.status_code == 202, answer.text
         call_id = CallId.parse(answer.headers["x-call-id"])
@@ -83,7 +83,7 @@ def test_status_shows_a_call_before_it_ends_in_any_id_spelling(server: SluiceSer
 def test_a_caller_supplied_call_id_is_kept(server: SluiceServer) -> None:
     make_function(server, "of-echo", ECHO_JS)
     mine = str(uuid.uuid4())
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post("/async-function/of-echo", headers={"X-Call-Id": mine})
         assert answer.status_code == 202, answer.text
         assert answer.headers["x-call-id"] == mine
@@ -101,7 +101,7 @@ def test_a_caller_supplied_call_id_is_kept(server: SluiceServer) -> None:
 
 
 def test_unknown_function_is_404_at_submit(server: SluiceServer) -> None:
-    with open_client(server) as client:
+    with server.client() as client:
         for route in ("/function/of-nothing", "/async-function/of-nothing"):
             answer = client.post(route, content=b"hi")
             assert answer.status_code == 404, route
@@ -113,7 +113,7 @@ def test_a_body_past_the_queue_limit_is_stored_aside(server: SluiceServer) -> No
     """Claim check: 3 MB (over the 1 MB queue limit) reaches the function byte for byte."""
     make_function(server, "of-count", "wc -c", kind="process")
     body = bytes(range(256)) * (3 * 4096)
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post("/async-function/of-count", content=body)
         assert answer.status_code == 202, answer.text
         status = wait_status(client, answer.headers["x-call-id"])
@@ -134,7 +134,7 @@ def test_oversized_body_is_413(new_server: Callable[..., SluiceServer]) -> None:
 
 def test_async_calls_keep_their_method_and_path(server: SluiceServer) -> None:
     make_function(server, "of-echo", ECHO_JS)
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.put("/async-function/of-echo/items/9?name=Di", content=b"x")
         assert answer.status_code == 202, answer.text
         status = wait_status(client, answer.headers["x-call-id"])
@@ -177,10 +177,12 @@ def test_the_routes_serve_the_configured_namespace(
         answer = anyone.post("/function/shout", content=b"hi")
         dotted = anyone.post("/function/shout.team-faas", content=b"ok")
         other = anyone.post("/function/of-echo")
+        other_with_key = team.post("/function/of-echo")
     assert made.status_code == 202, made.text
     assert refused.status_code == 403
     assert "team-faas" in refused.text
     assert listed == ["shout"]
     assert answer.text == "HI"
     assert dotted.text == "OK"
-    assert other.status_code == 404
+    assert other.status_code == 401
+    assert other_with_key.status_code == 404

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from tests.dialects.openfaas.helpers import open_client, wait_status
+from tests.dialects.openfaas.helpers import wait_status
 from tests.support.server import SluiceServer
 
 SLOW = {
@@ -33,7 +33,7 @@ def test_a_slow_queue_does_not_starve_other_functions(
 ) -> None:
     server = new_server(SLUICE_QUEUES="slow=1").start()
     _deploy(server, SLOW, FAST)
-    with open_client(server) as client:
+    with server.client() as client:
         slow = [client.post("/async-function/slow").headers["x-call-id"] for _ in range(5)]
         fast = client.post("/async-function/fast", content=b"hi")
         done = wait_status(client, fast.headers["x-call-id"], timeout=30)
@@ -46,7 +46,7 @@ def test_a_slow_queue_does_not_starve_other_functions(
 def test_max_inflight_runs_a_functions_calls_one_at_a_time(server: SluiceServer) -> None:
     if not _exists(server, "single"):
         _deploy(server, SINGLE)
-    with open_client(server) as client:
+    with server.client() as client:
         ids = [client.post("/async-function/single").headers["x-call-id"] for _ in range(3)]
         ends = [wait_status(client, i) for i in ids]
     spans = sorted((end["startedAt"], end["endedAt"]) for end in ends)
@@ -76,7 +76,7 @@ def test_max_running_caps_every_function_together(
 ) -> None:
     server = new_server(SLUICE_MAX_RUNNING="2").start()
     _deploy(server, *NAPS)
-    with open_client(server) as client:
+    with server.client() as client:
         ids = [
             client.post(f"/async-function/{spec['service']}").headers["x-call-id"]
             for spec in NAPS * 3

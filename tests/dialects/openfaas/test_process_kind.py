@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from tests.dialects.openfaas.helpers import open_client, wait_status
+from tests.dialects.openfaas.helpers import OPENFAAS_ANNOTATION, open_client, wait_status
 from tests.runtime.helpers import zip_b64
 from tests.support.server import SluiceServer
 
@@ -21,8 +21,12 @@ cat
 def process(
     server: SluiceServer, name: str, code: str, main: str | None = None, **fields: object
 ) -> None:
-    """A process function: `code` is the command, or a zip of files run with `main`."""
-    body = {"exec": {"kind": "process", "code": code, **({"main": main} if main else {})}}
+    """A process function: `code` is the command, or a zip of files run with `main`;
+    annotated as an OpenFaaS function."""
+    body = {
+        "exec": {"kind": "process", "code": code, **({"main": main} if main else {})},
+        "annotations": [OPENFAAS_ANNOTATION],
+    }
     with server.client() as client:
         made = client.put(f"/api/v1/namespaces/_/actions/{name}?overwrite=true", json=body | fields)
     assert made.status_code == 200, made.text
@@ -60,7 +64,7 @@ def test_the_request_reaches_the_process(server: SluiceServer) -> None:
 def test_every_method_reaches_the_process(server: SluiceServer) -> None:
     process(server, "envdump", zip_b64({"env.sh": ENV_SH}), main="sh env.sh")
     route = "/envdump/a/b.txt?x=1&y=two%20words"
-    with open_client(server) as client:
+    with server.client() as client:
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
             answer = client.request(method, "/function" + route)
             assert answer.status_code == 200, (method, answer.text)
@@ -80,7 +84,7 @@ def test_every_method_reaches_the_process(server: SluiceServer) -> None:
 
 def test_a_failing_command_answers_500_with_its_exit_status(server: SluiceServer) -> None:
     process(server, "cat-missing", "cat /no/such/file")
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post("/function/cat-missing")
         assert answer.status_code == 500
         assert answer.text.startswith("exit status 1\ncat: /no/such/file")

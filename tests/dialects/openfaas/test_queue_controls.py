@@ -20,7 +20,7 @@ def _ms(text: str) -> int:
 
 def test_a_delayed_call_waits_in_the_queue(server: SluiceServer) -> None:
     make_function(server, "of-sleep", SLEEP_JS)
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post(
             "/async-function/of-sleep", json={"ms": 1}, headers={"X-Delay-Seconds": "1.5"}
         )
@@ -36,7 +36,7 @@ def test_a_call_may_name_its_run_time(server: SluiceServer) -> None:
     make_function(server, "of-sleep", SLEEP_JS)
     at = datetime.now(UTC) + timedelta(seconds=1)
     stamp = rfc3339_ms(round(at.timestamp() * 1000))
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post(
             "/async-function/of-sleep", json={"ms": 1}, headers={"X-Run-At": stamp}
         )
@@ -63,7 +63,7 @@ def test_bad_delays_are_400(server: SluiceServer) -> None:
 
 def test_cancel_a_queued_call_and_its_callback_says_so(server: SluiceServer) -> None:
     make_function(server, "of-sleep", SLEEP_JS)
-    with Listener() as listener, open_client(server) as client:
+    with Listener() as listener, server.client() as client:
         answer = client.post(
             "/async-function/of-sleep",
             json={"ms": 1},
@@ -85,7 +85,7 @@ def test_cancel_a_queued_call_and_its_callback_says_so(server: SluiceServer) -> 
 
 def test_cancel_a_running_call(server: SluiceServer) -> None:
     make_function(server, "of-sleep", SLEEP_JS)
-    with open_client(server) as client:
+    with server.client() as client:
         answer = client.post("/async-function/of-sleep", json={"ms": 60000})
         call_id = answer.headers["x-call-id"]
         wait_for(
@@ -110,21 +110,21 @@ def test_cancel_every_queued_call_of_a_function(server: SluiceServer) -> None:
         ]
         other = client.post("/async-function/of-other", headers=later).headers["x-call-id"]
         assert client.delete("/system/queue/of-delayed").status_code == 401
-        with server.client() as admin:
-            answer = admin.delete("/system/queue/of-delayed")
+    with server.client() as admin:
+        answer = admin.delete("/system/queue/of-delayed")
         assert answer.status_code == 202, answer.text
         assert answer.json() == {"function": "of-delayed", "cancelled": 3}
-        states = [client.get(f"/async-function/{i}").json()["status"] for i in ids]
+        states = [admin.get(f"/async-function/{i}").json()["status"] for i in ids]
         assert states == ["cancelled"] * 3
-        assert client.get(f"/async-function/{other}").json()["status"] == "queued"
-        assert client.delete(f"/async-function/{other}").status_code == 202
-        assert client.delete(f"/async-function/{uuid.uuid4()}").status_code == 404
+        assert admin.get(f"/async-function/{other}").json()["status"] == "queued"
+        assert admin.delete(f"/async-function/{other}").status_code == 202
+        assert admin.delete(f"/async-function/{uuid.uuid4()}").status_code == 404
 
 
 def test_an_idempotency_key_gives_back_the_first_call(server: SluiceServer) -> None:
     make_function(server, "of-idem", SLEEP_JS)
     key = {"Idempotency-Key": f"order-{uuid.uuid4()}"}
-    with open_client(server) as client:
+    with server.client() as client:
         first = client.post("/async-function/of-idem", json={"ms": 1}, headers=key)
         again = client.post("/async-function/of-idem", json={"ms": 1}, headers=key)
         assert first.status_code == again.status_code == 202

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.dialects.openfaas.helpers import make_function, open_client, wait_status
+from tests.dialects.openfaas.helpers import make_function, wait_status
 from tests.support.server import SluiceServer
 
 #: 429 for its first `busy` runs (counted per X-Call-Id), then 200
@@ -61,7 +61,7 @@ def _dead(client: httpx.Client, function: str) -> list[dict[str, Any]]:
 
 
 def test_a_busy_answer_is_retried_until_it_runs(rs: SluiceServer) -> None:
-    with open_client(rs) as client:
+    with rs.client() as client:
         accepted = client.post("/async-function/busy")
         status = wait_status(client, accepted.headers["x-call-id"])
         sync = client.post("/function/busy")
@@ -73,7 +73,7 @@ def test_a_busy_answer_is_retried_until_it_runs(rs: SluiceServer) -> None:
 
 
 def test_out_of_attempts_is_a_dead_letter_that_can_be_redriven(rs: SluiceServer) -> None:
-    with open_client(rs) as client, rs.client() as admin:
+    with rs.client() as client, rs.client() as admin:
         accepted = client.post("/async-function/busy-twice", content=b"payload")
         call_id = accepted.headers["x-call-id"]
         status = wait_status(client, call_id)
@@ -92,7 +92,7 @@ def test_out_of_attempts_is_a_dead_letter_that_can_be_redriven(rs: SluiceServer)
 
 
 def test_function_failures_are_not_retried_by_default(rs: SluiceServer) -> None:
-    with open_client(rs) as client, rs.client() as admin:
+    with rs.client() as client, rs.client() as admin:
         accepted = client.post("/async-function/failing")
         call_id = accepted.headers["x-call-id"]
         status = wait_status(client, call_id)
@@ -109,7 +109,7 @@ def test_function_failures_are_not_retried_by_default(rs: SluiceServer) -> None:
 
 
 def test_a_call_past_its_maximum_age_is_not_run(rs: SluiceServer) -> None:
-    with open_client(rs) as client, rs.client() as admin:
+    with rs.client() as client, rs.client() as admin:
         accepted = client.post("/async-function/young", headers={"X-Delay-Seconds": "1.5"})
         call_id = accepted.headers["x-call-id"]
         status = wait_status(client, call_id)

@@ -53,8 +53,10 @@ def test_create_get_update_delete(server: SluiceServer) -> None:
         removed = client.request("DELETE", "/system/functions", json={"functionName": "wordcount"})
         assert removed.status_code == 202
         assert client.get("/system/function/wordcount").status_code == 404
-        gone = anyone.post("/function/wordcount")
+        gone = client.post("/function/wordcount")
+        unnamed = anyone.post("/function/wordcount")
     assert gone.status_code == 404
+    assert unnamed.status_code == 401  # without the key no name is told
 
 
 def test_an_image_alone_is_refused_clearly(server: SluiceServer) -> None:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from sluice import errors
 from sluice.http.responses import JSON
-from sluice.http.status import status_of
+from sluice.http.status import retry_headers, status_of
 
 log = logging.getLogger("sluice.http")
 
@@ -27,7 +27,7 @@ def error(message: str, status: int, headers: dict[str, str] | None = None) -> R
 
 def error_response(exc: errors.SluiceError) -> Response:
     status = status_of(exc)
-    headers = {"Retry-After": "15"} if status == 503 else None
+    headers = {"Retry-After": "15"} if status == 503 else retry_headers(exc)
     return error(exc.message, status, headers)
 
 

@@ -1,6 +1,7 @@
 """/async-function/{call-id}: an async call's status from the moment it is accepted, with
 a long poll (`?wait=SECONDS`). OpenFaaS has no such route; its async routes take POST only,
-so GET here cannot be mistaken for an invocation."""
+so GET here cannot be mistaken for an invocation. Reading a call and cancelling it need the
+namespace's key, whoever made the call and however."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import Response
 
 from sluice.dialects.native.routes import wait_seconds
 from sluice.dialects.openfaas import wire
-from sluice.dialects.openfaas.context import faas_namespace, shown_to_owner
+from sluice.dialects.openfaas.context import owner_namespace
 from sluice.dialects.openfaas.invoke import call_async, function_target
 from sluice.dialects.openwhisk.context import engine
 from sluice.http.responses import JSON
@@ -17,17 +18,15 @@ from sluice.ids import CallId
 
 
 async def get_status(request: Request, call_id: CallId) -> Response:
-    namespace = await faas_namespace(request)
+    namespace = await owner_namespace(request)
     sluice = engine(request)
-    owner = await shown_to_owner(request, namespace)
     call = await sluice.calls.wait(namespace, call_id, wait_seconds(request))
-    callback = await sluice.store.get_callback(call_id) if owner else None
-    return JSON(wire.call_status(call, callback))
+    return JSON(wire.call_status(call, await sluice.store.get_callback(call_id)))
 
 
 async def cancel_call(request: Request, call_id: CallId) -> Response:
     """202 once a queued call has ended as cancelled, or a running one is being stopped."""
-    namespace = await faas_namespace(request)
+    namespace = await owner_namespace(request)
     await engine(request).cancellation.call(namespace, call_id)
     return Response(status_code=202)
 
@@ -35,7 +34,7 @@ async def cancel_call(request: Request, call_id: CallId) -> Response:
 async def cancel_queued(request: Request) -> Response:
     """DELETE /system/queue/{name}: every queued call of the function ends as cancelled,
     202 {"function": name, "cancelled": N}."""
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     name, target = await function_target(request, namespace)
     count = await engine(request).cancellation.queued_of(namespace, target.path)
     return JSON({"function": name, "cancelled": count}, status_code=202)

@@ -1,5 +1,10 @@
 """What every OpenFaaS handler starts with: the namespace its functions live in, the
-caller checked against it when that is required, and the function a URL names."""
+caller checked against it when that is required, and the function a URL names.
+
+Invoking is open, as OpenFaaS's gateway, but only for OpenFaaS functions: actions deployed
+through /system/functions, or annotated `openfaas`. Any other action of the namespace, and
+every read or cancel of a call, /system/* and (with SLUICE_OPENFAAS_AUTH) everything but
+/healthz, needs the namespace's key."""
 
 from __future__ import annotations
 
@@ -7,39 +12,30 @@ import re
 
 from starlette.requests import Request
 
+from sluice.dialects.openfaas.deployment import is_function
 from sluice.dialects.openwhisk.context import engine
+from sluice.engine.resolve import Target
 from sluice.errors import BadRequest, Forbidden
-from sluice.http.auth import authenticate, credentials
+from sluice.http.auth import authenticate
 
 #: the gateway's route pattern for a function name; `name.namespace` names a namespace
 _NAME = re.compile(r"^[-a-zA-Z_0-9.]+$")
 
 
-async def faas_namespace(request: Request, system: bool = False) -> str:
-    """The OpenFaaS namespace; its key is required for /system routes, and for invoking
-    when SLUICE_OPENFAAS_AUTH is set."""
+async def owner_namespace(request: Request) -> str:
+    """The OpenFaaS namespace, once the caller's key is shown to be its key."""
     sluice = engine(request)
     namespace = sluice.settings.openfaas_namespace
-    if system or sluice.settings.openfaas_auth:
-        caller = await authenticate(request, sluice.namespaces)
-        if caller.name != namespace:
-            raise Forbidden(f"OpenFaaS functions live in the namespace '{namespace}': use its key.")
-    return namespace
-
-
-async def shown_to_owner(request: Request, namespace: str) -> bool:
-    """Whether the caller holds the namespace's key, so that what only its owner may see (a
-    call's callback: where it goes and how that went) is shown. Without credentials: no;
-    with wrong ones or another namespace's, 401 / 403 as on /system."""
-    sluice = engine(request)
-    if sluice.settings.openfaas_auth:
-        return True  # faas_namespace checked the key already
-    if credentials(request) is None:
-        return False
     caller = await authenticate(request, sluice.namespaces)
     if caller.name != namespace:
         raise Forbidden(f"OpenFaaS functions live in the namespace '{namespace}': use its key.")
-    return True
+    return namespace
+
+
+def open_to_all(request: Request, target: Target) -> bool:
+    """Whether `target` may be invoked without a key: an OpenFaaS function, unless
+    SLUICE_OPENFAAS_AUTH closes them all."""
+    return not engine(request).settings.openfaas_auth and is_function(target.action.doc)
 
 
 def function_name(text: str, namespace: str) -> str:

@@ -25,7 +25,9 @@ from sluice.records import Entity
 
 #: names accepted at deploy: a DNS label, as OpenFaaS's providers require
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-#: the annotation that keeps what the action itself has no field for
+#: the annotation that keeps what the action itself has no field for; its presence makes
+#: an action an OpenFaaS function, open to invoke without a key (an action of another
+#: dialect becomes one with `openfaas: true`)
 EXTRAS = "openfaas"
 PROCESS_KINDS = ("process", "http")
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k|m)?$")
@@ -119,6 +121,16 @@ def action_body(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def is_function(doc: dict[str, Any]) -> bool:
+    """Whether the action was deployed as an OpenFaaS function, or annotated as one."""
+    return annotation(doc, EXTRAS, False) not in (False, None)
+
+
+def _extras(doc: dict[str, Any]) -> dict[str, Any]:
+    value = annotation(doc, EXTRAS)
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
@@ -126,7 +138,7 @@ def _text(value: Any) -> str:
 def function_status(action: Entity, namespace: str) -> dict[str, Any]:
     """OpenFaaS's FunctionStatus of any action (empty fields left out, as upstream)."""
     doc = action.doc
-    extras = annotation(doc, EXTRAS) or {}
+    extras = _extras(doc)
     exec_ = doc["exec"]
     env = {p["key"]: _text(p["value"]) for p in doc["parameters"] if p.get("init")}
     annotations = {

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from sluice import errors
-from sluice.http.status import status_of
+from sluice.http.status import retry_headers, status_of
 
 log = logging.getLogger("sluice.http")
 
@@ -32,7 +32,7 @@ def error_response(exc: errors.SluiceError) -> Response:
     status = status_of(exc)
     if status == 401:
         return text_error(INVALID_CREDENTIALS, 401, {"WWW-Authenticate": _REALM})
-    return text_error(exc.message, status)
+    return text_error(exc.message, status, retry_headers(exc))
 
 
 async def on_sluice_error(request: Request, exc: Exception) -> Response:

@@ -1,5 +1,8 @@
 """/function/{name}[/{path}] (waits for the answer) and /async-function/{name}[/{path}]
-(202 once the call is stored): the request becomes a call of the namespace's action."""
+(202 once the call is stored): the request becomes a call of the namespace's action.
+
+The function sees the request's headers, its own credentials among them, but never a
+Sluice key: an Authorization header that holds one is neither passed on nor stored."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.openfaas import wire
-from sluice.dialects.openfaas.context import faas_namespace, function_name
+from sluice.dialects.openfaas.context import function_name, open_to_all, owner_namespace
 from sluice.dialects.openwhisk.context import engine
 from sluice.dialects.openwhisk.web import check_final, request_params
 from sluice.engine.actions import annotation
@@ -20,6 +23,7 @@ from sluice.engine.calls import CallOptions
 from sluice.engine.policy import ASYNC
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, Conflict, NotFound
+from sluice.http.auth import carries_key
 from sluice.http.body import read_body
 from sluice.ids import CallId, new_transaction_id
 from sluice.notify.callbacks import META as CALLBACK_META
@@ -132,15 +136,38 @@ async def function_target(request: Request, namespace: str) -> tuple[str, Target
     return name, target
 
 
+async def _invoked(request: Request) -> tuple[str, str, Target]:
+    """The namespace, name and action a request invokes, once it may: an OpenFaaS function
+    without a key, any other action (and an unknown name's 404) only with it, so a caller
+    without the key learns nothing of the namespace's other action names."""
+    namespace = engine(request).settings.openfaas_namespace
+    try:
+        name, target = await function_target(request, namespace)
+    except NotFound:
+        await owner_namespace(request)
+        raise
+    if not open_to_all(request, target):
+        await owner_namespace(request)
+    return namespace, name, target
+
+
+def _private(request: Request) -> tuple[str, ...]:
+    """Request headers kept from the function: Authorization when it is a Sluice key (or
+    when SLUICE_OPENFAAS_AUTH makes it one); a function's own scheme is passed on."""
+    header = request.headers.get("authorization")
+    if engine(request).settings.openfaas_auth or carries_key(header):
+        return ("authorization",)
+    return ()
+
+
 async def _accept(request: Request, wait_ms: int | None) -> Response:
     sluice = engine(request)
-    namespace = await faas_namespace(request)
-    name, target = await function_target(request, namespace)
+    namespace, name, target = await _invoked(request)
     call = _Request(request, namespace, target)
     if call.callback is not None:
         await wire.check_callback(sluice.destinations, call.callback)
     call_id = call.call_id or CallId.new()
-    private = ("authorization",) if sluice.settings.openfaas_auth else ()
+    private = _private(request)
     limit = max(sluice.settings.request_max_bytes, sluice.settings.claim_check_max_bytes)
     params, size = await call.params(call_id, limit + 1, private)
     options = call.options(call_id)

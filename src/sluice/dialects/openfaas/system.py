@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from sluice.dialects.openfaas import wire
-from sluice.dialects.openfaas.context import faas_namespace, function_name
+from sluice.dialects.openfaas.context import function_name, owner_namespace
 from sluice.dialects.openfaas.deployment import action_body, function_status, service_name
 from sluice.dialects.openwhisk.actions import CODE_MAX_BYTES
 from sluice.dialects.openwhisk.context import engine
@@ -27,7 +27,7 @@ VERSION = {"release": "0.1.0", "sha": "sluice", "commit_message": "Sluice"}
 
 
 async def list_functions(request: Request) -> Response:
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     sluice = engine(request)
     found = []
     for action in await sluice.actions.page(namespace, 0, LIST_MAX):
@@ -41,7 +41,7 @@ async def list_functions(request: Request) -> Response:
 
 
 async def get_function(request: Request) -> Response:
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     name = function_name(request.path_params["name"], namespace)
     try:
         action = await engine(request).actions.get(namespace, name)
@@ -52,7 +52,7 @@ async def get_function(request: Request) -> Response:
 
 async def deploy(request: Request) -> Response:
     """POST creates (409 when it exists), PUT replaces (404 when it does not): 202."""
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     spec, _ = await read_json_object(request, CODE_MAX_BYTES)
     name = service_name(spec)
     actions = engine(request).actions
@@ -66,7 +66,7 @@ async def deploy(request: Request) -> Response:
 
 
 async def remove(request: Request) -> Response:
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     body, _ = await read_json_object(request, 64 * 1024)
     name = body.get("functionName")
     if not isinstance(name, str) or not name:
@@ -79,7 +79,7 @@ async def remove(request: Request) -> Response:
 
 
 async def info(request: Request) -> Response:
-    await faas_namespace(request, system=True)
+    await owner_namespace(request)
     provider = {"provider": "sluice", "orchestration": "processes", "version": VERSION}
     return JSON({"provider": provider, "version": VERSION, "arch": "x86_64"})
 
@@ -102,7 +102,7 @@ def _dead_letter(letter: DeadLetter, call: Call) -> dict[str, Any]:
 
 async def list_dead_letters(request: Request) -> Response:
     """GET /system/dead-letters[?function=NAME]: newest first."""
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     name = request.query_params.get("function")
     path = function_name(name, namespace) if name else None
     found = await engine(request).dead_letters.list(namespace, path)
@@ -111,7 +111,7 @@ async def list_dead_letters(request: Request) -> Response:
 
 async def redrive(request: Request) -> Response:
     """POST /system/dead-letters/{id}/redrive: the call runs again as a new call (202)."""
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     call_id = _call_id(request)
     accepted = await engine(request).dead_letters.redrive(namespace, call_id)
     headers = {"X-Call-Id": accepted.id.uuid, "Location": wire.status_url(accepted.id)}
@@ -119,7 +119,7 @@ async def redrive(request: Request) -> Response:
 
 
 async def dismiss(request: Request) -> Response:
-    namespace = await faas_namespace(request, system=True)
+    namespace = await owner_namespace(request)
     await engine(request).dead_letters.dismiss(namespace, _call_id(request))
     return Response(status_code=202)
 

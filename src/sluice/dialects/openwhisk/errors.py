@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from sluice import errors
 from sluice.http.responses import JSON
-from sluice.http.status import status_of
+from sluice.http.status import retry_headers, status_of
 from sluice.ids import new_transaction_id
 
 log = logging.getLogger("sluice.http")
@@ -27,7 +27,9 @@ def error_body(message: str) -> dict[str, str]:
 
 def error_response(exc: errors.SluiceError) -> Response:
     status = status_of(exc)
-    headers = {"WWW-Authenticate": 'Basic realm="whisk rest service"'} if status == 401 else None
+    headers = retry_headers(exc)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="whisk rest service"'
     return JSON(error_body(exc.message), status_code=status, headers=headers)
 
 

@@ -21,7 +21,7 @@ from sluice.engine.answers import is_text, web_answer
 from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, NotFound, Unauthenticated
-from sluice.http.auth import credentials
+from sluice.http.auth import carries_key, check_key, credentials
 from sluice.http.body import read_body
 from sluice.http.responses import JSON
 from sluice.ids import new_transaction_id
@@ -52,7 +52,7 @@ async def _check_auth(request: Request, target: Target, namespace: str) -> str |
         return None
     if required is True:
         text = credentials(request)
-        caller = await engine(request).namespaces.authenticate(text) if text else None
+        caller = await check_key(request, engine(request).namespaces, text) if text else None
         if caller is None or caller.name != namespace:
             raise _WebAuthFailed()
         return caller.name
@@ -68,12 +68,16 @@ class _WebAuthFailed(Unauthenticated):
 
 async def request_params(request: Request, raw: bool, limit: int) -> tuple[dict[str, Any], int]:
     """A web request as an action's parameters (`raw`: body and query untouched), and the
-    body's size; other dialects that call actions over HTTP map requests the same way."""
+    body's size; other dialects that call actions over HTTP map requests the same way. An
+    Authorization header holding a Sluice key is left out: parameters are stored."""
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if carries_key(headers.get("authorization")):
+        del headers["authorization"]
     params: dict[str, Any] = {
         "__ow_method": request.method.lower(),
-        "__ow_headers": {k.lower(): v for k, v in request.headers.items()},
+        "__ow_headers": headers,
         "__ow_path": "",
     }
     if raw:
