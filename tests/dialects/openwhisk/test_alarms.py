@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from tests.support.server import SluiceServer, put_action, wait_for
 
+from sluice.ids import CallId
+
 FEEDS = "/api/v1/namespaces/whisk.system/actions/alarms"
 
 
@@ -91,3 +93,21 @@ def test_no_double_fire_after_restart(new_server: Callable[..., SluiceServer]) -
         assert first[0]["activationId"] in {
             f["activationId"] for f in _trigger_fires(c, srv, "tick")
         }
+
+
+def test_a_fire_id_is_keyed_with_the_platform_secret(server: SluiceServer) -> None:
+    """Idempotent (the same slot gives the same id) yet not computable from the schedule:
+    the id is an HMAC keyed with the platform secret, and nothing of it is readable
+    without the key."""
+    slot = int((datetime.now(UTC) + timedelta(seconds=2)).timestamp() * 1000)
+    with server.client() as c:
+        _arm(c, server, "keyed-once")
+        assert _feed(c, "once", "CREATE", "keyed-once", date=slot).status_code == 200
+        (fire,) = wait_for(lambda: _trigger_fires(c, server, "keyed-once"), 30, "the fire")
+    secret = (server.data_dir / "secret").read_text().strip().encode()
+    expected = CallId.derived(slot, f"guest/keyed-once/{slot}", secret)
+    assert fire["activationId"] == expected.hex
+    assert expected != CallId.derived(slot, f"guest/keyed-once/{slot}", b"a guess")
+    with httpx.Client(base_url=server.url) as anyone:
+        for path in (f"/async-function/{expected.uuid}", server.ns_path(f"activations/{expected}")):
+            assert anyone.get(path).status_code == 401, path
