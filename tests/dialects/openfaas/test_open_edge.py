@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from tests.dialects.fn.helpers import deploy as fn_deploy
@@ -19,6 +20,7 @@ from tests.dialects.openfaas.helpers import (
     wait_status,
 )
 from tests.support.calls import wait_call
+from tests.support.cli import sluice
 from tests.support.server import SluiceServer, put_action
 
 from sluice.ids import CallId
@@ -73,6 +75,20 @@ def test_without_a_key_only_openfaas_functions_run(server: SluiceServer) -> None
     assert ran.json()["name"] == "Ed"
     assert missing.status_code == 404
     assert missing.text == "error finding function edge-nothing: not found\n"
+
+
+def test_an_action_annotated_openfaas_is_an_open_function(
+    server: SluiceServer, tmp_path: Path
+) -> None:
+    """As the README shows it: `sluice action create NAME FILE -a openfaas true`."""
+    code = tmp_path / "hello.js"
+    code.write_text("function main(a) { return {body: 'hello ' + (a.name || 'you')}; }")
+    with open_client(server) as anyone:
+        _refused(anyone.post("/function/edge-cli"))
+        sluice(server, "action", "create", "edge-cli", str(code), "-a", "openfaas", "true")
+        answer = anyone.post("/function/edge-cli?name=Al")
+    assert answer.status_code == 200, answer.text
+    assert answer.text == "hello Al"
 
 
 def test_reading_or_cancelling_a_call_takes_its_owners_key(server: SluiceServer) -> None:
@@ -137,6 +153,9 @@ def test_openfaas_auth_closes_every_route_but_healthz(
         call_id = accepted.headers["x-call-id"]
         assert wait_status(key, call_id)["body"] == "OK"
         assert key.post("/function/edge-shout", content=b"hi").text == "HI"
+    bearer = {"Authorization": f"Bearer {server.auth}"}
+    with httpx.Client(base_url=server.url, headers=bearer) as token:
+        assert token.post("/function/edge-shout", content=b"yo").text == "YO"
     with open_client(server) as anyone:
         for method, path in (
             ("POST", "/function/edge-shout"),
