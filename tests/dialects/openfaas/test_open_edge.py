@@ -6,6 +6,7 @@ or the store."""
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +90,35 @@ def test_an_action_annotated_openfaas_is_an_open_function(
         answer = anyone.post("/function/edge-cli?name=Al")
     assert answer.status_code == 200, answer.text
     assert answer.text == "hello Al"
+
+
+def test_an_idempotency_key_never_replays_a_call_to_a_caller_without_the_key(
+    server: SluiceServer,
+) -> None:
+    """A replay answers with the first call's result: without the key it is only ever a
+    call made without the key, to the same function. A Sluice key, when given, is checked
+    even on an open function."""
+    make_function(server, "edge-idem", SLEEP_JS)
+    make_function(server, "edge-idem-2", SLEEP_JS)
+    key = {"Idempotency-Key": f"order-{uuid.uuid4()}"}
+    with server.client() as guest, open_client(server) as anyone:
+        owned = guest.post("/function/edge-idem", json={"ms": 7}, headers=key)
+        first = anyone.post("/function/edge-idem", json={"ms": 1}, headers=key)
+        again = anyone.post("/function/edge-idem", json={"ms": 2}, headers=key)
+        elsewhere = anyone.post("/function/edge-idem-2", json={"ms": 3}, headers=key)
+        mine = guest.post("/function/edge-idem", json={"ms": 4}, headers=key)
+        wrong = {**key, "Authorization": f"Bearer {uuid.uuid4()}:{'x' * 64}"}
+        refused = anyone.post("/function/edge-idem", json={"ms": 5}, headers=wrong)
+    assert owned.json() == {"slept": 7}
+    assert first.json() == {"slept": 1}
+    assert "idempotent-replayed" not in first.headers
+    assert first.headers["x-call-id"] != owned.headers["x-call-id"]
+    assert again.json() == {"slept": 1}
+    assert again.headers["idempotent-replayed"] == "true"
+    assert elsewhere.json() == {"slept": 3}
+    assert mine.json() == {"slept": 7}
+    assert mine.headers["x-call-id"] == owned.headers["x-call-id"]
+    _refused(refused)
 
 
 def test_reading_or_cancelling_a_call_takes_its_owners_key(server: SluiceServer) -> None:

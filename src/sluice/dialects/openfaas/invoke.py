@@ -44,7 +44,7 @@ def _shown(params: dict[str, Any]) -> str:
 class _Request:
     """One invocation as the gateway sees it: the function, its ids and what it is sent."""
 
-    def __init__(self, request: Request, namespace: str, target: Target) -> None:
+    def __init__(self, request: Request, namespace: str, target: Target, keyed: bool) -> None:
         self.request = request
         self.namespace = namespace
         self.target = target
@@ -56,6 +56,10 @@ class _Request:
         self.callback = wire.callback_url(request.headers.get("x-callback-url"))
         self.run_at = wire.run_at(request.headers, self.start_ns // 1_000_000)
         self.idempotency_key = wire.idempotency_key(request.headers)
+        if self.idempotency_key is not None and not keyed:
+            # a replay hands back the first call's answer: callers without the key share
+            # keys of their own, per function, and never replay a call made with the key
+            self.idempotency_key = f"open:{target.path}:{self.idempotency_key}"
 
     @property
     def path(self) -> str:
@@ -136,19 +140,22 @@ async def function_target(request: Request, namespace: str) -> tuple[str, Target
     return name, target
 
 
-async def _invoked(request: Request) -> tuple[str, str, Target]:
-    """The namespace, name and action a request invokes, once it may: an OpenFaaS function
-    without a key, any other action (and an unknown name's 404) only with it, so a caller
-    without the key learns nothing of the namespace's other action names."""
+async def _invoked(request: Request) -> tuple[str, str, Target, bool]:
+    """The namespace, name and action a request invokes once it may, and whether it came
+    with the namespace's key: an OpenFaaS function runs without one, any other action (and
+    an unknown name's 404) only with it, so a caller without the key learns nothing of the
+    namespace's other action names. A Sluice key, when one is given, is always checked."""
     namespace = engine(request).settings.openfaas_namespace
+    keyed = carries_key(request.headers.get("authorization"))
     try:
         name, target = await function_target(request, namespace)
     except NotFound:
         await owner_namespace(request)
         raise
-    if not open_to_all(request, target):
+    if keyed or not open_to_all(request, target):
         await owner_namespace(request)
-    return namespace, name, target
+        keyed = True
+    return namespace, name, target, keyed
 
 
 def _private(request: Request) -> tuple[str, ...]:
@@ -162,8 +169,8 @@ def _private(request: Request) -> tuple[str, ...]:
 
 async def _accept(request: Request, wait_ms: int | None) -> Response:
     sluice = engine(request)
-    namespace, name, target = await _invoked(request)
-    call = _Request(request, namespace, target)
+    namespace, name, target, keyed = await _invoked(request)
+    call = _Request(request, namespace, target, keyed)
     if call.callback is not None:
         await wire.check_callback(sluice.destinations, call.callback)
     call_id = call.call_id or CallId.new()
