@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 from tests.dialects.fn.helpers import deploy as fn_deploy
-from tests.support.listener import Listener
+from tests.support.listener import LOOPBACK_CALLBACKS, Listener
 from tests.support.server import SluiceServer, put_action
 
 from sluice.engine.keys import function_key
@@ -102,7 +102,8 @@ def _forms(key: str) -> list[str]:
 def test_keys_stay_out_of_logs_arguments_and_other_namespaces(
     new_server: Callable[..., SluiceServer],
 ) -> None:
-    server = new_server(SLUICE_LOG_LEVEL="DEBUG", SLUICE_WRITE_DEBUG="true").start()
+    env = {"SLUICE_LOG_LEVEL": "DEBUG", "SLUICE_WRITE_DEBUG": "true", **LOOPBACK_CALLBACKS}
+    server = new_server(**env).start()
     keys = {"guest": server.auth, OTHER: server.admin("namespace", "create", OTHER)}
     with Listener() as listener:
         envs = {name: _run(server, key, listener) for name, key in keys.items()}
