@@ -9,6 +9,7 @@
     ├── Conflict            the entity exists, or is still in use (409)
     ├── TooManyRequests     too many failed key checks from one address (429)
     └── Unavailable         the server is shutting down or overloaded (503)
+        └── DiskFull        the disk of the store is full (503)
 
 A class's docstring is its default message.
 
@@ -17,6 +18,8 @@ refuses it, a wrong setting), told in one line without a traceback.
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class SluiceError(Exception):
@@ -69,6 +72,31 @@ class TooManyRequests(SluiceError):
 
 class Unavailable(SluiceError):
     """The service is shutting down; try again shortly."""
+
+
+class DiskFull(Unavailable):
+    """The server's disk is full, so nothing new can be stored: free space on the disk of
+    Sluice's data dir (or its database's); calls are taken again as soon as there is room."""
+
+
+#: SQLSTATE disk_full (PostgreSQL)
+_PG_DISK_FULL = "53100"
+
+
+def machine_failure(exc: BaseException) -> SluiceError | None:
+    """The error to answer for a failure of the machine rather than of Sluice (a full disk),
+    or None: such a failure is told as it is, with what to do, never as an internal error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFull()
+        if (
+            "database or disk is full" in str(seen)
+            or getattr(seen, "sqlstate", None) == _PG_DISK_FULL
+        ):
+            return DiskFull()
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class CannotStart(Exception):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 
 from sluice.dialects.fn import routes as fn
 from sluice.dialects.native import routes as native
@@ -42,7 +43,14 @@ def build_app(
             Exception: ow_errors.on_unexpected,
         },
         # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves
-        middleware=[Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES))],
+        middleware=[
+            Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES)),
+            # Starlette gives an `Exception` handler to its outermost middleware, which answers
+            # and then re-raises, so the server drops the connection and the keep-alive
+            # requests queued on it: answered here instead, as each dialect's mounted routes
+            # answer theirs (the outer handler stays for failures of the middleware itself)
+            Middleware(ExceptionMiddleware, handlers={Exception: ow_errors.on_unexpected}),
+        ],
     )
     # Starlette cannot be handed a router: its own one, made above, is replaced before the
     # first request builds the middleware stack around it

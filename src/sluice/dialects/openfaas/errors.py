@@ -47,6 +47,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    known = errors.machine_failure(exc)
+    if known is not None:
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, known.message, exc)
+        return error_response(known)
     log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
     return text_error("Internal server error", 500)
 

@@ -45,6 +45,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    known = errors.machine_failure(exc)
+    if known is not None:
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, known.message, exc)
+        return error_response(known)
     body = error_body("Internal server error.")
     log.error("unexpected error, code %s", body["code"], exc_info=exc)
     return JSON(body, status_code=500)
