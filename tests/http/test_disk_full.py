@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.dialects.openfaas.helpers import OPENFAAS_ANNOTATION
 from tests.support.server import SluiceServer, put_action
 
