@@ -22,7 +22,7 @@ from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, NotFound, Unauthenticated
 from sluice.http.auth import carries_key, check_key, credentials
-from sluice.http.body import read_body
+from sluice.http.body import parse_json, read_body
 from sluice.http.responses import JSON
 from sluice.ids import new_transaction_id
 from sluice.records import Call, CallState
@@ -92,10 +92,7 @@ async def request_params(request: Request, raw: bool, limit: int) -> tuple[dict[
     merged: dict[str, Any] = dict(request.query_params)
     if body:
         if content_type == "application/json" or content_type.endswith("+json"):
-            try:
-                value = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest(f"The request content was malformed:\n{exc}") from exc
+            value = parse_json(body)
             if isinstance(value, dict):
                 merged.update(value)
             else:
@@ -142,7 +139,7 @@ def _http_response(result: Any, headers: dict[str, str]) -> Response:
     response = Response(answer.body, answer.status, media_type=answer.content_type)
     for name, value in headers.items():
         response.headers[name] = value
-    response.raw_headers.extend((k.encode(), v.encode()) for k, v in answer.headers)
+    response.raw_headers.extend((k.encode(), v.encode()) for k, v in answer.forwardable())
     return response
 
 
