@@ -18,6 +18,7 @@ from sluice.dialects.openfaas import routes as openfaas
 from sluice.dialects.openwhisk import errors as ow_errors
 from sluice.dialects.openwhisk import routes as openwhisk
 from sluice.errors import SluiceError
+from sluice.http.body_cap import BodyCap
 from sluice.http.contain import ContainUnexpected
 from sluice.http.cors import ApiCors
 from sluice.http.routing import SegmentRouter
@@ -47,6 +48,7 @@ def build_app(
             HTTPException: ow_errors.on_http_error,
         },
         middleware=[
+            Middleware(BodyCap, limit=sluice.settings.body_max_bytes),
             # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves
             Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES)),
             Middleware(ContainUnexpected, handler=ow_errors.on_unexpected),
