@@ -23,6 +23,8 @@ from tests.dialects.fn.helpers import fn_client
 from tests.dialects.openfaas.helpers import open_client, wait_status
 from tests.support.server import SluiceServer, put_action, wait_for
 
+from sluice.ids import CallId
+
 #: the server's open-files limit in the flood test, and the sockets thrown at it
 SERVER_FILES = 1024
 IDLE_SOCKETS = 2000
@@ -302,3 +304,23 @@ def test_every_route_caps_its_body(new_server: Callable[..., SluiceServer]) -> N
     assert deployed.headers["content-type"].startswith("text/plain")
     assert fn.status_code == 413
     assert "too large" in fn.json()["error"]["message"]
+
+
+def test_a_claim_ticket_in_parameters_reads_no_other_namespace(server: SluiceServer) -> None:
+    """A caller who writes a claim-check ticket naming another namespace's call into its
+    own parameters gets it back as the parameter it wrote."""
+    _count_function(server)
+    with open_client(server) as client:  # guest's call, its body stored aside
+        answer = client.post("/async-function/edge-count", content=b"secret " * 300_000)
+    assert answer.status_code == 202, answer.text
+    stored = CallId.parse(answer.headers["x-call-id"])
+    assert stored is not None
+    key = server.admin("namespace", "create", "edge-thief")
+    ticket = {"__sluice_claim_check": {"id": stored.hex, "bytes": 1, "body": "utf8"}}
+    with server.client(auth=key) as thief:
+        assert put_action(thief, "echo", "function main(a) { return a }").status_code == 200
+        echoed = thief.post(
+            "/api/v1/namespaces/_/actions/echo?blocking=true&result=true", json=ticket
+        )
+    assert echoed.status_code == 200, echoed.text
+    assert echoed.json() == ticket

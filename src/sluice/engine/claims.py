@@ -54,9 +54,9 @@ def check(
 
 
 async def redeem(store: Store, params: dict[str, Any], namespace: str) -> dict[str, Any]:
-    """The call's real parameters (as given, unless they hold a ticket). A ticket is
-    redeemed only for a call of `namespace`: a caller who writes one into its parameters
-    reads no other namespace's call."""
+    """The call's real parameters (as given, unless they hold a ticket). A ticket counts
+    only when it names a call of `namespace`: one a caller wrote into its own parameters
+    naming another namespace's call (or none) is an ordinary parameter, and reads nothing."""
     ticket = params.get(TICKET)
     if not isinstance(ticket, dict):
         return params
@@ -65,8 +65,10 @@ async def redeem(store: Store, params: dict[str, Any], namespace: str) -> dict[s
         return params
     call_id = CallId.parse(str(ticket.get("id", "")))
     owner = await store.get_call(call_id) if call_id is not None else None
-    blob = await store.get_blob(call_id) if call_id is not None else None
-    if owner is None or owner.namespace != namespace or blob is None:
+    if call_id is None or owner is None or owner.namespace != namespace:
+        return params
+    blob = await store.get_blob(call_id)
+    if blob is None:
         raise NotFound("The call's parameters stored aside are gone.")
     if encoding in ENCODINGS:
         rest = {key: value for key, value in params.items() if key != TICKET}
