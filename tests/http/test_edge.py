@@ -248,7 +248,8 @@ def test_a_body_stored_aside_is_stored_at_its_size(server: SluiceServer) -> None
             headers={"content-type": "text/plain"},
         )
         assert answer.status_code == 202, answer.text
-        status = wait_status(client, answer.headers["x-call-id"])
+    with server.client() as owner:  # a call's status is its owner's
+        status = wait_status(owner, answer.headers["x-call-id"])
     with sqlite3.connect(f"file:{server.data_dir / 'sluice.db'}?mode=ro", uri=True) as db:
         sizes = [row[0] for row in db.execute("SELECT length(data) FROM blobs")]
     assert 20_000_000 in sizes
