@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     request_max_bytes: int = 1_048_576
     result_max_bytes: int = 1_048_576
 
+    # The HTTP edge (http/edge.py, http/body_cap.py): what any client may hold or send
+    #: the largest request body on any route (OpenWhisk's nginx: client_max_body_size 50m)
+    body_max_bytes: int = 50 * 1024 * 1024
+    #: a request's line and headers: most bytes, and longest time to arrive
+    header_max_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 10.0
+    #: a body must arrive at body_min_rate_bytes a second after a grace of this
+    body_timeout_seconds: float = 30.0
+    body_min_rate_bytes: int = 64 * 1024
+    #: open connections at most; 0: 3/4 of the open-files limit (the soft limit is raised
+    #: to the hard one at start), the rest kept for the store, function processes, builds
+    max_connections: int = 0
+
     # Workers
     #: sum of running calls' memory limits may not exceed this (OpenWhisk's invoker user memory)
     worker_memory_mb: int = 4096
@@ -158,8 +171,9 @@ class Settings(BaseSettings):
     callback_per_destination: int = Field(default=8, ge=1)
     #: log the content of each async request and of each callback (OpenFaaS's write_debug)
     write_debug: bool = False
-    #: OpenFaaS bodies over request_max_bytes up to this are stored aside (claim check)
-    claim_check_max_bytes: int = 64 * 1024 * 1024
+    #: OpenFaaS bodies over request_max_bytes up to this are stored aside (claim check);
+    #: they are invoked without a key by default, and each is held in memory while accepted
+    claim_check_max_bytes: int = 32 * 1024 * 1024
 
     # Retry policy (a function's com.openfaas.retry.* annotations override these)
     #: runs of a call at most when its runs fail in a way worth retrying

@@ -22,6 +22,7 @@ from sluice.engine.alarms import SYSTEM
 from sluice.engine.keys import Key
 from sluice.errors import CannotStart
 from sluice.http.app import build_app
+from sluice.http.edge import edge_limits, protocol, raise_open_files_limit
 from sluice.http.health import build_health_app
 from sluice.sandbox.bwrap import SandboxUnavailable
 from sluice.wiring import Sluice
@@ -144,12 +145,22 @@ def run_server(settings: Settings) -> None:
     app = (
         build_app(sluice, lifespan) if "api" in sluice.roles else build_health_app(sluice, lifespan)
     )
+    limits = edge_limits(settings, raise_open_files_limit())
+    log.info(
+        "at most %d connections; headers within %.0f s and %d bytes, bodies at most %d bytes",
+        limits.max_connections,
+        limits.header_timeout,
+        limits.header_max_bytes,
+        settings.body_max_bytes,
+    )
     config = uvicorn.Config(
         _RefusalInOneLine(app, told),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=protocol(limits),
+        # the kernel's queue of connections not yet taken; the cap is on those taken
+        backlog=min(2048, limits.max_connections),
         lifespan="on",
         log_level="warning",
         access_log=False,

@@ -34,6 +34,8 @@ PACKAGE = "alarms"
 FEEDS = ("alarm", "once", "interval")
 BUILTIN_KIND = "sluice:feed"
 SCHEDULES = "schedules"
+#: the last instant a schedule may name (9999-12-31T23:59:59.999Z): dates are epoch ms
+LAST_MS = 253_402_300_799_999
 
 
 def is_feed(action: Entity) -> bool:
@@ -45,6 +47,8 @@ def _time(value: Any, what: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= LAST_MS:  # nan too
+            raise BadRequest(f"The parameter '{what}' must be a date from 1970 to 9999.")
         return int(value)
     if isinstance(value, str):
         try:
@@ -54,7 +58,7 @@ def _time(value: Any, what: str) -> int | None:
         else:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
-            return int(parsed.timestamp() * 1000)
+            return _time(parsed.timestamp() * 1000, what)
     raise BadRequest(f"The parameter '{what}' must be a date (ISO 8601) or epoch milliseconds.")
 
 
@@ -174,7 +178,7 @@ class Alarms:
                 raise BadRequest(f"The cron expression '{cron}' is not valid.")
             try:
                 ZoneInfo(str(zone))
-            except (ZoneInfoNotFoundError, ValueError) as exc:
+            except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a long name
                 raise BadRequest(f"The timezone '{zone}' is not known.") from exc
             doc.update(cron=cron, timezone=zone)
         elif feed == "once":
@@ -184,13 +188,19 @@ class Alarms:
             doc.update(date=date, deleteAfterFire=params.get("deleteAfterFire", False))
         else:
             minutes = params.get("minutes")
-            if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+            if (
+                not isinstance(minutes, int)
+                or isinstance(minutes, bool)
+                or not 1 <= minutes <= LAST_MS // 60_000
+            ):
                 raise BadRequest("The 'interval' feed needs 'minutes', a whole number from 1.")
             doc["minutes"] = minutes
         try:
             doc["next"] = next_fire(doc, now_ms())
-        except (CroniterBadCronError, ValueError) as exc:
+        except (CroniterBadCronError, ValueError, OverflowError) as exc:
             raise BadRequest(str(exc)) from exc
+        if doc["next"] is not None and doc["next"] > LAST_MS:
+            raise BadRequest("The schedule's next alarm is past the year 9999.")
         return doc
 
     # Firing -------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -19,6 +20,11 @@ from sluice.records import Call, CallState
 from sluice.runtime.http_fn import HOP_BY_HOP
 from sluice.runtime.kinds import serves_http
 
+#: RFC 9110's token (a header's name), and what a header's value may not hold
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: statuses whose responses have no body
+BODILESS = (204, 304)
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 _HTTP_FIELDS = ("statusCode", "headers", "body")
 _NOT_FORWARDED = HOP_BY_HOP | {"content-type"}
@@ -51,26 +57,53 @@ class HttpAnswer:
         return [(k, v) for k, v in self.headers if k not in _NOT_FORWARDED]
 
 
+def valid_header(name: str, value: str) -> bool:
+    """Whether a header can be sent as given: a token for a name (RFC 9110), no control
+    characters in the value (a line break would end the header)."""
+    return _TOKEN.fullmatch(name) is not None and _CONTROL.search(value) is None
+
+
+def valid_status(status: object) -> TypeGuard[int]:
+    """A final response's status: an integer from 200 to 599 (1xx are interim)."""
+    return isinstance(status, int) and not isinstance(status, bool) and 200 <= status <= 599
+
+
+def _headers(given: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None] | None:
+    """The answer's headers and its content type (None: it names none); None when one
+    of them cannot be sent."""
+    content_type = None
+    headers: list[tuple[str, str]] = []
+    for name, value in given.items():
+        values = value if isinstance(value, list) else [value]
+        texts = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+        if not all(valid_header(name, text) for text in texts):
+            return None
+        if name.lower() == "content-type":
+            if not texts or not texts[0].isascii():
+                return None
+            content_type = texts[0]
+            continue
+        headers += [(name.lower(), text) for text in texts]
+    return headers, content_type
+
+
 def web_answer(result: Any, default_type: str | None = "text/html") -> HttpAnswer | None:
-    """A web action's `http` answer (OpenWhisk's rules); None when `result` is not one.
-    A body without a content type is `default_type` (None: the route decides)."""
+    """A web action's `http` answer (OpenWhisk's rules); None when `result` is not one,
+    or is not a response HTTP can carry (a status outside 200-599, a header with a line
+    break). A body without a content type is `default_type` (None: the route decides)."""
     if not isinstance(result, dict):
         return None
     status = result.get("statusCode", result.get("code", 200))
     given = result.get("headers") or {}
-    if not isinstance(given, dict) or not isinstance(status, int) or isinstance(status, bool):
+    if not isinstance(given, dict) or not valid_status(status):
         return None
-    content_type = default_type
-    headers: list[tuple[str, str]] = []
-    for name, value in given.items():
-        values = value if isinstance(value, list) else [value]
-        if name.lower() == "content-type":
-            content_type = str(values[0])
-            continue
-        for v in values:
-            headers.append((name.lower(), str(v).lower() if isinstance(v, bool) else str(v)))
+    found = _headers(given)
+    if found is None:
+        return None
+    headers, named_type = found
+    content_type = named_type or default_type
     body = result.get("body")
-    if body is None:
+    if body is None or status in BODILESS:
         return HttpAnswer(status if "statusCode" in result else 204, headers=headers)
     if isinstance(body, dict | list):
         return HttpAnswer(status, orjson.dumps(body), "application/json", headers)

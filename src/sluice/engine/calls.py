@@ -19,6 +19,7 @@ from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.queue.base import Candidate, DuplicateCall, Queue
 from sluice.records import Call, CallState, NewCall
+from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
 
 
@@ -45,6 +46,9 @@ class CallOptions:
     idempotency_key: str | None = None
     #: parameters past the queue's limit may be stored aside (engine/claims.py)
     claim_check: bool = False
+    #: the request body the parameters carry in `__ow_body`, not in them yet: stored aside
+    #: as its bytes when it is past the queue's limit
+    body: Body | None = None
 
 
 class Calls:
@@ -86,7 +90,7 @@ class Calls:
             raise Unavailable()
         call_id = options.call_id or CallId.new()
         params, blob = claims.check(
-            call_id, params, params_size, self.settings, options.claim_check
+            call_id, params, params_size, self.settings, options.claim_check, options.body
         )
         target = await resolve_action(self.store, self.packages, caller, namespace, path)
         if self.feeds is not None and is_feed(target.action):

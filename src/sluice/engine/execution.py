@@ -82,7 +82,7 @@ class Execution:
             else:
                 params[item["key"]] = item["value"]
         try:
-            params.update(await claims.redeem(self.store, lease.params))
+            params.update(await claims.redeem(self.store, lease.params, lease.namespace))
         except NotFound as exc:
             return failure(lease, CallState.PLATFORM_ERROR, exc.message)
         deadline = now_ms() + limits["timeout"]

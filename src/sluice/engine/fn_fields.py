@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sluice.engine.answers import valid_header
 from sluice.errors import BadRequest
 
 TYPES = ("sync", "async")
@@ -136,8 +137,22 @@ def _headers(value: Any) -> dict[str, list[str]]:
         items = item if isinstance(item, list) else [item]
         if not all(isinstance(v, str) for v in items):
             raise BadRequest(f"Invalid route header {key!r}: values must be strings.")
+        # sent with every answer of the route: each must be a header HTTP can carry
+        if not all(valid_header(str(key), v) and _latin1(v) for v in items):
+            raise BadRequest(
+                f"Invalid route header {str(key)[:80]!r}: a name of letters, digits and"
+                " '-', values of Latin-1 text without control characters."
+            )
         out[str(key)] = list(items)
     return out
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def merge_route(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.engine.actions import annotation
+from sluice.numbers import INT64_MAX, whole_number
 from sluice.runtime.kinds import calls_per_process
 
 QUEUE = "com.openfaas.queue"
@@ -27,5 +28,6 @@ def lane(doc: dict[str, Any]) -> tuple[str, int]:
     for item in doc.get("parameters", []):
         if item.get("key") == MAX_INFLIGHT:
             limit = item.get("value")
-    text = str(limit).strip() if limit is not None else ""
-    return (str(name).strip() if name else ""), (int(text) if text.isdigit() else 0)
+    cap = whole_number(str(limit).strip()) if limit is not None else None
+    # a cap past the store's integers caps nothing a machine can run
+    return (str(name).strip() if name else ""), (0 if cap is None or cap > INT64_MAX else cap)

@@ -17,6 +17,7 @@ A function's annotations override the settings: `com.openfaas.retry.attempts`,
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +26,13 @@ from sluice.config import Settings
 from sluice.engine.answers import outcome_answer
 from sluice.engine.execution import failure
 from sluice.errors import BadRequest
+from sluice.numbers import decimal, storable, whole_number
 from sluice.queue.base import Outcome
 from sluice.records import CallState, Lease
 
 #: the meta key a dialect sets on calls nobody waits for: they may become dead letters
 ASYNC = "async"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 #: distinct retry annotations whose parse is kept
 _PARSED_MAX = 256
@@ -39,28 +41,35 @@ _PARSED_MAX = 256
 def duration_ms(text: str, field: str) -> int:
     """A Go duration (`30s`, `1m30s`, `500ms`) or a number of seconds, in milliseconds."""
     text = text.strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return round(float(text) * 1000)
+    seconds = decimal(text)
     parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
+    if seconds is not None:
+        total = seconds * 1000
+    elif parts and "".join(n + u for n, u in parts) == text:
+        total = sum(float(n) * _UNITS_MS[u] for n, u in parts)
+    else:
+        total = math.nan
+    if not storable(total):
         raise BadRequest(f"Invalid {field} '{text[:40]}': use a duration such as 30s or 5m.")
-    return round(sum(float(n) * _UNITS_MS[u] for n, u in parts))
+    return round(total)
 
 
 def backoff_ms(attempt: int, first_ms: int, max_ms: int, retry_after: str | None) -> int:
     """The wait before try `attempt + 1`: doubling from `first_ms`, capped at `max_ms`; a
     Retry-After (seconds) is honoured within the cap."""
     wait: int = min(first_ms * 2 ** max(attempt - 1, 0), max_ms)
-    if retry_after is not None and retry_after.strip().isdigit():
-        wait = max(wait, min(int(retry_after) * 1000, max_ms))
+    seconds = whole_number(retry_after.strip()) if retry_after is not None else None
+    if seconds is not None:
+        wait = max(wait, min(seconds * 1000, max_ms))
     return wait
 
 
 def parse_codes(text: str) -> frozenset[int]:
     codes = [part.strip() for part in text.split(",") if part.strip()]
-    if not all(code.isdigit() and 100 <= int(code) <= 599 for code in codes):
+    statuses = [whole_number(code) for code in codes]
+    if not all(status is not None and 100 <= status <= 599 for status in statuses):
         raise BadRequest(f"Invalid retry codes '{text[:80]}': HTTP statuses such as 429,503.")
-    return frozenset(int(code) for code in codes)
+    return frozenset(status for status in statuses if status is not None)
 
 
 #: the retry annotations an action may carry (`com.openfaas.retry.<key>`)
@@ -105,10 +114,11 @@ class RetryPolicy:
             text = texts[key]
             return duration_ms(text, key) if text else default
 
-        attempts, codes = texts["attempts"], texts["codes"]
+        attempts = whole_number(texts["attempts"] or "")
+        codes = texts["codes"]
         age_ms = round(settings.max_event_age_seconds * 1000) or None
         return cls(
-            attempts=int(attempts) if attempts and attempts.isdigit() else settings.retry_attempts,
+            attempts=settings.retry_attempts if attempts is None else attempts,
             codes=parse_codes(codes if codes is not None else settings.retry_codes),
             min_wait_ms=wait("min_wait", settings.retry_min_wait_ms) or 0,
             max_wait_ms=wait("max_wait", settings.retry_max_wait_ms) or 0,

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from starlette.requests import Request
 
@@ -29,7 +28,7 @@ def header_credentials(header: str | None) -> str | None:
     if scheme.lower() == "basic":
         try:
             return base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text
             return ""
     if scheme.lower() == "bearer":
         return value

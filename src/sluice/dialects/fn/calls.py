@@ -9,24 +9,25 @@ from starlette.responses import PlainTextResponse, Response
 from sluice.dialects.fn import wire
 from sluice.dialects.fn.context import fn_namespace, per_page
 from sluice.dialects.fn.errors import FnJSON, error
+from sluice.dialects.native.routes import wait_seconds
 from sluice.dialects.openwhisk.context import engine
 from sluice.engine.fn_fields import check_path, route_name
 from sluice.errors import BadRequest, NotFound
 from sluice.ids import CallId
+from sluice.numbers import INT64_MAX, whole_number
 from sluice.records import Call
 from sluice.store.base import CallFilter
 
-#: the longest `?wait=` a call read may be held for
-MAX_WAIT_SECONDS = 60.0
-
 
 def _seconds(request: Request, name: str) -> int | None:
+    """Unix seconds as epoch ms, within what the store's integers hold."""
     text = request.query_params.get(name) or ""
     if not text:
         return None
-    if not text.isdigit():
+    seconds = whole_number(text)
+    if seconds is None or seconds > INT64_MAX // 1000 - 1:
         raise BadRequest(f"Invalid {name} '{text[:40]}': use Unix seconds.")
-    return int(text) * 1000
+    return seconds * 1000
 
 
 def _call_id(text: str) -> CallId:
@@ -76,13 +77,8 @@ async def _app_call(request: Request) -> Call:
     ends or S seconds pass."""
     namespace = await fn_namespace(request)
     call_id = _call_id(request.path_params["call"])
-    text = request.query_params.get("wait") or "0"
     try:
-        wait = min(max(float(text), 0.0), MAX_WAIT_SECONDS)
-    except ValueError as exc:
-        raise BadRequest("Invalid wait: use a number of seconds.") from exc
-    try:
-        call = await engine(request).calls.wait(namespace, call_id, wait)
+        call = await engine(request).calls.wait(namespace, call_id, wait_seconds(request))
     except NotFound:
         raise NotFound("Call not found") from None
     if wire.call_app(call) != request.path_params["app"]:

@@ -13,6 +13,7 @@ from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest, Forbidden
 from sluice.http.auth import authenticate
 from sluice.http.body import read_json_object
+from sluice.numbers import INT64_MAX, whole_number
 
 #: apps and routes are small JSON; a route carries its code (a zip of its source)
 BODY_MAX_BYTES = 48 * 1024 * 1024
@@ -44,9 +45,10 @@ def per_page(request: Request) -> int:
     text = request.query_params.get("per_page") or ""
     if not text:
         return PER_PAGE_DEFAULT
-    if not text.isdigit() or not 1 <= int(text) <= PER_PAGE_MAX:
+    value = whole_number(text)
+    if value is None or not 1 <= value <= PER_PAGE_MAX:
         raise BadRequest(f"Invalid per_page '{text[:20]}': use 1 to {PER_PAGE_MAX}.")
-    return int(text)
+    return value
 
 
 def offset_cursor(request: Request) -> int:
@@ -55,12 +57,12 @@ def offset_cursor(request: Request) -> int:
     if not text:
         return 0
     try:
-        value = base64.urlsafe_b64decode(text.encode()).decode()
+        offset = whole_number(base64.urlsafe_b64decode(text.encode()).decode())
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not value.isdigit():
+        offset = None
+    if offset is None or offset > INT64_MAX:
         raise BadRequest(f"Invalid cursor '{text[:40]}'.")
-    return int(value)
+    return offset
 
 
 def next_offset_cursor(skip: int, found: int, limit: int) -> str:

@@ -13,10 +13,12 @@ from starlette.responses import Response
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON, error
 from sluice.dialects.openwhisk.context import engine
+from sluice.engine.answers import BODILESS, valid_header, valid_status
 from sluice.http.body import read_body
 from sluice.ids import new_transaction_id
 from sluice.records import Call, CallState
 from sluice.runtime.fn_request import envelope
+from sluice.runtime.http_fn import HOP_BY_HOP
 
 CALL_ID_HEADER = "Fn_call_id"
 #: request headers the function never sees
@@ -60,18 +62,20 @@ def _output(call: Call, headers: dict[str, str]) -> Response:
         return error(f"{message}: {detail}" if detail else message, status, headers)
     if "statusCode" not in result and "body" not in result:  # an action of another dialect
         return FnJSON(result, headers=headers)
-    body = result.get("body", "")
-    raw = _bytes(body, bool(result.get("bodyBase64")))
-    out_headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    given = result.get("headers") or {}
+    own = {str(k).lower(): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
     status = result.get("statusCode", 200)
-    return Response(
-        raw,
-        status_code=status if isinstance(status, int) else 200,
-        headers={**out_headers, **headers},
-    )
+    if not valid_status(status) or not all(valid_header(*item) for item in own.items()):
+        return error("function failed: its response is not valid HTTP", 502, headers)
+    body = b"" if status in BODILESS else _bytes(result.get("body", ""), result.get("bodyBase64"))
+    response = Response(body, status_code=status)
+    sent = {**{k: v for k, v in own.items() if k not in HOP_BY_HOP}, **headers}
+    # as bytes: a value may be any UTF-8 the function wrote, not only Latin-1
+    response.raw_headers.extend((k.lower().encode(), v.encode()) for k, v in sent.items())
+    return response
 
 
-def _bytes(body: object, is_base64: bool) -> bytes:
+def _bytes(body: object, is_base64: object) -> bytes:
     text = body if isinstance(body, str) else ""
     if is_base64:
         try:

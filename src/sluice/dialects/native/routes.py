@@ -35,7 +35,7 @@ def call_state(call: Call) -> dict[str, Any]:
 def wait_seconds(request: Request) -> float:
     """The long poll's `?wait=` (seconds, 0 to MAX_WAIT_SECONDS; 0 when absent)."""
     try:
-        wait = float(request.query_params.get("wait", "0"))
+        wait = float(request.query_params.get("wait") or "0")
     except ValueError as exc:
         raise BadRequest("The query parameter 'wait' must be a number of seconds.") from exc
     return min(max(wait, 0.0), MAX_WAIT_SECONDS) if wait == wait else 0.0

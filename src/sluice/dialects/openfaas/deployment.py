@@ -21,6 +21,7 @@ import orjson
 from sluice.engine.actions import annotation
 from sluice.engine.policy import duration_ms
 from sluice.errors import BadRequest
+from sluice.numbers import storable
 from sluice.records import Entity
 
 #: names accepted at deploy: a DNS label, as OpenFaaS's providers require
@@ -30,7 +31,7 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 #: dialect becomes one with `openfaas: true`)
 EXTRAS = "openfaas"
 PROCESS_KINDS = ("process", "http")
-_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k|m)?$")
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k|m)?$")
 _BYTES = {
     None: 1,
     "Ki": 1024,
@@ -51,8 +52,10 @@ def memory_mb(text: str) -> int:
     found = _QUANTITY.match(str(text).strip())
     if found is None:
         raise BadRequest(f"Invalid memory limit '{str(text)[:40]}': use a quantity such as 128Mi.")
-    value = float(found.group(1)) * _BYTES[found.group(2)]
-    return math.ceil(value / 1024**2)
+    value = float(found.group(1)) * _BYTES[found.group(2)] / 1024**2
+    if not storable(value):
+        raise BadRequest(f"Invalid memory limit '{str(text)[:40]}': use a quantity such as 128Mi.")
+    return math.ceil(value)
 
 
 def _strings(spec: dict[str, Any], field: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import function_name, open_to_all, owner_namespace
 from sluice.dialects.openwhisk.context import engine
-from sluice.dialects.openwhisk.web import check_final, request_params
+from sluice.dialects.openwhisk.web import check_final, request_parts
 from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
 from sluice.engine.policy import ASYNC
@@ -28,7 +28,7 @@ from sluice.http.body import read_body
 from sluice.ids import CallId, new_transaction_id
 from sluice.notify.callbacks import META as CALLBACK_META
 from sluice.notify.callbacks import callback_meta
-from sluice.runtime.fn_request import HEADERS, envelope
+from sluice.runtime.fn_request import HEADERS, Body, request_head
 from sluice.runtime.kinds import serves_http
 
 log = logging.getLogger("sluice.openfaas")
@@ -66,13 +66,14 @@ class _Request:
         rest: str = self.request.path_params.get("path", "")
         return "/" + rest
 
-    def options(self, call_id: CallId | None) -> CallOptions:
+    def options(self, call_id: CallId | None, body: Body | None) -> CallOptions:
         return CallOptions(
             call_id=call_id,
             callback=self.callback,
             run_at=self.run_at,
             idempotency_key=self.idempotency_key,
             claim_check=True,
+            body=body,
         )
 
     def finish_ids(self, call_id: CallId) -> dict[str, str]:
@@ -81,29 +82,25 @@ class _Request:
 
     async def params(
         self, call_id: CallId, limit: int, private: tuple[str, ...]
-    ) -> tuple[dict[str, Any], int]:
+    ) -> tuple[dict[str, Any], Body | None, int]:
+        """The call's parameters, its body apart (see Body), and the body's size."""
         added = self.finish_ids(call_id)
         request = self.request
         kind = self.target.action.doc["exec"]["kind"]
         if serves_http(kind):
-            body = await read_body(request, limit)
+            data = await read_body(request, limit)
             headers = {k: v for k, v in request.headers.items() if k not in private}
-            params = envelope(
-                request.method,
-                str(request.url),
-                self.path,
-                request.url.query,
-                {**headers, **added},
-                body,
+            head = request_head(
+                request.method, str(request.url), self.path, request.url.query, {**headers, **added}
             )
-            return params, len(body)
+            return head, Body(data, "utf8"), len(data)
         raw = annotation(self.target.action.doc, "raw-http", False) is True
-        params, size = await request_params(request, raw, limit)
+        params, body, size = await request_parts(request, raw, limit)
         check_final(self.target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
         headers = {k: v for k, v in params[HEADERS].items() if k not in private}
         params[HEADERS] = {**headers, **added}
         params["__ow_path"] = self.path if self.path != "/" else ""
-        return params, size
+        return params, body, size
 
     def meta(self, function: str, call_id: CallId, waited: bool) -> dict[str, Any]:
         content_type = self.request.headers.get("content-type")
@@ -176,8 +173,8 @@ async def _accept(request: Request, wait_ms: int | None) -> Response:
     call_id = call.call_id or CallId.new()
     private = _private(request)
     limit = max(sluice.settings.request_max_bytes, sluice.settings.claim_check_max_bytes)
-    params, size = await call.params(call_id, limit + 1, private)
-    options = call.options(call_id)
+    params, body, size = await call.params(call_id, limit, private)
+    options = call.options(call_id, body)
     meta = call.meta(name, call_id, wait_ms is not None)
     try:
         accepted = await sluice.calls.invoke(
@@ -188,12 +185,13 @@ async def _accept(request: Request, wait_ms: int | None) -> Response:
             raise
         # the caller's X-Call-Id names an earlier call (ids travel along chains of
         # functions): this call gets an id of its own and still shows the caller's
-        options = call.options(None)
+        options = call.options(None, body)
         accepted = await sluice.calls.invoke(
             namespace, namespace, target.path, params, size, meta, wait_ms, options
         )
     if sluice.settings.write_debug:
-        log.info("call %s to %s accepted: %s", accepted.id.uuid, name, _shown(params))
+        shown = {**params, **body.params()} if body is not None and size <= _SHOWN_MAX else params
+        log.info("call %s to %s accepted: %s", accepted.id.uuid, name, _shown(shown))
     ids = wire.id_headers(accepted.id, call.finish_ids(accepted.id))
     if accepted.replayed:
         ids["X-Call-Id"] = accepted.id.uuid

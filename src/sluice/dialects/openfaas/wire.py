@@ -15,6 +15,7 @@ from sluice.engine.answers import HttpAnswer, call_answer, duration_seconds, dur
 from sluice.errors import BadRequest
 from sluice.ids import CallId
 from sluice.notify.destinations import Destinations, Undeliverable
+from sluice.numbers import decimal, storable
 from sluice.records import Call, Callback
 from sluice.runtime.fn_request import rfc3339_ms
 
@@ -84,8 +85,9 @@ def run_at(headers: Mapping[str, str], now_ms: int) -> int | None:
 
 
 def _instant_ms(text: str) -> int | None:
-    if text.replace(".", "", 1).isdigit():
-        return round(float(text) * 1000)
+    seconds = decimal(text)
+    if seconds is not None:
+        return round(seconds * 1000) if storable(seconds * 1000) else None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -62,7 +62,7 @@ async def delete_action(request: Request) -> Response:
 async def invoke_action(request: Request) -> Response:
     caller, namespace = await caller_and_target(request)
     sluice = engine(request)
-    params, size = await read_json_object(request, sluice.settings.request_max_bytes + 1)
+    params, size = await read_json_object(request, sluice.settings.request_max_bytes)
     blocking = query_bool(request, "blocking")
     wait_ms = (
         query_int(request, "timeout", sluice.settings.blocking_wait_ms, 0) if blocking else None

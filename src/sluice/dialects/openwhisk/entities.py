@@ -83,7 +83,7 @@ async def get_trigger(request: Request) -> Response:
 async def fire_trigger(request: Request) -> Response:
     namespace = await caller_namespace(request)
     sluice = engine(request)
-    params, size = await read_json_object(request, sluice.settings.request_max_bytes + 1)
+    params, size = await read_json_object(request, sluice.settings.request_max_bytes)
     meta = {
         "subject": namespace,
         "transid": request.headers.get("x-request-id") or new_transaction_id(),

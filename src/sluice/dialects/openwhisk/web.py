@@ -4,7 +4,6 @@ becomes the HTTP response (see the reference's section 6)."""
 
 from __future__ import annotations
 
-import base64
 import hmac
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,10 +21,11 @@ from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, NotFound, Unauthenticated
 from sluice.http.auth import carries_key, check_key, credentials
-from sluice.http.body import read_body
+from sluice.http.body import parse_json, read_body
 from sluice.http.responses import JSON
 from sluice.ids import new_transaction_id
 from sluice.records import Call, CallState
+from sluice.runtime.fn_request import Body
 
 EXTENSIONS = {".json": "json", ".http": "http", ".html": "html", ".svg": "svg", ".text": "text"}
 _NOT_ALLOWED = "Request defines parameters that are not allowed (e.g., reserved properties)."
@@ -66,10 +66,14 @@ class _WebAuthFailed(Unauthenticated):
     """Authentication is possible but has failed or not yet been provided."""
 
 
-async def request_params(request: Request, raw: bool, limit: int) -> tuple[dict[str, Any], int]:
-    """A web request as an action's parameters (`raw`: body and query untouched), and the
-    body's size; other dialects that call actions over HTTP map requests the same way. An
-    Authorization header holding a Sluice key is left out: parameters are stored."""
+async def request_parts(
+    request: Request, raw: bool, limit: int
+) -> tuple[dict[str, Any], Body | None, int]:
+    """A web request as an action's parameters (`raw`: body and query untouched) but for
+    the body when `__ow_body` carries it (given as a Body, to be encoded as late as may
+    be), and the body's size; other dialects that call actions over HTTP map requests the
+    same way. An Authorization header holding a Sluice key is left out: parameters are
+    stored."""
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -82,33 +86,30 @@ async def request_params(request: Request, raw: bool, limit: int) -> tuple[dict[
     }
     if raw:
         params["__ow_query"] = request.url.query
-        if not body:
-            params["__ow_body"] = ""
-        elif is_text(content_type) and content_type != "application/json":
-            params["__ow_body"] = body.decode(errors="replace")
-        else:
-            params["__ow_body"] = base64.b64encode(body).decode()
-        return params, len(body)
+        text = is_text(content_type) and content_type != "application/json"
+        return params, Body(body, "text" if text else "base64"), len(body)
     merged: dict[str, Any] = dict(request.query_params)
+    carried = None
     if body:
         if content_type == "application/json" or content_type.endswith("+json"):
-            try:
-                value = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest(f"The request content was malformed:\n{exc}") from exc
+            value = parse_json(body)
             if isinstance(value, dict):
                 merged.update(value)
             else:
-                params["__ow_body"] = body.decode()
+                carried = Body(body, "text")  # UTF-8: the JSON parsed
         elif content_type == "application/x-www-form-urlencoded":
             merged.update(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
-        elif is_text(content_type):
-            params["__ow_body"] = body.decode(errors="replace")
         else:
-            params["__ow_body"] = base64.b64encode(body).decode()
+            carried = Body(body, "text" if is_text(content_type) else "base64")
     if any(key.startswith("__ow_") for key in merged):
         raise BadRequest(_NOT_ALLOWED)
-    return {**merged, **params}, len(body)
+    return {**merged, **params}, carried, len(body)
+
+
+async def request_params(request: Request, raw: bool, limit: int) -> tuple[dict[str, Any], int]:
+    """A web request as an action's parameters, body and all, and the body's size."""
+    params, body, size = await request_parts(request, raw, limit)
+    return ({**params, **body.params()} if body is not None else params), size
 
 
 def check_final(target: Target, params: dict[str, Any]) -> None:
@@ -142,7 +143,7 @@ def _http_response(result: Any, headers: dict[str, str]) -> Response:
     response = Response(answer.body, answer.status, media_type=answer.content_type)
     for name, value in headers.items():
         response.headers[name] = value
-    response.raw_headers.extend((k.encode(), v.encode()) for k, v in answer.headers)
+    response.raw_headers.extend((k.encode(), v.encode()) for k, v in answer.forwardable())
     return response
 
 
@@ -197,7 +198,7 @@ async def web_action(request: Request) -> Response:
         return Response(status_code=200, headers=headers)
     user = await _check_auth(request, target, namespace)
     raw = annotation(target.action.doc, "raw-http", False) is True
-    params, size = await request_params(request, raw, sluice.settings.request_max_bytes + 1)
+    params, size = await request_params(request, raw, sluice.settings.request_max_bytes)
     params["__ow_path"] = extra_path
     if user is not None:
         params["__ow_user"] = user

@@ -1,0 +1,12 @@
+"""The fuzzer's counts at the end of the run, whatever its verbosity."""
+
+from __future__ import annotations
+
+import pytest
+from tests.http.fuzz_tally import summary
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    text = summary()
+    if text:
+        terminalreporter.write_line(text)
