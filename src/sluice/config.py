@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     work_dir: Path | None = None
     #: what a function process can reach: none, api-only (Sluice's API alone), host
     function_network: Literal["none", "api-only", "host"] = "api-only"
+    #: whether a function may ask for the host's network (its `network` annotation)
+    function_network_allow_host: bool = False
     #: the unprivileged uid and gid function processes run as when Sluice runs as root
     function_uid: int = Field(default=1_900_000, ge=1)
     #: processes and threads of one function process's tree at once

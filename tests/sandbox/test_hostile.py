@@ -445,3 +445,42 @@ def test_filling_its_own_directory_cannot_fill_the_data_disk(server: SluiceServe
         server, "probe-after-fill", "def main(a):\n    return {'ok': 1}\n", "python:3.11"
     )
     assert result_of(again) == {"ok": 1}
+
+
+API_REACH = """
+import os, urllib.request
+def main(args):
+    try:
+        url = os.environ["__OW_API_HOST"] + "/api/v1"
+        return {"api": urllib.request.urlopen(url, timeout=5).status}
+    except OSError as exc:
+        return {"api": type(getattr(exc, "reason", exc)).__name__}
+"""
+
+
+def test_a_function_may_ask_for_less_network(server: SluiceServer) -> None:
+    with server.client() as client:
+        annotations = [{"key": "network", "value": "none"}]
+        made = put_action(client, "no-net", API_REACH, "python:3.11", annotations=annotations)
+        assert made.status_code == 200, made.text
+        reply = client.post(server.ns_path("actions/no-net"), params={"blocking": "true"})
+    assert result_of(reply.json()) == {"api": "ConnectionRefusedError"}
+    # the same code on the server's own network reaches the API
+    assert result_of(invoke(server, "with-net", API_REACH, "python:3.11")) == {"api": 200}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("host", "The annotation 'network' may be 'host' only where the operator allows it"),
+        ("lan", "The annotation 'network' must be one of none, api-only, host."),
+    ],
+)
+def test_a_function_may_not_ask_for_more_network(
+    server: SluiceServer, value: str, message: str
+) -> None:
+    with server.client() as client:
+        annotations = [{"key": "network", "value": value}]
+        made = put_action(client, "more-net", API_REACH, "python:3.11", annotations=annotations)
+    assert made.status_code == 400, made.text
+    assert made.json()["error"].startswith(message)

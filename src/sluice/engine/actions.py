@@ -21,6 +21,12 @@ PACKAGES = "packages"
 ZIP_MAGIC = b"PK\x03\x04"
 
 
+#: the annotation naming what a function's processes can reach, and its values (the
+#: sandbox's networks)
+NETWORK = "network"
+NETWORKS = ("none", "api-only", "host")
+
+
 def annotation(doc: dict[str, Any], key: str, default: Any = None) -> Any:
     for item in doc.get("annotations", []):
         if item.get("key") == key:
@@ -138,7 +144,21 @@ class Actions:
         doc.update(common_fields(body, old))
         annotations = [a for a in doc["annotations"] if a["key"] != "exec"]
         doc["annotations"] = [*annotations, {"key": "exec", "value": doc["exec"]["kind"]}]
+        self._check_network(annotation(doc, NETWORK))
         return doc
+
+    def _check_network(self, value: Any) -> None:
+        """A function's own `network`: one the sandbox knows, the host's only if allowed."""
+        if value is None:
+            return
+        if value not in NETWORKS:
+            raise BadRequest(f"The annotation 'network' must be one of {', '.join(NETWORKS)}.")
+        s = self.settings
+        if value == "host" and not (s.function_network_allow_host or s.function_network == "host"):
+            raise BadRequest(
+                "The annotation 'network' may be 'host' only where the operator allows it "
+                "(SLUICE_FUNCTION_NETWORK_ALLOW_HOST=true)."
+            )
 
     # Operations -------------------------------------------------------------------------
     async def _check_package(self, where: EntityPath) -> None:

@@ -8,7 +8,7 @@ import orjson
 
 from sluice.config import Settings
 from sluice.engine import claims
-from sluice.engine.actions import ACTIONS, annotation
+from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, annotation
 from sluice.engine.clock import now_ms
 from sluice.engine.namespaces import Namespaces
 from sluice.errors import NotFound
@@ -110,6 +110,7 @@ class Execution:
             concurrency=limits.get("concurrency", 1),
             namespace=lease.namespace,
             owner=owner,
+            network=self._network(annotation(doc, NETWORK)),
         )
         request = RunRequest(
             action=code,
@@ -120,6 +121,16 @@ class Execution:
             result_limit_bytes=self.settings.result_max_bytes,
         )
         return action, request
+
+    def _network(self, value: Any) -> str | None:
+        """The function's own network (None: the server's), checked again when it runs: an
+        operator who no longer allows the host's network is obeyed by stored functions too."""
+        if not isinstance(value, str) or value not in NETWORKS:
+            return None
+        s = self.settings
+        if value == "host" and not (s.function_network_allow_host or s.function_network == "host"):
+            return None
+        return value
 
     def finish(self, lease: Lease, action: Entity, result: RunResult) -> Outcome:
         limits = action.doc["limits"]

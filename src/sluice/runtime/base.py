@@ -50,6 +50,8 @@ class ActionCode:
     namespace: str = field(kw_only=True)
     #: the namespace the code belongs to, whose builds (dependency environments) it imports
     owner: str = field(kw_only=True)
+    #: what its processes can reach (the `network` annotation); None: the server's setting
+    network: str | None = None
 
     @property
     def process_key(self) -> str:

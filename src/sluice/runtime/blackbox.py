@@ -69,7 +69,8 @@ class Blackbox:
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
         init_ms = now_ms() - start_ms
         params = orjson.dumps(dict(request.params)).decode()
-        spec = self.sandbox.launch([str(executable), params], {**action.env, **request.env}, home)
+        env = {**action.env, **request.env}
+        spec = self.sandbox.launch([str(executable), params], env, home, network=action.network)
         output = _Output(logs)
         try:
             child = await Child.spawn(spec, output)

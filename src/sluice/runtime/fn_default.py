@@ -72,7 +72,9 @@ class FnDefault:
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
         deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = environment(action.env, request.env, fn, home, deps, settings.tools)
-        spec = settings.sandbox.launch(command, env, home, visible=deps.dirs)
+        spec = settings.sandbox.launch(
+            command, env, home, visible=deps.dirs, network=action.network
+        )
         output = _Output(logs, request.result_limit_bytes, output_goes_to_log(action.env))
         stdin = _stdin(home, fn.body)
         init_ms = now_ms() - start_ms

@@ -63,7 +63,9 @@ class FnStream:
             raise StartFailed(str(exc)) from exc
         deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = {**action.env, **link.env, **search_paths(home, deps, settings.tools)}
-        spec = settings.sandbox.launch(command, env, home, visible=deps.dirs)
+        spec = settings.sandbox.launch(
+            command, env, home, visible=deps.dirs, network=action.network
+        )
         process: StreamProcess | None = None
 
         def sink(stream: str, line: bytes, ns: int) -> None:

@@ -149,13 +149,17 @@ class Pool:
         # a stem cell was launched seeing no builds: code importing some gets a process of
         # its own, launched seeing its environments (and none of anyone else's)
         deps = await self._deps(action)
-        stem = self._take(self._stems, launch) if not deps.dirs else None
+        # nor a network other than the server's
+        fresh = deps.dirs or action.network is not None
+        stem = self._take(self._stems, launch) if not fresh else None
         if stem is not None:
             self.replenish(kind, launch[1])
             return stem
         await self._reserve()
         try:
-            process = await RuntimeProcess.start(kind, launch[1], self.launcher, deps)
+            process = await RuntimeProcess.start(
+                kind, launch[1], self.launcher, deps, network=action.network
+            )
         except BaseException:
             self._free_slot()
             raise

@@ -103,7 +103,13 @@ class RuntimeProcess:
 
     @classmethod
     async def start(
-        cls, kind: Kind, heap_mb: int, launcher: Launcher, deps: Deps | None = None
+        cls,
+        kind: Kind,
+        heap_mb: int,
+        launcher: Launcher,
+        deps: Deps | None = None,
+        *,
+        network: str | None = None,
     ) -> RuntimeProcess:
         """Start an uninitialised runner of `kind` (a Node.js heap of `heap_mb` MB) that can
         read the dependency environments `deps`."""
@@ -113,7 +119,9 @@ class RuntimeProcess:
             home = make_home(launcher.work_dir)
             argv = runner_argv(kind, launcher.node, heap_mb, child_end.fileno())
             env = path_env(kind, launcher.node_path, launcher.python_path)
-            spec = launcher.sandbox.launch(argv, env, home, visible=process.deps.dirs)
+            spec = launcher.sandbox.launch(
+                argv, env, home, visible=process.deps.dirs, network=network
+            )
             process._child = await Child.spawn(spec, process._on_output, (child_end.fileno(),))
             child_end.close()
             channel = Channel(process._on_answer, process._on_overflow)

@@ -97,7 +97,7 @@ class ProcessFunctions:
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
         http = FnRequest.from_call(request.params, request.env)
         env = {**action.env, **request.env, **cgi_env(request.params, http)}
-        spec = self.sandbox.launch(command, env, home)
+        spec = self.sandbox.launch(command, env, home, network=action.network)
         combine = _flag(action.env, "combine_output", True)
         with (
             tempfile.TemporaryFile(dir=self.work_dir) as stdin,

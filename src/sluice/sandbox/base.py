@@ -89,11 +89,12 @@ class Sandbox(Protocol):
         cwd: Path,
         *,
         visible: Sequence[Path] = (),
+        network: str | None = None,
     ) -> LaunchSpec:
         """The launch spec for `argv` run in `cwd` (its own fresh directory, used as HOME and
         TMPDIR) seeing the variables `env` on top of the sandbox's minimal base, and, besides
         what every process sees, the directories `visible` read-only (its code's build
-        environments)."""
+        environments); `network` (a `Network` value) in place of the sandbox's own."""
 
     def with_network(self, network: Network) -> Sandbox:
         """The same sandbox with another network (builds fetch their packages)."""

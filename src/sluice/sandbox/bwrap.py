@@ -119,6 +119,7 @@ class BwrapSandbox:
         self.cgroups = cgroups
         self.limits = limits or Limits()
         self._base = self._base_args()
+        self._variants: dict[Network, BwrapSandbox] = {}
 
     def _base_args(self) -> list[str]:
         args = [self.bwrap, *_system_view()]
@@ -172,6 +173,14 @@ class BwrapSandbox:
         made = copy.copy(self)
         made.network = network
         made._base = made._base_args()
+        made._variants = {}
+        return made
+
+    def _variant(self, network: Network) -> BwrapSandbox:
+        """This sandbox with another network, made once."""
+        made = self._variants.get(network)
+        if made is None:
+            made = self._variants[network] = self.with_network(network)
         return made
 
     def close(self) -> None:
@@ -185,7 +194,10 @@ class BwrapSandbox:
         cwd: Path,
         *,
         visible: Sequence[Path] = (),
+        network: str | None = None,
     ) -> LaunchSpec:
+        if network is not None and network != self.network:
+            return self._variant(Network(network)).launch(argv, env, cwd, visible=visible)
         spec = self.inner.launch(argv, env, cwd)
         home = cwd.resolve()
         if self.identity is not None:

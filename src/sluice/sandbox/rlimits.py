@@ -55,8 +55,9 @@ class RlimitSandbox:
         cwd: Path,
         *,
         visible: Sequence[Path] = (),
+        network: str | None = None,
     ) -> LaunchSpec:
-        # `visible`: this sandbox hides nothing
+        # `visible`, `network`: this sandbox hides nothing and has only the host's network
         # what the child would not inherit (checked per launch: the process's limits may move)
         pending = {w: v for w, v in self.limits.items() if resource.getrlimit(w) != v}
         return LaunchSpec(
