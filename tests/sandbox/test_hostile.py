@@ -24,6 +24,7 @@ import pytest
 
 from sluice.sandbox.bwrap import DEFAULT_UID, bwrap_works
 from sluice.sandbox.cgroups import Cgroups
+from tests.runtime.helpers import zip_b64
 from tests.support.server import SluiceServer, put_action, wait_for
 
 BWRAP = shutil.which("bwrap")
@@ -484,3 +485,31 @@ def test_a_function_may_not_ask_for_more_network(
         made = put_action(client, "more-net", API_REACH, "python:3.11", annotations=annotations)
     assert made.status_code == 400, made.text
     assert made.json()["error"].startswith(message)
+
+
+PROCESS_PROBE = """
+import os, urllib.request
+try:
+    urllib.request.urlopen(os.environ["__OW_API_HOST"] + "/api/v1", timeout=5)
+    print("reached")
+except OSError as exc:
+    print(type(getattr(exc, "reason", exc)).__name__)
+"""
+
+
+def test_an_openfaas_function_asks_through_its_annotations(server: SluiceServer) -> None:
+    spec = {
+        "service": "faas-no-net",
+        "envProcess": "python3 probe.py",
+        "code": zip_b64({"probe.py": PROCESS_PROBE}),
+        "annotations": {"network": "none"},
+    }
+    with server.client() as client:
+        client.request("DELETE", "/system/functions", json={"functionName": "faas-no-net"})
+        made = client.post("/system/functions", json=spec)
+        assert made.status_code == 202, made.text
+        answer = client.post("/function/faas-no-net", content=b"")
+        assert answer.status_code == 200, answer.text
+        assert answer.text.strip() == "ConnectionRefusedError"
+        refused = client.put("/system/functions", json={**spec, "annotations": {"network": "host"}})
+        assert refused.status_code == 400, refused.text
