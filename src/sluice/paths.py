@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 #: a memory-backed filesystem on nearly every Linux machine
@@ -51,3 +52,40 @@ def private_dir(path: Path) -> Path:
         )
     os.chmod(path, 0o700)
     return path
+
+
+#: in a work dir of the default kind: the data dir it serves
+_OWNER_FILE = ".data-dir"
+
+
+def claim_work_dir(work_dir: Path, data_dir: Path) -> Path:
+    """`work_dir` made private and marked with the data dir it serves; the default kind's
+    siblings whose data dir is gone (a test's, a deleted install's) are removed, since
+    nothing would ever start on them again to sweep them."""
+    private_dir(work_dir)
+    if work_dir.parent == SHM:
+        (work_dir / _OWNER_FILE).write_text(str(data_dir.resolve()))
+        for sibling in SHM.glob(f"sluice-work-{os.geteuid()}-*"):
+            _remove_orphan(sibling)
+    return work_dir
+
+
+def _remove_orphan(work_dir: Path) -> None:
+    try:
+        if work_dir.is_symlink() or work_dir.lstat().st_uid != os.geteuid():
+            return
+        owner = Path((work_dir / _OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return  # not marked (yet): leave it
+    if not owner.exists():
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def release_work_dir(work_dir: Path) -> None:
+    """At a clean stop: remove the work dir once no process directory is left in it."""
+    try:
+        if {entry.name for entry in work_dir.iterdir()} <= {_OWNER_FILE}:
+            (work_dir / _OWNER_FILE).unlink(missing_ok=True)
+            work_dir.rmdir()
+    except OSError:
+        pass

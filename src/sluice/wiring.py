@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from sluice.backends import build_backends
@@ -25,7 +24,7 @@ from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
 from sluice.notify.waiters import Waiters
-from sluice.paths import private_dir
+from sluice.paths import claim_work_dir, release_work_dir
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
@@ -78,7 +77,7 @@ def build_runtime(settings: Settings) -> Runtime:
         max_processes=settings.max_processes,
         node_path=(str(node_modules),) if node_modules else (),
         python_path=(str(PYTHON_LIBS),),
-        work_dir=private_dir(settings.resolved_work_dir),
+        work_dir=claim_work_dir(settings.resolved_work_dir, settings.data_dir),
         builds_dir=settings.builds_dir,
     )
     return ProcessRuntime(config, sandbox)
@@ -195,9 +194,7 @@ class Sluice:
         if "worker" in self.roles:
             await self.worker.stop(grace)
             await self.runtime.close()
-            with contextlib.suppress(OSError):
-                # a work dir of the default kind on /dev/shm, when nothing is left in it
-                self.settings.resolved_work_dir.rmdir()
+            release_work_dir(self.settings.resolved_work_dir)
         if "scheduler" in self.roles:
             await self.callbacks.stop()
         await self.transport.close()
