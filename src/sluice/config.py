@@ -243,6 +243,11 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     @property
+    def host_network_allowed(self) -> bool:
+        """Whether a function may run on the host's network (its `network` annotation)."""
+        return self.function_network_allow_host or self.function_network == "host"
+
+    @property
     def resolved_work_dir(self) -> Path:
         return self.work_dir or default_work_dir(self.data_dir)
 

@@ -153,8 +153,7 @@ class Actions:
             return
         if value not in NETWORKS:
             raise BadRequest(f"The annotation 'network' must be one of {', '.join(NETWORKS)}.")
-        s = self.settings
-        if value == "host" and not (s.function_network_allow_host or s.function_network == "host"):
+        if value == "host" and not self.settings.host_network_allowed:
             raise BadRequest(
                 "The annotation 'network' may be 'host' only where the operator allows it "
                 "(SLUICE_FUNCTION_NETWORK_ALLOW_HOST=true)."

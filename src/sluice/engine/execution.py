@@ -127,8 +127,7 @@ class Execution:
         operator who no longer allows the host's network is obeyed by stored functions too."""
         if not isinstance(value, str) or value not in NETWORKS:
             return None
-        s = self.settings
-        if value == "host" and not (s.function_network_allow_host or s.function_network == "host"):
+        if value == "host" and not self.settings.host_network_allowed:
             return None
         return value
 

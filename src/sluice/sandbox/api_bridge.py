@@ -81,6 +81,11 @@ async def connect_in(pid: int, address: tuple[str, int]) -> socket.socket:
     return made
 
 
+async def open_in(pid: int, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to `port` on the loopback of process `pid`'s network."""
+    return await asyncio.open_connection(sock=await connect_in(pid, ("127.0.0.1", port)))
+
+
 async def _made_in(pid: int, factory: Callable[[], socket.socket]) -> socket.socket:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[socket.socket] = loop.create_future()
@@ -205,10 +210,9 @@ async def port_forward(pid: int, port: int) -> Bridge:
     """A port on the server's loopback whose connections reach `port` on the loopback of
     process `pid`'s network (a function's own HTTP server)."""
 
-    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection(sock=await connect_in(pid, ("127.0.0.1", port)))
-
-    return Bridge(_listener(("127.0.0.1", 0)), connect, f"port {port} of process {pid}")
+    return Bridge(
+        _listener(("127.0.0.1", 0)), lambda: open_in(pid, port), f"port {port} of process {pid}"
+    )
 
 
 @dataclass

@@ -46,8 +46,8 @@ from sluice.sandbox.api_bridge import (
     Forward,
     SamePort,
     api_bridge,
-    connect_in,
     listen_in,
+    open_in,
     port_forward,
 )
 from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
@@ -336,7 +336,7 @@ class BwrapConfinement:
     async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if not self.own_network:
             return await asyncio.open_connection("127.0.0.1", port)
-        return await asyncio.open_connection(sock=await connect_in(self.init, ("127.0.0.1", port)))
+        return await open_in(self.init, port)
 
     async def forward(self, port: int) -> Forward:
         if not self.own_network:
