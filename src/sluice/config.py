@@ -116,8 +116,12 @@ class Settings(BaseSettings):
     #: where function processes' own directories live (default: on /dev/shm, apart from the
     #: data dir's disk; the data dir's work/ where /dev/shm is no tmpfs)
     work_dir: Path | None = None
-    #: what a function process can reach: none, api-only (Sluice's API alone), host
-    function_network: Literal["none", "api-only", "host"] = "api-only"
+    #: what a function process can reach: none, api-only (Sluice's API alone), egress (the
+    #: API and the internet, no host, loopback or private address), host
+    function_network: Literal["none", "api-only", "egress", "host"] = "egress"
+    #: networks (IPv4 CIDRs, addresses) that egress functions may reach although they are
+    #: private, shared or reserved ("10.1.0.0/16,192.168.5.7")
+    function_egress_allow: str = ""
     #: whether a function may ask for the host's network (its `network` annotation)
     function_network_allow_host: bool = False
     #: the unprivileged uid and gid function processes run as when Sluice runs as root
@@ -220,6 +224,14 @@ class Settings(BaseSettings):
         from sluice.notify.destinations import Allowed  # it reads these settings
 
         Allowed.parse(value)
+        return value
+
+    @field_validator("function_egress_allow")
+    @classmethod
+    def _known_egress_allow(cls, value: str) -> str:
+        from sluice.sandbox.egress import parse_allowed  # it reads these settings
+
+        parse_allowed(value)
         return value
 
     @field_validator("callback_resolver")

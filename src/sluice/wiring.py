@@ -30,6 +30,7 @@ from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.base import Network
 from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
+from sluice.sandbox.egress import parse_allowed
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, scheduler_lock
 from sluice.worker.housekeeping import reaper, sweeper
@@ -70,6 +71,7 @@ def build_runtime(settings: Settings) -> Runtime:
             memory_mb=settings.memory_max_mb,
         ),
         uid=settings.function_uid,
+        egress_allow=parse_allowed(settings.function_egress_allow),
     )
     config = RuntimeConfig(
         idle_seconds=settings.idle_seconds,

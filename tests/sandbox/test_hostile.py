@@ -474,7 +474,7 @@ def test_a_function_may_ask_for_less_network(server: SluiceServer) -> None:
     ("value", "message"),
     [
         ("host", "The annotation 'network' may be 'host' only where the operator allows it"),
-        ("lan", "The annotation 'network' must be one of none, api-only, host."),
+        ("lan", "The annotation 'network' must be one of none, api-only, egress, host."),
     ],
 )
 def test_a_function_may_not_ask_for_more_network(

@@ -30,6 +30,8 @@ class Network(StrEnum):
     NONE = "none"
     #: Sluice's API alone, at the address __OW_API_HOST names
     API = "api-only"
+    #: Sluice's API and the internet, but no host, loopback or private address
+    EGRESS = "egress"
     #: the host's network as it is (only where the operator allows it)
     HOST = "host"
 

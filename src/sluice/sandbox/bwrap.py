@@ -12,8 +12,8 @@
 - **Refused system calls.** A seccomp filter (sandbox/seccomp.py) refuses raw and packet
   sockets, ptrace, mounts, new namespaces, keyrings, BPF, perf events and the rest.
 - **Its own network.** A network namespace of its own: no loopback services of the host, no
-  view of other clients' traffic; Sluice's API is bridged in (sandbox/api_bridge.py), or
-  nothing at all.
+  view of other clients' traffic; Sluice's API is bridged in (sandbox/api_bridge.py), with
+  or without the internet through a user-mode stack (sandbox/egress.py), or nothing at all.
 - **Its own processes.** A pid namespace (what it starts dies with it), IPC and UTS
   namespaces, a session of its own, and a control group (sandbox/cgroups.py) that caps the
   memory, process count and CPU of the whole tree.
@@ -35,6 +35,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +53,7 @@ from sluice.sandbox.api_bridge import (
 )
 from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
+from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
 from sluice.sandbox.rlimits import RlimitSandbox
 
 log = logging.getLogger("sluice.sandbox")
@@ -101,6 +103,7 @@ class BwrapSandbox:
         api: tuple[str, int] | None = None,
         cgroups: Cgroups | None = None,
         limits: Limits | None = None,
+        egress: Egress | None = None,
     ) -> None:
         """`visible` paths (interpreters, libraries, the npm packages and build environments
         offered to functions) are shown read-only; `hidden` ones are never shown, even where
@@ -113,7 +116,9 @@ class BwrapSandbox:
         self.visible = _outermost(self.shown)
         self.inner = inner or RlimitSandbox()
         self.identity = identity
-        self.network = network
+        #: the way out of processes with the egress network (without one, they get the API)
+        self.egress = egress
+        self.network = _possible(network, egress)
         #: where the API is for the bridge, and the address it has inside the sandbox
         self.api = api
         self.cgroups = cgroups
@@ -153,6 +158,8 @@ class BwrapSandbox:
         network = {
             Network.NONE: "a network namespace of its own with no way out",
             Network.API: "a network namespace of its own, Sluice's API bridged in",
+            Network.EGRESS: "a network namespace of its own, Sluice's API bridged in, "
+            + (self.egress.description if self.egress else ""),
             Network.HOST: "the host's network (SLUICE_FUNCTION_NETWORK=host)",
         }[self.network]
         limits = (
@@ -171,7 +178,7 @@ class BwrapSandbox:
         if network is self.network:
             return self
         made = copy.copy(self)
-        made.network = network
+        made.network = _possible(network, self.egress)
         made._base = made._base_args()
         made._variants = {}
         return made
@@ -196,7 +203,7 @@ class BwrapSandbox:
         visible: Sequence[Path] = (),
         network: str | None = None,
     ) -> LaunchSpec:
-        if network is not None and network != self.network:
+        if network is not None and _possible(Network(network), self.egress) != self.network:
             return self._variant(Network(network)).launch(argv, env, cwd, visible=visible)
         spec = self.inner.launch(argv, env, cwd)
         home = cwd.resolve()
@@ -205,7 +212,12 @@ class BwrapSandbox:
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
         block_read, block_write = os.pipe2(os.O_CLOEXEC)
         rules = seccomp.program_fd()
+        passed = [info_write, block_read, rules]
         shown: list[str] = []
+        if self.network is Network.EGRESS:
+            # the names of the host's resolver mean nothing in here: slirp4netns's forwarder
+            passed.append(resolv := _data_fd(RESOLV_CONF))
+            shown += ["--perms", "0644", "--ro-bind-data", str(resolv), "/etc/resolv.conf"]
         for path in visible:
             shown += [*_traversable_parents(path.absolute()), *_ro_bind(path.absolute())]
         wrapper = [
@@ -227,14 +239,14 @@ class BwrapSandbox:
         ]
         if self.identity is not None:
             wrapper += _drop_to(self.identity)
-        confiner = BwrapConfiner(self, (info_read, block_write), (info_write, block_read, rules))
+        confiner = BwrapConfiner(self, (info_read, block_write), tuple(passed))
         return LaunchSpec(
             argv=(*wrapper, *spec.argv),
             env=spec.env,
             cwd=spec.cwd,
             start_new_session=spec.start_new_session,
             preexec_fn=spec.preexec_fn,
-            pass_fds=(info_write, block_read, rules),
+            pass_fds=tuple(passed),
             confiner=confiner,
         )
 
@@ -259,6 +271,7 @@ class BwrapConfiner:
             os.close(fd)
         group: ProcessGroup | None = None
         bridge: Bridge | None = None
+        uplink: Uplink | None = None
         try:
             inner = await self._sandbox_pid()
             sandbox = self.sandbox
@@ -272,11 +285,17 @@ class BwrapConfiner:
                 group.join(inner)
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
-            if sandbox.network is Network.API and sandbox.api is not None:
+            if sandbox.network in (Network.API, Network.EGRESS) and sandbox.api is not None:
                 inside, target = _bridge_addresses(sandbox.api)
                 bridge = api_bridge(await listen_in(inner, inside), target)
+            if sandbox.network is Network.EGRESS and sandbox.egress is not None:
+                uplink = await sandbox.egress.attach(
+                    inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
+                )
             os.write(self.block, b"1")
         except BaseException:
+            if uplink is not None:
+                await uplink.close()
             if bridge is not None:
                 await bridge.close()
             if group is not None:
@@ -285,7 +304,7 @@ class BwrapConfiner:
         finally:
             os.close(self.block)
         own_network = sandbox.network is not Network.HOST
-        return BwrapConfinement(pid, inner, group, bridge, own_network)
+        return BwrapConfinement(pid, inner, group, bridge, own_network, uplink)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -323,6 +342,7 @@ class BwrapConfinement:
         group: ProcessGroup | None,
         bridge: Bridge | None,
         own_network: bool,
+        uplink: Uplink | None = None,
     ) -> None:
         #: bwrap outside the sandbox, and its first process inside
         self.monitor = monitor
@@ -330,6 +350,7 @@ class BwrapConfinement:
         self.group = group
         self.bridge = bridge
         self.own_network = own_network
+        self.uplink = uplink
         self._forwards: list[Bridge] = []
         self._command: int | None = None
 
@@ -365,6 +386,8 @@ class BwrapConfinement:
     async def release(self) -> None:
         for bridge in (*self._forwards, *([self.bridge] if self.bridge else [])):
             await bridge.close()
+        if self.uplink is not None:
+            await self.uplink.close()
         group = self.group
         if group is None:
             return
@@ -375,6 +398,21 @@ class BwrapConfinement:
                 return
             await asyncio.sleep(0.01)
         log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+def _possible(network: Network, egress: Egress | None) -> Network:
+    """The network a process gets: the egress one only where there is a way out."""
+    return Network.API if network is Network.EGRESS and egress is None else network
+
+
+def _data_fd(data: bytes) -> int:
+    """A descriptor bwrap reads `data` from (small enough for a pipe's buffer)."""
+    read, write = os.pipe2(os.O_CLOEXEC)
+    try:
+        os.write(write, data)
+    finally:
+        os.close(write)
+    return read
 
 
 def _system_view() -> list[str]:
@@ -513,10 +551,11 @@ def choose_sandbox(
     hidden: Sequence[Path],
     visible: Sequence[Path],
     *,
-    network: Network = Network.API,
+    network: Network = Network.EGRESS,
     api: tuple[str, int] | None = None,
     limits: Limits | None = None,
     uid: int | None = None,
+    egress_allow: Sequence[IPv4Network] = (),
 ) -> Sandbox:
     """`bwrap` or `auto` (bwrap, which must work: Sluice refuses to start without it), or
     `none` (environment and limits only; never for code you do not trust)."""
@@ -533,6 +572,12 @@ def choose_sandbox(
             "could not be contained: install it (Debian: apt-get install bubblewrap) or set "
             "SLUICE_SANDBOX=none to run unconfined"
         )
+    egress = Egress.find(egress_allow)
+    if egress is None and network is Network.EGRESS:
+        log.warning(
+            "slirp4netns, nsenter or ip is missing: functions reach Sluice's API but not the "
+            "internet; install them (Debian: apt-get install slirp4netns util-linux iproute2)"
+        )
     identity = None
     if os.geteuid() == 0:
         chosen = DEFAULT_UID if uid is None else uid
@@ -546,6 +591,7 @@ def choose_sandbox(
         api=api,
         cgroups=Cgroups.detect(),
         limits=limits,
+        egress=egress,
     )
     log.info("function processes: %s", sandbox.description)
     return sandbox
