@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import socket
+import struct
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +31,10 @@ from typing import Protocol
 log = logging.getLogger("sluice.sandbox")
 
 _CLONE_NEWNET = 0x40000000
+_SIOCGIFFLAGS = 0x8913
+_IFF_UP = 0x1
+#: the longest bubblewrap may take to bring a new network's loopback up
+_LOOPBACK_SECONDS = 10.0
 #: connections one function process has open to the API at once
 MAX_CONNECTIONS = 32
 _CHUNK = 1 << 16
@@ -62,6 +68,31 @@ def _stream_socket() -> socket.socket:
     made = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     made.setblocking(False)
     return made
+
+
+async def loopback_ready(pid: int) -> None:
+    """Wait until the loopback of process `pid`'s new network is up: bubblewrap brings it up
+    in the sandbox while the server already knows the pid, and nothing else may touch the
+    namespace before (a listener there would find no address, a second netlink client would
+    make bubblewrap's fail)."""
+    probe = await _made_in(pid, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    deadline = asyncio.get_running_loop().time() + _LOOPBACK_SECONDS
+    try:
+        while not _is_up(probe, b"lo"):
+            if asyncio.get_running_loop().time() > deadline:
+                raise OSError(f"the loopback of process {pid}'s network never came up")
+            await asyncio.sleep(0.0005)
+    finally:
+        probe.close()
+
+
+def _is_up(probe: socket.socket, name: bytes) -> bool:
+    request = struct.pack("16sH14x", name, 0)
+    try:
+        flags = struct.unpack("16sH14x", fcntl.ioctl(probe.fileno(), _SIOCGIFFLAGS, request))[1]
+    except OSError:
+        return False
+    return bool(flags & _IFF_UP)
 
 
 async def listen_in(pid: int, address: tuple[str, int]) -> socket.socket:

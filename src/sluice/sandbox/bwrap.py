@@ -48,6 +48,7 @@ from sluice.sandbox.api_bridge import (
     SamePort,
     api_bridge,
     listen_in,
+    loopback_ready,
     open_in,
     port_forward,
 )
@@ -285,6 +286,8 @@ class BwrapConfiner:
                 group.join(inner)
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
+            if sandbox.network is not Network.HOST:
+                await loopback_ready(inner)
             if sandbox.network in (Network.API, Network.EGRESS) and sandbox.api is not None:
                 inside, target = _bridge_addresses(sandbox.api)
                 bridge = api_bridge(await listen_in(inner, inside), target)
