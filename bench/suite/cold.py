@@ -29,7 +29,8 @@ from bench.suite.common import HOST, Report, log
 from bench.suite.table import Row, at_most, latency_row, verdict
 from sluice.config import Settings
 from sluice.sandbox.base import Network, Sandbox
-from sluice.sandbox.bwrap import BwrapSandbox, choose_sandbox
+from sluice.sandbox.bwrap import BwrapSandbox
+from sluice.sandbox.choose import choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 
 #: the issue's targets with a pre-started interpreter (ms); without one: 1.2x the fork+exec

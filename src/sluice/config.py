@@ -110,9 +110,11 @@ class Settings(BaseSettings):
     nats_sweep_seconds: float = 30.0
 
     # Runtime processes
-    #: bwrap (auto: the same) contains function processes and is required; none runs them
-    #: unconfined, as Sluice's own user, on its network
-    sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    #: what contains function processes: auto (bwrap, else Landlock where bwrap cannot make
+    #: namespaces), bwrap, landlock, or none (unconfined, as Sluice's own user, on its network)
+    sandbox: Literal["auto", "bwrap", "landlock", "none"] = "auto"
+    #: the bubblewrap program (a name on PATH, or a path)
+    bwrap: str = "bwrap"
     #: where function processes' own directories live (default: on /dev/shm, apart from the
     #: data dir's disk; the data dir's work/ where /dev/shm is no tmpfs)
     work_dir: Path | None = None

@@ -29,7 +29,8 @@ from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.base import Network
-from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
+from sluice.sandbox.bwrap import Limits, api_address
+from sluice.sandbox.choose import choose_sandbox
 from sluice.sandbox.egress import parse_allowed
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, scheduler_lock
@@ -72,6 +73,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ),
         uid=settings.function_uid,
         egress_allow=parse_allowed(settings.function_egress_allow),
+        bwrap=settings.bwrap,
     )
     config = RuntimeConfig(
         idle_seconds=settings.idle_seconds,

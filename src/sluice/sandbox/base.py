@@ -138,3 +138,11 @@ def pid_running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def give(home: Path, uid: int, gid: int) -> None:
+    """Make a process's directory, and what was laid out in it for it, its own."""
+    os.chown(home, uid, gid)
+    for parent, dirs, files in os.walk(home):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(parent, name), uid, gid)

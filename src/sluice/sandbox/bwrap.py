@@ -30,12 +30,10 @@ import copy
 import logging
 import os
 import resource
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,7 +50,7 @@ from sluice.sandbox.api_bridge import (
     open_in,
     port_forward,
 )
-from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
+from sluice.sandbox.base import Confinement, LaunchSpec, Network, give
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
 from sluice.sandbox.rlimits import RlimitSandbox
@@ -209,7 +207,7 @@ class BwrapSandbox:
         spec = self.inner.launch(argv, env, cwd)
         home = cwd.resolve()
         if self.identity is not None:
-            _give(home, self.identity)
+            give(home, self.identity.uid, self.identity.gid)
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
         block_read, block_write = os.pipe2(os.O_CLOEXEC)
         rules = seccomp.program_fd()
@@ -443,14 +441,6 @@ def _ro_bind(path: Path) -> list[str]:
     return ["--ro-bind", str(path.resolve()), str(path)]
 
 
-def _give(home: Path, identity: Identity) -> None:
-    """Make the process's directory, and what was laid out in it for it, its own."""
-    os.chown(home, identity.uid, identity.gid)
-    for parent, dirs, files in os.walk(home):
-        for name in (*dirs, *files):
-            os.lchown(os.path.join(parent, name), identity.uid, identity.gid)
-
-
 def _drop_to(identity: Identity) -> list[str]:
     return [
         "setpriv",
@@ -549,61 +539,6 @@ def _links() -> list[str]:
     return args
 
 
-def choose_sandbox(
-    mode: str,
-    hidden: Sequence[Path],
-    visible: Sequence[Path],
-    *,
-    network: Network = Network.EGRESS,
-    api: tuple[str, int] | None = None,
-    limits: Limits | None = None,
-    uid: int | None = None,
-    egress_allow: Sequence[IPv4Network] = (),
-) -> Sandbox:
-    """`bwrap` or `auto` (bwrap, which must work: Sluice refuses to start without it), or
-    `none` (environment and limits only; never for code you do not trust)."""
-    if mode == "none":
-        log.warning(
-            "SLUICE_SANDBOX=none: function processes run as Sluice's own user, on its network, "
-            "and can read what it can. Never run code you do not trust this way."
-        )
-        return RlimitSandbox()
-    bwrap = shutil.which("bwrap")
-    if bwrap is None or not bwrap_works(bwrap):
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is missing or cannot make namespaces here, so function code "
-            "could not be contained: install it (Debian: apt-get install bubblewrap) or set "
-            "SLUICE_SANDBOX=none to run unconfined"
-        )
-    egress = Egress.find(egress_allow)
-    if egress is None and network is Network.EGRESS:
-        log.warning(
-            "slirp4netns, nsenter or ip is missing: functions reach Sluice's API but not the "
-            "internet; install them (Debian: apt-get install slirp4netns util-linux iproute2)"
-        )
-    identity = None
-    if os.geteuid() == 0:
-        chosen = DEFAULT_UID if uid is None else uid
-        identity = Identity(chosen, chosen)
-    sandbox = BwrapSandbox(
-        bwrap,
-        hidden,
-        visible,
-        identity=identity,
-        network=network,
-        api=api,
-        cgroups=Cgroups.detect(),
-        limits=limits,
-        egress=egress,
-    )
-    log.info("function processes: %s", sandbox.description)
-    return sandbox
-
-
 #: the uid (and gid) function processes run as under a root server: a number no account of
 #: the machine uses, so they own nothing outside their own directories
 DEFAULT_UID = 1_900_000
-
-
-class SandboxUnavailable(RuntimeError):
-    """The sandbox asked for cannot be made on this machine."""
