@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     function_egress_allow: str = ""
     #: whether a function may ask for the host's network (its `network` annotation)
     function_network_allow_host: bool = False
+    #: the network builds (pip, npm, go) run on: egress (with the package registries let
+    #: through) or host
+    build_network: Literal["egress", "host"] = "egress"
     #: the unprivileged uid and gid function processes run as when Sluice runs as root
     function_uid: int = Field(default=1_900_000, ge=1)
     #: processes and threads of one function process's tree at once

@@ -34,6 +34,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -179,6 +180,16 @@ class BwrapSandbox:
         made = copy.copy(self)
         made.network = _possible(network, self.egress)
         made._base = made._base_args()
+        made._variants = {}
+        return made
+
+    def reaching(self, allowed: Sequence[IPv4Network]) -> BwrapSandbox:
+        """The same sandbox whose egress also lets `allowed` through (builds: the package
+        registries on private addresses)."""
+        if self.egress is None or not allowed:
+            return self
+        made = copy.copy(self)
+        made.egress = self.egress.widened(allowed)
         made._variants = {}
         return made
 

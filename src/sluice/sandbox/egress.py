@@ -141,6 +141,11 @@ class Egress:
         self.allowed = tuple(allowed)
         self._routes = ("\n".join(routes(self.allowed, host_addresses())) + "\n").encode()
 
+    def widened(self, allowed: Sequence[IPv4Network]) -> Egress:
+        """This egress letting `allowed` through too."""
+        more = tuple(network for network in allowed if network not in self.allowed)
+        return Egress(self.slirp4netns, self.nsenter, self.ip, (*self.allowed, *more))
+
     @classmethod
     def find(cls, allowed: Sequence[IPv4Network] = ()) -> Egress | None:
         """The egress of this machine, or None without slirp4netns, nsenter or ip."""
