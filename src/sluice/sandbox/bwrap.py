@@ -54,6 +54,7 @@ from sluice.sandbox.api_bridge import (
 from sluice.sandbox.base import Confinement, LaunchSpec, Network, give
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
+from sluice.sandbox.netns import Netns, netns_of
 from sluice.sandbox.rlimits import RlimitSandbox
 
 log = logging.getLogger("sluice.sandbox")
@@ -282,6 +283,7 @@ class BwrapConfiner:
         group: ProcessGroup | None = None
         bridge: Bridge | None = None
         uplink: Uplink | None = None
+        ns: Netns | None = None
         try:
             inner = await self._sandbox_pid()
             sandbox = self.sandbox
@@ -296,10 +298,11 @@ class BwrapConfiner:
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
             if sandbox.network is not Network.HOST:
-                await loopback_ready(inner)
-            if sandbox.network in (Network.API, Network.EGRESS) and sandbox.api is not None:
+                ns = netns_of(inner)
+                await loopback_ready(ns)
+            if ns is not None and sandbox.network is not Network.NONE and sandbox.api:
                 inside, target = _bridge_addresses(sandbox.api)
-                bridge = api_bridge(await listen_in(inner, inside), target)
+                bridge = api_bridge(await listen_in(ns, inside), target)
             if sandbox.network is Network.EGRESS and sandbox.egress is not None:
                 uplink = await sandbox.egress.attach(
                     inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
@@ -310,13 +313,14 @@ class BwrapConfiner:
                 await uplink.close()
             if bridge is not None:
                 await bridge.close()
+            if ns is not None:
+                await ns.close()
             if group is not None:
                 group.kill()
             raise
         finally:
             os.close(self.block)
-        own_network = sandbox.network is not Network.HOST
-        return BwrapConfinement(pid, inner, group, bridge, own_network, uplink)
+        return BwrapConfinement(pid, inner, group, bridge, ns, uplink)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -353,7 +357,7 @@ class BwrapConfinement:
         init: int,
         group: ProcessGroup | None,
         bridge: Bridge | None,
-        own_network: bool,
+        ns: Netns | None,
         uplink: Uplink | None = None,
     ) -> None:
         #: bwrap outside the sandbox, and its first process inside
@@ -361,20 +365,21 @@ class BwrapConfinement:
         self.init = init
         self.group = group
         self.bridge = bridge
-        self.own_network = own_network
+        #: its own network (None: the host's)
+        self.ns = ns
         self.uplink = uplink
         self._forwards: list[Bridge] = []
         self._command: int | None = None
 
     async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if not self.own_network:
+        if self.ns is None:
             return await asyncio.open_connection("127.0.0.1", port)
-        return await open_in(self.init, port)
+        return await open_in(self.ns, port)
 
     async def forward(self, port: int) -> Forward:
-        if not self.own_network:
+        if self.ns is None:
             return SamePort(port)
-        bridge = await port_forward(self.init, port)
+        bridge = await port_forward(self.ns, port)
         self._forwards.append(bridge)
         return bridge
 
@@ -400,6 +405,8 @@ class BwrapConfinement:
             await bridge.close()
         if self.uplink is not None:
             await self.uplink.close()
+        if self.ns is not None:
+            await self.ns.close()
         group = self.group
         if group is None:
             return

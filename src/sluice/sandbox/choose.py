@@ -58,9 +58,9 @@ def choose_sandbox(
         egress = Egress.find(egress_allow)
         if egress is None and network is Network.EGRESS:
             log.warning(
-                "slirp4netns, nsenter or ip is missing: functions reach Sluice's API but not "
-                "the internet; install them (Debian: apt-get install slirp4netns util-linux "
-                "iproute2)"
+                "no egress here (slirp4netns, nsenter, ip or /dev/net/tun): functions reach "
+                "Sluice's API but not the internet; install them (Debian: apt-get install "
+                "slirp4netns util-linux iproute2)"
             )
         sandbox = BwrapSandbox(
             found,

@@ -28,6 +28,8 @@ from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
 import psutil
 
+from sluice.sandbox.netns import network_owner, readable
+
 log = logging.getLogger("sluice.sandbox")
 
 #: the namespace's own network, as slirp4netns configures it by default
@@ -35,6 +37,8 @@ GATEWAY = "10.0.2.2"
 NAMESERVER = "10.0.2.3"
 RESOLV_CONF = f"nameserver {NAMESERVER}\n".encode()
 _DEVICE = "tap0"
+#: the device slirp4netns opens for the namespace's interface
+_TUN = "/dev/net/tun"
 #: the longest slirp4netns may take to bring the interface up
 _READY_SECONDS = 10.0
 
@@ -148,9 +152,13 @@ class Egress:
 
     @classmethod
     def find(cls, allowed: Sequence[IPv4Network] = ()) -> Egress | None:
-        """The egress of this machine, or None without slirp4netns, nsenter or ip."""
+        """The egress of this machine, or None without slirp4netns, nsenter, ip or the tun
+        device."""
         tools = [shutil.which(name) for name in ("slirp4netns", "nsenter", "ip")]
         if any(tool is None for tool in tools):
+            return None
+        if not os.access(_TUN, os.R_OK | os.W_OK):
+            log.warning("%s is closed to this user: slirp4netns cannot make a way out", _TUN)
             return None
         slirp4netns, nsenter, ip = (str(tool) for tool in tools)
         return cls(slirp4netns, nsenter, ip, allowed)
@@ -164,23 +172,34 @@ class Egress:
 
     async def attach(self, pid: int, *, user_namespace: bool) -> Uplink:
         """Give the network namespace of process `pid` its way out, closed as described."""
+        # a server that is not root acts in the user namespace that owns the network
+        owner = network_owner(pid) if user_namespace else None
+        try:
+            return await self._attach(pid, owner)
+        finally:
+            if owner is not None:
+                os.close(owner)
+
+    async def _attach(self, pid: int, owner: int | None) -> Uplink:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         exit_read, exit_write = os.pipe2(os.O_CLOEXEC)
-        owner = [f"--userns-path=/proc/{pid}/ns/user"] if user_namespace else []
+        userns = [f"--userns-path=/proc/self/fd/{owner}"] if owner is not None else []
+        # its own sandbox takes root (real, or of the user namespace: bubblewrap maps the
+        # server's user to itself there), so a server of another user runs it without
+        sandboxed = ["--enable-sandbox", "--enable-seccomp"] if owner is None else []
         try:
             process = await asyncio.create_subprocess_exec(
                 self.slirp4netns,
                 "--configure",
                 "--mtu=65520",
                 "--disable-host-loopback",
-                "--enable-sandbox",
-                "--enable-seccomp",
+                *sandboxed,
                 f"--ready-fd={ready_write}",
                 f"--exit-fd={exit_read}",
-                *owner,
+                *userns,
                 str(pid),
                 _DEVICE,
-                pass_fds=(ready_write, exit_read),
+                pass_fds=(ready_write, exit_read, *([owner] if owner is not None else [])),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -194,10 +213,10 @@ class Egress:
             os.close(exit_read)
         uplink = Uplink(process, exit_write)
         try:
-            await asyncio.wait_for(_readable(ready_read), _READY_SECONDS)
+            await asyncio.wait_for(readable(ready_read), _READY_SECONDS)
             if not os.read(ready_read, 1):
                 raise OSError(f"slirp4netns exited: {await _stderr(process)}")
-            await self._close_routes(pid, user_namespace)
+            await self._close_routes(pid, owner)
             uplink.said = asyncio.create_task(_log_what_it_says(process))
         except BaseException:
             await uplink.close()
@@ -206,8 +225,8 @@ class Egress:
             os.close(ready_read)
         return uplink
 
-    async def _close_routes(self, pid: int, user_namespace: bool) -> None:
-        join = ["--user", "--preserve-credentials"] if user_namespace else []
+    async def _close_routes(self, pid: int, owner: int | None) -> None:
+        join = [] if owner is None else [f"--user=/proc/self/fd/{owner}", "--preserve-credentials"]
         done = await asyncio.create_subprocess_exec(
             self.nsenter,
             f"--target={pid}",
@@ -220,25 +239,11 @@ class Egress:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            pass_fds=() if owner is None else (owner,),
         )
         _, error = await done.communicate(self._routes)
         if done.returncode != 0:
             raise OSError(f"the routes of a function's network: {error.decode().strip()}")
-
-
-async def _readable(fd: int) -> None:
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(fd, _settle, ready)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(fd)
-
-
-def _settle(ready: asyncio.Future[None]) -> None:
-    if not ready.done():
-        ready.set_result(None)
 
 
 async def _log_what_it_says(process: asyncio.subprocess.Process) -> None:
