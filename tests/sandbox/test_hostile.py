@@ -517,3 +517,34 @@ def test_an_openfaas_function_asks_through_its_annotations(
         assert answer.text.strip() == "ConnectionRefusedError"
         refused = client.put("/system/functions", json={**spec, field: {"network": "host"}})
         assert refused.status_code == 400, refused.text
+
+
+CANCELLED = """
+import subprocess, time
+def main(args):
+    subprocess.Popen(["sleep", args["marker"]], start_new_session=True)
+    time.sleep(60)
+"""
+
+
+@needs_cgroups
+def test_a_cancelled_call_ends_with_its_tree(server: SluiceServer) -> None:
+    marker = "4444.5"
+    with server.client() as client:
+        made = put_action(client, "cancelled", CANCELLED, "python:3.11")
+        assert made.status_code == 200, made.text
+        accepted = client.post(
+            "/async-function/cancelled",
+            json={"marker": marker},
+            headers={"Content-Type": "application/json"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        call_id = accepted.headers["x-call-id"]
+        wait_for(lambda: _sleepers(marker), 30, "the call's child to start")
+        assert client.delete(f"/async-function/{call_id}").status_code == 202
+        wait_for(
+            lambda: client.get(f"/async-function/{call_id}").json()["status"] == "cancelled",
+            30,
+            "the call cancelled",
+        )
+    wait_for(lambda: not _sleepers(marker), 10, "the cancelled call's tree to be killed")
