@@ -19,6 +19,7 @@ from sluice.engine.execution import Execution
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
+from sluice.engine.sequences import SequenceCheck, Sequences
 from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
@@ -108,11 +109,15 @@ class Sluice:
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
         )
+        self.packages = Packages(self.store)
         self.actions = Actions(
-            self.store, settings, self.runtime.resolve_kind, self.builder.for_action
+            self.store,
+            settings,
+            self.runtime.resolve_kind,
+            self.builder.for_action,
+            SequenceCheck(self.store, self.packages, settings),
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
-        self.packages = Packages(self.store)
         self.rules = Rules(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings)
@@ -138,6 +143,9 @@ class Sluice:
             self.store, self.queue, self.packages, self.waiters, settings, self.dispatcher
         )
         self.calls.feeds = self.alarms
+        self.worker.sequences = Sequences(
+            self.store, self.calls, settings, self.namespaces.platform_secret
+        )
         #: where callbacks may go: checked at submit by the dialects, and at send
         self.destinations = Destinations(settings)
         self.callbacks = CallbackSender(self.store, self.queue, settings, self.destinations)
