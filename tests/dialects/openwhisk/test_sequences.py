@@ -349,3 +349,12 @@ def test_fn_sees_a_sequence_in_an_app_and_its_calls(server: SluiceServer, incs: 
         answer = fn.post("/r/seqapp/twice", json={"n": 3})
         assert answer.status_code == 200, answer.text
         assert answer.json()["n"] == once.json()["n"] + 1
+
+
+def test_a_sequence_may_be_a_web_action(server: SluiceServer, incs: None) -> None:
+    web = [{"key": "web-export", "value": True}]
+    with server.client() as c:
+        assert _seq(c, "s-web", ["inc", "inc"], annotations=web).status_code == 200
+    answer = httpx.get(f"{server.url}/api/v1/web/guest/default/s-web.json", params={"n": "1"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["n"] == 3
