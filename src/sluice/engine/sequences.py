@@ -215,10 +215,10 @@ class Sequences:
         the error that ends the sequence instead, if any."""
         meta = {k: lease.meta[k] for k in _INHERITED if k in lease.meta}
         meta.update({PARENT: lease.id.hex, RUN_BEFORE: run, _DEPTH: depth + 1})
-        ref = parse_reference(lease.namespace, component)
         size = len(orjson.dumps(params))
         options = CallOptions(call_id=call_id, claim_check=True)
         try:
+            ref = parse_reference(lease.namespace, component)
             await self.calls.invoke(
                 lease.namespace, ref.namespace, ref.path, params, size, meta, None, options
             )

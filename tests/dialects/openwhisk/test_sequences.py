@@ -306,6 +306,7 @@ def test_an_async_sequence_killed_between_steps_goes_on_after_restart(
         assert _seq(c, "s-durable", ["first", "slow", "last"]).status_code == 200
         aid = c.post(srv.ns_path("actions/s-durable"), json={"n": 1}).json()["activationId"]
         first = wait_for(lambda: _activations(c, srv, "first") or None, 30, "the first step")
+        assert _activations(c, srv, "slow") == []
     # the first step has ended and the second runs (it naps 4 s): a crash between the two
     srv.kill()
     srv.start()
