@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -12,9 +13,11 @@ from sluice.engine import claims
 from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
 from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
+from sluice.engine.names import parse_reference
 from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import Target, resolve_action
+from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
@@ -94,6 +97,8 @@ class Calls:
             call_id, params, params_size, self.settings, options.claim_check, options.body
         )
         target = await resolve_action(self.store, self.packages, caller, namespace, path)
+        if is_sequence(target.action.doc):
+            await self._check_components(caller, target.action.doc["exec"]["components"])
         if self.feeds is not None and is_feed(target.action):
             return await self._run_feed(caller, target, params, meta)
         action = target.action
@@ -126,6 +131,14 @@ class Calls:
                 return Accepted(call_id, ended)
         await self.queue.make_durable(call_id)  # the caller comes back for it by its id
         return Accepted(call_id, None)
+
+    async def _check_components(self, caller: str, components: list[str]) -> None:
+        """As OpenWhisk: whoever invokes a sequence must be allowed to invoke each of its
+        components (Forbidden otherwise); one that is gone fails when its step runs."""
+        for component in components:
+            ref = parse_reference(caller, component)
+            with contextlib.suppress(NotFound):
+                await resolve_action(self.store, self.packages, caller, ref.namespace, ref.path)
 
     def _new_call(
         self,

@@ -359,3 +359,29 @@ def test_a_sequence_may_be_a_web_action(server: SluiceServer, incs: None) -> Non
     answer = httpx.get(f"{server.url}/api/v1/web/guest/default/s-web.json", params={"n": "1"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["n"] == 3
+
+
+def test_a_shared_sequence_runs_for_whoever_may_invoke_its_components(
+    server: SluiceServer, incs: None
+) -> None:
+    with server.client() as c:
+        made = c.put(server.ns_path("packages/pub2?overwrite=true"), json={"publish": True})
+        assert made.is_success
+        assert put_action(c, "pub2/inc", INC).is_success
+        assert _seq(c, "pub2/wrap", ["/guest/pub2/inc", "/guest/pub2/inc"]).status_code == 200
+        assert _seq(c, "pub2/private", ["/guest/pub2/inc", "/guest/inc"]).status_code == 200
+    key = server.admin("namespace", "create", "seq-guests")
+    with server.client(auth=key) as o:
+        answer = o.post("/api/v1/namespaces/guest/actions/pub2/wrap?blocking=true", json={"n": 1})
+        assert answer.status_code == 200, answer.text
+        record = answer.json()
+        assert record["namespace"] == "seq-guests"
+        assert record["response"]["result"]["n"] == 3
+        step = o.get(f"/api/v1/namespaces/_/activations/{record['logs'][0]}").json()
+        assert step["namespace"] == "seq-guests"
+        assert _annotations(step)["path"] == "guest/pub2/inc"
+        # as OpenWhisk: the caller must be allowed each component (here guest's own `inc`)
+        refused = o.post("/api/v1/namespaces/guest/actions/pub2/private?blocking=true")
+        assert refused.status_code == 403, refused.text
+    with server.client() as c:  # the calls are the caller's, not the owner's
+        assert c.get(server.ns_path(f"activations/{record['activationId']}")).status_code == 404
