@@ -385,3 +385,16 @@ def test_a_shared_sequence_runs_for_whoever_may_invoke_its_components(
         assert refused.status_code == 403, refused.text
     with server.client() as c:  # the calls are the caller's, not the owner's
         assert c.get(server.ns_path(f"activations/{record['activationId']}")).status_code == 404
+
+
+def test_a_worker_process_of_its_own_conducts_sequences(
+    new_server: Callable[..., SluiceServer],
+) -> None:
+    # the API process accepts; the worker process runs the sequence and accepts its steps
+    srv = new_server(SLUICE_WORKER_PROCESS="true").start()
+    with srv.client() as c:
+        assert put_action(c, "inc", INC).status_code == 200
+        assert _seq(c, "s-apart", ["inc", "inc", "inc"]).status_code == 200
+        record = _invoke(c, "s-apart", {"n": 0}).json()
+        assert record["response"]["result"]["n"] == 3, record
+        assert len(record["logs"]) == 3
