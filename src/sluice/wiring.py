@@ -143,15 +143,16 @@ class Sluice:
             self.store, self.queue, self.packages, self.waiters, settings, self.dispatcher
         )
         self.calls.feeds = self.alarms
-        self.worker.sequences = Sequences(
-            self.store, self.calls, settings, self.namespaces.platform_secret
-        )
         #: where callbacks may go: checked at submit by the dialects, and at send
         self.destinations = Destinations(settings)
         self.callbacks = CallbackSender(self.store, self.queue, settings, self.destinations)
         self.cancellation = Cancellation(self.store, self.queue, self.dispatcher, self.waiters)
         if self.transport.events is not None:
             self.cancellation.remote = self.transport.events.cancel_remote
+        self.worker.sequences = Sequences(
+            self.store, self.calls, settings, self.namespaces.platform_secret
+        )
+        self.worker.sequences.cancel = self.cancellation.call
         self.dead_letters = DeadLetters(self.store, self.calls)
         self.waiters.listeners.append(self.callbacks.wake)
         self.apps = Apps(

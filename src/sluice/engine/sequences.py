@@ -11,6 +11,8 @@ restarts and nothing is lost; accepting the sequence is still one durable write.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +141,8 @@ class Sequences:
         self.calls = calls
         self.settings = settings
         self.secret = secret
+        #: cancels a call at a caller's request (engine/cancel.py); set once wired
+        self.cancel: Callable[[str, CallId], Awaitable[None]] | None = None
 
     @staticmethod
     def conducts(lease: Lease) -> bool:
@@ -155,6 +159,20 @@ class Sequences:
             message = "Action version is not compatible and cannot be invoked."
             return failure(lease, CallState.DEVELOPER_ERROR, message)
         return action
+
+    async def cancel_steps(self, lease: Lease) -> None:
+        """The sequence was cancelled: so is its step that has not ended."""
+        if self.cancel is None:
+            return
+        place = 0
+        while True:
+            step = await self.store.get_call(step_id(lease.id, place, self.secret))
+            if step is None:
+                return
+            if not step.state.terminal:
+                with contextlib.suppress(Conflict, NotFound):
+                    await self.cancel(lease.namespace, step.id)
+            place += 1
 
     async def run(self, lease: Lease, action: Entity) -> Outcome:
         """Run (or go on with) the sequence's steps; its outcome once one fails or all end."""

@@ -212,6 +212,8 @@ class Worker:
             if lease.id.raw not in self._cancelled:
                 raise
             with contextlib.suppress(Exception):  # a cancel asked for: the call ends here
+                if self.sequences is not None and self.sequences.conducts(lease):
+                    await self.sequences.cancel_steps(lease)
                 await self.queue.ack(lease, failure(lease, CallState.CANCELLED, CANCELLED))
         except Exception:
             log.exception("call %s failed inside the platform", lease.id.hex)

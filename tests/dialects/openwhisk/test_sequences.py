@@ -398,3 +398,51 @@ def test_a_worker_process_of_its_own_conducts_sequences(
         record = _invoke(c, "s-apart", {"n": 0}).json()
         assert record["response"]["result"]["n"] == 3, record
         assert len(record["logs"]) == 3
+
+
+def _fn_calls(fn: httpx.Client, app: str) -> list[dict[str, object]]:
+    listed = fn.get(f"/v1/apps/{app}/calls")
+    assert listed.status_code == 200, listed.text
+    calls: list[dict[str, object]] = listed.json()["calls"]
+    return calls
+
+
+@pytest.mark.parametrize("route", ["fn", "openfaas"])
+def test_cancelling_a_sequence_cancels_its_running_step(
+    server: SluiceServer, incs: None, route: str
+) -> None:
+    with server.client() as c:
+        assert c.put(server.ns_path(f"packages/capp{route}?overwrite=true"), json={}).is_success
+        nap = [{"key": "ms", "value": 30000}]
+        assert put_action(c, f"capp{route}/nap", NAP, parameters=nap).is_success
+        assert put_action(c, f"capp{route}/inc", INC).is_success
+        components = [f"capp{route}/nap", f"capp{route}/inc"]
+        assert _seq(c, f"capp{route}/stop", components).status_code == 200
+        aid = c.post(server.ns_path(f"actions/capp{route}/stop"), json={}).json()["activationId"]
+    seq = CallId.parse(aid)
+    assert seq is not None
+    app = f"capp{route}"
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.auth}"}, timeout=90
+    ) as fn:
+
+        def running_nap() -> dict[str, object] | None:
+            found = [
+                call
+                for call in _fn_calls(fn, app)
+                if call["path"] == "/nap" and call["status"] == "running"
+            ]
+            return found[0] if found else None
+
+        nap_call = wait_for(running_nap, 30, "the sequence's first step running")
+        if route == "fn":
+            stopped = fn.delete(f"/v1/apps/{app}/calls/{seq.ulid}")
+        else:
+            with server.client() as c:
+                stopped = c.delete(f"/async-function/{seq.uuid}")
+        assert stopped.status_code == 202, stopped.text
+        for call_id in (seq.ulid, nap_call["id"]):
+            got = fn.get(f"/v1/apps/{app}/calls/{call_id}", params={"wait": 20})
+            assert got.json()["call"]["status"] == "cancelled", got.text
+        # the step after it was never made
+        assert [call["path"] for call in _fn_calls(fn, app)].count("/inc") == 0
