@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     concurrency_default: int = 1
     #: largest limits.concurrency: calls one Node.js process may run at once (OpenWhisk: 500)
     concurrency_max: int = 500
+    #: most actions one sequence runs, its nested sequences' included (OpenWhisk: 50)
+    sequence_max_actions: int = 50
     request_max_bytes: int = 1_048_576
     result_max_bytes: int = 1_048_576
 

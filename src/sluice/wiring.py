@@ -21,6 +21,7 @@ from sluice.engine.execution import Execution
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
+from sluice.engine.sequences import SequenceCheck, Sequences
 from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
@@ -128,11 +129,15 @@ class Sluice:
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
         )
+        self.packages = Packages(self.store)
         self.actions = Actions(
-            self.store, settings, self.runtime.resolve_kind, self.builder.for_action
+            self.store,
+            settings,
+            self.runtime.resolve_kind,
+            self.builder.for_action,
+            SequenceCheck(self.store, self.packages, settings),
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
-        self.packages = Packages(self.store)
         self.rules = Rules(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings)
@@ -164,6 +169,10 @@ class Sluice:
         self.cancellation = Cancellation(self.store, self.queue, self.dispatcher, self.waiters)
         if self.transport.events is not None:
             self.cancellation.remote = self.transport.events.cancel_remote
+        self.worker.sequences = Sequences(
+            self.store, self.calls, settings, self.namespaces.platform_secret
+        )
+        self.worker.sequences.cancel = self.cancellation.call
         self.dead_letters = DeadLetters(self.store, self.calls)
         self.waiters.listeners.append(self.callbacks.wake)
         self.apps = Apps(

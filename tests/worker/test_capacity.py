@@ -80,3 +80,14 @@ def test_a_process_serving_several_calls_counts_its_memory_once() -> None:
     cap.release(_shared(10))
     assert cap.used_mb == 768
     assert cap.admit(_shared(1, 256, "other"))
+
+
+def test_a_sequence_takes_no_room_from_the_steps_it_waits_for() -> None:
+    cap = Capacity(memory_mb=256, per_namespace=1, max_running=1)
+    sequences = [_c("ns", 0) for _ in range(5)]  # sequences' calls run no code of their own
+    assert all(cap.admit(s) for s in sequences)
+    assert cap.admit(_c("ns", 256))  # the step one of them waits for still runs
+    for s in sequences:
+        cap.release(s)
+    assert cap.active == 1
+    assert cap.used_mb == 256

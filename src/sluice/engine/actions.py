@@ -12,6 +12,8 @@ from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.entities import common_fields
 from sluice.engine.names import EntityPath, parse_path
+from sluice.engine.sequence_exec import KIND as SEQUENCE
+from sluice.engine.sequence_exec import is_sequence, sequence_exec
 from sluice.errors import BadRequest, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
@@ -48,6 +50,9 @@ def is_zip(code: str) -> bool:
 #: (kind, base64 zip, namespace) -> the zip to store, its dependencies built (for that
 #: namespace alone) and attached; raises BadRequest when the build fails
 Prepare = Callable[[str, str, str], Awaitable[str]]
+#: (namespace, sequence's path, its components) -> None once each component exists and
+#: the sequence neither refers to itself nor runs too many actions; raises BadRequest
+CheckSequence = Callable[[str, str, list[str]], Awaitable[None]]
 
 
 class Actions:
@@ -57,19 +62,23 @@ class Actions:
         settings: Settings,
         resolve_kind: Callable[[str], str | None],
         prepare: Prepare | None = None,
+        check_sequence: CheckSequence | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.resolve_kind = resolve_kind
         self.prepare = prepare
+        self.check_sequence = check_sequence
 
     # Validation -------------------------------------------------------------------------
-    def _exec(self, value: Any, old: dict[str, Any] | None) -> dict[str, Any]:
+    def _exec(self, value: Any, old: dict[str, Any] | None, namespace: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise BadRequest("The field 'exec' must be an object with 'kind' and 'code'.")
         kind_text = value.get("kind")
         if not isinstance(kind_text, str):
             raise BadRequest("The field 'exec.kind' is required.")
+        if kind_text == SEQUENCE:
+            return sequence_exec(namespace, value, self.settings.sequence_max_actions)
         if value.get("image") is not None:
             raise BadRequest(
                 "Docker images are not supported; use kind 'blackbox' with a zip holding an"
@@ -133,15 +142,21 @@ class Actions:
             out["concurrency"] = concurrency
         return out
 
-    def validate(self, body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    def validate(
+        self, body: dict[str, Any], old: dict[str, Any] | None, namespace: str = "_"
+    ) -> dict[str, Any]:
         """The new stored doc: `body` merged over `old` (fields absent keep their values)."""
         if old is None and "exec" not in body:
             raise BadRequest("The field 'exec' is required to create an action.")
         doc: dict[str, Any] = {}
         old_exec = old["exec"] if old else None
-        doc["exec"] = self._exec(body["exec"], old_exec) if "exec" in body else old_exec
+        new_exec = "exec" in body
+        doc["exec"] = self._exec(body["exec"], old_exec, namespace) if new_exec else old_exec
         doc["limits"] = self._limits(body.get("limits", {}), old["limits"] if old else None)
         doc.update(common_fields(body, old))
+        if is_sequence(doc):
+            # as OpenWhisk: a sequence's only parameter names its components
+            doc["parameters"] = [{"key": "_actions", "value": doc["exec"]["components"]}]
         annotations = [a for a in doc["annotations"] if a["key"] != "exec"]
         doc["annotations"] = [*annotations, {"key": "exec", "value": doc["exec"]["kind"]}]
         self._check_network(annotation(doc, NETWORK))
@@ -171,8 +186,10 @@ class Actions:
         await self._check_package(where)
 
         async def build(old: dict[str, Any] | None) -> dict[str, Any]:
-            doc = self.validate(body, old)
+            doc = self.validate(body, old, namespace)
             exec_ = doc["exec"]
+            if self.check_sequence is not None and is_sequence(doc) and "exec" in body:
+                await self.check_sequence(namespace, where.path, exec_["components"])
             # new zip code is built before anything is stored: a failed build changes nothing
             if self.prepare is not None and "code" in body.get("exec", {}) and exec_["binary"]:
                 exec_["code"] = await self.prepare(exec_["kind"], exec_["code"], namespace)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +13,15 @@ from sluice.engine import claims
 from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
 from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
-from sluice.engine.lanes import lane, sharing
+from sluice.engine.names import parse_reference
+from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import Target, resolve_action
+from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.queue.base import Candidate, DuplicateCall, Queue
+from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
 from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
@@ -93,6 +97,8 @@ class Calls:
             call_id, params, params_size, self.settings, options.claim_check, options.body
         )
         target = await resolve_action(self.store, self.packages, caller, namespace, path)
+        if is_sequence(target.action.doc):
+            await self._check_components(caller, target.action.doc["exec"]["components"])
         if self.feeds is not None and is_feed(target.action):
             return await self._run_feed(caller, target, params, meta)
         action = target.action
@@ -126,6 +132,14 @@ class Calls:
         await self.queue.make_durable(call_id)  # the caller comes back for it by its id
         return Accepted(call_id, None)
 
+    async def _check_components(self, caller: str, components: list[str]) -> None:
+        """As OpenWhisk: whoever invokes a sequence must be allowed to invoke each of its
+        components (Forbidden otherwise); one that is gone fails when its step runs."""
+        for component in components:
+            ref = parse_reference(caller, component)
+            with contextlib.suppress(NotFound):
+                await resolve_action(self.store, self.packages, caller, ref.namespace, ref.path)
+
     def _new_call(
         self,
         caller: str,
@@ -137,36 +151,22 @@ class Calls:
         blob: bytes | None,
     ) -> tuple[NewCall, Candidate]:
         """The call to write; leased at once when a worker has room and it may run now."""
-        if target.owner != caller:
-            meta = {**meta, "owner": target.owner}
-        if target.package_params:
-            meta = {**meta, "package_params": target.package_params}
-        now = now_ms()
-        memory_mb = target.action.doc["limits"]["memory"]
-        queue_name, fn_limit = lane(target.action.doc)
-        concurrency = sharing(target.action.doc)
-        path = target.action.name
-        candidate = Candidate(call_id, caller, memory_mb, path, queue_name, fn_limit, concurrency)
-        visible_at = max(options.run_at or now, now)
-        lease_until = self.dispatcher.reserve(candidate) if visible_at == now else None
-        call = NewCall(
-            id=call_id,
-            namespace=caller,
-            path=target.action.name,
-            params=params,
-            meta=meta,
-            memory_mb=memory_mb,
-            created=now,
-            visible_at=visible_at,
-            state=CallState.QUEUED if lease_until is None else CallState.RUNNING,
-            lease_until=lease_until,
+        when = When(now_ms(), options.run_at)
+        call = new_call(
+            caller,
+            target,
+            params,
+            meta,
+            call_id,
+            when,
             callback=options.callback,
             idempotency_key=options.idempotency_key,
             blob=blob,
-            queue_name=queue_name,
-            fn_limit=fn_limit,
-            concurrency=concurrency,
         )
+        candidate = candidate_of(call)
+        lease_until = self.dispatcher.reserve(candidate) if call.visible_at == when.now else None
+        if lease_until is not None:
+            call = dataclasses.replace(call, state=CallState.RUNNING, lease_until=lease_until)
         return call, candidate
 
     async def _replay(self, caller: str, call_id: CallId, wait_ms: int | None) -> Accepted:
@@ -207,18 +207,10 @@ class Calls:
             "version": target.action.version,
             "limits": target.action.doc["limits"],
         }
-        call = NewCall(
-            id=CallId.new(),
-            namespace=caller,
-            path=target.path,
-            params={k: v for k, v in params.items() if k != "authKey"},  # never store keys
-            meta={**meta, "owner": target.owner},
-            memory_mb=0,
-            created=now,
-            visible_at=now,
-            state=state,
-            record=record,
-            ended=record["end"],
+        params = {k: v for k, v in params.items() if k != "authKey"}  # never store keys
+        made = new_call(caller, target, params, meta, CallId.new(), When(now))
+        call = dataclasses.replace(
+            made, memory_mb=0, state=state, record=record, ended=record["end"]
         )
         await self.queue.enqueue(call)
         return Accepted(call.id, await self.store.get_call(call.id))

@@ -11,6 +11,7 @@ from sluice.engine import claims
 from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, annotation
 from sluice.engine.clock import now_ms
 from sluice.engine.namespaces import Namespaces
+from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound
 from sluice.queue.base import Outcome
 from sluice.records import CallState, Entity, Lease
@@ -73,6 +74,9 @@ class Execution:
         if namespace is None:
             return failure(lease, CallState.PLATFORM_ERROR, "The namespace no longer exists.")
         doc = action.doc
+        if is_sequence(doc):  # it became a sequence after the call was accepted
+            message = "Action version is not compatible and cannot be invoked."
+            return failure(lease, CallState.DEVELOPER_ERROR, message)
         limits = doc["limits"]
         init_env: dict[str, str] = {}
         params: dict[str, Any] = dict(lease.meta.get("package_params", {}))

@@ -12,8 +12,8 @@ from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.clock import now_ms
 from sluice.engine.entities import common_fields
-from sluice.engine.lanes import sharing
 from sluice.engine.names import check_name
+from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import resolve_action
 from sluice.engine.rules import ACTIVE, TRIGGERS, Rules, rule_target
@@ -116,21 +116,7 @@ class Triggers:
                 started.append((rule, None))
             else:
                 call_meta: dict[str, Any] = {**meta, "cause": trigger_id.hex}
-                if target.owner != namespace:
-                    call_meta["owner"] = target.owner
-                if target.package_params:
-                    call_meta["package_params"] = target.package_params
-                call = NewCall(
-                    id=CallId.new(),
-                    namespace=namespace,
-                    path=target.path,
-                    params=payload,
-                    meta=call_meta,
-                    memory_mb=target.action.doc["limits"]["memory"],
-                    created=now,
-                    visible_at=now,
-                    concurrency=sharing(target.action.doc),
-                )
+                call = new_call(namespace, target, payload, call_meta, CallId.new(), When(now))
                 calls.append(call)
                 entry["activationId"] = call.id.hex
                 started.append((rule, call.id))

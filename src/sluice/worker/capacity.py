@@ -54,6 +54,8 @@ class Capacity:
 
     def admit(self, candidate: Candidate) -> bool:
         """Reserve room for `candidate` if there is some."""
+        if takes_no_room(candidate):
+            return True
         memory_mb = self._memory_to_add(candidate)
         if self.used_mb + memory_mb > self.memory_mb:
             return False
@@ -76,6 +78,8 @@ class Capacity:
         return True
 
     def release(self, candidate: Candidate) -> None:
+        if takes_no_room(candidate):
+            return
         if candidate.concurrency > 1:
             _decrement(self.sharing, _sharing(candidate))
         # what admit added: a process's memory goes once its last call ends
@@ -102,6 +106,12 @@ class Capacity:
     @property
     def active(self) -> int:
         return sum(self.running.values())
+
+
+def takes_no_room(candidate: Candidate) -> bool:
+    """A call that runs no code (a sequence, which waits for its steps) takes no room:
+    else sequences could fill every slot their own steps need."""
+    return candidate.memory_mb == 0
 
 
 def _sharing(candidate: Candidate) -> _Sharing:

@@ -11,6 +11,7 @@ from sluice.config import Settings
 from sluice.engine.clock import now_ms
 from sluice.engine.execution import CANCELLED, Execution, failure
 from sluice.engine.policy import Policy, Retry
+from sluice.engine.sequences import Sequences
 from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
@@ -43,6 +44,8 @@ class Worker:
         long_poll: bool = False,
     ) -> None:
         self.queue = queue
+        #: the conductor of sequence calls; set once wired (it accepts their steps)
+        self.sequences: Sequences | None = None
         #: the queue's take waits for work itself (JetStream): no idle wait between takes,
         #: and no call skips the queue (the transport decides which worker runs it)
         self.long_poll = long_poll
@@ -209,6 +212,8 @@ class Worker:
             if lease.id.raw not in self._cancelled:
                 raise
             with contextlib.suppress(Exception):  # a cancel asked for: the call ends here
+                if self.sequences is not None and self.sequences.conducts(lease):
+                    await self.sequences.cancel_steps(lease)
                 await self.queue.ack(lease, failure(lease, CallState.CANCELLED, CANCELLED))
         except Exception:
             log.exception("call %s failed inside the platform", lease.id.hex)
@@ -235,6 +240,8 @@ class Worker:
             self.wake()
 
     async def _execute(self, lease: Lease) -> Outcome | Retry:
+        if self.sequences is not None and self.sequences.conducts(lease):
+            return await self._conduct(self.sequences, lease)
         prepared = await self.execution.prepare(lease)
         if isinstance(prepared, Outcome):
             return prepared
@@ -244,6 +251,17 @@ class Worker:
             return too_old
         result = await self.runtime.run(request)
         return self.policy.after(lease, action.doc, self.execution.finish(lease, action, result))
+
+    async def _conduct(self, sequences: Sequences, lease: Lease) -> Outcome | Retry:
+        """A sequence's call: its steps run as calls of their own, each with its policy;
+        the sequence's own policy decides about the sequence."""
+        action = await sequences.action(lease)
+        if isinstance(action, Outcome):
+            return action
+        too_old = self.policy.before(lease, action.doc, now_ms())
+        if too_old is not None:
+            return too_old
+        return self.policy.after(lease, action.doc, await sequences.run(lease, action))
 
     async def stop(self, grace_seconds: float) -> None:
         """Take nothing new; let running calls finish within the grace period, then hand

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import httpx
 from tests.support.calls import wait_call
@@ -98,3 +99,48 @@ def test_rule_needs_an_existing_trigger(server: SluiceServer) -> None:
             server.ns_path("rules/r-x"), json={"trigger": "/guest/nope", "action": "/guest/x"}
         )
         assert r.status_code == 404
+
+
+NAP = "function main(a) { return new Promise(r => setTimeout(() => r({napped: true}), 500)) }"
+
+
+def test_fired_calls_keep_their_functions_cap_on_running_calls(server: SluiceServer) -> None:
+    # the calls a fire makes are built as every call is: with the function's own lane
+    single = [{"key": "com.openfaas.max_inflight", "value": "1"}]
+    with server.client() as c:
+        assert put_action(c, "a-single", NAP, annotations=single).status_code == 200
+        assert c.put(server.ns_path("triggers/t-single"), json={}).status_code == 200
+        rule = {"trigger": "/guest/t-single", "action": "/guest/a-single"}
+        assert c.put(server.ns_path("rules/r-single"), json=rule).status_code == 200
+        fired = [c.post(server.ns_path("triggers/t-single")).json()["activationId"] for _ in "abc"]
+        ids = [
+            json.loads(c.get(server.ns_path(f"activations/{tid}/logs")).json()["logs"][0])[
+                "activationId"
+            ]
+            for tid in fired
+        ]
+        for aid in ids:
+            assert wait_call(c, aid)["state"] == "success"
+        spans = sorted(
+            (record["start"], record["end"])
+            for record in (c.get(server.ns_path(f"activations/{aid}")).json() for aid in ids)
+        )
+    for (_, ended), (started, _) in pairwise(spans):
+        assert started >= ended
+
+
+def test_a_rule_may_start_a_sequence(server: SluiceServer) -> None:
+    with server.client() as c:
+        twice = "function main(a) { return {n: (a.n || 0) * 2} }"
+        assert put_action(c, "a-twice", twice).is_success
+        seq = {"exec": {"kind": "sequence", "components": ["a-twice", "a-twice"]}}
+        assert c.put(server.ns_path("actions/a-seq?overwrite=true"), json=seq).is_success
+        assert c.put(server.ns_path("triggers/t-seq"), json={}).status_code == 200
+        rule = {"trigger": "/guest/t-seq", "action": "/guest/a-seq"}
+        assert c.put(server.ns_path("rules/r-seq"), json=rule).status_code == 200
+        tid = c.post(server.ns_path("triggers/t-seq"), json={"n": 3}).json()["activationId"]
+        entry = json.loads(c.get(server.ns_path(f"activations/{tid}/logs")).json()["logs"][0])
+        assert wait_call(c, entry["activationId"])["state"] == "success"
+        record = c.get(server.ns_path(f"activations/{entry['activationId']}")).json()
+        assert record["response"]["result"] == {"n": 12}
+        assert len(record["logs"]) == 2

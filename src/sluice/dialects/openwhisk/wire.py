@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sluice.engine.sequence_exec import KIND as SEQUENCE
+from sluice.engine.sequence_exec import PARENT
 from sluice.records import Call, CallState, Entity
 
 # (response.status, statusCode) as OpenWhisk reports them
@@ -29,6 +31,8 @@ def action(entity: Entity, code: bool = True) -> dict[str, Any]:
     exec_ = dict(doc["exec"])
     if not code:
         exec_.pop("code", None)
+    if exec_["kind"] == SEQUENCE:  # OpenWhisk's shape: the kind and the components alone
+        exec_.pop("binary", None)
     return {
         "namespace": namespace,
         "name": name,
@@ -68,10 +72,34 @@ def response(call: Call) -> dict[str, Any]:
     return out
 
 
+def _call_path(call: Call) -> str:
+    return f"{call.meta.get('owner', call.namespace)}/{call.path}"
+
+
+def _caused_by(call: Call) -> list[dict[str, Any]]:
+    return [{"key": "causedBy", "value": SEQUENCE}] if PARENT in call.meta else []
+
+
+def _sequence_annotations(call: Call, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A sequence's activation: OpenWhisk's annotations of one (no wait or init time)."""
+    items: list[dict[str, Any]] = [
+        {"key": "topmost", "value": bool(record.get("topmost", True))},
+        {"key": "path", "value": _call_path(call)},
+        {"key": "kind", "value": SEQUENCE},
+        *_caused_by(call),
+    ]
+    if record.get("limits") is not None:
+        items.append({"key": "limits", "value": record["limits"]})
+    return items
+
+
 def _annotations(call: Call) -> list[dict[str, Any]]:
     record = call.record or {}
+    if record.get("kind") == SEQUENCE:
+        return _sequence_annotations(call, record)
     items: list[dict[str, Any]] = [
-        {"key": "path", "value": f"{call.meta.get('owner', call.namespace)}/{call.path}"},
+        *_caused_by(call),
+        {"key": "path", "value": _call_path(call)},
         {"key": "waitTime", "value": record.get("waitTime", 0)},
         {"key": "kind", "value": record.get("kind", "unknown")},
         {"key": "timeout", "value": bool(record.get("timeout", False))},
@@ -87,7 +115,7 @@ def _head(call: Call) -> dict[str, Any]:
     record = call.record or {}
     start = record.get("start") or call.started or call.created
     end = record.get("end") or call.ended or start
-    return {
+    head: dict[str, Any] = {
         "namespace": call.namespace,
         "name": call.path.rpartition("/")[2],
         "version": record.get("version", "0.0.0"),
@@ -95,9 +123,13 @@ def _head(call: Call) -> dict[str, Any]:
         "activationId": call.id.hex,
         "start": start,
         "end": end,
-        "duration": max(end - start, 0),
-        "publish": False,
+        # a sequence's is its steps' own time, summed (as OpenWhisk's)
+        "duration": record.get("duration", max(end - start, 0)),
     }
+    if PARENT in call.meta:  # a sequence's step: the sequence is its cause
+        head["cause"] = call.meta[PARENT]
+    head["publish"] = False
+    return head
 
 
 def _is_trigger(call: Call) -> bool:
