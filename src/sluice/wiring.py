@@ -19,6 +19,7 @@ from sluice.engine.execution import Execution
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
+from sluice.engine.stock.install import StockPackages
 from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
@@ -131,6 +132,8 @@ class Sluice:
             else RemoteWorkers(self.transport.local.queued if self.transport.local else None)
         )
         self.alarms = Alarms(self.store, self.triggers, self.namespaces.platform_secret)
+        #: /whisk.system/utils and samples, installed by the scheduler as the alarms are
+        self.stock = StockPackages(self.store, self.actions)
         self.scheduler = Scheduler(
             self.alarms, self.dispatcher.wake, scheduler_lock(settings), self._housekeeping()
         )
@@ -180,6 +183,7 @@ class Sluice:
         if self.worker_process is not None:
             await self.worker_process.start()
         if "scheduler" in self.roles:
+            await self.stock.install()
             await self.scheduler.start()
             await self.callbacks.start()
 
