@@ -114,7 +114,7 @@ class Sluice:
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
         self.packages = Packages(self.store)
-        self.rules = Rules(self.store)
+        self.rules = Rules(self.store, self.packages)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings)
         self.worker = Worker(

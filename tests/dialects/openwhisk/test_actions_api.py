@@ -7,6 +7,7 @@ import io
 import zipfile
 from collections.abc import Callable
 
+from tests.support.ow_client import ow_call
 from tests.support.server import SluiceServer, put_action
 
 HELLO = "function main(p) { return {payload: 'Hello ' + (p.name || 'world')} }"
@@ -118,3 +119,26 @@ def test_list_paging(server: SluiceServer) -> None:
         assert len(first) == 2
         assert {a["name"] for a in first}.isdisjoint({a["name"] for a in second})
         assert c.get(server.ns_path("actions?limit=201")).status_code == 400
+
+
+def test_empty_code_is_stored_and_fails_when_run(server: SluiceServer) -> None:
+    """Upstream takes `exec.code: ""`: the action is made; a call of it ends as the
+    developer's error, not the platform's."""
+    created = ow_call(
+        "return ow.actions.create("
+        "{name: 'empty-code', action: {exec: {kind: 'nodejs:default', code: ''}}})",
+        apihost=server.url,
+        api_key=server.auth,
+        namespace="_",
+    )
+    assert created.ok, created.error
+    assert created.value["exec"]["code"] == ""
+    with server.client() as c:
+        ran = c.post(server.ns_path("actions/empty-code?blocking=true"))
+        assert ran.status_code == 502
+        assert ran.json()["response"]["status"] == "action developer error"
+        # a blackbox still needs its zip, and the code must be a string
+        for exec_ in ({"kind": "blackbox", "code": ""}, {"kind": "nodejs:default", "code": 7}):
+            refused = c.put(server.ns_path("actions/empty-bad"), json={"exec": exec_})
+            assert refused.status_code == 400
+            assert set(refused.json()) == {"error", "code"}
