@@ -10,6 +10,7 @@ from collections.abc import Callable
 from tests.support.ow_client import ow_call
 from tests.support.server import SluiceServer, put_action
 
+INDEX = "exports.main = () => ({zipped: true})"
 HELLO = "function main(p) { return {payload: 'Hello ' + (p.name || 'world')} }"
 
 
@@ -142,3 +143,21 @@ def test_empty_code_is_stored_and_fails_when_run(server: SluiceServer) -> None:
             refused = c.put(server.ns_path("actions/empty-bad"), json={"exec": exec_})
             assert refused.status_code == 400
             assert set(refused.json()) == {"error", "code"}
+
+
+def test_a_zip_of_owner_only_files_runs(server: SluiceServer) -> None:
+    """Python's zipfile writes owner-only files by default and JSZip no modes at all: the
+    function's (other) user still reads its code, as the client's own suite needs."""
+    for name, mode in (("zip-owner-only", 0o600), ("zip-no-modes", 0)):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for path, text in (("package.json", '{"main": "index.js"}'), ("index.js", INDEX)):
+                info = zipfile.ZipInfo(path)
+                info.external_attr = mode << 16
+                z.writestr(info, text)
+        code = base64.b64encode(buf.getvalue()).decode()
+        with server.client() as c:
+            assert put_action(c, name, code).status_code == 200
+            ran = c.post(server.ns_path(f"actions/{name}?blocking=true&result=true"), json={})
+            assert ran.status_code == 200, ran.text
+            assert ran.json() == {"zipped": True}
