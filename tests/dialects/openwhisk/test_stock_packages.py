@@ -175,6 +175,33 @@ def test_aio_binds_utils_and_invokes_through_the_binding(server: SluiceServer, a
     assert aio.run_json("rt:action:invoke", f"{bound}/namespace", "-r") == {"namespace": "guest"}
     listed = aio.run_json("rt:package:list", "whisk.system", "--json")
     assert {"utils", "samples", "alarms"} <= {p["name"] for p in listed}
+    actions = aio.run_json("rt:action:list", "/whisk.system/samples", "--json")
+    assert {a["name"] for a in actions} == {"greeting", "wordCount", "helloWorld", "curl"}
+    assert {a["namespace"] for a in actions} == {"whisk.system/samples"}
+    assert aio.run_json("rt:action:list", bound, "--json") == []  # a binding holds none
+
+
+def test_a_packages_actions_are_listed_to_whoever_may_read_it(server: SluiceServer) -> None:
+    owner = f"pkgs-{os.urandom(4).hex()}"
+    key = server.admin("namespace", "create", owner)
+    code = {"exec": {"kind": "nodejs:default", "code": "function main() { return {} }"}}
+    with server.client(auth=key) as c:
+        for package, shared in (("open", True), ("closed", False)):
+            made = c.put(f"/api/v1/namespaces/_/packages/{package}", json={"publish": shared})
+            assert made.status_code == 200
+            for name in ("a", "b", "c"):
+                made = c.put(f"/api/v1/namespaces/_/actions/{package}/{name}", json=code)
+                assert made.status_code == 200
+        mine = c.get("/api/v1/namespaces/_/actions/closed/", params={"limit": 2}).json()
+        assert len(mine) == 2
+        assert {a["namespace"] for a in mine} == {f"{owner}/closed"}
+    with server.client() as c:
+        theirs = c.get(f"/api/v1/namespaces/{owner}/actions/open/")
+        assert sorted(a["name"] for a in theirs.json()) == ["a", "b", "c"]
+        count = c.get(f"/api/v1/namespaces/{owner}/actions/open/", params={"count": "true"})
+        assert count.json() == {"actions": 3}
+        assert c.get(f"/api/v1/namespaces/{owner}/actions/closed/").status_code == 403
+        assert c.get(f"/api/v1/namespaces/{owner}/actions/none/").status_code == 404
 
 
 def test_reinstall_keeps_unchanged_actions(new_server: Callable[..., SluiceServer]) -> None:
