@@ -22,6 +22,7 @@ from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
 from sluice.engine.sequences import SequenceCheck, Sequences
+from sluice.engine.stock.install import StockPackages
 from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
@@ -138,7 +139,7 @@ class Sluice:
             SequenceCheck(self.store, self.packages, settings),
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
-        self.rules = Rules(self.store)
+        self.rules = Rules(self.store, self.packages)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings)
         self.worker = Worker(
@@ -156,6 +157,8 @@ class Sluice:
             else RemoteWorkers(self.transport.local.queued if self.transport.local else None)
         )
         self.alarms = Alarms(self.store, self.triggers, self.namespaces.platform_secret)
+        #: /whisk.system/utils and samples, installed by the scheduler as the alarms are
+        self.stock = StockPackages(self.store, self.actions)
         self.scheduler = Scheduler(
             self.alarms, self.dispatcher.wake, scheduler_lock(settings), self._housekeeping()
         )
@@ -209,6 +212,7 @@ class Sluice:
         if self.worker_process is not None:
             await self.worker_process.start()
         if "scheduler" in self.roles:
+            await self.stock.install()
             await self.scheduler.start()
             await self.callbacks.start()
 

@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.cli.startup import freeze_start_up
 from sluice.config import Settings
-from sluice.engine.alarms import SYSTEM
 from sluice.engine.keys import Key
+from sluice.engine.system import SYSTEM
 from sluice.errors import CannotStart
 from sluice.http.app import build_app
 from sluice.http.edge import edge_limits, protocol, raise_open_files_limit

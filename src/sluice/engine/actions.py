@@ -88,7 +88,8 @@ class Actions:
         if kind is None:
             raise BadRequest(f"The kind '{kind_text}' is not supported.")
         code = value.get("code", old.get("code") if old else None)
-        if not isinstance(code, str) or not code:
+        # "" is code, as upstream takes it: the action is stored, and fails when it runs
+        if not isinstance(code, str):
             raise BadRequest("The field 'exec.code' is required and must be a string.")
         binary = is_zip(code)
         if kind == "blackbox" and not binary:

@@ -9,8 +9,6 @@ platform secret, so the id cannot be computed by anyone who knows the schedule.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,16 +18,15 @@ from croniter import CroniterBadCronError, croniter
 from sluice.engine import entities
 from sluice.engine.actions import ACTIONS, PACKAGES
 from sluice.engine.clock import now_ms
-from sluice.engine.keys import hash_secret, new_key
 from sluice.engine.names import parse_reference
 from sluice.engine.rules import TRIGGERS
+from sluice.engine.system import SYSTEM, ensure_system_namespace, put_if_absent
 from sluice.engine.triggers import Triggers
 from sluice.errors import BadRequest, Conflict, Forbidden, NotFound
 from sluice.ids import CallId
-from sluice.records import Entity, Namespace
+from sluice.records import Entity
 from sluice.store.base import Store
 
-SYSTEM = "whisk.system"
 PACKAGE = "alarms"
 FEEDS = ("alarm", "once", "interval")
 BUILTIN_KIND = "sluice:feed"
@@ -92,11 +89,7 @@ class Alarms:
 
     async def install(self) -> None:
         """Make the published /whisk.system/alarms package and its feed actions exist."""
-        if await self.store.get_namespace(SYSTEM) is None:
-            key = new_key()  # nobody is given this key: the namespace only owns the feeds
-            namespace = Namespace(SYSTEM, key.uuid, hash_secret(secrets.token_hex(32)), 1, now_ms())
-            with contextlib.suppress(Conflict):
-                await self.store.create_namespace(namespace)
+        await ensure_system_namespace(self.store)
         if await self.store.get_entity(SYSTEM, PACKAGES, PACKAGE) is None:
             doc = {
                 "parameters": [],
@@ -104,7 +97,9 @@ class Alarms:
                 "publish": True,
                 "binding": {},
             }
-            await self._put(Entity(SYSTEM, PACKAGES, PACKAGE, "0.0.1", now_ms(), doc))
+            await put_if_absent(
+                self.store, Entity(SYSTEM, PACKAGES, PACKAGE, "0.0.1", now_ms(), doc)
+            )
         for feed in FEEDS:
             if await self.store.get_entity(SYSTEM, ACTIONS, f"{PACKAGE}/{feed}") is None:
                 doc = {
@@ -117,13 +112,8 @@ class Alarms:
                     ],
                     "publish": True,
                 }
-                await self._put(
-                    Entity(SYSTEM, ACTIONS, f"{PACKAGE}/{feed}", "0.0.1", now_ms(), doc)
-                )
-
-    async def _put(self, entity: Entity) -> None:
-        with contextlib.suppress(Conflict):
-            await self.store.put_entity(entity, replaces=None)
+                entity = Entity(SYSTEM, ACTIONS, f"{PACKAGE}/{feed}", "0.0.1", now_ms(), doc)
+                await put_if_absent(self.store, entity)
 
     # The feed actions ----------------------------------------------------------------------
     async def lifecycle(self, caller: str, feed: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from sluice.errors import BadRequest, Conflict, Forbidden, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
 
+#: packages of one namespace looked through for its public ones
+MAX_LISTED = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class ResolvedPackage:
@@ -88,6 +91,18 @@ class Packages:
 
     async def count(self, namespace: str) -> int:
         return await self.store.count_entities(namespace, PACKAGES)
+
+    async def _public(self, namespace: str) -> list[Entity]:
+        """Another namespace's packages a caller may list: published ones that are not
+        bindings (OpenWhisk's public packages view), newest first."""
+        every = await self.store.list_entities(namespace, PACKAGES, 0, MAX_LISTED)
+        return [p for p in every if p.doc["publish"] and not p.doc.get("binding")]
+
+    async def public_page(self, namespace: str, skip: int, limit: int) -> list[Entity]:
+        return (await self._public(namespace))[skip : skip + limit]
+
+    async def public_count(self, namespace: str) -> int:
+        return len(await self._public(namespace))
 
     async def delete(self, namespace: str, name: str, force: bool) -> Entity:
         held = await self.store.count_entities(namespace, ACTIONS, prefix=f"{name}/")

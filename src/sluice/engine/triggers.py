@@ -3,6 +3,7 @@ the trigger's own activation lists them, all in one durable write."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from sluice.engine.names import check_name
 from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import resolve_action
-from sluice.engine.rules import ACTIVE, TRIGGERS, Rules, rule_target
+from sluice.engine.rules import ACTIVE, TRIGGER_UID, TRIGGERS, Rules, rule_target
 from sluice.errors import SluiceError, TooLarge
 from sluice.ids import CallId
 from sluice.queue.base import Queue
@@ -52,6 +53,7 @@ class Triggers:
         async def build(old: dict[str, Any] | None) -> dict[str, Any]:
             doc = common_fields(body, old)
             doc["limits"] = {}
+            doc[TRIGGER_UID] = old.get(TRIGGER_UID) if old is not None else secrets.token_hex(16)
             return doc
 
         return await entities.upsert(self.store, namespace, TRIGGERS, name, overwrite, build)

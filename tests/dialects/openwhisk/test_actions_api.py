@@ -7,8 +7,10 @@ import io
 import zipfile
 from collections.abc import Callable
 
+from tests.support.ow_client import ow_call
 from tests.support.server import SluiceServer, put_action
 
+INDEX = "exports.main = () => ({zipped: true})"
 HELLO = "function main(p) { return {payload: 'Hello ' + (p.name || 'world')} }"
 
 
@@ -118,3 +120,44 @@ def test_list_paging(server: SluiceServer) -> None:
         assert len(first) == 2
         assert {a["name"] for a in first}.isdisjoint({a["name"] for a in second})
         assert c.get(server.ns_path("actions?limit=201")).status_code == 400
+
+
+def test_empty_code_is_stored_and_fails_when_run(server: SluiceServer) -> None:
+    """Upstream takes `exec.code: ""`: the action is made; a call of it ends as the
+    developer's error, not the platform's."""
+    created = ow_call(
+        "return ow.actions.create("
+        "{name: 'empty-code', action: {exec: {kind: 'nodejs:default', code: ''}}})",
+        apihost=server.url,
+        api_key=server.auth,
+        namespace="_",
+    )
+    assert created.ok, created.error
+    assert created.value["exec"]["code"] == ""
+    with server.client() as c:
+        ran = c.post(server.ns_path("actions/empty-code?blocking=true"))
+        assert ran.status_code == 502
+        assert ran.json()["response"]["status"] == "action developer error"
+        # a blackbox still needs its zip, and the code must be a string
+        for exec_ in ({"kind": "blackbox", "code": ""}, {"kind": "nodejs:default", "code": 7}):
+            refused = c.put(server.ns_path("actions/empty-bad"), json={"exec": exec_})
+            assert refused.status_code == 400
+            assert set(refused.json()) == {"error", "code"}
+
+
+def test_a_zip_of_owner_only_files_runs(server: SluiceServer) -> None:
+    """Python's zipfile writes owner-only files by default and JSZip no modes at all: the
+    function's (other) user still reads its code, as the client's own suite needs."""
+    for name, mode in (("zip-owner-only", 0o600), ("zip-no-modes", 0)):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for path, text in (("package.json", '{"main": "index.js"}'), ("index.js", INDEX)):
+                info = zipfile.ZipInfo(path)
+                info.external_attr = mode << 16
+                z.writestr(info, text)
+        code = base64.b64encode(buf.getvalue()).decode()
+        with server.client() as c:
+            assert put_action(c, name, code).status_code == 200
+            ran = c.post(server.ns_path(f"actions/{name}?blocking=true&result=true"), json={})
+            assert ran.status_code == 200, ran.text
+            assert ran.json() == {"zipped": True}

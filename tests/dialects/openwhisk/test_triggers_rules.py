@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from itertools import pairwise
+from typing import Any
 
 import httpx
 from tests.support.calls import wait_call
+from tests.support.ow_client import OwOutcome, ow_call
 from tests.support.server import SluiceServer, put_action
 
 ECHO = "function main(args) { return {got: args} }"
@@ -93,12 +95,69 @@ def test_trigger_fire_needs_auth(server: SluiceServer) -> None:
     assert httpx.post(server.url + "/api/v1/namespaces/_/triggers/t-auth").status_code == 401
 
 
-def test_rule_needs_an_existing_trigger(server: SluiceServer) -> None:
+def _ow(server: SluiceServer, body: str, **args: Any) -> OwOutcome:
+    return ow_call(body, apihost=server.url, api_key=server.auth, namespace="_", args=args)
+
+
+def test_a_rule_needs_an_existing_trigger_and_action(server: SluiceServer) -> None:
     with server.client() as c:
-        r = c.put(
-            server.ns_path("rules/r-x"), json={"trigger": "/guest/nope", "action": "/guest/x"}
+        assert put_action(c, "a-real", ECHO).status_code == 200
+        assert c.put(server.ns_path("triggers/t-real"), json={}).status_code == 200
+    create = "return ow.rules.create({name: args.name, trigger: args.trigger, action: args.action})"
+    for trigger, action, message in (
+        ("t-nope", "a-real", "trigger /guest/t-nope does not exist"),
+        ("t-real", "a-nope", "action /guest/a-nope does not exist"),
+        ("t-real", "nopkg/a", "action /guest/nopkg/a does not exist"),
+    ):
+        outcome = _ow(server, create, name="r-bad", trigger=trigger, action=action)
+        assert not outcome.ok
+        assert outcome.error["statusCode"] == 400
+        assert outcome.error["error"]["error"] == message
+        assert set(outcome.error["error"]) == {"error", "code"}
+    with server.client() as c:
+        assert c.get(server.ns_path("rules/r-bad")).status_code == 404
+        # neither may be left out, and another namespace's trigger is not the caller's to use
+        only = c.put(server.ns_path("rules/r-bad"), json={"trigger": "t-real"})
+        assert only.status_code == 400
+        assert only.json()["error"] == "rule requires a valid trigger and a valid action"
+        theirs = c.put(
+            server.ns_path("rules/r-bad"), json={"trigger": "/other/t", "action": "a-real"}
         )
-        assert r.status_code == 404
+        assert theirs.status_code == 403
+
+
+def test_a_rule_of_a_deleted_trigger_stays_inactive(server: SluiceServer) -> None:
+    with server.client() as c:
+        _setup(c, server, "t-again", "r-again", "a-again")
+        assert c.delete(server.ns_path("triggers/t-again")).status_code == 200
+    got = _ow(server, "return ow.rules.get({name: 'r-again'})")
+    assert got.value["status"] == "inactive"
+    enable = _ow(server, "return ow.rules.enable({name: 'r-again'})")
+    assert enable.error["statusCode"] == 404
+    assert enable.error["error"]["error"] == "Only rules with existing triggers can be activated"
+    # a trigger of the same name made again does not revive the rule
+    assert _ow(server, "return ow.triggers.create({name: 't-again'})").ok
+    assert _ow(server, "return ow.rules.get({name: 'r-again'})").value["status"] == "inactive"
+    trigger = _ow(server, "return ow.triggers.get({name: 't-again'})").value
+    assert "rules" not in trigger
+    with server.client() as c:
+        assert c.post(server.ns_path("triggers/t-again"), json={}).status_code == 204
+    # until it is enabled again, on the trigger as it is now
+    assert _ow(server, "return ow.rules.enable({name: 'r-again'})").ok
+    assert _ow(server, "return ow.rules.get({name: 'r-again'})").value["status"] == "active"
+    fired = _ow(server, "return ow.triggers.invoke({name: 't-again', params: {n: 1}})").value
+    with server.client() as c:
+        record = c.get(server.ns_path(f"activations/{fired['activationId']}")).json()
+        started = json.loads(record["logs"][0])["activationId"]
+        assert wait_call(c, started)["state"] == "success"
+        result = c.get(server.ns_path(f"activations/{started}/result")).json()
+    assert result["result"] == {"got": {"n": 1}}
+    # updating a rule whose trigger is gone names the missing trigger
+    with server.client() as c:
+        assert c.delete(server.ns_path("triggers/t-again")).status_code == 200
+        update = c.put(server.ns_path("rules/r-again?overwrite=true"), json={"annotations": []})
+        assert update.status_code == 400
+        assert update.json()["error"] == "trigger /guest/t-again does not exist"
 
 
 NAP = "function main(a) { return new Promise(r => setTimeout(() => r({napped: true}), 500)) }"

@@ -14,6 +14,7 @@ from sluice.dialects.openwhisk.context import (
     query_bool,
     query_int,
 )
+from sluice.engine.names import check_name
 from sluice.engine.resolve import resolve_action
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
@@ -45,12 +46,25 @@ async def put_action(request: Request) -> Response:
 async def get_action(request: Request) -> Response:
     caller, namespace = await caller_and_target(request)
     sluice = engine(request)
-    target = await resolve_action(
-        sluice.store, sluice.packages, caller, namespace, request.path_params["name"]
-    )
+    name = request.path_params["name"]
+    if name.endswith("/"):  # `actions/pkg/`: what `wsk action list pkg` asks for
+        return await _list_in_package(request, caller, namespace, name[:-1])
+    target = await resolve_action(sluice.store, sluice.packages, caller, namespace, name)
     entity = target.action
     code = request.query_params.get("code", "true").lower() != "false"
     return JSON(wire.action(entity, code=code))
+
+
+async def _list_in_package(request: Request, caller: str, namespace: str, name: str) -> Response:
+    """The actions of a package the caller may read (its own, or another namespace's
+    published one). A binding holds none of its own, as upstream lists it."""
+    packages = engine(request).packages
+    package = await packages.readable(caller, namespace, check_name(name, "package name"))
+    held = [] if package.doc.get("binding") else await packages.contents(namespace, name)
+    if query_bool(request, "count"):
+        return JSON({"actions": len(held)})
+    skip, limit = list_window(request)
+    return JSON([wire.action_summary(a) for a in held[skip : skip + limit]])
 
 
 async def delete_action(request: Request) -> Response:

@@ -115,6 +115,20 @@ async def set_rule_status(request: Request) -> Response:
 
 
 # Packages ---------------------------------------------------------------------------------
+async def list_packages(request: Request) -> Response:
+    """The caller's own packages, or another namespace's public ones (never its private
+    packages or its bindings), as `wsk package list /whisk.system` shows them."""
+    caller, namespace = await caller_and_target(request)
+    packages = engine(request).packages
+    own = namespace == caller
+    if query_bool(request, "count"):
+        count = await (packages.count(namespace) if own else packages.public_count(namespace))
+        return JSON({"packages": count})
+    skip, limit = list_window(request)
+    page = packages.page if own else packages.public_page
+    return JSON([wire.package(e, summary=True) for e in await page(namespace, skip, limit)])
+
+
 async def get_package(request: Request) -> Response:
     caller, namespace = await caller_and_target(request)
     packages = engine(request).packages
@@ -158,13 +172,13 @@ def routes(prefix: str) -> list[BaseRoute]:
     list_r, put_r, delete_r = _crud(
         "rules", lambda r: engine(r).rules, wire.rule, lambda e: wire.rule(e, with_status=False)
     )
-    list_p, put_p, _ = _crud(
+    _, put_p, _ = _crud(
         "packages", _PackageCollection, wire.package, lambda e: wire.package(e, summary=True)
     )
     for collection, list_, put, get, delete, post in (
         ("triggers", list_t, put_t, get_trigger, delete_t, fire_trigger),
         ("rules", list_r, put_r, get_rule, delete_r, set_rule_status),
-        ("packages", list_p, put_p, get_package, delete_package, None),
+        ("packages", list_packages, put_p, get_package, delete_package, None),
     ):
         item = {"GET": get, "PUT": put, "DELETE": delete, **({"POST": post} if post else {})}
         out += [

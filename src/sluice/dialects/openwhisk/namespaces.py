@@ -30,10 +30,6 @@ async def api_info(request: Request) -> Response:
     )
 
 
-async def root(request: Request) -> Response:
-    return JSON({"openwhisk": "hello", "sluice": "ready"})
-
-
 async def list_namespaces(request: Request) -> Response:
     caller = await authenticate(request, engine(request).namespaces)
     return JSON([caller.name])

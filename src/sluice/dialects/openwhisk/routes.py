@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from sluice.dialects.openwhisk import actions, activations, entities, namespaces, web
+from sluice.dialects.openwhisk import (
+    actions,
+    activations,
+    entities,
+    limits,
+    namespaces,
+    platform,
+    web,
+)
 from sluice.http.routing import by_method
 
 _NS = "/namespaces/{ns}"
@@ -30,12 +38,13 @@ def _api_routes(prefix: str) -> list[BaseRoute]:
         Route(f"{prefix}{_NS}/activations/{{id}}/result", activations.get_result, methods=["GET"]),
         Route(f"{prefix}{_NS}/activations/{{id}}/logs", activations.get_logs, methods=["GET"]),
         *entities.routes(prefix),
+        *limits.routes(f"{prefix}{_NS}"),
     ]
 
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/", namespaces.root, methods=["GET"]),
+        Route("/", platform.root, methods=["GET"]),
         *web.routes(),
         *_api_routes("/api/v1"),
         *_api_routes("/runtime/api/v1"),

@@ -1,0 +1,4 @@
+// The parameters, as they came.
+function main(params) {
+  return params || {};
+}
