@@ -16,6 +16,7 @@ def test_root_answers_platform_info_with_the_runtimes_that_run(server: SluiceSer
     assert {"description", "api_paths", "limits", "runtimes"} <= set(info)
     assert info["api_paths"] == ["/api/v1"]
     assert info["limits"]["max_action_duration"] >= info["limits"]["min_action_duration"]
+    assert info["limits"]["sequence_length"] == 50  # SLUICE_SEQUENCE_MAX_ACTIONS
     runtimes = info["runtimes"]
     node = runtimes["nodejs"]
     assert node, "Node.js runs the tests' own actions, so it is listed"

@@ -66,6 +66,7 @@ def info(request: Request) -> dict[str, Any]:
             "max_action_memory": settings.memory_max_mb * mb,
             "min_action_logs": 0,
             "max_action_logs": settings.logs_max_mb * mb,
+            "sequence_length": settings.sequence_max_actions,
         },
         "runtimes": runtimes(sluice.runtime),
     }
