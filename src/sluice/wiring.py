@@ -79,6 +79,7 @@ def build_runtime(settings: Settings) -> Runtime:
         python_path=(str(PYTHON_LIBS),),
         work_dir=claim_work_dir(settings.resolved_work_dir, settings.data_dir),
         builds_dir=settings.builds_dir,
+        runtimes=settings.runtimes,
     )
     return ProcessRuntime(config, sandbox)
 
@@ -109,7 +110,11 @@ class Sluice:
             settings.build_timeout_seconds,
         )
         self.actions = Actions(
-            self.store, settings, self.runtime.resolve_kind, self.builder.for_action
+            self.store,
+            settings,
+            self.runtime.resolve_kind,
+            self.builder.for_action,
+            refuse_kind=self.runtime.served().refusal,
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
         self.packages = Packages(self.store)
@@ -201,8 +206,6 @@ class Sluice:
         await self.store.close()
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for kind in self.runtime.kinds():
-            family = kind.partition(":")[0]
-            out.setdefault(family, []).append({"kind": kind, "default": True})
-        return out
+        """The kinds that run here, grouped by family, each family's default marked (the API
+        info's `runtimes`)."""
+        return self.runtime.served().by_family()

@@ -57,11 +57,15 @@ class Actions:
         settings: Settings,
         resolve_kind: Callable[[str], str | None],
         prepare: Prepare | None = None,
+        *,
+        refuse_kind: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.resolve_kind = resolve_kind
         self.prepare = prepare
+        #: why a kind is not served (what is installed, how to add it)
+        self.refuse_kind = refuse_kind or (lambda kind: f"The kind '{kind}' is not supported.")
 
     # Validation -------------------------------------------------------------------------
     def _exec(self, value: Any, old: dict[str, Any] | None) -> dict[str, Any]:
@@ -77,7 +81,7 @@ class Actions:
             )
         kind = self.resolve_kind(kind_text)
         if kind is None:
-            raise BadRequest(f"The kind '{kind_text}' is not supported.")
+            raise BadRequest(self.refuse_kind(kind_text))
         code = value.get("code", old.get("code") if old else None)
         if not isinstance(code, str) or not code:
             raise BadRequest("The field 'exec.code' is required and must be a string.")

@@ -120,7 +120,7 @@ class RuntimeProcess:
             argv = runner_argv(kind, launcher.node, heap_mb, child_end.fileno())
             env = path_env(kind, launcher.node_path, launcher.python_path)
             spec = launcher.sandbox.launch(
-                argv, env, home, visible=process.deps.dirs, network=network
+                argv, env, home, visible=[*process.deps.dirs, *kind.shown()], network=network
             )
             process._child = await Child.spawn(spec, process._on_output, (child_end.fileno(),))
             child_end.close()

@@ -1,0 +1,176 @@
+"""Kinds through the real server: each of OpenWhisk's API document's kinds is served or
+refused with what is installed and how to add it; a configured interpreter of the wrong
+version is refused (in the log at start-up and at create); a second Python version serves its
+kind; GET /api/v1 lists exactly the kinds that run, each family's default the newest."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.support.interpreters import node_major, other_pythons
+from tests.support.server import SluiceServer, put_action
+
+#: the ActionExec kinds of OpenWhisk's API document (core/controller/.../apiv1swagger.json)
+UPSTREAM_KINDS = [
+    "blackbox",
+    "java:8",
+    "java:default",
+    "nodejs:16",
+    "nodejs:18",
+    "nodejs:20",
+    "nodejs:default",
+    "php:8.1",
+    "php:default",
+    "python:3.10",
+    "python:3.11",
+    "python:default",
+    "ruby:2.5",
+    "ruby:default",
+    "go:1.20",
+    "go:default",
+    "sequence",
+    "swift:5.3",
+    "swift:5.7",
+    "swift:default",
+    "dotnet:3.1",
+    "dotnet:6.0",
+    "dotnet:default",
+    "rust:1.34",
+    "rust:default",
+]
+NODE_CODE = "function main(a) { return {node: process.versions.node, echo: a.x}; }"
+PYTHON_CODE = (
+    "import sys\ndef main(a):\n    return {'python': sys.version.split()[0], 'echo': a.get('x')}\n"
+)
+OWN_PYTHON = f"python:{sys.version_info.major}.{sys.version_info.minor}"
+
+NODE = node_major()
+#: a kind `node` is not: configured with `node`, it must be refused
+WRONG_NODE = f"nodejs:{NODE + 2}" if NODE is not None else "nodejs:22"
+#: the newest Python here besides the server's own, configured by its path
+PYTHONS = other_pythons()
+SECOND_PYTHON = max(PYTHONS, key=lambda k: tuple(map(int, k[7:].split("."))), default=None)
+
+
+@pytest.fixture(scope="module")
+def kinds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
+    entries = [f"{WRONG_NODE}=node"]
+    if SECOND_PYTHON is not None:
+        entries.append(f"{SECOND_PYTHON}={PYTHONS[SECOND_PYTHON]}")
+    env = {"SLUICE_RUNTIMES": "; ".join(entries)}
+    instance = SluiceServer(tmp_path_factory.mktemp("kinds"), extra_env=env)
+    try:
+        yield instance.start()
+    finally:
+        instance.close()
+
+
+def _invoke(server: SluiceServer, name: str) -> dict[str, object]:
+    with server.client() as c:
+        r = c.post(server.ns_path(f"actions/{name}?blocking=true&result=true"), json={"x": 7})
+        assert r.status_code == 200, r.text
+        result: dict[str, object] = r.json()
+        return result
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_wrong_major_binary_is_refused_at_start_and_at_create(kinds_server: SluiceServer) -> None:
+    log = kinds_server.log_path.read_text()
+    assert f"kind {WRONG_NODE} refused" in log
+    assert f"is version {NODE}." in log
+    with kinds_server.client() as c:
+        r = put_action(c, "wrong-node", NODE_CODE, kind=WRONG_NODE)
+        assert r.status_code == 400
+        body = r.json()
+        assert set(body) == {"error", "code"}
+        error = body["error"]
+        assert f"The kind '{WRONG_NODE}' is not installed on this server" in error
+        assert f"is version {NODE}." in error
+        assert f"Installed kinds: {OWN_PYTHON}" in error or f"nodejs:{NODE}" in error
+        assert f"SLUICE_RUNTIMES='{WRONG_NODE}=/path/to/node'" in error
+        assert c.get(kinds_server.ns_path("actions/wrong-node")).status_code == 404
+
+
+def test_every_upstream_kind_is_served_or_refused_with_how_to_add_it(
+    kinds_server: SluiceServer,
+) -> None:
+    served = []
+    with kinds_server.client() as c:
+        info = c.get("/api/v1").json()["runtimes"]
+        listed = {entry["kind"] for family in info.values() for entry in family}
+        for kind in UPSTREAM_KINDS:
+            family = kind.partition(":")[0]
+            code = PYTHON_CODE if family == "python" else NODE_CODE
+            if kind == "blackbox":
+                continue  # needs a zip: tests/runtime/test_blackbox.py
+            r = put_action(c, f"k-{kind.replace(':', '-').replace('.', '-')}", code, kind=kind)
+            if r.status_code == 200:
+                served.append(kind)
+                assert r.json()["exec"]["kind"] in listed
+                continue
+            assert r.status_code == 400, (kind, r.text)
+            error = r.json()["error"]
+            if kind == "sequence":
+                continue  # a sequence names components, not code (issue 21, part 1)
+            assert f"The kind '{kind}'" in error
+            assert "Installed kinds: " in error
+            assert "SLUICE_RUNTIMES='" in error
+            assert "docs/runtimes.md" in error
+            if family not in ("nodejs", "python", "go"):
+                assert "actionloop runner" in error
+    assert "python:default" in served
+    for kind in served:
+        name = f"k-{kind.replace(':', '-').replace('.', '-')}"
+        result = _invoke(kinds_server, name)
+        assert result["echo"] == 7
+
+
+def test_api_info_lists_exactly_the_kinds_that_run(kinds_server: SluiceServer) -> None:
+    with kinds_server.client() as c:
+        info = c.get("/api/v1").json()["runtimes"]
+        pythons = [entry["kind"] for entry in info["python"]]
+        assert OWN_PYTHON in pythons
+        if SECOND_PYTHON is not None:
+            assert SECOND_PYTHON in pythons
+        if NODE is not None:
+            assert [entry["kind"] for entry in info["nodejs"]] == [f"nodejs:{NODE}"]
+        assert WRONG_NODE not in json.dumps(info)
+        for family, entries in info.items():
+            assert sum(entry["default"] for entry in entries) == 1, family
+            for entry in entries:
+                assert set(entry) >= {"kind", "image", "deprecated", "default"}
+        # each listed node and python kind runs, on an interpreter of its version
+        for family, code, field in (
+            ("nodejs", NODE_CODE, "node"),
+            ("python", PYTHON_CODE, "python"),
+        ):
+            for entry in info.get(family, []):
+                kind = entry["kind"]
+                name = f"listed-{kind.replace(':', '-').replace('.', '-')}"
+                assert put_action(c, name, code, kind=kind).status_code == 200
+                result = _invoke(kinds_server, name)
+                version = str(result[field])
+                assert (version + ".").startswith(kind.partition(":")[2] + "."), (kind, version)
+
+
+@pytest.mark.skipif(SECOND_PYTHON is None, reason="no second Python version on this machine")
+def test_a_configured_python_serves_its_kind_and_default_follows_the_newest(
+    kinds_server: SluiceServer,
+) -> None:
+    assert SECOND_PYTHON is not None
+    newest = max((OWN_PYTHON, SECOND_PYTHON), key=lambda k: tuple(map(int, k[7:].split("."))))
+    with kinds_server.client() as c:
+        info = c.get("/api/v1").json()["runtimes"]
+        defaults = [entry["kind"] for entry in info["python"] if entry["default"]]
+        assert defaults == [newest]
+        assert put_action(c, "py-default", PYTHON_CODE, kind="python:default").status_code == 200
+        assert c.get(kinds_server.ns_path("actions/py-default")).json()["exec"]["kind"] == newest
+        assert put_action(c, "py-second", PYTHON_CODE, kind=SECOND_PYTHON).status_code == 200
+    result = _invoke(kinds_server, "py-second")
+    assert str(result["python"]).startswith(SECOND_PYTHON[7:] + ".")
+    # the interpreter lives outside the system's directories: the sandbox shows it read-only
+    assert not str(Path(PYTHONS[SECOND_PYTHON]).resolve()).startswith("/usr/")
