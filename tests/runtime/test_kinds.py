@@ -20,9 +20,11 @@ from sluice.runtime.interpreters import (
     parse_runtimes,
 )
 from sluice.runtime.kinds import (
+    ACTIONLOOP_RUNNER,
     NODE_RUNNER,
     PYTHON_RUNNER,
     Family,
+    Kind,
     Kinds,
     available_kinds,
     path_env,
@@ -73,7 +75,7 @@ def test_kinds_follow_the_interpreters_found() -> None:
         (Refused("python:3.12", "python3.12 (on PATH) does not run: exited 127"),),
     )
     kinds = available_kinds(found)
-    assert kinds.names() == ["nodejs:20", "nodejs:22", "python:3.11", "blackbox", *fn]
+    assert kinds.names() == ["nodejs:20", "nodejs:22", "python:3.11", "go:1.19", "blackbox", *fn]
     # :default and the bare family name follow the newest installed
     for alias in ("nodejs:default", "nodejs"):
         assert kinds.resolve(alias) == kinds.resolve("nodejs:22")
@@ -83,11 +85,23 @@ def test_kinds_follow_the_interpreters_found() -> None:
         ("nodejs:20", False),
         ("nodejs:22", True),
     ]
-    assert "go" not in families  # found, but not run yet: refused with the reason
-    assert "no runner for go kinds yet" in kinds.refusal("go:1.19")
+    go = kinds.resolve("go:default")
+    assert go is not None
+    assert go.family is Family.ACTIONLOOP
+    assert go.has_action_process
+    assert families["go"] == [
+        {
+            "kind": "go:1.19",
+            "image": "sluice/go-v1.19",
+            "deprecated": False,
+            "default": True,
+            "attached": False,
+            "requireMain": False,
+        }
+    ]
     why = kinds.refusal("python:3.12")
     assert "python3.12 (on PATH) does not run: exited 127" in why
-    assert "Installed kinds: nodejs:20, nodejs:22, python:3.11, blackbox" in why
+    assert "Installed kinds: nodejs:20, nodejs:22, python:3.11, go:1.19, blackbox" in why
     assert "SLUICE_RUNTIMES='python:3.12=/path/to/python3'" in why
     assert "SLUICE_RUNTIMES='ruby:VERSION=/path/to/ruby /path/to/runner'" in kinds.refusal(
         "ruby:default"
@@ -165,3 +179,23 @@ def test_runner_command_lines() -> None:
     assert path_env(node, ("/a", "/b"), ()) == {"NODE_PATH": "/a:/b"}
     assert path_env(python, (), ("/p",)) == {"PYTHONPATH": "/p"}
     assert path_env(python, ("/a",), ()) == {}
+
+
+def test_actionloop_command_lines() -> None:
+    go = Kind(
+        "go:1.19",
+        Family.ACTIONLOOP,
+        interpreter=Interpreter("go:1.19", "/usr/lib/go/bin/go", "1.19.8", "on PATH"),
+    )
+    loop = [sys.executable, "-S", "-u", str(ACTIONLOOP_RUNNER), "7"]
+    assert runner_argv(go, None, 128, 7) == [*loop, "--go", "/usr/lib/go/bin/go"]
+    perl = Interpreter("perl:5", "/srv/perl/bin/perl", "5", "SLUICE_RUNTIMES", "/r/run.pl")
+    kind = Kind("perl:5", Family.ACTIONLOOP, interpreter=perl)
+    assert runner_argv(kind, None, 128, 7) == [*loop, "/srv/perl/bin/perl", "/r/run.pl"]
+    # no lib/ beside its bin/: the executable alone is shown, and the runner
+    assert perl.shown() == [Path("/srv/perl/bin/perl"), Path("/r/run.pl")]
+    # an installation: all of it (its libraries)
+    python = Interpreter("python:3.11", sys.executable, "3.11", "the server's own Python")
+    if Path(sys.executable).parent.name == "bin" and Path(sys.base_prefix, "lib").is_dir():
+        assert Path(sys.executable).parent.parent in python.shown()
+    assert ACTIONLOOP_RUNNER.is_file()

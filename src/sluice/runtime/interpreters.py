@@ -31,7 +31,7 @@ SEARCHED = {
     PYTHON: ("3.9", "3.10", "3.11", "3.12", "3.13"),
 }
 #: generic names whose version decides which kind of their family they serve
-GENERIC = {NODEJS: ("node", "nodejs"), PYTHON: ("python3",)}
+GENERIC = {NODEJS: ("node", "nodejs"), PYTHON: ("python3",), GO: ("go",)}
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
 _KIND = re.compile(r"^([a-z][a-z0-9]*):(\d+(?:\.\d+)*)$")
 PROBE_SECONDS = 10.0

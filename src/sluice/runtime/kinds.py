@@ -20,6 +20,7 @@ from sluice.runtime.interpreters import Found, Interpreter, Refused, newest
 LAUNCHERS = Path(__file__).parent / "launchers"
 NODE_RUNNER = LAUNCHERS / "node_runner.js"
 PYTHON_RUNNER = LAUNCHERS / "python_runner.py"
+ACTIONLOOP_RUNNER = LAUNCHERS / "actionloop.py"
 
 
 class Family(StrEnum):
@@ -65,6 +66,13 @@ class Kind:
         """Whether one process runs several calls at once (an action's limits.concurrency):
         Node.js's runner does; the others run one call at a time."""
         return self.family is Family.NODEJS
+
+    @property
+    def has_action_process(self) -> bool:
+        """Whether its runner keeps the action in a process of its own (actionloop): that
+        process is no stray of a call. (What the action starts then lives until the runner
+        goes, inside the same control group and its caps.)"""
+        return self.family is Family.ACTIONLOOP
 
     @property
     def serves_http(self) -> bool:
@@ -136,8 +144,7 @@ def versioned_kinds(found: Found) -> list[Kind]:
     (`nodejs:default`, `nodejs`; `python:3` too; `go:default`...)."""
     by_prefix: dict[str, list[Interpreter]] = {}
     for interpreter in found.served:
-        if runs(interpreter):
-            by_prefix.setdefault(interpreter.family, []).append(interpreter)
+        by_prefix.setdefault(interpreter.family, []).append(interpreter)
     kinds: list[Kind] = []
     for prefix, interpreters in by_prefix.items():
         best = newest([i.kind.partition(":")[2] for i in interpreters])
@@ -148,23 +155,11 @@ def versioned_kinds(found: Found) -> list[Kind]:
                 aliases = (f"{prefix}:default", prefix)
                 if prefix == "python":
                     aliases = ("python:3", *aliases)
-            kinds.append(Kind(interpreter.kind, _FAMILIES[prefix], aliases, interpreter))
+            family = Family.ACTIONLOOP
+            if interpreter.runner is None and prefix in ("nodejs", "python"):
+                family = _FAMILIES[prefix]
+            kinds.append(Kind(interpreter.kind, family, aliases, interpreter))
     return kinds
-
-
-def runs(interpreter: Interpreter) -> bool:
-    """Whether Sluice has the runner an interpreter's kind needs: its own Node.js and Python
-    runners. (Go and the interpreter + actionloop runner kinds are not served yet.)"""
-    return interpreter.runner is None and interpreter.family in ("nodejs", "python")
-
-
-def not_run(found: Found) -> list[Refused]:
-    """Interpreters found for kinds Sluice has no runner for yet, as refusals."""
-    return [
-        Refused(i.kind, f"{i.path} is there, but Sluice has no runner for {i.family} kinds yet")
-        for i in found.served
-        if not runs(i)
-    ]
 
 
 def _number(kind: str) -> tuple[int, ...]:
@@ -265,7 +260,7 @@ def find_node(configured: str | None) -> str | None:
 
 def available_kinds(found: Found) -> Kinds:
     """Every kind this machine can run: one per interpreter found, and those that need none."""
-    return Kinds([*versioned_kinds(found), *FIXED_KINDS], [*found.refused, *not_run(found)])
+    return Kinds([*versioned_kinds(found), *FIXED_KINDS], found.refused)
 
 
 def runner_argv(kind: Kind, node: str | None, memory_mb: int, channel_fd: int) -> list[str]:
@@ -282,6 +277,11 @@ def runner_argv(kind: Kind, node: str | None, memory_mb: int, channel_fd: int) -
             # the server's own Python runs the runner it compiled
             return [sys.executable, "-S", "-u", str(python_runner_script()), str(channel_fd)]
         return [interpreter, "-S", "-u", str(PYTHON_RUNNER), str(channel_fd)]
+    if kind.family is Family.ACTIONLOOP and kind.interpreter is not None:
+        loop = [sys.executable, "-S", "-u", str(ACTIONLOOP_RUNNER), str(channel_fd)]
+        if kind.interpreter.runner is None:  # Go: its toolchain builds the action
+            return [*loop, "--go", kind.interpreter.path]
+        return [*loop, kind.interpreter.path, kind.interpreter.runner]
     raise ValueError(f"{kind.name} has no warm runner")
 
 

@@ -6,6 +6,8 @@ kind; GET /api/v1 lists exactly the kinds that run, each family's default the ne
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +49,24 @@ PYTHON_CODE = (
     "import sys\ndef main(a):\n    return {'python': sys.version.split()[0], 'echo': a.get('x')}\n"
 )
 OWN_PYTHON = f"python:{sys.version_info.major}.{sys.version_info.minor}"
+
+GO_CODE = """package main
+
+import "fmt"
+
+func Main(obj map[string]interface{}) map[string]interface{} {
+	fmt.Println("hello from go")
+	return map[string]interface{}{"echo": obj["x"], "ns": os.Getenv("__OW_NAMESPACE")}
+}
+""".replace('import "fmt"', 'import (\n\t"fmt"\n\t"os"\n)')
+PERL_RUNNER = Path(__file__).parents[2] / "fixtures" / "runners" / "perl_runner.pl"
+PERL_CODE = """sub main {
+    my ($params) = @_;
+    print "hello from perl\\n";
+    return { echo => $params->{x}, ns => $ENV{__OW_NAMESPACE} };
+}
+"""
+
 
 NODE = node_major()
 #: a kind `node` is not: configured with `node`, it must be refused
@@ -104,7 +124,7 @@ def test_every_upstream_kind_is_served_or_refused_with_how_to_add_it(
         listed = {entry["kind"] for family in info.values() for entry in family}
         for kind in UPSTREAM_KINDS:
             family = kind.partition(":")[0]
-            code = PYTHON_CODE if family == "python" else NODE_CODE
+            code = {"python": PYTHON_CODE, "go": GO_CODE}.get(family, NODE_CODE)
             if kind == "blackbox":
                 continue  # needs a zip: tests/runtime/test_blackbox.py
             r = put_action(c, f"k-{kind.replace(':', '-').replace('.', '-')}", code, kind=kind)
@@ -174,3 +194,59 @@ def test_a_configured_python_serves_its_kind_and_default_follows_the_newest(
     assert str(result["python"]).startswith(SECOND_PYTHON[7:] + ".")
     # the interpreter lives outside the system's directories: the sandbox shows it read-only
     assert not str(Path(PYTHONS[SECOND_PYTHON]).resolve()).startswith("/usr/")
+
+
+def _logs(server: SluiceServer, name: str) -> tuple[dict[str, object], list[str]]:
+    with server.client() as c:
+        r = c.post(server.ns_path(f"actions/{name}?blocking=true"), json={"x": 7})
+        assert r.status_code in (200, 502), r.text
+        record = r.json()
+        return record["response"], record["logs"]
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
+def test_go_is_served_with_the_go_toolchain(kinds_server: SluiceServer) -> None:
+    with kinds_server.client() as c:
+        go = [e for e in c.get("/api/v1").json()["runtimes"]["go"]]
+        assert len(go) == 1
+        assert go[0]["default"] is True
+        assert put_action(c, "go-hello", GO_CODE, kind="go:default").status_code == 200
+        stored = c.get(kinds_server.ns_path("actions/go-hello")).json()["exec"]
+        assert stored["kind"] == go[0]["kind"]
+        assert stored["code"] == GO_CODE  # the source is kept; it is built in the process
+        broken = GO_CODE.replace("return", "retrun")
+        assert put_action(c, "go-broken", broken, kind="go:default").status_code == 200
+    response, logs = _logs(kinds_server, "go-hello")
+    assert response["result"] == {"echo": 7, "ns": "guest"}
+    assert any(line.endswith("stdout: hello from go") for line in logs)
+    # warm: the second call runs on the built process
+    assert _invoke(kinds_server, "go-hello") == {"echo": 7, "ns": "guest"}
+    response, _ = _logs(kinds_server, "go-broken")
+    assert response["status"] == "action developer error"
+    assert "does not build" in str(response["result"])
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="perl is not installed")
+def test_a_configured_interpreter_and_runner_serve_a_kind(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    perl = str(shutil.which("perl"))
+    out = subprocess.run([perl, "--version"], capture_output=True, text=True, check=True)
+    major = out.stdout.split("perl ", 1)[1].split(",")[0]
+    kind = f"perl:{major}"
+    env = {"SLUICE_RUNTIMES": f"{kind}={perl} {PERL_RUNNER}; perl:1={perl} {PERL_RUNNER}"}
+    server = SluiceServer(tmp_path_factory.mktemp("perl"), extra_env=env).start()
+    try:
+        with server.client() as c:
+            info = c.get("/api/v1").json()["runtimes"]
+            assert [e["kind"] for e in info["perl"]] == [kind]
+            assert put_action(c, "perl-hello", PERL_CODE, kind="perl:default").status_code == 200
+            r = put_action(c, "perl-old", PERL_CODE, kind="perl:1")
+            assert r.status_code == 400
+            assert f"is version {major}, not perl:1." in r.json()["error"]
+        response, logs = _logs(server, "perl-hello")
+        assert response["result"] == {"echo": 7, "ns": "guest"}
+        assert any(line.endswith("stdout: hello from perl") for line in logs)
+        assert _invoke(server, "perl-hello") == {"echo": 7, "ns": "guest"}
+    finally:
+        server.close()
