@@ -27,6 +27,7 @@ from sluice.notify.waiters import Waiters
 from sluice.paths import claim_work_dir, release_work_dir
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
+from sluice.runtime.interpreters import Interpreter
 from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.base import Network
 from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
@@ -108,6 +109,7 @@ class Sluice:
             settings.builds_dir,
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
+            interpreter_of=self._interpreter_of,
         )
         self.actions = Actions(
             self.store,
@@ -204,6 +206,10 @@ class Sluice:
             await self.callbacks.stop()
         await self.transport.close()
         await self.store.close()
+
+    def _interpreter_of(self, kind: str) -> Interpreter | None:
+        found = self.runtime.served().resolve(kind)
+        return found.interpreter if found is not None else None
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
         """The kinds that run here, grouped by family, each family's default marked (the API

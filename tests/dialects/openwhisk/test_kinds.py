@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.runtime.helpers import zip_b64
 from tests.support.interpreters import node_major, other_pythons, second_node
 from tests.support.server import SluiceServer, put_action
 
@@ -283,3 +284,28 @@ def test_a_second_node_version_serves_its_kind_and_default_follows_the_newest(
             first = put_action(c, "node-first", NODE_CODE, kind=f"nodejs:{NODE}")
             assert first.status_code == 200
         assert str(_invoke(kinds_server, "node-first")["node"]).startswith(f"{NODE}.")
+
+
+@pytest.mark.skipif(SECOND_PYTHON is None, reason="no second Python version on this machine")
+def test_a_python_kind_s_requirements_are_installed_by_its_own_python(
+    kinds_server: SluiceServer,
+) -> None:
+    assert SECOND_PYTHON is not None
+    version = SECOND_PYTHON[7:]
+    # a marker only that version's pip installs: the server's own Python would skip it
+    files = {
+        "__main__.py": "import iso8601\n"
+        "def main(a):\n    return {'year': iso8601.parse_date(a['when']).year}\n",
+        "requirements.txt": f"iso8601==0.1.12; python_version == '{version}'\n",
+    }
+    body = {"exec": {"kind": SECOND_PYTHON, "code": zip_b64(files), "binary": True}}
+    with kinds_server.client() as c:
+        r = c.put(kinds_server.ns_path("actions/py-deps?overwrite=true"), json=body, timeout=600)
+        assert r.status_code == 200, r.text
+        answer = c.post(
+            kinds_server.ns_path("actions/py-deps?blocking=true&result=true"),
+            json={"when": "2017-10-03T22:31:01Z"},
+            timeout=120,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"year": 2017}
