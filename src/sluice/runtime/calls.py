@@ -69,7 +69,7 @@ async def run_warm(
     finally:
         _unwatch(process, memory)
     complete = await process.finish_logs(call_id, grace)
-    if process.watched == 0 and not process.kind.has_action_process:
+    if process.watched == 0:
         # nothing a call started outlives it: only the runner stays warm
         process.kill_strays()
     if isinstance(answer, End):

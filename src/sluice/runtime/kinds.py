@@ -70,8 +70,7 @@ class Kind:
     @property
     def has_action_process(self) -> bool:
         """Whether its runner keeps the action in a process of its own (actionloop): that
-        process is no stray of a call. (What the action starts then lives until the runner
-        goes, inside the same control group and its caps.)"""
+        process is no stray of a call (what the action itself starts is)."""
         return self.family is Family.ACTIONLOOP
 
     @property

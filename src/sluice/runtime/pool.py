@@ -432,7 +432,8 @@ class ProcessRuntime:
         start_ms = now_ms()
         kind = self._kinds.resolve(request.action.kind)
         if kind is None:
-            message = self._kinds.refusal(request.action.kind)
+            # no reasons here: a web action's anonymous caller sees this (they name paths)
+            message = f"The action kind '{request.action.kind}' is not installed on this server."
             return failure(Outcome.PLATFORM_ERROR, message, None, start_ms)
         if kind.family is Family.FN:
             return await self.fn.run(kind, request, start_ms)

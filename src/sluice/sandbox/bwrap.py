@@ -350,14 +350,17 @@ class BwrapConfinement:
             with contextlib.suppress(OSError):
                 self.group.limit_memory(memory_mb)
 
-    def kill_strays(self) -> int:
+    def kill_strays(self, keep_children: bool = False) -> int:
         if self.group is None:
             return 0
         if self._command is None:
             self._command = _first_child(self.init)
         if self._command is None:
             return 0
-        return self.group.kill(keep=frozenset({self.monitor, self.init, self._command}))
+        keep = {self.monitor, self.init, self._command}
+        if keep_children:
+            keep.update(_children(self._command))
+        return self.group.kill(keep=frozenset(keep))
 
     def out_of_memory(self) -> bool:
         return self.group is not None and self.group.oom_kills() > 0
@@ -438,12 +441,16 @@ def api_address(url: str) -> tuple[str, int]:
 
 
 def _first_child(pid: int) -> int | None:
+    children = _children(pid)
+    return children[0] if children else None
+
+
+def _children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
-            children = f.read().split()
+            return [int(child) for child in f.read().split()]
     except OSError:
-        return None
-    return int(children[0]) if children else None
+        return []
 
 
 def runtime_paths() -> list[Path]:

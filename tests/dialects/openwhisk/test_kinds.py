@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tests.runtime.helpers import zip_b64
 from tests.support.interpreters import node_major, other_pythons, second_node
-from tests.support.server import SluiceServer, put_action
+from tests.support.server import SluiceServer, put_action, wait_for
 
 #: the ActionExec kinds of OpenWhisk's API document (core/controller/.../apiv1swagger.json)
 UPSTREAM_KINDS = [
@@ -309,3 +309,48 @@ def test_a_python_kind_s_requirements_are_installed_by_its_own_python(
         )
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"year": 2017}
+
+
+GO_STRAY = """package main
+
+import "os/exec"
+
+func Main(obj map[string]interface{}) map[string]interface{} {
+	started := exec.Command("sleep", "3217").Start() == nil
+	return map[string]interface{}{"started": started}
+}
+"""
+
+
+def _sleepers(mark: str) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if status.read_bytes().split(b"\\0")[:2] == [b"sleep", mark.encode()]:
+                found.append(int(status.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed")
+def test_what_an_actionloop_action_starts_is_killed_but_the_action_stays_warm(
+    kinds_server: SluiceServer,
+) -> None:
+    if "bubblewrap" not in kinds_server.log_path.read_text():
+        pytest.skip("strays are found through the sandbox's control group")
+    with kinds_server.client() as c:
+        assert put_action(c, "go-stray", GO_STRAY, kind="go:default").status_code == 200
+    with kinds_server.client() as c:
+        r = c.post(kinds_server.ns_path("actions/go-stray?blocking=true"), json={})
+        assert r.status_code == 200, r.text
+        assert r.json()["response"]["result"] == {"started": True}
+        assert "initTime" in {a["key"] for a in r.json()["annotations"]}  # built, started
+    wait_for(lambda: not _sleepers("3217") or None, 10, "the stray sleep to be killed")
+    # the action's own process was kept: the next call is warm (no init)
+    with kinds_server.client() as c:
+        r = c.post(kinds_server.ns_path("actions/go-stray?blocking=true"), json={})
+        assert r.status_code == 200, r.text
+        keys = {a["key"] for a in r.json()["annotations"]}
+        assert "initTime" not in keys
+    wait_for(lambda: not _sleepers("3217") or None, 10, "the second stray to be killed")
