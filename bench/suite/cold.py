@@ -27,8 +27,10 @@ from bench.loadgen import HttpClient, now
 from bench.stats import fmt_ms, summary_ms
 from bench.suite.common import HOST, Report, log
 from bench.suite.table import Row, at_most, latency_row, verdict
-from sluice.sandbox.base import Sandbox
-from sluice.sandbox.bwrap import BwrapSandbox, choose_sandbox
+from sluice.config import Settings
+from sluice.sandbox.base import Network, Sandbox
+from sluice.sandbox.bwrap import BwrapSandbox
+from sluice.sandbox.choose import choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 
 #: the issue's targets with a pre-started interpreter (ms); without one: 1.2x the fork+exec
@@ -150,9 +152,11 @@ async def _kinds(server: SluiceServer, stems: bool, args: argparse.Namespace) ->
 
 
 def run(args: argparse.Namespace, report: Report) -> None:
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"network": Settings().function_network}
     log("cold: fork+exec of the bare interpreters")
-    sandbox = choose_sandbox("auto", hidden=(), visible=())
+    # the network the servers below give their functions (SLUICE_FUNCTION_NETWORK)
+    network = Network(Settings().function_network)
+    sandbox = choose_sandbox("auto", hidden=(), visible=(), network=network)
     for kind, runs in (("python", 20), ("node", 10)):
         if kind == "node" and not shutil.which("node"):
             continue
@@ -190,7 +194,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
                     f"floor: fork+exec `{label}` in Sluice's bwrap sandbox",
                     sandboxed,
                     reference=f"unsandboxed {fmt_ms(floors[kind].get('p50'))}",
-                    notes=f"n={sandboxed.get('n')}; SLUICE_SANDBOX=auto picks bwrap here",
+                    notes=f"n={sandboxed.get('n')}; SLUICE_SANDBOX=auto picks bwrap here; "
+                    f"network {results.get('network')}",
                 )
             )
     for stems, how in (("1", "stem cell (pre-started interpreter)"), ("0", "no stem cell")):

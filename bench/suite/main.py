@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.core import REPO, add_profile_options, profile_lines
 from bench.machine import machine_facts
-from bench.suite import accept, cold, long_calls, scale, throughput, warm
+from bench.suite import accept, attacks, cold, long_calls, scale, throughput, warm
 from bench.suite.common import Report, log
 from bench.suite.table import Row, markdown, tally
 
@@ -23,6 +23,7 @@ SECTIONS = {
     "cold": cold.run,
     "scale": scale.run,
     "long": long_calls.run,
+    "attacks": attacks.run,
 }
 #: full value, --quick value (a smoke run: every code path, short loads)
 DEFAULTS: dict[str, tuple[Any, Any]] = {

@@ -111,16 +111,25 @@ class Settings(BaseSettings):
     nats_sweep_seconds: float = 30.0
 
     # Runtime processes
-    #: bwrap (auto: the same) contains function processes and is required; none runs them
-    #: unconfined, as Sluice's own user, on its network
-    sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    #: what contains function processes: auto (bwrap, else Landlock where bwrap cannot make
+    #: namespaces), bwrap, landlock, or none (unconfined, as Sluice's own user, on its network)
+    sandbox: Literal["auto", "bwrap", "landlock", "none"] = "auto"
+    #: the bubblewrap program (a name on PATH, or a path)
+    bwrap: str = "bwrap"
     #: where function processes' own directories live (default: on /dev/shm, apart from the
     #: data dir's disk; the data dir's work/ where /dev/shm is no tmpfs)
     work_dir: Path | None = None
-    #: what a function process can reach: none, api-only (Sluice's API alone), host
-    function_network: Literal["none", "api-only", "host"] = "api-only"
+    #: what a function process can reach: none, api-only (Sluice's API alone), egress (the
+    #: API and the internet, no host, loopback or private address), host
+    function_network: Literal["none", "api-only", "egress", "host"] = "egress"
+    #: networks (IPv4 CIDRs, addresses) that egress functions may reach although they are
+    #: private, shared or reserved ("10.1.0.0/16,192.168.5.7")
+    function_egress_allow: str = ""
     #: whether a function may ask for the host's network (its `network` annotation)
     function_network_allow_host: bool = False
+    #: the network builds (pip, npm, go) run on: egress (with the package registries let
+    #: through) or host
+    build_network: Literal["egress", "host"] = "egress"
     #: the unprivileged uid and gid function processes run as when Sluice runs as root
     function_uid: int = Field(default=1_900_000, ge=1)
     #: processes and threads of one function process's tree at once
@@ -230,6 +239,14 @@ class Settings(BaseSettings):
         from sluice.notify.destinations import Allowed  # it reads these settings
 
         Allowed.parse(value)
+        return value
+
+    @field_validator("function_egress_allow")
+    @classmethod
+    def _known_egress_allow(cls, value: str) -> str:
+        from sluice.sandbox.egress import parse_allowed  # it reads these settings
+
+        parse_allowed(value)
         return value
 
     @field_validator("callback_resolver")

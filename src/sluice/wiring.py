@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sluice.backends import build_backends
 from sluice.bootstrap import ensure_node_packages, platform_secret
 from sluice.build.builder import Builder
+from sluice.build.registries import registry_hosts, registry_networks
 from sluice.config import Settings
 from sluice.engine.actions import Actions
 from sluice.engine.alarms import Alarms
@@ -29,14 +31,18 @@ from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.interpreters import Interpreter
 from sluice.runtime.pool import ProcessRuntime
-from sluice.sandbox.base import Network
-from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
+from sluice.sandbox.base import Network, Sandbox
+from sluice.sandbox.bwrap import BwrapSandbox, Limits, api_address
+from sluice.sandbox.choose import choose_sandbox
+from sluice.sandbox.egress import parse_allowed
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, scheduler_lock
 from sluice.worker.housekeeping import reaper, sweeper
 from sluice.worker.loop import Worker
 from sluice.worker.process import WorkerProcess
 from sluice.worker.scheduler import Job, Scheduler
+
+log = logging.getLogger("sluice")
 
 #: the parts each `--role` runs
 ROLES = {
@@ -71,6 +77,8 @@ def build_runtime(settings: Settings) -> Runtime:
             memory_mb=settings.memory_max_mb,
         ),
         uid=settings.function_uid,
+        egress_allow=parse_allowed(settings.function_egress_allow),
+        bwrap=settings.bwrap,
     )
     config = RuntimeConfig(
         idle_seconds=settings.idle_seconds,
@@ -83,6 +91,19 @@ def build_runtime(settings: Settings) -> Runtime:
         runtimes=settings.runtimes,
     )
     return ProcessRuntime(config, sandbox)
+
+
+def build_sandbox(sandbox: Sandbox, settings: Settings) -> Sandbox:
+    """Where builds run: the functions' sandbox on the egress network, the package registries
+    let through (a build runs its packages' scripts), or on the host's if so configured or
+    if there is no egress here."""
+    if settings.build_network == "egress" and isinstance(sandbox, BwrapSandbox):
+        if sandbox.egress is not None:
+            return sandbox.reaching(registry_networks(registry_hosts())).with_network(
+                Network.EGRESS
+            )
+        log.warning("builds run on the host's network: there is no egress here (slirp4netns)")
+    return sandbox.with_network(Network.HOST)
 
 
 class Sluice:
@@ -104,8 +125,7 @@ class Sluice:
             self.runtime.sandbox if isinstance(self.runtime, ProcessRuntime) else RlimitSandbox()
         )
         self.builder = Builder(
-            # a build fetches its packages from the registries
-            sandbox.with_network(Network.HOST),
+            build_sandbox(sandbox, settings),
             settings.builds_dir,
             settings.resolved_work_dir,
             settings.build_timeout_seconds,

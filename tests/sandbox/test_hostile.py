@@ -474,7 +474,7 @@ def test_a_function_may_ask_for_less_network(server: SluiceServer) -> None:
     ("value", "message"),
     [
         ("host", "The annotation 'network' may be 'host' only where the operator allows it"),
-        ("lan", "The annotation 'network' must be one of none, api-only, host."),
+        ("lan", "The annotation 'network' must be one of none, api-only, egress, host."),
     ],
 )
 def test_a_function_may_not_ask_for_more_network(
@@ -497,19 +497,23 @@ except OSError as exc:
 """
 
 
-def test_an_openfaas_function_asks_through_its_annotations(server: SluiceServer) -> None:
+@pytest.mark.parametrize("field", ["annotations", "labels"])
+def test_an_openfaas_function_asks_through_its_annotations(
+    server: SluiceServer, field: str
+) -> None:
+    name = f"faas-no-net-{field}"
     spec = {
-        "service": "faas-no-net",
+        "service": name,
         "envProcess": "python3 probe.py",
         "code": zip_b64({"probe.py": PROCESS_PROBE}),
-        "annotations": {"network": "none"},
+        field: {"network": "none"},
     }
     with server.client() as client:
-        client.request("DELETE", "/system/functions", json={"functionName": "faas-no-net"})
+        client.request("DELETE", "/system/functions", json={"functionName": name})
         made = client.post("/system/functions", json=spec)
         assert made.status_code == 202, made.text
-        answer = client.post("/function/faas-no-net", content=b"")
+        answer = client.post(f"/function/{name}", content=b"")
         assert answer.status_code == 200, answer.text
         assert answer.text.strip() == "ConnectionRefusedError"
-        refused = client.put("/system/functions", json={**spec, "annotations": {"network": "host"}})
+        refused = client.put("/system/functions", json={**spec, field: {"network": "host"}})
         assert refused.status_code == 400, refused.text

@@ -1,5 +1,6 @@
 """Without a sandbox that works Sluice does not start, unless told to run functions
-unconfined, and then says so on every start."""
+unconfined, and then says so on every start. (Where bubblewrap is missing but the kernel
+has Landlock, the default falls back to it: tests/sandbox/test_landlock.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ NO_BWRAP = "/nonexistent"
 
 
 def test_serve_refuses_to_start_without_bubblewrap(tmp_path: Path) -> None:
-    server = SluiceServer(tmp_path, extra_env={"PATH": NO_BWRAP})
+    server = SluiceServer(tmp_path, extra_env={"PATH": NO_BWRAP, "SLUICE_SANDBOX": "bwrap"})
     done = subprocess.run(
         [str(SLUICE), "serve"],
         env=server.server_env(),

@@ -24,7 +24,7 @@ from sluice.errors import CannotStart
 from sluice.http.app import build_app
 from sluice.http.edge import edge_limits, protocol, raise_open_files_limit
 from sluice.http.health import build_health_app
-from sluice.sandbox.bwrap import SandboxUnavailable
+from sluice.sandbox.choose import SandboxUnavailable
 from sluice.wiring import Sluice
 
 log = logging.getLogger("sluice")

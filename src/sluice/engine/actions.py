@@ -24,7 +24,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 #: the annotation naming what a function's processes can reach, and its values (the
 #: sandbox's networks)
 NETWORK = "network"
-NETWORKS = ("none", "api-only", "host")
+NETWORKS = ("none", "api-only", "egress", "host")
 
 
 def annotation(doc: dict[str, Any], key: str, default: Any = None) -> Any:

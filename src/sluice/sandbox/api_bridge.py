@@ -6,47 +6,39 @@ a listening socket *inside* that namespace, on the loopback address and port the
 told, and forwards each connection made to it to the API. Nothing else of the host is
 reachable: no other port, no other address.
 
-The socket is made by a short-lived thread that joins the namespace (`setns` changes only
-the calling thread's namespace, and the thread ends right after), so no helper process runs
-beside the function. A bridge serves a bounded number of connections at once: a function
-opening thousands of sockets to the API waits in its backlog instead of taking the server's
-file descriptors.
+The socket is made in that namespace (sandbox/netns.py: by a short-lived thread under root,
+by a small agent process otherwise). A bridge serves a bounded number of connections at
+once: a function opening thousands of sockets to the API waits in its backlog instead of
+taking the server's file descriptors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
+import fcntl
 import logging
-import os
 import socket
-import threading
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from sluice.sandbox.netns import Netns
+
 log = logging.getLogger("sluice.sandbox")
 
-_CLONE_NEWNET = 0x40000000
+_SIOCGIFFLAGS = 0x8913
+_IFF_UP = 0x1
+#: the longest bubblewrap may take to bring a new network's loopback up
+_LOOPBACK_SECONDS = 10.0
 #: connections one function process has open to the API at once
 MAX_CONNECTIONS = 32
 _CHUNK = 1 << 16
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _join_network(pid: int) -> None:
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, _CLONE_NEWNET) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, f"setns into the network of process {pid}: {os.strerror(error)}")
-    finally:
-        os.close(fd)
-
-
-def _listener(address: tuple[str, int]) -> socket.socket:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _listener(address: tuple[str, int], made: socket.socket | None = None) -> socket.socket:
+    listener = made or socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(address)
@@ -58,21 +50,40 @@ def _listener(address: tuple[str, int]) -> socket.socket:
     return listener
 
 
-def _stream_socket() -> socket.socket:
-    made = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    made.setblocking(False)
-    return made
+async def loopback_ready(ns: Netns) -> None:
+    """Wait until the loopback of process `pid`'s new network is up: bubblewrap brings it up
+    in the sandbox while the server already knows the pid, and nothing else may touch the
+    namespace before (a listener there would find no address, a second netlink client would
+    make bubblewrap's fail)."""
+    probe = await ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    deadline = asyncio.get_running_loop().time() + _LOOPBACK_SECONDS
+    try:
+        while not _is_up(probe, b"lo"):
+            if asyncio.get_running_loop().time() > deadline:
+                raise OSError(f"the loopback of process {ns.pid}'s network never came up")
+            await asyncio.sleep(0.0005)
+    finally:
+        probe.close()
 
 
-async def listen_in(pid: int, address: tuple[str, int]) -> socket.socket:
-    """A listening socket on `address` in the network namespace of process `pid`."""
-    return await _made_in(pid, lambda: _listener(address))
+def _is_up(probe: socket.socket, name: bytes) -> bool:
+    request = struct.pack("16sH14x", name, 0)
+    try:
+        flags = struct.unpack("16sH14x", fcntl.ioctl(probe.fileno(), _SIOCGIFFLAGS, request))[1]
+    except OSError:
+        return False
+    return bool(flags & _IFF_UP)
 
 
-async def connect_in(pid: int, address: tuple[str, int]) -> socket.socket:
-    """A socket connected to `address` in the network namespace of process `pid` (a socket's
-    namespace is the one it was made in: only the making needs the thread)."""
-    made = await _made_in(pid, _stream_socket)
+async def listen_in(ns: Netns, address: tuple[str, int]) -> socket.socket:
+    """A listening socket on `address` in the network namespace `ns`."""
+    return _listener(address, await ns.socket(socket.AF_INET, socket.SOCK_STREAM))
+
+
+async def connect_in(ns: Netns, address: tuple[str, int]) -> socket.socket:
+    """A socket connected to `address` in the network namespace `ns` (a socket's namespace
+    is the one it was made in: only the making happens there)."""
+    made = await ns.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         await asyncio.get_running_loop().sock_connect(made, address)
     except BaseException:
@@ -81,39 +92,9 @@ async def connect_in(pid: int, address: tuple[str, int]) -> socket.socket:
     return made
 
 
-async def open_in(pid: int, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A connection to `port` on the loopback of process `pid`'s network."""
-    return await asyncio.open_connection(sock=await connect_in(pid, ("127.0.0.1", port)))
-
-
-async def _made_in(pid: int, factory: Callable[[], socket.socket]) -> socket.socket:
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[socket.socket] = loop.create_future()
-
-    def make() -> None:
-        try:
-            _join_network(pid)
-            made = factory()
-        except BaseException as exc:
-            loop.call_soon_threadsafe(_settle_error, done, exc)
-        else:
-            loop.call_soon_threadsafe(_settle, done, made)
-
-    # a thread of its own: it leaves the server's namespace for good, then ends
-    threading.Thread(target=make, name="sluice-netns", daemon=True).start()
-    return await done
-
-
-def _settle(done: asyncio.Future[socket.socket], made: socket.socket) -> None:
-    if done.cancelled():
-        made.close()
-    else:
-        done.set_result(made)
-
-
-def _settle_error(done: asyncio.Future[socket.socket], exc: BaseException) -> None:
-    if not done.cancelled():
-        done.set_exception(exc)
+async def open_in(ns: Netns, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to `port` on the loopback of the network `ns`."""
+    return await asyncio.open_connection(sock=await connect_in(ns, ("127.0.0.1", port)))
 
 
 #: opens the far end of one bridged connection
@@ -206,12 +187,11 @@ def api_bridge(listener: socket.socket, target: tuple[str, int]) -> Bridge:
     return Bridge(listener, lambda: asyncio.open_connection(*target), f"the API at {target}")
 
 
-async def port_forward(pid: int, port: int) -> Bridge:
+async def port_forward(ns: Netns, port: int) -> Bridge:
     """A port on the server's loopback whose connections reach `port` on the loopback of
-    process `pid`'s network (a function's own HTTP server)."""
-
+    the network `ns` (a function's own HTTP server)."""
     return Bridge(
-        _listener(("127.0.0.1", 0)), lambda: open_in(pid, port), f"port {port} of process {pid}"
+        _listener(("127.0.0.1", 0)), lambda: open_in(ns, port), f"port {port} of process {ns.pid}"
     )
 
 

@@ -30,6 +30,8 @@ class Network(StrEnum):
     NONE = "none"
     #: Sluice's API alone, at the address __OW_API_HOST names
     API = "api-only"
+    #: Sluice's API and the internet, but no host, loopback or private address
+    EGRESS = "egress"
     #: the host's network as it is (only where the operator allows it)
     HOST = "host"
 
@@ -137,3 +139,11 @@ def pid_running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def give(home: Path, uid: int, gid: int) -> None:
+    """Make a process's directory, and what was laid out in it for it, its own."""
+    os.chown(home, uid, gid)
+    for parent, dirs, files in os.walk(home):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(parent, name), uid, gid)

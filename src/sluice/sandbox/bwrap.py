@@ -12,8 +12,8 @@
 - **Refused system calls.** A seccomp filter (sandbox/seccomp.py) refuses raw and packet
   sockets, ptrace, mounts, new namespaces, keyrings, BPF, perf events and the rest.
 - **Its own network.** A network namespace of its own: no loopback services of the host, no
-  view of other clients' traffic; Sluice's API is bridged in (sandbox/api_bridge.py), or
-  nothing at all.
+  view of other clients' traffic; Sluice's API is bridged in (sandbox/api_bridge.py), with
+  or without the internet through a user-mode stack (sandbox/egress.py), or nothing at all.
 - **Its own processes.** A pid namespace (what it starts dies with it), IPC and UTS
   namespaces, a session of its own, and a control group (sandbox/cgroups.py) that caps the
   memory, process count and CPU of the whole tree.
@@ -30,11 +30,11 @@ import copy
 import logging
 import os
 import resource
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,11 +47,14 @@ from sluice.sandbox.api_bridge import (
     SamePort,
     api_bridge,
     listen_in,
+    loopback_ready,
     open_in,
     port_forward,
 )
-from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
+from sluice.sandbox.base import Confinement, LaunchSpec, Network, give
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
+from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
+from sluice.sandbox.netns import Netns, netns_of
 from sluice.sandbox.rlimits import RlimitSandbox
 
 log = logging.getLogger("sluice.sandbox")
@@ -101,6 +104,7 @@ class BwrapSandbox:
         api: tuple[str, int] | None = None,
         cgroups: Cgroups | None = None,
         limits: Limits | None = None,
+        egress: Egress | None = None,
     ) -> None:
         """`visible` paths (interpreters, libraries, the npm packages and build environments
         offered to functions) are shown read-only; `hidden` ones are never shown, even where
@@ -113,7 +117,9 @@ class BwrapSandbox:
         self.visible = _outermost(self.shown)
         self.inner = inner or RlimitSandbox()
         self.identity = identity
-        self.network = network
+        #: the way out of processes with the egress network (without one, they get the API)
+        self.egress = egress
+        self.network = _possible(network, egress)
         #: where the API is for the bridge, and the address it has inside the sandbox
         self.api = api
         self.cgroups = cgroups
@@ -153,6 +159,8 @@ class BwrapSandbox:
         network = {
             Network.NONE: "a network namespace of its own with no way out",
             Network.API: "a network namespace of its own, Sluice's API bridged in",
+            Network.EGRESS: "a network namespace of its own, Sluice's API bridged in, "
+            + (self.egress.description if self.egress else ""),
             Network.HOST: "the host's network (SLUICE_FUNCTION_NETWORK=host)",
         }[self.network]
         limits = (
@@ -171,8 +179,18 @@ class BwrapSandbox:
         if network is self.network:
             return self
         made = copy.copy(self)
-        made.network = network
+        made.network = _possible(network, self.egress)
         made._base = made._base_args()
+        made._variants = {}
+        return made
+
+    def reaching(self, allowed: Sequence[IPv4Network]) -> BwrapSandbox:
+        """The same sandbox whose egress also lets `allowed` through (builds: the package
+        registries on private addresses)."""
+        if self.egress is None or not allowed:
+            return self
+        made = copy.copy(self)
+        made.egress = self.egress.widened(allowed)
         made._variants = {}
         return made
 
@@ -196,16 +214,21 @@ class BwrapSandbox:
         visible: Sequence[Path] = (),
         network: str | None = None,
     ) -> LaunchSpec:
-        if network is not None and network != self.network:
+        if network is not None and _possible(Network(network), self.egress) != self.network:
             return self._variant(Network(network)).launch(argv, env, cwd, visible=visible)
         spec = self.inner.launch(argv, env, cwd)
         home = cwd.resolve()
         if self.identity is not None:
-            _give(home, self.identity)
+            give(home, self.identity.uid, self.identity.gid)
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
         block_read, block_write = os.pipe2(os.O_CLOEXEC)
         rules = seccomp.program_fd()
+        passed = [info_write, block_read, rules]
         shown: list[str] = []
+        if self.network is Network.EGRESS:
+            # the names of the host's resolver mean nothing in here: slirp4netns's forwarder
+            passed.append(resolv := _data_fd(RESOLV_CONF))
+            shown += ["--perms", "0644", "--ro-bind-data", str(resolv), "/etc/resolv.conf"]
         for path in visible:
             shown += [*_traversable_parents(path.absolute()), *_ro_bind(path.absolute())]
         wrapper = [
@@ -227,14 +250,14 @@ class BwrapSandbox:
         ]
         if self.identity is not None:
             wrapper += _drop_to(self.identity)
-        confiner = BwrapConfiner(self, (info_read, block_write), (info_write, block_read, rules))
+        confiner = BwrapConfiner(self, (info_read, block_write), tuple(passed))
         return LaunchSpec(
             argv=(*wrapper, *spec.argv),
             env=spec.env,
             cwd=spec.cwd,
             start_new_session=spec.start_new_session,
             preexec_fn=spec.preexec_fn,
-            pass_fds=(info_write, block_read, rules),
+            pass_fds=tuple(passed),
             confiner=confiner,
         )
 
@@ -259,6 +282,8 @@ class BwrapConfiner:
             os.close(fd)
         group: ProcessGroup | None = None
         bridge: Bridge | None = None
+        uplink: Uplink | None = None
+        ns: Netns | None = None
         try:
             inner = await self._sandbox_pid()
             sandbox = self.sandbox
@@ -272,20 +297,30 @@ class BwrapConfiner:
                 group.join(inner)
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
-            if sandbox.network is Network.API and sandbox.api is not None:
+            if sandbox.network is not Network.HOST:
+                ns = netns_of(inner)
+                await loopback_ready(ns)
+            if ns is not None and sandbox.network is not Network.NONE and sandbox.api:
                 inside, target = _bridge_addresses(sandbox.api)
-                bridge = api_bridge(await listen_in(inner, inside), target)
+                bridge = api_bridge(await listen_in(ns, inside), target)
+            if sandbox.network is Network.EGRESS and sandbox.egress is not None:
+                uplink = await sandbox.egress.attach(
+                    inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
+                )
             os.write(self.block, b"1")
         except BaseException:
+            if uplink is not None:
+                await uplink.close()
             if bridge is not None:
                 await bridge.close()
+            if ns is not None:
+                await ns.close()
             if group is not None:
                 group.kill()
             raise
         finally:
             os.close(self.block)
-        own_network = sandbox.network is not Network.HOST
-        return BwrapConfinement(pid, inner, group, bridge, own_network)
+        return BwrapConfinement(pid, inner, group, bridge, ns, uplink)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -322,26 +357,29 @@ class BwrapConfinement:
         init: int,
         group: ProcessGroup | None,
         bridge: Bridge | None,
-        own_network: bool,
+        ns: Netns | None,
+        uplink: Uplink | None = None,
     ) -> None:
         #: bwrap outside the sandbox, and its first process inside
         self.monitor = monitor
         self.init = init
         self.group = group
         self.bridge = bridge
-        self.own_network = own_network
+        #: its own network (None: the host's)
+        self.ns = ns
+        self.uplink = uplink
         self._forwards: list[Bridge] = []
         self._command: int | None = None
 
     async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if not self.own_network:
+        if self.ns is None:
             return await asyncio.open_connection("127.0.0.1", port)
-        return await open_in(self.init, port)
+        return await open_in(self.ns, port)
 
     async def forward(self, port: int) -> Forward:
-        if not self.own_network:
+        if self.ns is None:
             return SamePort(port)
-        bridge = await port_forward(self.init, port)
+        bridge = await port_forward(self.ns, port)
         self._forwards.append(bridge)
         return bridge
 
@@ -359,7 +397,7 @@ class BwrapConfinement:
             return 0
         keep = {self.monitor, self.init, self._command}
         if keep_children:
-            keep.update(_children(self._command))
+            keep.update(children_of(self._command))
         return self.group.kill(keep=frozenset(keep))
 
     def out_of_memory(self) -> bool:
@@ -368,6 +406,10 @@ class BwrapConfinement:
     async def release(self) -> None:
         for bridge in (*self._forwards, *([self.bridge] if self.bridge else [])):
             await bridge.close()
+        if self.uplink is not None:
+            await self.uplink.close()
+        if self.ns is not None:
+            await self.ns.close()
         group = self.group
         if group is None:
             return
@@ -378,6 +420,21 @@ class BwrapConfinement:
                 return
             await asyncio.sleep(0.01)
         log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+def _possible(network: Network, egress: Egress | None) -> Network:
+    """The network a process gets: the egress one only where there is a way out."""
+    return Network.API if network is Network.EGRESS and egress is None else network
+
+
+def _data_fd(data: bytes) -> int:
+    """A descriptor bwrap reads `data` from (small enough for a pipe's buffer)."""
+    read, write = os.pipe2(os.O_CLOEXEC)
+    try:
+        os.write(write, data)
+    finally:
+        os.close(write)
+    return read
 
 
 def _system_view() -> list[str]:
@@ -403,14 +460,6 @@ def _traversable_parents(path: Path) -> list[str]:
 
 def _ro_bind(path: Path) -> list[str]:
     return ["--ro-bind", str(path.resolve()), str(path)]
-
-
-def _give(home: Path, identity: Identity) -> None:
-    """Make the process's directory, and what was laid out in it for it, its own."""
-    os.chown(home, identity.uid, identity.gid)
-    for parent, dirs, files in os.walk(home):
-        for name in (*dirs, *files):
-            os.lchown(os.path.join(parent, name), identity.uid, identity.gid)
 
 
 def _drop_to(identity: Identity) -> list[str]:
@@ -441,11 +490,12 @@ def api_address(url: str) -> tuple[str, int]:
 
 
 def _first_child(pid: int) -> int | None:
-    children = _children(pid)
+    children = children_of(pid)
     return children[0] if children else None
 
 
-def _children(pid: int) -> list[int]:
+def children_of(pid: int) -> list[int]:
+    """The pids of `pid`'s children (none once it has gone)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
             return [int(child) for child in f.read().split()]
@@ -515,53 +565,6 @@ def _links() -> list[str]:
     return args
 
 
-def choose_sandbox(
-    mode: str,
-    hidden: Sequence[Path],
-    visible: Sequence[Path],
-    *,
-    network: Network = Network.API,
-    api: tuple[str, int] | None = None,
-    limits: Limits | None = None,
-    uid: int | None = None,
-) -> Sandbox:
-    """`bwrap` or `auto` (bwrap, which must work: Sluice refuses to start without it), or
-    `none` (environment and limits only; never for code you do not trust)."""
-    if mode == "none":
-        log.warning(
-            "SLUICE_SANDBOX=none: function processes run as Sluice's own user, on its network, "
-            "and can read what it can. Never run code you do not trust this way."
-        )
-        return RlimitSandbox()
-    bwrap = shutil.which("bwrap")
-    if bwrap is None or not bwrap_works(bwrap):
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is missing or cannot make namespaces here, so function code "
-            "could not be contained: install it (Debian: apt-get install bubblewrap) or set "
-            "SLUICE_SANDBOX=none to run unconfined"
-        )
-    identity = None
-    if os.geteuid() == 0:
-        chosen = DEFAULT_UID if uid is None else uid
-        identity = Identity(chosen, chosen)
-    sandbox = BwrapSandbox(
-        bwrap,
-        hidden,
-        visible,
-        identity=identity,
-        network=network,
-        api=api,
-        cgroups=Cgroups.detect(),
-        limits=limits,
-    )
-    log.info("function processes: %s", sandbox.description)
-    return sandbox
-
-
 #: the uid (and gid) function processes run as under a root server: a number no account of
 #: the machine uses, so they own nothing outside their own directories
 DEFAULT_UID = 1_900_000
-
-
-class SandboxUnavailable(RuntimeError):
-    """The sandbox asked for cannot be made on this machine."""

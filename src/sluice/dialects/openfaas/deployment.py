@@ -103,7 +103,10 @@ def action_body(spec: dict[str, Any]) -> dict[str, Any]:
     """The action a FunctionDeployment describes (its name is `service_name(spec)`)."""
     env = _strings(spec, "envVars")
     annotations = _strings(spec, "annotations")
-    _strings(spec, "labels")
+    labels = _strings(spec, "labels")
+    # stack.yml users set labels as often as annotations: either names the network
+    if "network" in labels:
+        annotations.setdefault("network", labels["network"])
     limits: dict[str, Any] = {}
     given = spec.get("limits")
     memory = given.get("memory") if isinstance(given, dict) else None

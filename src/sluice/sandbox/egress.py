@@ -1,0 +1,259 @@
+"""The internet for a function process, and nothing of the host's networks.
+
+A process with `network: egress` gets, besides Sluice's API (sandbox/api_bridge.py), a way
+out through a user-mode TCP/IP stack: `slirp4netns` attached to the process's own network
+namespace. Its packets become ordinary sockets of the slirp4netns process on the host, so
+what they may reach is decided inside the namespace, before they leave it: routes that
+answer "no route to host" cover every range that is not globally reachable (loopback,
+private, shared, link-local with the cloud metadata address, documentation, multicast,
+reserved) and each of the host's own addresses; `SLUICE_FUNCTION_EGRESS_ALLOW` lets chosen
+networks through. slirp4netns also refuses its own gateway's way to the host's loopback
+(`--disable-host-loopback`), and there is no IPv6 at all. The function cannot change its
+routes: it holds no capability in its namespace.
+
+Name resolution goes to slirp4netns's DNS forwarder (the sandbox's /etc/resolv.conf names
+it), which asks the host's resolver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+
+import psutil
+
+from sluice.sandbox.netns import network_owner, readable
+
+log = logging.getLogger("sluice.sandbox")
+
+#: the namespace's own network, as slirp4netns configures it by default
+GATEWAY = "10.0.2.2"
+NAMESERVER = "10.0.2.3"
+RESOLV_CONF = f"nameserver {NAMESERVER}\n".encode()
+_DEVICE = "tap0"
+#: the device slirp4netns opens for the namespace's interface
+_TUN = "/dev/net/tun"
+#: the longest slirp4netns may take to bring the interface up
+_READY_SECONDS = 10.0
+
+#: IPv4 ranges that are not globally reachable (IANA's special-purpose registry), refused
+NOT_GLOBAL = tuple(
+    ip_network(cidr)
+    for cidr in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+
+
+def parse_allowed(value: str) -> tuple[IPv4Network, ...]:
+    """`SLUICE_FUNCTION_EGRESS_ALLOW`: IPv4 networks or addresses, comma-separated."""
+    allowed: list[IPv4Network] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            network = ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not an IPv4 network or address") from exc
+        if not isinstance(network, IPv4Network):
+            raise ValueError(f"{item!r}: functions have no IPv6 way out")
+        allowed.append(network)
+    return tuple(allowed)
+
+
+def host_addresses() -> tuple[IPv4Address, ...]:
+    """The host's own IPv4 addresses: services listening on any address answer on each."""
+    found: set[IPv4Address] = set()
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            with contextlib.suppress(ValueError):
+                ip = ip_address(address.address)
+                if isinstance(ip, IPv4Address):
+                    found.add(ip)
+    return tuple(sorted(found))
+
+
+def routes(allowed: Sequence[IPv4Network], host: Sequence[IPv4Address]) -> list[str]:
+    """The `ip -batch` lines that close the namespace to everything but the internet and the
+    networks allowed (the most specific route wins, so an allowed network inside a refused
+    range gets through)."""
+    lines = [f"route add unreachable {network}" for network in NOT_GLOBAL]
+    opened = set(allowed)
+    for ip in host:
+        own = ip_network(f"{ip}/32")
+        if own not in opened and not any(ip in network for network in NOT_GLOBAL):
+            lines.append(f"route add unreachable {own}")
+    for network in allowed:
+        lines.append(f"route add {network} via {GATEWAY} dev {_DEVICE}")
+    return lines
+
+
+@dataclass
+class Uplink:
+    """One process's way out: the slirp4netns serving its namespace."""
+
+    process: asyncio.subprocess.Process
+    #: closing it tells slirp4netns to stop (and so does the server's death)
+    exit_fd: int
+    closed: bool = field(default=False)
+    #: what slirp4netns says once running goes to the log, so its pipe never fills
+    said: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        os.close(self.exit_fd)
+        if self.said is not None:
+            self.said.cancel()
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
+
+
+class Egress:
+    """What gives function processes the internet: found once, used per process."""
+
+    def __init__(
+        self, slirp4netns: str, nsenter: str, ip: str, allowed: Sequence[IPv4Network] = ()
+    ) -> None:
+        self.slirp4netns = slirp4netns
+        self.nsenter = nsenter
+        self.ip = ip
+        self.allowed = tuple(allowed)
+        self._routes = ("\n".join(routes(self.allowed, host_addresses())) + "\n").encode()
+
+    def widened(self, allowed: Sequence[IPv4Network]) -> Egress:
+        """This egress letting `allowed` through too."""
+        more = tuple(network for network in allowed if network not in self.allowed)
+        return Egress(self.slirp4netns, self.nsenter, self.ip, (*self.allowed, *more))
+
+    @classmethod
+    def find(cls, allowed: Sequence[IPv4Network] = ()) -> Egress | None:
+        """The egress of this machine, or None without slirp4netns, nsenter, ip or the tun
+        device."""
+        tools = [shutil.which(name) for name in ("slirp4netns", "nsenter", "ip")]
+        if any(tool is None for tool in tools):
+            return None
+        if not os.access(_TUN, os.R_OK | os.W_OK):
+            log.warning("%s is closed to this user: slirp4netns cannot make a way out", _TUN)
+            return None
+        slirp4netns, nsenter, ip = (str(tool) for tool in tools)
+        return cls(slirp4netns, nsenter, ip, allowed)
+
+    @property
+    def description(self) -> str:
+        opened = ", ".join(str(network) for network in self.allowed)
+        return "the internet through slirp4netns (no host, loopback or private address" + (
+            f" but {opened})" if opened else ")"
+        )
+
+    async def attach(self, pid: int, *, user_namespace: bool) -> Uplink:
+        """Give the network namespace of process `pid` its way out, closed as described."""
+        # a server that is not root acts in the user namespace that owns the network
+        owner = network_owner(pid) if user_namespace else None
+        try:
+            return await self._attach(pid, owner)
+        finally:
+            if owner is not None:
+                os.close(owner)
+
+    async def _attach(self, pid: int, owner: int | None) -> Uplink:
+        ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
+        exit_read, exit_write = os.pipe2(os.O_CLOEXEC)
+        userns = [f"--userns-path=/proc/self/fd/{owner}"] if owner is not None else []
+        # its own sandbox takes root (real, or of the user namespace: bubblewrap maps the
+        # server's user to itself there), so a server of another user runs it without
+        sandboxed = ["--enable-sandbox", "--enable-seccomp"] if owner is None else []
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self.slirp4netns,
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                *sandboxed,
+                f"--ready-fd={ready_write}",
+                f"--exit-fd={exit_read}",
+                *userns,
+                str(pid),
+                _DEVICE,
+                pass_fds=(ready_write, exit_read, *([owner] if owner is not None else [])),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except BaseException:
+            for fd in (ready_read, exit_write):
+                os.close(fd)
+            raise
+        finally:
+            os.close(ready_write)
+            os.close(exit_read)
+        uplink = Uplink(process, exit_write)
+        try:
+            await asyncio.wait_for(readable(ready_read), _READY_SECONDS)
+            if not os.read(ready_read, 1):
+                raise OSError(f"slirp4netns exited: {await _stderr(process)}")
+            await self._close_routes(pid, owner)
+            uplink.said = asyncio.create_task(_log_what_it_says(process))
+        except BaseException:
+            await uplink.close()
+            raise
+        finally:
+            os.close(ready_read)
+        return uplink
+
+    async def _close_routes(self, pid: int, owner: int | None) -> None:
+        join = [] if owner is None else [f"--user=/proc/self/fd/{owner}", "--preserve-credentials"]
+        done = await asyncio.create_subprocess_exec(
+            self.nsenter,
+            f"--target={pid}",
+            "--net",
+            *join,
+            "--",
+            self.ip,
+            "-batch",
+            "-",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=() if owner is None else (owner,),
+        )
+        _, error = await done.communicate(self._routes)
+        if done.returncode != 0:
+            raise OSError(f"the routes of a function's network: {error.decode().strip()}")
+
+
+async def _log_what_it_says(process: asyncio.subprocess.Process) -> None:
+    assert process.stderr is not None
+    async for line in process.stderr:
+        log.warning("slirp4netns %s: %s", process.pid, line.decode(errors="replace").rstrip())
+
+
+async def _stderr(process: asyncio.subprocess.Process) -> str:
+    assert process.stderr is not None
+    with contextlib.suppress(TimeoutError):
+        return (await asyncio.wait_for(process.stderr.read(), 2)).decode().strip()
+    return "(nothing said)"
