@@ -16,10 +16,10 @@ files or, for plain code, the code saved as `main` + the runner's file extension
 (`go build`), with a main package that calls the capitalised <main> (OpenWhisk's Go rule)
 unless the sources have a main() of their own. The action gets __OW_WAIT_FOR_ACK=1 and must write
 {"ok":true} on fd 3 once it is ready; then, for each call, it reads one JSON line on stdin
-({"value", "namespace", "action_name", "api_host", "api_key", "activation_id",
-"transaction_id", "deadline"}) and writes its result as one JSON line on fd 3. Its stdout and
-stderr are the call's logs; after each call (and a failed init) this runner writes
-XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX to both.
+({"value", "namespace", "action_name", "action_version", "api_host", "api_key",
+"activation_id", "transaction_id", "deadline"}) and writes its result as one JSON line on
+fd 3. Its stdout and stderr are the call's logs; after each call (and a failed init) this
+runner writes XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX to both.
 """
 
 from __future__ import annotations
@@ -238,6 +238,8 @@ def outcome(message: dict[str, Any]) -> dict[str, Any]:
     for key, value in env.items():
         if key.startswith("__OW_"):
             line[key[len("__OW_") :].lower()] = value
+    if str(line.get("deadline", "")).isdigit():  # a number, as OpenWhisk sends it
+        line["deadline"] = int(line["deadline"])
     try:
         _action.stdin.write(json.dumps(line).encode() + b"\n")
         _action.stdin.flush()
