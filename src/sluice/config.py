@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sluice.paths import default_client_config, default_data_dir, default_work_dir
+from sluice.runtime.interpreters import parse_runtimes
 
 
 class Settings(BaseSettings):
@@ -143,6 +144,9 @@ class Settings(BaseSettings):
     function_tmp_mb: int = Field(default=512, ge=1)
     #: where the npm packages offered to Node.js functions live (default: under data_dir)
     node_modules: Path | None = None
+    #: interpreters of versioned kinds, `KIND=INTERPRETER [RUNNER]; ...` (docs/runtimes.md);
+    #: kinds not named are looked for on PATH (node22, python3.12, node, python3, go)
+    runtimes: str = ""
     idle_seconds: float = 600.0
     stem_cells: int = 1
     max_processes: int = 64
@@ -217,6 +221,12 @@ class Settings(BaseSettings):
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("runtimes")
+    @classmethod
+    def _runtimes_parse(cls, value: str) -> str:
+        parse_runtimes(value)  # BadRuntimes (a ValueError) says which entry is wrong
+        return value
 
     @field_validator("queue")
     @classmethod

@@ -31,6 +31,7 @@ from sluice.notify.waiters import Waiters
 from sluice.paths import claim_work_dir, release_work_dir
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
+from sluice.runtime.interpreters import Interpreter
 from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.base import Network, Sandbox
 from sluice.sandbox.bwrap import BwrapSandbox, Limits, api_address
@@ -89,6 +90,7 @@ def build_runtime(settings: Settings) -> Runtime:
         python_path=(str(PYTHON_LIBS),),
         work_dir=claim_work_dir(settings.resolved_work_dir, settings.data_dir),
         builds_dir=settings.builds_dir,
+        runtimes=settings.runtimes,
     )
     return ProcessRuntime(config, sandbox)
 
@@ -129,6 +131,7 @@ class Sluice:
             settings.builds_dir,
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
+            interpreter_of=self._interpreter_of,
         )
         self.packages = Packages(self.store)
         self.actions = Actions(
@@ -137,6 +140,7 @@ class Sluice:
             self.runtime.resolve_kind,
             self.builder.for_action,
             SequenceCheck(self.store, self.packages, settings),
+            refuse_kind=self.runtime.served().refusal,
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
         self.rules = Rules(self.store, self.packages)
@@ -233,9 +237,11 @@ class Sluice:
         await self.transport.close()
         await self.store.close()
 
+    def _interpreter_of(self, kind: str) -> Interpreter | None:
+        found = self.runtime.served().resolve(kind)
+        return found.interpreter if found is not None else None
+
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for kind in self.runtime.kinds():
-            family = kind.partition(":")[0]
-            out.setdefault(family, []).append({"kind": kind, "default": True})
-        return out
+        """The kinds that run here, grouped by family, each family's default marked (the API
+        info's `runtimes`)."""
+        return self.runtime.served().by_family()

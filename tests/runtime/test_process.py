@@ -117,7 +117,7 @@ def test_unknown_kind_is_a_platform_error(tmp_path: Path) -> None:
 
     result = run(scenario())
     assert result.outcome is Outcome.PLATFORM_ERROR
-    assert result.result == {"error": "The action kind 'cobol:85' is not supported."}
+    assert result.result == {"error": "The action kind 'cobol:85' is not installed on this server."}
 
 
 def test_no_core_limit_and_own_session(tmp_path: Path) -> None:

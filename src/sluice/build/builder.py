@@ -8,9 +8,12 @@ import asyncio
 import base64
 import binascii
 import io
+import os
 import shutil
+import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from sluice.build.step import Step
 from sluice.build.toolchains import GO, GO_BINARY, Made, Toolchains
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.bundle import MANIFEST, NODE, PYTHON, manifest_bytes
+from sluice.runtime.interpreters import Interpreter
 from sluice.sandbox.base import Sandbox
 
 #: the largest unpacked source a build accepts
@@ -44,16 +48,30 @@ class Built:
         }
 
 
+_OWN_PYTHON = os.path.realpath(sys.executable)
+#: a kind -> the interpreter its code runs on (None: the server's own)
+InterpreterOf = Callable[[str], Interpreter | None]
+
+
 class Builder:
     def __init__(
-        self, sandbox: Sandbox, builds_dir: Path, work_dir: Path, timeout_seconds: float
+        self,
+        sandbox: Sandbox,
+        builds_dir: Path,
+        work_dir: Path,
+        timeout_seconds: float,
+        interpreter_of: InterpreterOf | None = None,
     ) -> None:
         self.work_dir = work_dir
+        #: a python kind's requirements are installed by that kind's own Python
+        self.interpreter_of = interpreter_of or (lambda kind: None)
         self.toolchains = Toolchains(
             Step(sandbox, work_dir, timeout_seconds), BuildCache(builds_dir)
         )
 
-    async def build(self, family: str, code: str, namespace: str) -> Built:
+    async def build(
+        self, family: str, code: str, namespace: str, python: Interpreter | None = None
+    ) -> Built:
         """Build base64 zip `code` of a `family` function (go, python or node) of
         `namespace`, into that namespace's builds."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +81,7 @@ class Builder:
                 await asyncio.to_thread(unpack, code, source, MAX_SOURCE_BYTES)
             except ArchiveError as exc:
                 raise BuildFailed(str(exc)) from None
-            return await self._build(family, code, source, namespace)
+            return await self._build(family, code, source, namespace, python)
         finally:
             await asyncio.to_thread(shutil.rmtree, source, True)
 
@@ -78,7 +96,10 @@ class Builder:
         names = await asyncio.to_thread(_top_names, code)
         if wanted not in names or bundled in names:
             return code
-        return (await self.build(family, code, namespace)).code
+        python = self.interpreter_of(kind) if family == PYTHON else None
+        if python is not None and python.path == _OWN_PYTHON:
+            python = None  # the server's own: its pip, and the builds it has already
+        return (await self.build(family, code, namespace, python)).code
 
     async def for_deploy(
         self, family: str, code: str, namespace: str
@@ -87,7 +108,9 @@ class Builder:
         built = await self.build(family, code, namespace)
         return built.code, built.report()
 
-    async def _build(self, family: str, code: str, source: Path, namespace: str) -> Built:
+    async def _build(
+        self, family: str, code: str, source: Path, namespace: str, python: Interpreter | None
+    ) -> Built:
         steps: list[Made] = []
         extra: dict[str, tuple[bytes, int]] = {}
         if family == GO:
@@ -96,7 +119,8 @@ class Builder:
             binary = await asyncio.to_thread((made.path / GO_BINARY).read_bytes)
             extra[GO_BINARY] = (binary, 0o755)
         if family == PYTHON and (source / "requirements.txt").is_file():
-            steps.append(await self.toolchains.python_env(namespace, source / "requirements.txt"))
+            requirements = source / "requirements.txt"
+            steps.append(await self.toolchains.python_env(namespace, requirements, python))
         if family == NODE and (source / "package.json").is_file():
             steps.append(await self.toolchains.node_env(namespace, source / "package.json"))
         hashes = {s.family: s.key for s in steps if s.family in (PYTHON, NODE)}

@@ -44,10 +44,12 @@ class Step:
         name: str,
         prepare: Callable[[Path], tuple[Sequence[str], Mapping[str, str]]],
         collect: Callable[[Path], Awaitable[T]],
+        visible: Sequence[Path] = (),
     ) -> tuple[T, str]:
         """`prepare(home)` lays out the inputs and gives the command and its variables;
         `collect(home)` takes what the command made once it has succeeded. Returns that and
-        the log."""
+        the log. `visible`: what the command must see read-only besides the system (an
+        interpreter installed elsewhere)."""
         home = make_home(self.work_dir)
         lines: list[str] = []
 
@@ -58,7 +60,7 @@ class Step:
 
         try:
             argv, env = await asyncio.to_thread(prepare, home)
-            spec = self.sandbox.launch(argv, {**passed_env(), **env}, home)
+            spec = self.sandbox.launch(argv, {**passed_env(), **env}, home, visible=visible)
             child = await Child.spawn(spec, sink)
         except OSError as exc:
             await asyncio.to_thread(shutil.rmtree, home, True)

@@ -18,6 +18,7 @@ from sluice.build.cache import BuildCache, digest, tree_parts
 from sluice.build.errors import BuildFailed
 from sluice.build.step import Step
 from sluice.runtime.bundle import MANIFEST, NODE, PYTHON
+from sluice.runtime.interpreters import Interpreter
 
 GO = "go"
 #: the name of the binary a Go function is built into (func.yaml's `./func`)
@@ -62,7 +63,13 @@ class Toolchains:
         return self._versions[name]
 
     async def _build(
-        self, name: str, namespace: str, family: str, key: str, prepare: Prepare
+        self,
+        name: str,
+        namespace: str,
+        family: str,
+        key: str,
+        prepare: Prepare,
+        visible: Sequence[Path] = (),
     ) -> Made:
         """`namespace`'s output for (family, key): from the cache, or built now by `prepare`'s
         command."""
@@ -75,7 +82,7 @@ class Toolchains:
                 made = home / _OUT
                 return await asyncio.to_thread(cache.install, made, namespace, family, key)
 
-            path, log = await self.step.run(name, prepare, collect)
+            path, log = await self.step.run(name, prepare, collect, visible)
             return Made(name, family, key, path, False, log)
 
     async def go_binary(self, namespace: str, source: Path) -> Made:
@@ -112,18 +119,24 @@ class Toolchains:
 
         return await self._build("go build", namespace, GO, key, prepare)
 
-    async def python_env(self, namespace: str, requirements: Path) -> Made:
-        """`pip install -r requirements.txt` into an environment of its own."""
+    async def python_env(
+        self, namespace: str, requirements: Path, python: Interpreter | None = None
+    ) -> Made:
+        """`pip install -r requirements.txt` into an environment of its own, by the Python
+        the code runs on (`python`, a python kind's; else the server's own)."""
         text = await asyncio.to_thread(requirements.read_bytes)
-        key = digest(PYTHON, sys.version, text)
+        executable = python.path if python is not None else sys.executable
+        version = f"{python.path} {python.version}" if python is not None else sys.version
+        key = digest(PYTHON, version, text)
 
         def prepare(home: Path) -> tuple[list[str], dict[str, str]]:
             (home / "requirements.txt").write_bytes(text)
-            argv = [sys.executable, "-m", "pip", "install", "--no-input", "--quiet"]
+            argv = [executable, "-m", "pip", "install", "--no-input", "--quiet"]
             argv += ["--disable-pip-version-check", "--target", str(home / _OUT)]
             return [*argv, "-r", "requirements.txt"], {"PYTHONNOUSERSITE": "1"}
 
-        return await self._build("pip install", namespace, PYTHON, key, prepare)
+        shown = python.shown() if python is not None else []
+        return await self._build("pip install", namespace, PYTHON, key, prepare, shown)
 
     async def node_env(self, namespace: str, package_json: Path) -> Made:
         """`npm install` of package.json's dependencies (package-lock.json when there is

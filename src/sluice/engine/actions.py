@@ -63,12 +63,16 @@ class Actions:
         resolve_kind: Callable[[str], str | None],
         prepare: Prepare | None = None,
         check_sequence: CheckSequence | None = None,
+        *,
+        refuse_kind: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.resolve_kind = resolve_kind
         self.prepare = prepare
         self.check_sequence = check_sequence
+        #: why a kind is not served (what is installed, how to add it)
+        self.refuse_kind = refuse_kind or (lambda kind: f"The kind '{kind}' is not supported.")
 
     # Validation -------------------------------------------------------------------------
     def _exec(self, value: Any, old: dict[str, Any] | None, namespace: str) -> dict[str, Any]:
@@ -86,7 +90,7 @@ class Actions:
             )
         kind = self.resolve_kind(kind_text)
         if kind is None:
-            raise BadRequest(f"The kind '{kind_text}' is not supported.")
+            raise BadRequest(self.refuse_kind(kind_text))
         code = value.get("code", old.get("code") if old else None)
         # "" is code, as upstream takes it: the action is stored, and fails when it runs
         if not isinstance(code, str):

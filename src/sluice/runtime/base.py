@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sluice.runtime.kinds import Kinds
 
 
 class Outcome(StrEnum):
@@ -95,6 +98,9 @@ class Runtime(Protocol):
 
     def kinds(self) -> list[str]:
         """Every concrete kind this runtime can run."""
+
+    def served(self) -> Kinds:
+        """The kinds it runs: grouped by family (`by_family`), why another is refused."""
 
     async def start(self) -> None:
         """Start background work (stem cells, idle eviction)."""

@@ -23,8 +23,10 @@ class RuntimeConfig:
     #: memory limit stem cells are started for: Node's heap size is fixed at launch, so only
     #: actions with this memory limit can take a Node.js stem cell
     stem_memory_mb: int = 256
-    #: the node executable; None looks for `node` on PATH
+    #: the node executable of Fn's node functions; None looks for `node` on PATH
     node_binary: str | None = None
+    #: SLUICE_RUNTIMES: the interpreters of versioned kinds (runtime/interpreters.py)
+    runtimes: str = ""
     #: how often a running call's memory is sampled
     memory_sample_seconds: float = 0.1
     #: how long to wait for a process's log sentinels once it has answered

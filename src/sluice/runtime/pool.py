@@ -22,9 +22,11 @@ from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
 from sluice.runtime.http_fn import HttpFunctions
+from sluice.runtime.interpreters import discover, report
 from sluice.runtime.kinds import (
     Family,
     Kind,
+    Kinds,
     available_kinds,
     calls_per_process,
     find_node,
@@ -374,7 +376,9 @@ class ProcessRuntime:
         self.config = config
         self.sandbox: Sandbox = sandbox or RlimitSandbox()
         node = find_node(config.node_binary)
-        self._kinds = available_kinds(node)
+        found = discover(config.runtimes)
+        report(found)
+        self._kinds = available_kinds(found)
         self.memory = MemoryWatch(config.memory_sample_seconds)
         self.pool = Pool(
             Launcher(
@@ -411,6 +415,9 @@ class ProcessRuntime:
     def kinds(self) -> list[str]:
         return self._kinds.names()
 
+    def served(self) -> Kinds:
+        return self._kinds
+
     async def start(self) -> None:
         self.config.work_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(sweep_homes, self.config.work_dir)
@@ -425,7 +432,8 @@ class ProcessRuntime:
         start_ms = now_ms()
         kind = self._kinds.resolve(request.action.kind)
         if kind is None:
-            message = f"The action kind '{request.action.kind}' is not supported."
+            # no reasons here: a web action's anonymous caller sees this (they name paths)
+            message = f"The action kind '{request.action.kind}' is not installed on this server."
             return failure(Outcome.PLATFORM_ERROR, message, None, start_ms)
         if kind.family is Family.FN:
             return await self.fn.run(kind, request, start_ms)

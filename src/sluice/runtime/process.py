@@ -120,7 +120,7 @@ class RuntimeProcess:
             argv = runner_argv(kind, launcher.node, heap_mb, child_end.fileno())
             env = path_env(kind, launcher.node_path, launcher.python_path)
             spec = launcher.sandbox.launch(
-                argv, env, home, visible=process.deps.dirs, network=network
+                argv, env, home, visible=[*process.deps.dirs, *kind.shown()], network=network
             )
             process._child = await Child.spawn(spec, process._on_output, (child_end.fileno(),))
             child_end.close()
@@ -283,8 +283,11 @@ class RuntimeProcess:
             self._child.confinement.limit_memory(memory_mb)
 
     def kill_strays(self) -> int:
-        """Kill what the process started and left running (none of its calls is running)."""
-        return self._child.confinement.kill_strays() if self._child is not None else 0
+        """Kill what the process started and left running (none of its calls is running):
+        all of it, but the action's own process where its runner keeps one (actionloop)."""
+        if self._child is None:
+            return 0
+        return self._child.confinement.kill_strays(keep_children=self.kind.has_action_process)
 
     def kill(self, reason: End = End.CRASH) -> None:
         if self.end is None:

@@ -42,8 +42,9 @@ class Confinement(Protocol):
     def limit_memory(self, memory_mb: int) -> None:
         """Cap the memory of the process and everything it starts."""
 
-    def kill_strays(self) -> int:
-        """Kill whatever the process started that still runs; how many were killed."""
+    def kill_strays(self, keep_children: bool = False) -> int:
+        """Kill whatever the process started that still runs; how many were killed.
+        `keep_children`: its own children stay (a runner keeping its action in a process)."""
 
     def out_of_memory(self) -> bool:
         """Whether the kernel killed something in it for its memory limit."""
@@ -111,7 +112,7 @@ class Unconfined:
     def limit_memory(self, memory_mb: int) -> None:
         return None
 
-    def kill_strays(self) -> int:
+    def kill_strays(self, keep_children: bool = False) -> int:
         return 0
 
     def out_of_memory(self) -> bool:

@@ -388,14 +388,17 @@ class BwrapConfinement:
             with contextlib.suppress(OSError):
                 self.group.limit_memory(memory_mb)
 
-    def kill_strays(self) -> int:
+    def kill_strays(self, keep_children: bool = False) -> int:
         if self.group is None:
             return 0
         if self._command is None:
             self._command = _first_child(self.init)
         if self._command is None:
             return 0
-        return self.group.kill(keep=frozenset({self.monitor, self.init, self._command}))
+        keep = {self.monitor, self.init, self._command}
+        if keep_children:
+            keep.update(children_of(self._command))
+        return self.group.kill(keep=frozenset(keep))
 
     def out_of_memory(self) -> bool:
         return self.group is not None and self.group.oom_kills() > 0
@@ -487,12 +490,17 @@ def api_address(url: str) -> tuple[str, int]:
 
 
 def _first_child(pid: int) -> int | None:
+    children = children_of(pid)
+    return children[0] if children else None
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of `pid`'s children (none once it has gone)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
-            children = f.read().split()
+            return [int(child) for child in f.read().split()]
     except OSError:
-        return None
-    return int(children[0]) if children else None
+        return []
 
 
 def runtime_paths() -> list[Path]:

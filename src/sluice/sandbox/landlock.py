@@ -38,7 +38,7 @@ from pathlib import Path
 from sluice.sandbox import seccomp
 from sluice.sandbox.api_bridge import Forward, SamePort
 from sluice.sandbox.base import Confinement, LaunchSpec, Network, Unconfined, give
-from sluice.sandbox.bwrap import SYSTEM_DIRS, SYSTEM_LINKS, runtime_paths
+from sluice.sandbox.bwrap import SYSTEM_DIRS, SYSTEM_LINKS, children_of, runtime_paths
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.rlimits import RlimitSandbox
 
@@ -359,8 +359,9 @@ class GroupConfinement(Unconfined):
         with contextlib.suppress(OSError):
             self.group.limit_memory(memory_mb)
 
-    def kill_strays(self) -> int:
-        return self.group.kill(keep=frozenset({self.pid}))
+    def kill_strays(self, keep_children: bool = False) -> int:
+        keep = {self.pid, *(children_of(self.pid) if keep_children else ())}
+        return self.group.kill(keep=frozenset(keep))
 
     def out_of_memory(self) -> bool:
         return self.group.oom_kills() > 0

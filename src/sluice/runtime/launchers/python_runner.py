@@ -200,7 +200,8 @@ def outcome(message: "dict[str, Any]") -> str:
     except Exception as exc:
         print_exc()
         return dumps({"error": "An error has occurred: " + describe(exc)})
-    if not isinstance(result, dict | list):
+    # a tuple, not dict | list: python kinds run this on Python 3.9 too
+    if not isinstance(result, (dict, list)):
         return dumps({"error": "The action did not return a dictionary."})
     try:
         text = dumps(result).encode("utf-8", "surrogatepass")
