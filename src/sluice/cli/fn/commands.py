@@ -59,33 +59,36 @@ def fn() -> None:
 @click.argument("name", required=False)
 @click.option(
     "--runtime",
-    type=click.Choice(["go", "python", "node"]),
+    type=click.Choice(templates.INIT_RUNTIMES),
     required=True,
-    help="The function's language.",
+    help="The function's language (python and node: Fn's FDK, as today's `fn init`).",
 )
 @click.option(
     "--format",
     "format_",
     type=click.Choice(FORMATS),
-    default="default",
-    show_default=True,
     help=(
-        "default: body on stdin, output on stdout; http-stream: Fn's FDKs; json: a JSON"
+        "http-stream (python, node; the default): Fn's FDKs, func.yaml as today's `fn init`"
+        " writes it; default (go's default): body on stdin, output on stdout; json: a JSON"
         " object per call on stdin and per answer on stdout."
     ),
 )
-def init(name: str | None, runtime: str, format_: str) -> None:
+def init(name: str | None, runtime: str, format_: str | None) -> None:
     """Create a hello-world function in directory NAME (or here)."""
-    if (runtime, format_) not in templates.TEMPLATES:
+    language = templates.family(runtime)
+    # Go: seed 004's stdin/stdout function (Go's FDK, fdk-go, needs a module download)
+    format_ = format_ or ("default" if language == "go" else "http-stream")
+    if (language, format_) not in templates.TEMPLATES:
         raise click.UsageError(f"the {runtime} runtime has no {format_} template (no FDK here)")
     target = Path(name) if name else Path.cwd()
-    fn_name = target.resolve().name
+    fn_name = target.resolve().name.lower()
     if (target / FILE_NAME).exists():
         raise CommandError(f"{target / FILE_NAME} exists already")
+    if name:
+        click.echo(f"Creating function at: ./{name}")
     target.mkdir(parents=True, exist_ok=True)
     for file_name, text in templates.files(fn_name, runtime, format_).items():
         (target / file_name).write_text(text, encoding="utf-8")
-    click.echo(f"Creating function at: /{fn_name}")
     click.echo("Function boilerplate generated.\nfunc.yaml created.")
 
 

@@ -1,5 +1,9 @@
 """func.yaml: read and checked field by field (an error names the field and its line), and
-its version bumped in place on deploy (comments and layout kept)."""
+its version bumped in place on deploy (comments and layout kept).
+
+Two forms: the seed era's (no `schema_version`; `format` defaults to `default`) and the one
+today's `fn init` writes (`schema_version: 20180708`, no `format`: Fn runs it over
+http-stream, the only format its FDKs speak)."""
 
 from __future__ import annotations
 
@@ -12,14 +16,11 @@ from typing import Any
 import yaml
 
 FILE_NAME = "func.yaml"
-RUNTIMES = {
-    "go": "go",
-    "python": "python",
-    "python3": "python",
-    "python3.11": "python",
-    "node": "node",
-    "nodejs": "node",
-}
+#: the schema today's `fn init` writes
+SCHEMA_VERSION = 20180708
+RUNTIMES = {"go": "go", "python": "python", "python3": "python", "node": "node", "nodejs": "node"}
+#: Fn's versioned runtime names (python3.12, node24, go1.24) run on this machine's interpreter
+_VERSIONED = re.compile(r"^(python)3\.\d+$|^(node)\d+$|^(go)1\.\d+$")
 FORMATS = ("default", "http-stream", "json")
 TYPES = ("sync", "async")
 #: accepted and not used here (container builds, tests, newer schema's extras)
@@ -85,6 +86,9 @@ def _positive(value: Any, where: str, key: str) -> int:
 
 def _runtime(value: Any, where: str, key: str) -> str:
     found = RUNTIMES.get(str(value))
+    versioned = _VERSIONED.match(str(value))
+    if found is None and versioned is not None:
+        found = next(group for group in versioned.groups() if group)
     if found is None:
         supported = ", ".join(sorted(set(RUNTIMES.values())))
         raise FuncFileError(f"{where}: field '{key}' is {value!r}; Sluice runs: {supported}")
@@ -207,8 +211,8 @@ def load(path: Path) -> FuncFile:
         name=values["name"],
         version=values.get("version", "0.0.0"),
         runtime=values["runtime"],
-        cmd=values.get("cmd") or values.get("entrypoint") or "",
-        format=values.get("format", "default"),
+        cmd=_command(values.get("entrypoint", ""), values.get("cmd", "")),
+        format=values.get("format", "http-stream" if "schema_version" in values else "default"),
         type=values.get("type", "sync"),
         memory=values.get("memory"),
         timeout=values.get("timeout"),
@@ -218,6 +222,11 @@ def load(path: Path) -> FuncFile:
         route=values.get("path") or values.get("triggers"),
         version_line=lines.get("version"),
     )
+
+
+def _command(entrypoint: str, cmd: str) -> str:
+    """The command line as a container runs it: the entrypoint with cmd as its arguments."""
+    return " ".join(part for part in (entrypoint, cmd) if part)
 
 
 def bump(version: str) -> str:
