@@ -50,6 +50,10 @@ class FuncFile:
     route: str | None = None
     #: 1-based line of `version:`, None when the file has none
     version_line: int | None = None
+    #: today's form (`schema_version: 20180708`): deployed through Fn's v2 API
+    schema_version: int | None = None
+    #: today's form's http triggers: {name, type, source}
+    triggers: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def directory(self) -> Path:
@@ -127,13 +131,24 @@ def _path(value: Any, where: str, key: str) -> str:
     return text
 
 
-def _triggers(value: Any, where: str, key: str) -> str | None:
+def _triggers(value: Any, where: str, key: str) -> list[dict[str, str]]:
+    """http triggers, each with a name, and a source starting with '/'."""
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise FuncFileError(f"{where}: field '{key}' must be a list of triggers")
+    out = []
     for trigger in value:
-        if trigger.get("type", "http") == "http" and isinstance(trigger.get("source"), str):
-            return _path(trigger["source"], where, f"{key}.source")
-    return None
+        type_ = trigger.get("type", "http")
+        if type_ != "http":
+            raise FuncFileError(f"{where}: field '{key}.type' is {type_!r}; use http")
+        name = _text(trigger.get("name"), where, f"{key}.name")
+        out.append(
+            {
+                "name": name,
+                "type": "http",
+                "source": _path(trigger.get("source"), where, f"{key}.source"),
+            }
+        )
+    return out
 
 
 def _anything(value: Any, where: str, key: str) -> Any:
@@ -219,9 +234,20 @@ def load(path: Path) -> FuncFile:
         idle_timeout=values.get("idle_timeout"),
         config=values.get("config", {}),
         headers=values.get("headers", {}),
-        route=values.get("path") or values.get("triggers"),
+        route=values.get("path") or _first_source(values),
         version_line=lines.get("version"),
+        schema_version=values.get("schema_version"),
+        triggers=values.get("triggers", []),
     )
+
+
+def _first_source(values: dict[str, Any]) -> str | None:
+    """The seed era's route path from a trigger; today's form has its function at /name and
+    its triggers beside it."""
+    triggers = values.get("triggers") or []
+    if "schema_version" in values or not triggers:
+        return None
+    return str(triggers[0]["source"])
 
 
 def _command(entrypoint: str, cmd: str) -> str:

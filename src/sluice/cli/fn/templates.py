@@ -263,3 +263,8 @@ def files(name: str, runtime: str, format_: str) -> dict[str, str]:
     else:
         out["func.yaml"] = func_yaml(name, family(runtime), format_, entrypoint)
     return out
+
+
+def trigger_yaml(name: str) -> str:
+    """What `fn init --trigger http` adds: one http trigger named for the function."""
+    return f"triggers:\n- name: {name}\n  type: http\n  source: /{name}\n"

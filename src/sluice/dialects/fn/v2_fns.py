@@ -24,7 +24,7 @@ V2_FORMAT = "http-stream"
 _NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$")
 #: the fields a v2 body may set: Fn's, and Sluice's own (the code and how to run it)
 _FIELDS = ("image", "memory", "timeout", "idle_timeout", "config", "annotations")
-_SLUICE_FIELDS = ("code", "runtime", "cmd", "format")
+_SLUICE_FIELDS = ("code", "runtime", "cmd", "format", "type")
 
 
 def check_name(name: str, what: str) -> str:
