@@ -69,6 +69,11 @@ def test_fn_invoke_sync_and_detached(server: SluiceServer) -> None:
         # the same function is v1's route /greet, its call one of the app's calls
         assert client.get("/v1/apps/v2fns/routes/greet").json()["route"]["format"] == "http-stream"
         assert wait_call(client, "v2fns", call_id)["path"] == "/greet"
+        with server.client() as openwhisk:  # and an activation of the action v2fns/greet
+            activation = openwhisk.get(f"/api/v1/namespaces/_/activations/{call_id}")
+        assert activation.status_code == 200, activation.text
+        assert activation.json()["name"] == "greet"
+        assert activation.json()["response"]["success"] is True
         detached = client.post(
             endpoint, json={"name": "Bo"}, headers={"Fn-Invoke-Type": "detached"}
         )
@@ -131,6 +136,9 @@ def test_v1_routes_are_v2_fns(server: SluiceServer) -> None:
         fns = client.get("/v2/fns", params={"app_id": app_id}).json()["items"]
         assert [f["name"] for f in fns] == ["old"]
         assert client.get(f"/v2/fns/{fns[0]['id']}").json()["image"] == "old:0.0.1"
+        # without app_id: every app's functions, as Fn lists them
+        every = client.get("/v2/fns", params={"name": "old"}).json()["items"]
+        assert fns[0]["id"] in [f["id"] for f in every]
 
 
 def test_bad_input_gets_v2_errors(server: SluiceServer) -> None:
@@ -141,7 +149,7 @@ def test_bad_input_gets_v2_errors(server: SluiceServer) -> None:
             (client.post("/v2/apps", json={"name": "x", "id": "y"}), 400, None),
             (client.post("/v2/fns", json={"name": "f", "image": "i"}), 400, "Missing AppID on Fn"),
             (client.post("/v2/fns", json={"name": "a/b", "app_id": app["id"]}), 400, None),
-            (client.get("/v2/fns"), 400, "Missing App ID"),
+            (client.get("/v2/fns", params={"cursor": "%%%"}), 400, None),
             (client.get("/v2/fns/NOTANID"), 404, "Fn not found"),
             (client.get("/v2/apps/U"), 404, "App not found"),
             (client.get("/v2/triggers/00"), 404, "Trigger not found"),

@@ -35,8 +35,7 @@ async def list_apps(request: Request) -> Response:
             found = []
     else:
         found = await apps.list_apps(0, 10**9)
-    found.sort(key=lambda a: a.name)
-    return FnJSON(v2_wire.page(request, [v2_wire.app(a) for a in found]))
+    return FnJSON(v2_wire.page(request, [v2_wire.app(a) for a in found], v2_wire.by_name))
 
 
 async def create_app(request: Request) -> Response:

@@ -49,19 +49,27 @@ def _route_body(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _by_name_and_app(item: dict[str, Any]) -> str:
+    return f"{item['name']}\x00{item['app_id']}"
+
+
 async def list_fns(request: Request) -> Response:
+    """The functions of `app_id`, or of every app without it (as Fn lists them)."""
     await fn_namespace(request)
+    apps = engine(request).apps
     app_id = request.query_params.get("app_id") or ""
-    if not app_id:
-        raise BadRequest("Missing App ID")
-    app = await app_of(request, app_id)
-    found = await engine(request).apps.list_routes(app.name)
+    if app_id:
+        names = [(await app_of(request, app_id)).name]
+    else:
+        names = [a.name for a in await apps.list_apps(0, 10**9)]
     name = request.query_params.get("name")
-    items = sorted(
-        (v2_wire.fn(request, r) for r in found if not name or v2_wire.fn_name(r) == name),
-        key=lambda f: str(f["name"]),
-    )
-    return FnJSON(v2_wire.page(request, items))
+    items = [
+        v2_wire.fn(request, route)
+        for app in names
+        for route in await apps.list_routes(app)
+        if not name or v2_wire.fn_name(route) == name
+    ]
+    return FnJSON(v2_wire.page(request, items, _by_name_and_app))
 
 
 async def create_fn(request: Request) -> Response:

@@ -39,6 +39,10 @@ def _source(value: Any) -> str:
     return value
 
 
+def _by_name_and_fn(item: dict[str, Any]) -> str:
+    return f"{item['name']}\x00{item['fn_id']}"
+
+
 def same_source(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
@@ -88,8 +92,7 @@ async def list_triggers(request: Request) -> Response:
         if (not fn_id or ids.fn_id(route.app, v2_wire.fn_name(route)) == fn_id)
         and (not name or found["name"] == name)
     ]
-    items.sort(key=lambda t: str(t["name"]))
-    return FnJSON(v2_wire.page(request, items))
+    return FnJSON(v2_wire.page(request, items, _by_name_and_fn))
 
 
 async def create_trigger(request: Request) -> Response:

@@ -3,22 +3,18 @@ announces in their annotations; and v2's lists ({"items", "next_cursor"})."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
 
 from sluice.dialects.fn import ids
-from sluice.dialects.fn.context import (
-    BODY_MAX_BYTES,
-    PER_PAGE_DEFAULT,
-    PER_PAGE_MAX,
-    next_offset_cursor,
-    offset_cursor,
-)
+from sluice.dialects.fn.context import BODY_MAX_BYTES, PER_PAGE_DEFAULT, PER_PAGE_MAX
 from sluice.dialects.fn.wire import timestamp
 from sluice.engine.apps import FnApp, FnRoute
 from sluice.engine.fn_fields import route_name
+from sluice.errors import BadRequest
 from sluice.http.body import read_json_object
 from sluice.numbers import whole_number
 
@@ -93,13 +89,34 @@ def per_page(request: Request) -> int:
     return min(value, PER_PAGE_MAX)
 
 
-def page(request: Request, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One page of `items` (already in order) at the request's cursor."""
-    skip, limit = offset_cursor(request), per_page(request)
-    found = list(items[skip : skip + limit])
-    more = skip + len(found) < len(items)
-    cursor = next_offset_cursor(skip, len(found), limit) if more else ""
+def _after(request: Request) -> str | None:
+    """The sort key a page starts after: Fn's cursor is the last key, base64url-encoded."""
+    text = request.query_params.get("cursor") or ""
+    if not text:
+        return None
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(f"Invalid cursor '{text[:40]}'.") from None
+
+
+def page(
+    request: Request, items: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], str]
+) -> dict[str, Any]:
+    """One page of `items` in `key` order, after the request's cursor; a full page names
+    its last key as the next cursor."""
+    after, limit = _after(request), per_page(request)
+    ordered = sorted(items, key=key)
+    found = [i for i in ordered if after is None or key(i) > after][:limit]
+    cursor = ""
+    if len(found) == limit:
+        cursor = base64.urlsafe_b64encode(key(found[-1]).encode()).decode().rstrip("=")
     return {"items": found, "next_cursor": cursor}
+
+
+def by_name(item: dict[str, Any]) -> str:
+    return str(item["name"])
 
 
 async def body(request: Request) -> dict[str, Any]:
