@@ -154,6 +154,7 @@ def test_bad_input_gets_v2_errors(server: SluiceServer) -> None:
             (client.get("/v2/apps/U"), 404, "App not found"),
             (client.get("/v2/triggers/00"), 404, "Trigger not found"),
             (client.post("/v2/fns", content=b"{nope"), 400, None),
+            (client.put(f"/v2/apps/{app['id']}"), 400, "Invalid JSON"),
             (client.get("/v2/nothing"), 404, "Not found"),
             (client.get("/invoke/x"), 405, None),
         ]

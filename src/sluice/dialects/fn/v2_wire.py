@@ -96,8 +96,9 @@ def _after(request: Request) -> str | None:
         return None
     try:
         padded = text + "=" * (-len(text) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
+        # Fn compares the decoded bytes as text: any bytes are a cursor
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8", "replace")
+    except ValueError:
         raise BadRequest(f"Invalid cursor '{text[:40]}'.") from None
 
 
@@ -120,7 +121,10 @@ def by_name(item: dict[str, Any]) -> str:
 
 
 async def body(request: Request) -> dict[str, Any]:
-    found, _ = await read_json_object(request, BODY_MAX_BYTES)
+    """The JSON object a POST or PUT must carry (Fn refuses an empty body too)."""
+    found, size = await read_json_object(request, BODY_MAX_BYTES)
+    if size == 0:
+        raise BadRequest("Invalid JSON")
     return found
 
 
