@@ -43,6 +43,8 @@ class FnApp:
     created: int
     updated: int
     annotations: dict[str, Any] = field(default_factory=dict)
+    #: Fn v2's machine shape of the app's functions (kept and shown; this host runs them)
+    shape: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def _app(entity: Entity) -> FnApp:
         created=int(info.get("created_at") or entity.updated),
         updated=entity.updated,
         annotations=dict(info.get("annotations") or {}),
+        shape=str(info.get("shape") or ""),
     )
 
 
@@ -126,12 +129,15 @@ class Apps:
         found = await self.packages.page(self.namespace, skip, limit)
         return [_app(p) for p in found if not p.doc.get("binding")]
 
-    async def create_app(self, name: str, config: Any, annotations: Any = None) -> FnApp:
+    async def create_app(
+        self, name: str, config: Any, annotations: Any = None, shape: str = ""
+    ) -> FnApp:
         check_app_name(name)
         info = {
             "config": config_map(config, "app config"),
             "created_at": now_ms(),
             "annotations": annotation_map(annotations, {}, "app"),
+            "shape": shape,
         }
         body = {"annotations": [{"key": APP_ANNOTATION, "value": info}]}
         try:
@@ -150,7 +156,9 @@ class Apps:
         except Conflict:
             return await self.get_app(name)
 
-    async def update_app(self, name: str, config: Any, annotations: Any = None) -> FnApp:
+    async def update_app(
+        self, name: str, config: Any, annotations: Any = None, shape: str = ""
+    ) -> FnApp:
         """Merge `config` and `annotations` into the app's (an empty value removes a key);
         routes follow."""
         package = await self._package(name)
@@ -160,6 +168,7 @@ class Apps:
             "config": {k: v for k, v in merged.items() if v != ""},
             "created_at": app.created,
             "annotations": annotation_map(annotations, app.annotations, "app"),
+            "shape": shape or app.shape,
         }
         annotations = _without(package.doc["annotations"], APP_ANNOTATION)
         body = {"annotations": [*annotations, {"key": APP_ANNOTATION, "value": info}]}

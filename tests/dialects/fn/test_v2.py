@@ -11,7 +11,16 @@ from tests.support.server import SluiceServer
 def test_apps_by_id_with_pages(server: SluiceServer) -> None:
     with fn_client(server) as client:
         made = v2_app(client, "v2life", config={"A": "1"}, annotations={"team": "blue"})
-        assert set(made) == {"id", "name", "config", "annotations", "created_at", "updated_at"}
+        assert set(made) == {
+            "id",
+            "name",
+            "config",
+            "annotations",
+            "shape",
+            "created_at",
+            "updated_at",
+        }
+        assert made["shape"] == "GENERIC_X86"
         assert made["name"] == "v2life"
         assert made["annotations"] == {"team": "blue"}
         assert RFC3339_MS.match(made["created_at"])
@@ -155,6 +164,7 @@ def test_bad_input_gets_v2_errors(server: SluiceServer) -> None:
             (client.get("/v2/triggers/00"), 404, "Trigger not found"),
             (client.post("/v2/fns", content=b"{nope"), 400, None),
             (client.put(f"/v2/apps/{app['id']}"), 400, "Invalid JSON"),
+            (client.put(f"/v2/apps/{app['id']}", json={"shape": "Z"}), 400, "Invalid app shape"),
             (client.get("/v2/nothing"), 404, "Not found"),
             (client.get("/invoke/x"), 405, None),
         ]

@@ -13,6 +13,16 @@ from sluice.engine.apps import FnApp
 from sluice.errors import BadRequest, Conflict, NotFound
 
 APP_NOT_FOUND = "App not found"
+SHAPES = ("GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM")
+
+
+def _shape(body: dict[str, object], default: str) -> str:
+    shape = body.get("shape")
+    if shape in (None, ""):
+        return default
+    if shape not in SHAPES:
+        raise BadRequest("Invalid app shape")
+    return str(shape)
 
 
 async def app_of(request: Request, app_id: str) -> FnApp:
@@ -47,7 +57,7 @@ async def create_app(request: Request) -> Response:
     if not name:
         raise BadRequest("Missing app name")
     created = await engine(request).apps.create_app(
-        name, body.get("config"), body.get("annotations")
+        name, body.get("config"), body.get("annotations"), _shape(body, SHAPES[0])
     )
     return FnJSON(v2_wire.app(created))
 
@@ -67,7 +77,7 @@ async def update_app(request: Request) -> Response:
     if body.get("name") not in (None, "", found.name):
         raise Conflict("Could not update - name is immutable")
     updated = await engine(request).apps.update_app(
-        found.name, body.get("config"), body.get("annotations")
+        found.name, body.get("config"), body.get("annotations"), _shape(body, found.shape)
     )
     return FnJSON(v2_wire.app(updated))
 

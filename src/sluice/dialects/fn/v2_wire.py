@@ -36,6 +36,8 @@ def app(found: FnApp) -> dict[str, Any]:
     }
     if found.annotations:
         out["annotations"] = found.annotations
+    if found.shape:
+        out["shape"] = found.shape
     return out
 
 
