@@ -89,6 +89,17 @@ def test_fn_invoke_sync_and_detached(server: SluiceServer) -> None:
         assert (detached.status_code, detached.content) == (202, b"")
         later = wait_call(client, "v2fns", detached.headers["fn-call-id"])
         assert later["status"] == "success"
+        # and the function's own calls, as Fn 0.3.562 served them
+        calls = client.get(f"/v2/fns/{made['id']}/calls").json()
+        assert [c["id"] for c in calls["items"]] == [later["id"], call_id]
+        one = client.get(f"/v2/fns/{made['id']}/calls/{call_id}").json()
+        assert one["message"] == "Successfully loaded call"
+        assert (one["call"]["fn_id"], one["call"]["status"]) == (made["id"], "success")
+        log = client.get(f"/v2/fns/{made['id']}/calls/{call_id}/log")
+        assert log.json()["log"]["call_id"] == call_id
+        other = v2_fn(client, app["id"], "other")
+        elsewhere = client.get(f"/v2/fns/{other['id']}/calls/{call_id}")
+        assert (elsewhere.status_code, elsewhere.json()) == (404, {"message": "Call not found"})
         failed = client.post(endpoint, json={"fail": True})
         assert failed.status_code == 502
         assert failed.json() == {"message": "function failed: asked to fail"}

@@ -15,6 +15,7 @@ from sluice.dialects.fn import (
     invoke_v2,
     route_api,
     v2_apps,
+    v2_calls,
     v2_fns,
     v2_triggers,
 )
@@ -66,6 +67,9 @@ def _v2() -> list[BaseRoute]:
         Route("/fns/{fn_id}", v2_fns.get_fn, methods=["GET"]),
         Route("/fns/{fn_id}", v2_fns.update_fn, methods=["PUT"]),
         Route("/fns/{fn_id}", v2_fns.delete_fn, methods=["DELETE"]),
+        Route("/fns/{fn_id}/calls", v2_calls.list_calls, methods=["GET"]),
+        Route("/fns/{fn_id}/calls/{call_id}", v2_calls.get_call, methods=["GET"]),
+        Route("/fns/{fn_id}/calls/{call_id}/log", v2_calls.get_log, methods=["GET"]),
         Route("/triggers", v2_triggers.list_triggers, methods=["GET"]),
         Route("/triggers", v2_triggers.create_trigger, methods=["POST"]),
         Route("/triggers/{trigger_id}", v2_triggers.get_trigger, methods=["GET"]),
