@@ -36,7 +36,9 @@ def wait_block(server: SluiceServer, cwd: Path, app: str, call_id: str) -> dict[
 def make_async(func_dir: Path) -> None:
     """What the seed asks: add `type: async` to func.yaml."""
     text = (func_dir / "func.yaml").read_text()
-    (func_dir / "func.yaml").write_text(text.replace("version:", "type: async\nversion:", 1))
+    (func_dir / "func.yaml").write_text(
+        re.sub(r"^version:", "type: async\nversion:", text, count=1, flags=re.M)
+    )
 
 
 def walk(server: SluiceServer, tmp_path: Path, runtime: str, *init_args: str) -> None:
@@ -49,7 +51,8 @@ def walk(server: SluiceServer, tmp_path: Path, runtime: str, *init_args: str) ->
     func_dir = tmp_path / name
     make_async(func_dir)
     deployed = fn(server, func_dir, "deploy", "--local", "--app", app).stdout
-    assert f"Deploying {name} to app: {app} at path: /{name}" in deployed
+    # today's func.yaml deploys as a v2 function (no path), the seed era's as a route
+    assert f"Deploying {name} to app: {app}" in deployed
     assert "Bumped to version 0.0.2" in deployed
     assert "version: 0.0.2\n" in (func_dir / "func.yaml").read_text()
     called = fn(server, func_dir, "call", app, f"/{name}").stdout
@@ -78,7 +81,7 @@ def test_seed_walk_go(server: SluiceServer, tmp_path: Path) -> None:
 
 
 def test_seed_walk_python(server: SluiceServer, tmp_path: Path) -> None:
-    walk(server, tmp_path, "python")
+    walk(server, tmp_path, "python", "--format", "default")
 
 
 def test_seed_walk_python_fdk(server: SluiceServer, tmp_path: Path) -> None:
@@ -92,7 +95,7 @@ def test_seed_walk_node_fdk(server: SluiceServer, tmp_path: Path) -> None:
 
 
 def test_seed_walk_node(server: SluiceServer, tmp_path: Path) -> None:
-    walk(server, tmp_path, "node")
+    walk(server, tmp_path, "node", "--format", "default")
 
 
 @pytest.mark.parametrize("runtime", ["go", "python", "node"])
@@ -125,7 +128,7 @@ def test_init_templates_greet_the_name_in_the_body(
 
 
 def test_sync_call_greets_the_name_in_the_body(server: SluiceServer, tmp_path: Path) -> None:
-    fn(server, tmp_path, "init", "--runtime", "python", "hello")
+    fn(server, tmp_path, "init", "--runtime", "python", "--format", "default", "hello")
     fn(server, tmp_path / "hello", "deploy", "--app", "syncs")
     out = fn(server, tmp_path, "call", "syncs", "/hello", stdin='{"name": "Ada"}').stdout
     assert out == '{"message":"Hello Ada"}\n'
@@ -134,7 +137,7 @@ def test_sync_call_greets_the_name_in_the_body(server: SluiceServer, tmp_path: P
 
 
 def test_calls_list_and_logs_last(server: SluiceServer, tmp_path: Path) -> None:
-    fn(server, tmp_path, "init", "--runtime", "python", "lister")
+    fn(server, tmp_path, "init", "--runtime", "python", "--format", "default", "lister")
     func_dir = tmp_path / "lister"
     make_async(func_dir)
     fn(server, func_dir, "deploy", "--app", "lists")

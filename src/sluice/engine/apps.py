@@ -5,7 +5,7 @@ annotations; everything else (versions, calls, limits) is the action's."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.config import Settings
@@ -15,6 +15,7 @@ from sluice.engine.execution import IDLE_TIMEOUT
 from sluice.engine.fn_fields import (
     FORMAT_KINDS,
     RouteFields,
+    annotation_map,
     check_app_name,
     config_map,
     merge_route,
@@ -41,6 +42,9 @@ class FnApp:
     config: dict[str, str]
     created: int
     updated: int
+    annotations: dict[str, Any] = field(default_factory=dict)
+    #: Fn v2's machine shape of the app's functions (kept and shown; this host runs them)
+    shape: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ def _app(entity: Entity) -> FnApp:
         config=dict(info.get("config") or {}),
         created=int(info.get("created_at") or entity.updated),
         updated=entity.updated,
+        annotations=dict(info.get("annotations") or {}),
+        shape=str(info.get("shape") or ""),
     )
 
 
@@ -123,9 +129,16 @@ class Apps:
         found = await self.packages.page(self.namespace, skip, limit)
         return [_app(p) for p in found if not p.doc.get("binding")]
 
-    async def create_app(self, name: str, config: Any) -> FnApp:
+    async def create_app(
+        self, name: str, config: Any, annotations: Any = None, shape: str = ""
+    ) -> FnApp:
         check_app_name(name)
-        info = {"config": config_map(config, "app config"), "created_at": now_ms()}
+        info = {
+            "config": config_map(config, "app config"),
+            "created_at": now_ms(),
+            "annotations": annotation_map(annotations, {}, "app"),
+            "shape": shape,
+        }
         body = {"annotations": [{"key": APP_ANNOTATION, "value": info}]}
         try:
             return _app(await self.packages.put(self.namespace, name, body, overwrite=False))
@@ -143,12 +156,20 @@ class Apps:
         except Conflict:
             return await self.get_app(name)
 
-    async def update_app(self, name: str, config: Any) -> FnApp:
-        """Merge `config` into the app's (an empty value removes a key); routes follow."""
+    async def update_app(
+        self, name: str, config: Any, annotations: Any = None, shape: str = ""
+    ) -> FnApp:
+        """Merge `config` and `annotations` into the app's (an empty value removes a key);
+        routes follow."""
         package = await self._package(name)
         app = _app(package)
         merged = {**app.config, **config_map(config, "app config")}
-        info = {"config": {k: v for k, v in merged.items() if v != ""}, "created_at": app.created}
+        info = {
+            "config": {k: v for k, v in merged.items() if v != ""},
+            "created_at": app.created,
+            "annotations": annotation_map(annotations, app.annotations, "app"),
+            "shape": shape or app.shape,
+        }
         annotations = _without(package.doc["annotations"], APP_ANNOTATION)
         body = {"annotations": [*annotations, {"key": APP_ANNOTATION, "value": info}]}
         updated = _app(await self.packages.put(self.namespace, name, body, overwrite=True))
@@ -176,7 +197,14 @@ class Apps:
         return [_route(a) for a in await self.packages.contents(self.namespace, app)]
 
     async def put_route(
-        self, app: str, path: str, body: dict[str, Any], *, create: bool, update: bool
+        self,
+        app: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        create: bool,
+        update: bool,
+        default_format: str = "default",
     ) -> FnRoute:
         """Create (`create`), update (`update`) or either. `body` holds Fn's route fields
         and Sluice's `code` (base64 zip of the function's directory)."""
@@ -189,7 +217,7 @@ class Apps:
         owner = await self.ensure_app(app)
         old = _route(existing) if existing is not None else None
         max_timeout = self.settings.timeout_max_ms // 1000
-        fields = merge_route(path, body, old.fields if old else None, max_timeout)
+        fields = merge_route(path, body, old.fields if old else None, max_timeout, default_format)
         code = body.get("code")
         if code is not None and (not isinstance(code, str) or not is_zip(code)):
             raise BadRequest("Invalid route code: it must be a base64 zip of the function.")
@@ -241,6 +269,13 @@ class Apps:
         }
         path = f"{app.name}/{route_name(fields.path)}"
         return _route(await self.actions.put(self.namespace, path, body, overwrite=True))
+
+    async def set_triggers(self, app: str, path: str, triggers: list[dict[str, Any]]) -> FnRoute:
+        """Replace the route's v2 triggers (checked by the caller), keeping its code."""
+        route = await self.get_route(app, path)
+        owner = await self.get_app(app)
+        fields = replace(route.fields, triggers=triggers)
+        return await self._store_route(owner, fields, None, route.created, route.build)
 
     async def delete_route(self, app: str, path: str) -> None:
         await self.get_route(app, path)

@@ -54,6 +54,11 @@ class RouteFields:
     config: dict[str, str] = field(default_factory=dict)
     runtime: str = ""
     cmd: str = ""
+    #: Fn v2's own annotations of the function (the server's are added when shown)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    #: Fn v2's triggers of the function: {name, type, source, annotations, created_at,
+    #: updated_at}; changed only through `Apps.set_triggers`
+    triggers: list[dict[str, Any]] = field(default_factory=list)
 
     def doc(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,8 @@ class RouteFields:
             "config": self.config,
             "runtime": self.runtime,
             "cmd": self.cmd,
+            "annotations": self.annotations,
+            "triggers": self.triggers,
         }
 
 
@@ -127,6 +134,27 @@ def config_map(value: Any, what: str) -> dict[str, str]:
     return out
 
 
+def annotation_map(value: Any, old: dict[str, Any], what: str) -> dict[str, Any]:
+    """Fn's annotations merged over `old`: non-empty keys without blanks, JSON values; a
+    key given as "" or null is removed."""
+    if value is None:
+        return dict(old)
+    if not isinstance(value, dict):
+        raise BadRequest(f"Invalid {what} annotations: it must be an object.")
+    out = dict(old)
+    for key, item in value.items():
+        if not key or not key.isascii() or any(c.isspace() for c in key) or len(key) > 128:
+            raise BadRequest(
+                "Invalid annotation key, annotation keys must be non-empty ascii strings"
+                " excluding whitespace"
+            )
+        if item is None or item == "":
+            out.pop(key, None)
+        else:
+            out[key] = item
+    return out
+
+
 def _headers(value: Any) -> dict[str, list[str]]:
     if value is None:
         return {}
@@ -156,9 +184,14 @@ def _latin1(text: str) -> bool:
 
 
 def merge_route(
-    path: str, body: dict[str, Any], old: RouteFields | None, max_timeout_s: int
+    path: str,
+    body: dict[str, Any],
+    old: RouteFields | None,
+    max_timeout_s: int,
+    default_format: str = "default",
 ) -> RouteFields:
-    """`body`'s fields over `old`'s (or Fn's defaults), checked."""
+    """`body`'s fields over `old`'s (or Fn's defaults), checked. A v2 function's format
+    defaults to http-stream, the only one Fn's v2 runs."""
     base: dict[str, Any] = old.doc() if old is not None else {}
     merged = {**base, **{k: v for k, v in body.items() if v is not None}}
     if "config" in body and old is not None:
@@ -176,7 +209,7 @@ def merge_route(
     runtime = merged.get("runtime", "")
     if runtime and runtime not in RUNTIMES:
         raise BadRequest(f"Invalid route runtime {runtime!r}: use one of {', '.join(RUNTIMES)}.")
-    format_ = _choice(merged, "format", "default", tuple(FORMAT_KINDS))
+    format_ = _choice(merged, "format", default_format, tuple(FORMAT_KINDS))
     cmd = merged.get("cmd") or DEFAULT_CMDS.get((runtime, format_), "")
     if not cmd:
         raise BadRequest(
@@ -195,6 +228,8 @@ def merge_route(
         config=config_map(merged.get("config"), "route config"),
         runtime=runtime,
         cmd=cmd,
+        annotations=annotation_map(body.get("annotations"), old.annotations if old else {}, "fn"),
+        triggers=list(old.triggers) if old is not None else [],
     )
 
 

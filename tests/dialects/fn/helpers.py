@@ -52,3 +52,36 @@ def wait_call(client: httpx.Client, app: str, call_id: str) -> dict[str, Any]:
     call: dict[str, Any] = answer.json()["call"]
     assert call["status"] not in ("queued", "running"), call
     return call
+
+
+FDK_PY = """import io, json, os
+from fdk import response
+
+def handler(ctx, data: io.BytesIO = None):
+    body = json.loads(data.getvalue() or b"{}")
+    if body.get("fail"):
+        raise ValueError("asked to fail")
+    return response.Response(ctx, response_data=json.dumps({
+        "hi": body.get("name", "world"), "fn": ctx.FnName(), "method": ctx.Method(),
+        "greeting": os.environ.get("GREETING"),
+    }), headers={"Content-Type": "application/json"})
+"""
+
+
+def v2_app(client: httpx.Client, name: str, **fields: Any) -> dict[str, Any]:
+    answer = client.post("/v2/apps", json={"name": name, **fields})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def v2_fn(
+    client: httpx.Client, app_id: str, name: str, source: str = FDK_PY, **fields: Any
+) -> dict[str, Any]:
+    """A v2 function from the Python FDK's source, as `sluice fn deploy` sends it."""
+    body = {"name": name, "app_id": app_id, "image": f"{name}:0.0.1", "runtime": "python"}
+    body["code"] = zip_b64({"func.py": source, "requirements.txt": "fdk>=0.1.128\n"})
+    answer = client.post("/v2/fns", json={**body, **fields})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found

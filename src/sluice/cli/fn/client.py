@@ -85,6 +85,24 @@ class FnClient:
             raise ClientError(response.status_code, _message(response))
         return response
 
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send to `url` (a full URL the server announced, or a path) whatever it answers."""
+        try:
+            return self._http.request(method, url, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise ClientError(None, f"Sluice at {self.apihost} did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise ClientError(
+                None, f"cannot reach Sluice at {self.apihost}: is `sluice serve` running?"
+            ) from exc
+
     def json(self, method: str, path: str, **kwargs: Any) -> Json:
         response = self.request(method, path, **kwargs)
         try:

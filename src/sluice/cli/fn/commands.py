@@ -1,18 +1,16 @@
-"""`sluice fn init|deploy|call|calls|logs|apps|routes`, worded as Fn's CLI words them."""
+"""`sluice fn init|deploy|call|calls|logs|apps|routes` (v1, seed 004's CLI) and
+`list|inspect|invoke|config|create|delete` (v2, today's CLI), worded as Fn's CLI words them."""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import click
 
-from sluice.cli.fn import templates
+from sluice.cli.fn import templates, v2_commands, v2_deploy
 from sluice.cli.fn.bundle import zip_directory
 from sluice.cli.fn.client import FnClient, Json
 from sluice.cli.fn.funcyaml import (
@@ -24,21 +22,8 @@ from sluice.cli.fn.funcyaml import (
     load,
     write_version,
 )
-from sluice.cli.output import CommandError, note, print_json, quiet_request_logs, reported_errors
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def with_fn_client(fn: Callable[Concatenate[FnClient, P], R]) -> Callable[P, R]:
-    @functools.wraps(fn)
-    def command(*args: P.args, **kwargs: P.kwargs) -> R:
-        quiet_request_logs()
-        options = click.get_current_context().find_root().obj or {}
-        with reported_errors(), FnClient.from_options(options) as client:
-            return fn(client, *args, **kwargs)
-
-    return command
+from sluice.cli.fn.session import with_fn_client
+from sluice.cli.output import CommandError, note, print_json
 
 
 def _app(app: str) -> str:
@@ -59,33 +44,46 @@ def fn() -> None:
 @click.argument("name", required=False)
 @click.option(
     "--runtime",
-    type=click.Choice(["go", "python", "node"]),
+    type=click.Choice(templates.INIT_RUNTIMES),
     required=True,
-    help="The function's language.",
+    help="The function's language (python and node: Fn's FDK, as today's `fn init`).",
 )
 @click.option(
     "--format",
     "format_",
     type=click.Choice(FORMATS),
-    default="default",
-    show_default=True,
     help=(
-        "default: body on stdin, output on stdout; http-stream: Fn's FDKs; json: a JSON"
+        "http-stream (python, node; the default): Fn's FDKs, func.yaml as today's `fn init`"
+        " writes it; default (go's default): body on stdin, output on stdout; json: a JSON"
         " object per call on stdin and per answer on stdout."
     ),
 )
-def init(name: str | None, runtime: str, format_: str) -> None:
+@click.option(
+    "--trigger",
+    type=click.Choice(["http"]),
+    help="Add an http trigger at /NAME (functions of today's func.yaml).",
+)
+def init(name: str | None, runtime: str, format_: str | None, trigger: str | None) -> None:
     """Create a hello-world function in directory NAME (or here)."""
-    if (runtime, format_) not in templates.TEMPLATES:
+    language = templates.family(runtime)
+    # Go: seed 004's stdin/stdout function (Go's FDK, fdk-go, needs a module download)
+    format_ = format_ or ("default" if language == "go" else "http-stream")
+    if (language, format_) not in templates.TEMPLATES:
         raise click.UsageError(f"the {runtime} runtime has no {format_} template (no FDK here)")
     target = Path(name) if name else Path.cwd()
-    fn_name = target.resolve().name
+    fn_name = target.resolve().name.lower()
     if (target / FILE_NAME).exists():
         raise CommandError(f"{target / FILE_NAME} exists already")
+    if name:
+        click.echo(f"Creating function at: ./{name}")
     target.mkdir(parents=True, exist_ok=True)
-    for file_name, text in templates.files(fn_name, runtime, format_).items():
+    made = templates.files(fn_name, runtime, format_)
+    if trigger:
+        if format_ != "http-stream":
+            raise click.UsageError("--trigger is for functions of today's func.yaml (http-stream)")
+        made["func.yaml"] += templates.trigger_yaml(fn_name)
+    for file_name, text in made.items():
         (target / file_name).write_text(text, encoding="utf-8")
-    click.echo(f"Creating function at: /{fn_name}")
     click.echo("Function boilerplate generated.\nfunc.yaml created.")
 
 
@@ -121,26 +119,33 @@ def _route_body(func: FuncFile, version: str) -> Json:
 )
 @with_fn_client
 def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory: Path) -> None:
-    """Build and deploy the function in this directory as a route of APP."""
+    """Build and deploy the function in this directory to APP: as a v2 function with its
+    triggers for today's func.yaml (schema_version), as a route for the seed era's."""
     try:
         func = load(directory / FILE_NAME)
     except FuncFileError as exc:
         raise CommandError(str(exc)) from exc
     version = func.version if no_bump else bump(func.version)
-    path = func.route_path
-    click.echo(f"Deploying {func.name} to app: {app} at path: {path}")
+    if func.schema_version is not None:
+        click.echo(f"Deploying {func.name} to app: {app}")
+    else:
+        click.echo(f"Deploying {func.name} to app: {app} at path: {func.route_path}")
     if not no_bump:
         click.echo(f"Bumped to version {version}")
     click.echo(f"Building image {func.name}:{version}")
-    answer = client.json(
-        "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
-    )
+    if func.schema_version is not None:
+        v2_deploy.deploy(client, app, func, _route_body(func, version)["route"])
+    else:
+        path = func.route_path
+        answer = client.json(
+            "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
+        )
+        build = answer.get("route", {}).get("build") or {}
+        if build.get("cached"):
+            click.echo("Build cache hit: unchanged since the last build")
+        click.echo(f"Updating route {path} using image {func.name}:{version}...")
     if not no_bump:
         write_version(func, version)
-    build = answer.get("route", {}).get("build") or {}
-    if build.get("cached"):
-        click.echo("Build cache hit: unchanged since the last build")
-    click.echo(f"Updating route {path} using image {func.name}:{version}...")
 
 
 # call ------------------------------------------------------------------------------------------
@@ -349,3 +354,7 @@ def routes_delete(client: FnClient, /, app: str, path: str) -> None:
     """Delete route PATH of APP."""
     client.json("DELETE", f"{_app(app)}/routes{_route(path)}")
     click.echo(f"Route {path} deleted")
+
+
+for command in v2_commands.COMMANDS:
+    fn.add_command(command)

@@ -1,5 +1,9 @@
 """func.yaml: read and checked field by field (an error names the field and its line), and
-its version bumped in place on deploy (comments and layout kept)."""
+its version bumped in place on deploy (comments and layout kept).
+
+Two forms: the seed era's (no `schema_version`; `format` defaults to `default`) and the one
+today's `fn init` writes (`schema_version: 20180708`, no `format`: Fn runs it over
+http-stream, the only format its FDKs speak)."""
 
 from __future__ import annotations
 
@@ -12,14 +16,11 @@ from typing import Any
 import yaml
 
 FILE_NAME = "func.yaml"
-RUNTIMES = {
-    "go": "go",
-    "python": "python",
-    "python3": "python",
-    "python3.11": "python",
-    "node": "node",
-    "nodejs": "node",
-}
+#: the schema today's `fn init` writes
+SCHEMA_VERSION = 20180708
+RUNTIMES = {"go": "go", "python": "python", "python3": "python", "node": "node", "nodejs": "node"}
+#: Fn's versioned runtime names (python3.12, node24, go1.24) run on this machine's interpreter
+_VERSIONED = re.compile(r"^(python)3\.\d+$|^(node)\d+$|^(go)1\.\d+$")
 FORMATS = ("default", "http-stream", "json")
 TYPES = ("sync", "async")
 #: accepted and not used here (container builds, tests, newer schema's extras)
@@ -49,6 +50,10 @@ class FuncFile:
     route: str | None = None
     #: 1-based line of `version:`, None when the file has none
     version_line: int | None = None
+    #: today's form (`schema_version: 20180708`): deployed through Fn's v2 API
+    schema_version: int | None = None
+    #: today's form's http triggers: {name, type, source}
+    triggers: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def directory(self) -> Path:
@@ -85,6 +90,9 @@ def _positive(value: Any, where: str, key: str) -> int:
 
 def _runtime(value: Any, where: str, key: str) -> str:
     found = RUNTIMES.get(str(value))
+    versioned = _VERSIONED.match(str(value))
+    if found is None and versioned is not None:
+        found = next(group for group in versioned.groups() if group)
     if found is None:
         supported = ", ".join(sorted(set(RUNTIMES.values())))
         raise FuncFileError(f"{where}: field '{key}' is {value!r}; Sluice runs: {supported}")
@@ -123,13 +131,24 @@ def _path(value: Any, where: str, key: str) -> str:
     return text
 
 
-def _triggers(value: Any, where: str, key: str) -> str | None:
+def _triggers(value: Any, where: str, key: str) -> list[dict[str, str]]:
+    """http triggers, each with a name, and a source starting with '/'."""
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise FuncFileError(f"{where}: field '{key}' must be a list of triggers")
+    out = []
     for trigger in value:
-        if trigger.get("type", "http") == "http" and isinstance(trigger.get("source"), str):
-            return _path(trigger["source"], where, f"{key}.source")
-    return None
+        type_ = trigger.get("type", "http")
+        if type_ != "http":
+            raise FuncFileError(f"{where}: field '{key}.type' is {type_!r}; use http")
+        name = _text(trigger.get("name"), where, f"{key}.name")
+        out.append(
+            {
+                "name": name,
+                "type": "http",
+                "source": _path(trigger.get("source"), where, f"{key}.source"),
+            }
+        )
+    return out
 
 
 def _anything(value: Any, where: str, key: str) -> Any:
@@ -207,17 +226,33 @@ def load(path: Path) -> FuncFile:
         name=values["name"],
         version=values.get("version", "0.0.0"),
         runtime=values["runtime"],
-        cmd=values.get("cmd") or values.get("entrypoint") or "",
-        format=values.get("format", "default"),
+        cmd=_command(values.get("entrypoint", ""), values.get("cmd", "")),
+        format=values.get("format", "http-stream" if "schema_version" in values else "default"),
         type=values.get("type", "sync"),
         memory=values.get("memory"),
         timeout=values.get("timeout"),
         idle_timeout=values.get("idle_timeout"),
         config=values.get("config", {}),
         headers=values.get("headers", {}),
-        route=values.get("path") or values.get("triggers"),
+        route=values.get("path") or _first_source(values),
         version_line=lines.get("version"),
+        schema_version=values.get("schema_version"),
+        triggers=values.get("triggers", []),
     )
+
+
+def _first_source(values: dict[str, Any]) -> str | None:
+    """The seed era's route path from a trigger; today's form has its function at /name and
+    its triggers beside it."""
+    triggers = values.get("triggers") or []
+    if "schema_version" in values or not triggers:
+        return None
+    return str(triggers[0]["source"])
+
+
+def _command(entrypoint: str, cmd: str) -> str:
+    """The command line as a container runs it: the entrypoint with cmd as its arguments."""
+    return " ".join(part for part in (entrypoint, cmd) if part)
 
 
 def bump(version: str) -> str:

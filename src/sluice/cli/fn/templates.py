@@ -1,7 +1,14 @@
 """What `fn init` writes: a hello-world per runtime and format that prints
-{"message":"Hello World"}, or greets the name in a JSON body."""
+{"message":"Hello World"}, or greets the name in a JSON body. For the FDKs (http-stream) its
+func.yaml has the fields, values and order of today's `fn init` (fnproject/cli)."""
 
 from __future__ import annotations
+
+import re
+
+#: Fn's runtime images for a runtime name, and the memory `fn init` sets for it
+_IMAGE_VERSIONS = {"python": "3.12", "node": "24"}
+_INIT_MEMORY = {"python": 256}
 
 GO_DEFAULT = """package main
 
@@ -178,6 +185,9 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
 });
 """
 
+#: the runtime names `fn init --runtime` takes (Fn's image versions)
+INIT_RUNTIMES = ("go", "python", "python3.12", "python3.11", "node", "node24", "node22")
+
 #: (runtime, format) -> {file name: content}, entrypoint
 TEMPLATES: dict[tuple[str, str], tuple[dict[str, str], str]] = {
     ("go", "default"): ({"func.go": GO_DEFAULT}, "./func"),
@@ -211,6 +221,7 @@ def package_json(name: str) -> str:
 
 
 def func_yaml(name: str, runtime: str, format_: str, entrypoint: str) -> str:
+    """The seed era's func.yaml (no schema_version)."""
     lines = [f"name: {name}", "version: 0.0.1", f"runtime: {runtime}"]
     if format_ != "default":
         lines.append(f"format: {format_}")
@@ -218,9 +229,42 @@ def func_yaml(name: str, runtime: str, format_: str, entrypoint: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def family(runtime: str) -> str:
+    """The language of one of Fn's runtime names: python3.12 -> python."""
+    return re.sub(r"[\d.]+$", "", runtime)
+
+
+def fdk_func_yaml(name: str, runtime: str, entrypoint: str) -> str:
+    """func.yaml as today's `fn init --runtime RUNTIME` writes it: schema 20180708, the
+    runtime's build and run images, no format (http-stream is Fn's only one)."""
+    language = family(runtime)
+    version = runtime[len(language) :] or _IMAGE_VERSIONS[language]
+    lines = [
+        "schema_version: 20180708",
+        f"name: {name}",
+        "version: 0.0.1",
+        f"runtime: {runtime}",
+        f"build_image: fnproject/{language}:{version}-dev",
+        f"run_image: fnproject/{language}:{version}",
+        f"entrypoint: {entrypoint}",
+    ]
+    if language in _INIT_MEMORY:
+        lines.append(f"memory: {_INIT_MEMORY[language]}")
+    return "\n".join(lines) + "\n"
+
+
 def files(name: str, runtime: str, format_: str) -> dict[str, str]:
-    """Every file of a new function, func.yaml included."""
-    sources, entrypoint = TEMPLATES[(runtime, format_)]
+    """Every file of a new function, func.yaml included. `runtime` may carry Fn's version
+    (python3.11, node22)."""
+    sources, entrypoint = TEMPLATES[(family(runtime), format_)]
     out = {n: (package_json(name) if n == "package.json" else text) for n, text in sources.items()}
-    out["func.yaml"] = func_yaml(name, runtime, format_, entrypoint)
+    if format_ == "http-stream":
+        out["func.yaml"] = fdk_func_yaml(name, runtime, entrypoint)
+    else:
+        out["func.yaml"] = func_yaml(name, family(runtime), format_, entrypoint)
     return out
+
+
+def trigger_yaml(name: str) -> str:
+    """What `fn init --trigger http` adds: one http trigger named for the function."""
+    return f"triggers:\n- name: {name}\n  type: http\n  source: /{name}\n"

@@ -45,10 +45,22 @@ def _cursor(request: Request) -> CallId | None:
 
 
 async def list_calls(request: Request) -> Response:
+    app = (await engine(request).apps.get_app(request.path_params["app"])).name
+    found, cursor = await call_page(request, app, request.query_params.get("path") or None)
+    return FnJSON(
+        {
+            "message": "Successfully listed calls",
+            "next_cursor": cursor,
+            "calls": [wire.call(c) for c in found],
+        }
+    )
+
+
+async def call_page(request: Request, app: str, path: str | None) -> tuple[list[Call], str]:
+    """A page of the calls of `app` (of its route at `path`), newest first, with the
+    cursor of the next page ("" at the end); filters and cursor from the query."""
     namespace = await fn_namespace(request)
     sluice = engine(request)
-    app = (await sluice.apps.get_app(request.path_params["app"])).name
-    path = request.query_params.get("path") or None
     limit = per_page(request)
     upto = _seconds(request, "to_time")
     query = CallFilter(
@@ -63,25 +75,23 @@ async def list_calls(request: Request) -> Response:
     )
     found = await sluice.calls.page(query)
     cursor = found[-1].id.ulid if len(found) == limit else ""
-    return FnJSON(
-        {
-            "message": "Successfully listed calls",
-            "next_cursor": cursor,
-            "calls": [wire.call(c) for c in found],
-        }
-    )
+    return found, cursor
 
 
 async def _app_call(request: Request) -> Call:
-    """The call named in the URL, if it belongs to the app; with `?wait=S`, held until it
-    ends or S seconds pass."""
+    return await app_call(request, request.path_params["app"], request.path_params["call"])
+
+
+async def app_call(request: Request, app: str, text: str, action: str | None = None) -> Call:
+    """Call `text`, if it belongs to `app` (and is one of `action`, `app/name`); with
+    `?wait=S`, held until it ends or S seconds pass."""
     namespace = await fn_namespace(request)
-    call_id = _call_id(request.path_params["call"])
+    call_id = _call_id(text)
     try:
         call = await engine(request).calls.wait(namespace, call_id, wait_seconds(request))
     except NotFound:
         raise NotFound("Call not found") from None
-    if wire.call_app(call) != request.path_params["app"]:
+    if wire.call_app(call) != app or action not in (None, call.path):
         raise NotFound("Call not found")
     return call
 
@@ -101,7 +111,11 @@ async def get_call(request: Request) -> Response:
 
 
 async def get_log(request: Request) -> Response:
-    call = await _app_call(request)
+    return log_answer(request, await _app_call(request))
+
+
+def log_answer(request: Request, call: Call) -> Response:
+    """The call's log as JSON or, when Accept asks for text/plain, as text."""
     accept = request.headers.get("accept", "")
     as_text = "text/plain" in accept
     if (
