@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.config import Settings
-from sluice.engine.actions import ACTIONS, PACKAGES, Actions, annotation, is_zip
+from sluice.engine.actions import ACTIONS, NETWORK, PACKAGES, Actions, annotation, is_zip
 from sluice.engine.clock import now_ms
 from sluice.engine.execution import IDLE_TIMEOUT
 from sluice.engine.fn_fields import (
@@ -265,6 +265,12 @@ class Apps:
                     "value": {**fields.doc(), "created_at": created, "build": build},
                 },
                 {"key": IDLE_TIMEOUT, "value": fields.idle_timeout},
+                # the function's own network (func.yaml `network:` or its annotations)
+                *(
+                    [{"key": NETWORK, "value": fields.annotations[NETWORK]}]
+                    if NETWORK in fields.annotations
+                    else []
+                ),
             ],
         }
         path = f"{app.name}/{route_name(fields.path)}"

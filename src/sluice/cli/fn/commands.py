@@ -100,6 +100,8 @@ def _route_body(func: FuncFile, version: str) -> Json:
     }
     if func.cmd:
         route["cmd"] = func.cmd
+    if func.annotations:
+        route["annotations"] = func.annotations
     for key in ("memory", "timeout", "idle_timeout"):
         if getattr(func, key) is not None:
             route[key] = getattr(func, key)

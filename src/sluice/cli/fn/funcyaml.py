@@ -24,7 +24,7 @@ _VERSIONED = re.compile(r"^(python)3\.\d+$|^(node)\d+$|^(go)1\.\d+$")
 FORMATS = ("default", "http-stream", "json")
 TYPES = ("sync", "async")
 #: accepted and not used here (container builds, tests, newer schema's extras)
-IGNORED = ("build", "build_image", "run_image", "tests", "expects", "content_type", "annotations")
+IGNORED = ("build", "build_image", "run_image", "tests", "expects", "content_type")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _VERSION_LINE = re.compile(r"^(\s*version\s*:\s*)(['\"]?)(\d+\.\d+\.\d+)(['\"]?)(.*)$")
 
@@ -54,6 +54,8 @@ class FuncFile:
     schema_version: int | None = None
     #: today's form's http triggers: {name, type, source}
     triggers: list[dict[str, str]] = field(default_factory=list)
+    #: the function's annotations (`network:` is one of them: what its processes reach)
+    annotations: dict[str, Any] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:
@@ -97,6 +99,12 @@ def _runtime(value: Any, where: str, key: str) -> str:
         supported = ", ".join(sorted(set(RUNTIMES.values())))
         raise FuncFileError(f"{where}: field '{key}' is {value!r}; Sluice runs: {supported}")
     return found
+
+
+def _annotations(value: Any, where: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(name, str) for name in value):
+        raise FuncFileError(f"{where}: field '{key}' must be a map of names to values")
+    return dict(value)
 
 
 def _version(value: Any, where: str, key: str) -> str:
@@ -171,6 +179,8 @@ _FIELDS: dict[str, Callable[[Any, str, str], Any]] = {
     "path": _path,
     "triggers": _triggers,
     "schema_version": _positive,
+    "annotations": _annotations,
+    "network": _choice(("none", "api-only", "egress", "host")),
     **{key: _anything for key in IGNORED},
 }
 
@@ -238,6 +248,10 @@ def load(path: Path) -> FuncFile:
         version_line=lines.get("version"),
         schema_version=values.get("schema_version"),
         triggers=values.get("triggers", []),
+        annotations={
+            **values.get("annotations", {}),
+            **({"network": values["network"]} if "network" in values else {}),
+        },
     )
 
 
