@@ -19,6 +19,7 @@ from sluice.engine.execution import Execution
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
+from sluice.engine.secrets import Secrets
 from sluice.engine.triggers import Triggers
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
@@ -112,10 +113,11 @@ class Sluice:
             self.store, settings, self.runtime.resolve_kind, self.builder.for_action
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
+        self.secrets = Secrets(self.store, self.namespaces.platform_secret)
         self.packages = Packages(self.store)
         self.rules = Rules(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
-        self.execution = Execution(self.store, self.namespaces, settings)
+        self.execution = Execution(self.store, self.namespaces, settings, self.secrets)
         self.worker = Worker(
             self.queue,
             self.runtime,

@@ -12,6 +12,7 @@ from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.entities import common_fields
 from sluice.engine.names import EntityPath, parse_path
+from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.errors import BadRequest, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
@@ -145,6 +146,7 @@ class Actions:
         annotations = [a for a in doc["annotations"] if a["key"] != "exec"]
         doc["annotations"] = [*annotations, {"key": "exec", "value": doc["exec"]["kind"]}]
         self._check_network(annotation(doc, NETWORK))
+        wanted_names(annotation(doc, SECRETS_ANNOTATION))
         return doc
 
     def _check_network(self, value: Any) -> None:

@@ -52,6 +52,8 @@ class ActionCode:
     owner: str = field(kw_only=True)
     #: what its processes can reach (the `network` annotation); None: the server's setting
     network: str | None = None
+    #: the secrets its processes see as files (name -> value); never in a repr
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def process_key(self) -> str:

@@ -179,7 +179,9 @@ class HttpFunctions:
         port = 0 if socket_path else upstream_port(action.env) or free_port()
         where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
         env = {**action.env, **where, "mode": "http"}
-        spec = self.sandbox.launch(command, env, home, network=action.network)
+        spec = self.sandbox.launch(
+            command, env, home, network=action.network, secrets=action.secrets
+        )
         server: HttpServer | None = None
 
         def sink(stream: str, line: bytes, ns: int) -> None:

@@ -149,8 +149,8 @@ class Pool:
         # a stem cell was launched seeing no builds: code importing some gets a process of
         # its own, launched seeing its environments (and none of anyone else's)
         deps = await self._deps(action)
-        # nor a network other than the server's
-        fresh = deps.dirs or action.network is not None
+        # nor a network other than the server's, nor any secret
+        fresh = deps.dirs or action.network is not None or bool(action.secrets)
         stem = self._take(self._stems, launch) if not fresh else None
         if stem is not None:
             self.replenish(kind, launch[1])
@@ -158,7 +158,7 @@ class Pool:
         await self._reserve()
         try:
             process = await RuntimeProcess.start(
-                kind, launch[1], self.launcher, deps, network=action.network
+                kind, launch[1], self.launcher, deps, network=action.network, secrets=action.secrets
             )
         except BaseException:
             self._free_slot()

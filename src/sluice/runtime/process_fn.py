@@ -97,7 +97,9 @@ class ProcessFunctions:
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
         http = FnRequest.from_call(request.params, request.env)
         env = {**action.env, **request.env, **cgi_env(request.params, http)}
-        spec = self.sandbox.launch(command, env, home, network=action.network)
+        spec = self.sandbox.launch(
+            command, env, home, network=action.network, secrets=action.secrets
+        )
         combine = _flag(action.env, "combine_output", True)
         with (
             tempfile.TemporaryFile(dir=self.work_dir) as stdin,

@@ -50,7 +50,14 @@ from sluice.sandbox.api_bridge import (
     open_in,
     port_forward,
 )
-from sluice.sandbox.base import Confinement, LaunchSpec, Network, Sandbox
+from sluice.sandbox.base import (
+    SECRETS_DIR,
+    SECRETS_VARIABLE,
+    Confinement,
+    LaunchSpec,
+    Network,
+    Sandbox,
+)
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.rlimits import RlimitSandbox
 
@@ -195,13 +202,16 @@ class BwrapSandbox:
         *,
         visible: Sequence[Path] = (),
         network: str | None = None,
+        secrets: Mapping[str, bytes] | None = None,
     ) -> LaunchSpec:
         if network is not None and network != self.network:
-            return self._variant(Network(network)).launch(argv, env, cwd, visible=visible)
-        spec = self.inner.launch(argv, env, cwd)
+            variant = self._variant(Network(network))
+            return variant.launch(argv, env, cwd, visible=visible, secrets=secrets)
+        spec = self.inner.launch(argv, {**env, **_secrets_env(secrets)}, cwd)
         home = cwd.resolve()
         if self.identity is not None:
             _give(home, self.identity)
+        secret_fds, mounts = _secret_files(secrets or {})
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
         block_read, block_write = os.pipe2(os.O_CLOEXEC)
         rules = seccomp.program_fd()
@@ -211,6 +221,7 @@ class BwrapSandbox:
         wrapper = [
             *self._base,
             *shown,
+            *mounts,
             *_traversable_parents(home),
             "--bind",
             str(home),
@@ -227,14 +238,15 @@ class BwrapSandbox:
         ]
         if self.identity is not None:
             wrapper += _drop_to(self.identity)
-        confiner = BwrapConfiner(self, (info_read, block_write), (info_write, block_read, rules))
+        childs = (info_write, block_read, rules, *secret_fds)
+        confiner = BwrapConfiner(self, (info_read, block_write), childs)
         return LaunchSpec(
             argv=(*wrapper, *spec.argv),
             env=spec.env,
             cwd=spec.cwd,
             start_new_session=spec.start_new_session,
             preexec_fn=spec.preexec_fn,
-            pass_fds=(info_write, block_read, rules),
+            pass_fds=childs,
             confiner=confiner,
         )
 
@@ -375,6 +387,31 @@ class BwrapConfinement:
                 return
             await asyncio.sleep(0.01)
         log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+def _secrets_env(secrets: Mapping[str, bytes] | None) -> dict[str, str]:
+    return {SECRETS_VARIABLE: SECRETS_DIR} if secrets else {}
+
+
+def _secret_files(secrets: Mapping[str, bytes]) -> tuple[list[int], list[str]]:
+    """Each secret as a memory file bwrap copies into the sandbox's own root (a tmpfs of its
+    mount namespace alone) and mounts read-only: nothing of it is on a path of the host."""
+    fds: list[int] = []
+    args: list[str] = ["--perms", "0755", "--dir", SECRETS_DIR] if secrets else []
+    try:
+        for name, value in sorted(secrets.items()):
+            fd = os.memfd_create("sluice-secret", os.MFD_CLOEXEC)
+            fds.append(fd)
+            with open(fd, "wb", closefd=False) as memory:
+                memory.write(value)
+            os.lseek(fd, 0, os.SEEK_SET)
+            # readable by the function's unprivileged uid; the mount is read-only
+            args += ["--perms", "0444", "--ro-bind-data", str(fd), f"{SECRETS_DIR}/{name}"]
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds, args
 
 
 def _system_view() -> list[str]:

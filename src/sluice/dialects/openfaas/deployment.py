@@ -20,6 +20,7 @@ import orjson
 
 from sluice.engine.actions import annotation
 from sluice.engine.policy import duration_ms
+from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.errors import BadRequest
 from sluice.numbers import storable
 from sluice.records import Entity
@@ -44,7 +45,7 @@ _BYTES = {
     "G": 1000**3,
     "T": 1000**4,
 }
-_KEPT = ("image", "labels", "secrets", "constraints", "requests", "limits")
+_KEPT = ("image", "labels", "constraints", "requests", "limits")
 
 
 def memory_mb(text: str) -> int:
@@ -99,6 +100,11 @@ def _exec(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     return {"kind": kind, "code": code, "main": command}
 
 
+def secret_names(spec: dict[str, Any]) -> list[str]:
+    """The secrets a FunctionDeployment names, checked."""
+    return wanted_names(spec.get("secrets"))
+
+
 def action_body(spec: dict[str, Any]) -> dict[str, Any]:
     """The action a FunctionDeployment describes (its name is `service_name(spec)`)."""
     env = _strings(spec, "envVars")
@@ -113,12 +119,14 @@ def action_body(spec: dict[str, Any]) -> dict[str, Any]:
     if timeout:
         limits["timeout"] = duration_ms(timeout, "exec_timeout")
     extras = {key: spec[key] for key in _KEPT if spec.get(key)}
+    secrets = secret_names(spec)
     return {
         "exec": _exec(spec, env),
         "limits": limits,
         "parameters": [{"key": k, "value": v, "init": True} for k, v in env.items()],
         "annotations": [
             *({"key": k, "value": v} for k, v in annotations.items()),
+            *([{"key": SECRETS_ANNOTATION, "value": secrets}] if secrets else []),
             {"key": EXTRAS, "value": extras},
         ],
     }
@@ -144,9 +152,11 @@ def function_status(action: Entity, namespace: str) -> dict[str, Any]:
     extras = _extras(doc)
     exec_ = doc["exec"]
     env = {p["key"]: _text(p["value"]) for p in doc["parameters"] if p.get("init")}
+    hidden = (EXTRAS, SECRETS_ANNOTATION)
     annotations = {
-        a["key"]: _text(a["value"]) for a in doc["annotations"] if a["key"] not in (EXTRAS,)
+        a["key"]: _text(a["value"]) for a in doc["annotations"] if a["key"] not in hidden
     }
+    secrets = annotation(doc, SECRETS_ANNOTATION)
     status: dict[str, Any] = {
         "name": action.name,
         "image": extras.get("image") or f"sluice/{exec_['kind']}",
@@ -154,7 +164,7 @@ def function_status(action: Entity, namespace: str) -> dict[str, Any]:
         "envVars": env,
         "labels": extras.get("labels"),
         "annotations": annotations,
-        "secrets": extras.get("secrets"),
+        "secrets": secrets if isinstance(secrets, list) else None,
         "constraints": extras.get("constraints"),
         "requests": extras.get("requests"),
         "limits": {**(extras.get("limits") or {}), "memory": f"{doc['limits']['memory']}Mi"},

@@ -10,9 +10,15 @@ from starlette.responses import PlainTextResponse, Response
 
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import function_name, owner_namespace
-from sluice.dialects.openfaas.deployment import action_body, function_status, service_name
+from sluice.dialects.openfaas.deployment import (
+    action_body,
+    function_status,
+    secret_names,
+    service_name,
+)
 from sluice.dialects.openwhisk.actions import CODE_MAX_BYTES
 from sluice.dialects.openwhisk.context import engine
+from sluice.engine.secrets import MissingSecret
 from sluice.errors import BadRequest, NotFound
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
@@ -55,7 +61,12 @@ async def deploy(request: Request) -> Response:
     namespace = await owner_namespace(request)
     spec, _ = await read_json_object(request, CODE_MAX_BYTES)
     name = service_name(spec)
-    actions = engine(request).actions
+    sluice = engine(request)
+    try:
+        await sluice.secrets.require(namespace, secret_names(spec))
+    except MissingSecret as exc:
+        raise BadRequest(f"unable to fetch secrets: {exc.message}") from exc
+    actions = sluice.actions
     if request.method == "PUT":
         try:
             await actions.get(namespace, name)
