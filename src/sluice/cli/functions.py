@@ -44,6 +44,8 @@ def deployment(name: str, options: dict[str, Any]) -> Json:
         "labels": _pairs(options["label"], "--label"),
         "annotations": annotations,
     }
+    if options["secret"]:
+        spec["secrets"] = list(options["secret"])
     if options["memory"]:
         spec["limits"] = {"memory": options["memory"]}
     if options["dir"] is not None:
@@ -68,6 +70,7 @@ def function() -> None:
 @click.option("--env", multiple=True, metavar="KEY=VALUE", help="Environment (envVars).")
 @click.option("--label", multiple=True, metavar="KEY=VALUE", help="A label.")
 @click.option("--annotation", multiple=True, metavar="KEY=VALUE", help="An annotation.")
+@click.option("--secret", multiple=True, metavar="NAME", help="A secret it reads (sluice secret).")
 @click.option("--memory", help="Memory limit, e.g. 256Mi.")
 @click.option("--timeout", help="Longest run, e.g. 30s, 5m, 3h (exec_timeout).")
 @click.option("--queue", help="A named queue of its own (com.openfaas.queue).")
