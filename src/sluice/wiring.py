@@ -202,6 +202,18 @@ class Sluice:
         await self.transport.close()
         await self.store.close()
 
+    def warm_processes(self, namespace: str, path: str) -> int | None:
+        """Live processes of the namespace's own action `path` (all versions), when this
+        process runs the calls; None when workers elsewhere do."""
+        if "worker" not in self.roles:
+            return None
+        return self.runtime.warm(f"{namespace}/{namespace}/{path}@")
+
+    def drop_warm(self, namespace: str, path: str) -> None:
+        """Stop the idle processes of the namespace's own action `path`, where they run here."""
+        if "worker" in self.roles:
+            self.runtime.drop(f"{namespace}/{namespace}/{path}@")
+
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for kind in self.runtime.kinds():

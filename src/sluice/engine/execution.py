@@ -8,7 +8,7 @@ import orjson
 
 from sluice.config import Settings
 from sluice.engine import claims
-from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, annotation
+from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, REPLICAS, annotation, is_count
 from sluice.engine.clock import now_ms
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.secrets import (
@@ -128,6 +128,7 @@ class Execution:
             owner=owner,
             network=self._network(annotation(doc, NETWORK)),
             secrets=secrets.values,
+            replicas=replicas if is_count(replicas := annotation(doc, REPLICAS)) else None,
         )
         request = RunRequest(
             action=code,

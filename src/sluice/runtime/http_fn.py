@@ -96,6 +96,8 @@ class HttpServer:
     calls: set[CallLogs] = field(default_factory=set)
     idle_timer: asyncio.TimerHandle | None = None
     over_memory: bool = False
+    #: ActionCode.replicas of what it serves
+    replicas: int | None = None
 
     def sink(self, stream: str, line: bytes, ns: int) -> None:
         for logs in self.calls:
@@ -195,6 +197,7 @@ class HttpFunctions:
         except OSError as exc:
             raise StartFailed(f"the command cannot be started: {exc}") from exc
         server = HttpServer(action.process_key, child, port, action.memory_mb, socket_path)
+        server.replicas = action.replicas
         if socket_path is not None:
             transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
             server.client = httpx.AsyncClient(transport=transport, trust_env=False)
@@ -315,8 +318,21 @@ class HttpFunctions:
     def _maybe_idle(self, server: HttpServer) -> None:
         if server.calls or self._servers.get(server.key) is not server:
             return
+        if server.replicas == 0:  # scaled to zero: nothing stays after its calls
+            self._expire(server)
+            return
+        if server.replicas is not None:  # kept warm as a replica
+            return
         loop = asyncio.get_running_loop()
         server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
+
+    def warm(self, prefix: str) -> int:
+        return sum(1 for key, server in self._servers.items() if key.startswith(prefix))
+
+    def drop(self, prefix: str) -> None:
+        for key, server in list(self._servers.items()):
+            if key.startswith(prefix):
+                self._expire(server)
 
     def _expire(self, server: HttpServer) -> None:
         if not server.calls and self._servers.get(server.key) is server:

@@ -174,11 +174,12 @@ class Pool:
             return Deps()
         return await asyncio.to_thread(zip_deps, action.code, builds, action.owner)
 
-    def release(self, process: RuntimeProcess, key: str) -> None:
+    def release(self, process: RuntimeProcess, key: str, replicas: int | None = None) -> None:
         """A call of `key` (an ActionCode.process_key) on `process` is over; the process may
-        serve the next."""
+        serve the next: kept warm without an idle timeout while fewer than `replicas` of
+        `key` are idle, not kept at all when `replicas` is 0."""
         process.calls -= 1
-        if self._closing or not process.alive or process.key != key:
+        if self._closing or not process.alive or process.key != key or replicas == 0:
             self.discard(process)
             return
         if process.calls > 0:  # others still run on it: it has room again
@@ -189,10 +190,27 @@ class Pool:
         self._close_to_calls(process)
         process.state = State.IDLE
         process.last_used = time.monotonic()
-        self._idle.setdefault(key, []).append(process)
-        loop = asyncio.get_running_loop()
-        process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
+        idle = self._idle.setdefault(key, [])
+        idle.append(process)
+        if replicas is None or len(idle) > replicas:
+            loop = asyncio.get_running_loop()
+            process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
         self._wake_one()
+
+    def warm(self, prefix: str) -> int:
+        """Live processes initialised for the keys starting with `prefix`."""
+        return sum(
+            1
+            for process in self._all
+            if process.key is not None and process.key.startswith(prefix) and process.alive
+        )
+
+    def drop(self, prefix: str) -> None:
+        """Stop the idle processes of the keys starting with `prefix`."""
+        for key, stack in list(self._idle.items()):
+            if key.startswith(prefix):
+                for process in list(stack):
+                    self.discard(process)
 
     def discard(self, process: RuntimeProcess) -> None:
         """Stop `process` for good (it failed, timed out, is over a limit or is surplus)."""
@@ -453,9 +471,16 @@ class ProcessRuntime:
             raise
         finally:
             if reuse:
-                self.pool.release(process, request.action.process_key)
+                self.pool.release(process, request.action.process_key, request.action.replicas)
             else:
                 self.pool.discard(process)
+
+    def warm(self, prefix: str) -> int:
+        return self.pool.warm(prefix) + self.http.warm(prefix)
+
+    def drop(self, prefix: str) -> None:
+        self.pool.drop(prefix)
+        self.http.drop(prefix)
 
     async def close(self) -> None:
         await self.pool.close()

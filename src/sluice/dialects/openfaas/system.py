@@ -18,6 +18,7 @@ from sluice.dialects.openfaas.deployment import (
 )
 from sluice.dialects.openwhisk.actions import CODE_MAX_BYTES
 from sluice.dialects.openwhisk.context import engine
+from sluice.engine.actions import REPLICAS, annotation
 from sluice.engine.secrets import MissingSecret
 from sluice.errors import BadRequest, NotFound
 from sluice.http.body import read_json_object
@@ -39,7 +40,7 @@ async def list_functions(request: Request) -> Response:
     for action in await sluice.actions.page(namespace, 0, LIST_MAX):
         if "/" in action.name:  # actions in packages are not reachable as functions
             continue
-        status = function_status(action, namespace)
+        status = function_status(action, namespace, sluice.warm_processes(namespace, action.name))
         calls = CallFilter(namespace, path=action.name, terminal_only=False)
         status["invocationCount"] = float(await sluice.calls.count(calls))
         found.append(status)
@@ -49,11 +50,17 @@ async def list_functions(request: Request) -> Response:
 async def get_function(request: Request) -> Response:
     namespace = await owner_namespace(request)
     name = function_name(request.path_params["name"], namespace)
+    sluice = engine(request)
     try:
-        action = await engine(request).actions.get(namespace, name)
+        action = await sluice.actions.get(namespace, name)
     except (NotFound, BadRequest) as exc:
         raise NotFound(f"function {name} not found") from exc
-    return JSON(function_status(action, namespace))
+    return JSON(function_status(action, namespace, sluice.warm_processes(namespace, name)))
+
+
+async def namespaces(request: Request) -> Response:
+    """The one namespace OpenFaaS functions live in (faas-netes CE lists its own alone)."""
+    return JSON([await owner_namespace(request)])
 
 
 async def deploy(request: Request) -> Response:
@@ -67,12 +74,17 @@ async def deploy(request: Request) -> Response:
     except MissingSecret as exc:
         raise BadRequest(f"unable to fetch secrets: {exc.message}") from exc
     actions = sluice.actions
+    body = action_body(spec, sluice.settings.memory_min_mb)
     if request.method == "PUT":
         try:
-            await actions.get(namespace, name)
+            old = await actions.get(namespace, name)
         except NotFound as exc:
             raise NotFound(f"function {name} not found") from exc
-    await actions.put(namespace, name, action_body(spec), overwrite=request.method == "PUT")
+        # an update keeps the replicas it was scaled to, as a Deployment's update does
+        scaled = annotation(old.doc, REPLICAS)
+        if scaled is not None:
+            body["annotations"].append({"key": REPLICAS, "value": scaled})
+    await actions.put(namespace, name, body, overwrite=request.method == "PUT")
     return Response(status_code=202)
 
 
