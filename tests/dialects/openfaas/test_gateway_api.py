@@ -216,3 +216,27 @@ def test_healthz_answers_get_and_head(server: SluiceServer) -> None:
         assert anyone.get("/healthz").text == "OK"
         head = anyone.head("/healthz")
     assert head.status_code == 200
+
+
+def test_what_upstream_refuses_is_refused_the_same_way(server: SluiceServer) -> None:
+    """Names no gateway route matches are 404; another namespace is a 400; an alert Go
+    cannot decode is a 400 (each as faas-netes and the gateway answer)."""
+    with server.client() as client:
+        for path in ("/system/function/b%C3%A4d", "/function/b%C3%A4d", "/async-function/b%C3%A4d"):
+            assert client.post(path).status_code in (404, 405), path
+        assert client.get("/system/function/b%C3%A4d").status_code == 404
+        assert client.get("/system/logs", params={"name": "bäd"}).status_code == 404
+        spec = {"service": "of-elsewhere", "envProcess": "cat", "namespace": "openfaas-fn"}
+        elsewhere = client.post("/system/functions", json=spec)
+        assert elsewhere.status_code == 400
+        assert elsewhere.text == f"namespace must be: {server.namespace}\n"
+        listed = client.get("/system/functions", params={"namespace": "openfaas-fn"})
+        assert listed.status_code == 400
+        for alert in (
+            {"status": "firing", "alerts": [{"status": "firing", "labels": {"function_name": {}}}]},
+            {"status": 1, "alerts": []},
+            {"status": "firing", "alerts": "none"},
+        ):
+            answer = client.post("/system/alert", json=alert)
+            assert answer.status_code == 400, alert
+            assert answer.text == "Unable to parse alert, bad format.\n"

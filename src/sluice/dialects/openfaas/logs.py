@@ -21,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 
 from sluice.dialects.openfaas.context import function_name, owner_namespace
 from sluice.dialects.openfaas.errors import text_error
+from sluice.dialects.openfaas.system import own_namespace
 from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest, NotFound
 from sluice.records import Call
@@ -98,8 +99,7 @@ def _query(request: Request, namespace: str) -> LogQuery:
     Unprocessable for a tail or since it cannot parse."""
     tail = _tail(_last(request, "tail"))
     since = _since_ms(_last(request, "since"))
-    if _last(request, "namespace") not in ("", namespace):
-        raise BadRequest(f"namespace must be: {namespace}")
+    own_namespace(_last(request, "namespace"), namespace)
     text = _last(request, "name")
     if not text:
         raise NotFound("function  not found")

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from sluice.dialects.openfaas.context import function_name, owner_namespace
 from sluice.dialects.openfaas.deployment import labels_of, replicas_of
 from sluice.dialects.openfaas.errors import text_error
+from sluice.dialects.openfaas.system import own_namespace
 from sluice.dialects.openwhisk.context import engine
 from sluice.engine.actions import REPLICAS, is_count
 from sluice.errors import BadRequest, NotFound
@@ -46,9 +47,7 @@ async def set_replicas(request: Request, namespace: str, name: str, replicas: in
 
 async def scale_function(request: Request) -> Response:
     namespace = await owner_namespace(request)
-    requested = request.query_params.get("namespace")
-    if requested not in (None, "", namespace):
-        raise BadRequest(f"namespace must be: {namespace}")
+    own_namespace(request.query_params.get("namespace"), namespace)
     name = function_name(request.path_params["name"], namespace)
     try:
         body, _ = await read_json_object(request, _BODY_MAX)
@@ -80,20 +79,43 @@ def next_replicas(status: str, current: int, labels: dict[str, Any]) -> int:
     return _label(labels, MIN_LABEL, DEFAULT_MIN)
 
 
+def _strings(value: Any, keys: tuple[str, ...]) -> bool:
+    """An object (or null) whose `keys` are strings where present, as Go decodes it."""
+    if value is None:
+        return True
+    return isinstance(value, dict) and all(
+        value.get(key) is None or isinstance(value[key], str) for key in keys
+    )
+
+
+def _well_formed(body: dict[str, Any]) -> bool:
+    """What the gateway's decoding of a PrometheusAlert accepts."""
+    alerts = body.get("alerts")
+    if not _strings(body, ("status", "receiver")):
+        return False
+    if alerts is not None and not isinstance(alerts, list):
+        return False
+    return all(
+        _strings(item, ("status",))
+        and _strings((item or {}).get("labels"), ("alertname", "function_name"))
+        for item in alerts or []
+    )
+
+
 async def alert(request: Request) -> Response:
     namespace = await owner_namespace(request)
     try:
         body, _ = await read_json_object(request, _BODY_MAX)
     except BadRequest:
         return text_error("Unable to parse alert, bad format.", 400)
-    alerts = body.get("alerts") or []
-    if not isinstance(alerts, list):
+    if not _well_formed(body):
         return text_error("Unable to parse alert, bad format.", 400)
     sluice = engine(request)
-    for item in alerts:
-        labels = item.get("labels") if isinstance(item, dict) else None
-        text = labels.get("function_name") if isinstance(labels, dict) else None
-        if not isinstance(text, str) or not text:
+    for item in body.get("alerts") or []:
+        if not isinstance(item, dict):
+            continue
+        text = (item.get("labels") or {}).get("function_name")
+        if not text:
             continue
         try:
             name = function_name(text, namespace)

@@ -33,8 +33,15 @@ LIST_MAX = 1000
 VERSION = {"release": "0.1.0", "sha": "sluice", "commit_message": "Sluice"}
 
 
+def own_namespace(requested: object, namespace: str) -> None:
+    """A `namespace` the request names must be the one OpenFaaS functions live in."""
+    if requested not in (None, "", namespace):
+        raise BadRequest(f"namespace must be: {namespace}")
+
+
 async def list_functions(request: Request) -> Response:
     namespace = await owner_namespace(request)
+    own_namespace(request.query_params.get("namespace"), namespace)
     sluice = engine(request)
     found = []
     for action in await sluice.actions.page(namespace, 0, LIST_MAX):
@@ -49,6 +56,7 @@ async def list_functions(request: Request) -> Response:
 
 async def get_function(request: Request) -> Response:
     namespace = await owner_namespace(request)
+    own_namespace(request.query_params.get("namespace"), namespace)
     name = function_name(request.path_params["name"], namespace)
     sluice = engine(request)
     try:
@@ -68,6 +76,7 @@ async def deploy(request: Request) -> Response:
     namespace = await owner_namespace(request)
     spec, _ = await read_json_object(request, CODE_MAX_BYTES)
     name = service_name(spec)
+    own_namespace(spec.get("namespace"), namespace)
     sluice = engine(request)
     try:
         await sluice.secrets.require(namespace, secret_names(spec))
