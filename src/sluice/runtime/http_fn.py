@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
-from sluice.runtime.logs import CallLogs
+from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import CommandError, prepare
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
@@ -112,7 +113,9 @@ class HttpFunctions:
         memory: MemoryWatch,
         idle_seconds: float,
         max_unzipped: int,
+        builds_dir: Path | None = None,
     ) -> None:
+        self.builds_dir = builds_dir
         self.sandbox = sandbox
         self.work_dir = work_dir
         self.memory = memory
@@ -180,9 +183,10 @@ class HttpFunctions:
             raise StartFailed(str(exc)) from exc
         port = 0 if socket_path else upstream_port(action.env) or free_port()
         where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
-        env = {**action.env, **where, "mode": "http"}
+        deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
+        env = {**action.env, **where, "mode": "http", **command_paths(home, deps, action.env)}
         spec = self.sandbox.launch(
-            command, env, home, network=action.network, secrets=action.secrets
+            command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
         )
         server: HttpServer | None = None
 
@@ -204,7 +208,7 @@ class HttpFunctions:
         server.calls.add(logs)
         self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
         try:
-            await self._listening(server)
+            await self._listening(server, logs)
         except StartFailed:
             await self._stop(server)
             raise
@@ -217,13 +221,11 @@ class HttpFunctions:
             server.over_memory = True
             server.child.kill()
 
-    async def _listening(self, server: HttpServer) -> None:
+    async def _listening(self, server: HttpServer, logs: CallLogs) -> None:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if not server.child.alive:
-                raise StartFailed(
-                    f"the server exited (status {server.child.returncode}) before listening"
-                )
+                raise StartFailed(await _early_exit(server.child, logs))
             with contextlib.suppress(OSError):
                 if server.socket is not None:
                     _, writer = await asyncio.open_unix_connection(server.socket)
@@ -353,6 +355,23 @@ class HttpFunctions:
             with contextlib.suppress(Exception):
                 await self._stop(server)
         await self._client.aclose()
+
+
+#: how much of what a server wrote before it died the error carries
+_EXIT_LINES, _EXIT_BYTES = 20, 4096
+
+
+async def _early_exit(child: Child, logs: CallLogs) -> str:
+    """Why a server died before listening: its status and the end of its stderr (a
+    traceback, a missing module), so that the caller's 500 says it, not only the logs."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(EXIT_NOTICE_SECONDS):
+            await asyncio.shield(child.closed)  # its last lines may still be in the pipe
+    said = logs.last_text(STDERR, _EXIT_LINES, _EXIT_BYTES) or logs.last_text(
+        STDOUT, _EXIT_LINES, _EXIT_BYTES
+    )
+    status = f"the server exited (status {child.returncode}) before listening"
+    return f"{status}:\n{said}" if said else status
 
 
 def _socket_path(env: Mapping[str, str], home: Path) -> Path | None:

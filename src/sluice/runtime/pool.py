@@ -412,7 +412,11 @@ class ProcessRuntime:
         )
         self.fn = FnRuntime(config, self.sandbox, self.memory, node)
         self.processes = ProcessFunctions(
-            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes
+            self.sandbox,
+            config.work_dir,
+            self.memory,
+            config.max_unzipped_bytes,
+            config.builds_dir,
         )
         self.http = HttpFunctions(
             self.sandbox,
@@ -420,6 +424,7 @@ class ProcessRuntime:
             self.memory,
             config.idle_seconds,
             config.max_unzipped_bytes,
+            config.builds_dir,
         )
 
     def resolve_kind(self, kind: str) -> str | None:
