@@ -66,6 +66,13 @@ class ActionCode:
         return f"{self.namespace}/{self.key}"
 
 
+def code_stem(process_key: str) -> str:
+    """What a process key names apart from the code's version: the processes of another
+    version of the same code are of no more use once a new one runs."""
+    head = process_key.split("#", 1)[0]
+    return head.rpartition("@")[0] + "@"
+
+
 @dataclass(frozen=True)
 class RunRequest:
     action: ActionCode

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
@@ -159,6 +159,7 @@ class HttpFunctions:
         starting = self._starting.get(action.process_key)
         if starting is not None:
             return await asyncio.shield(starting), False
+        self._drop_stale(action.process_key)
         future: asyncio.Future[HttpServer] = asyncio.get_running_loop().create_future()
         self._starting[action.process_key] = future
         try:
@@ -323,13 +324,22 @@ class HttpFunctions:
         if server.replicas == 0:  # scaled to zero: nothing stays after its calls
             self._expire(server)
             return
-        if server.replicas is not None:  # kept warm as a replica
+        stem = code_stem(server.key)
+        newer = any(k != server.key and code_stem(k) == stem for k in self._servers)
+        if server.replicas is not None and not newer:  # kept warm as a replica
             return
         loop = asyncio.get_running_loop()
         server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
 
     def warm(self, prefix: str) -> int:
         return sum(1 for key, server in self._servers.items() if key.startswith(prefix))
+
+    def _drop_stale(self, key: str) -> None:
+        """Stop the idle servers of the other versions of `key`'s code."""
+        stem = code_stem(key)
+        for other, server in list(self._servers.items()):
+            if other != key and code_stem(other) == stem:
+                self._expire(server)
 
     def drop(self, prefix: str) -> None:
         for key, server in list(self._servers.items()):

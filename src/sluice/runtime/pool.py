@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.blackbox import Blackbox
 from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
@@ -145,6 +145,7 @@ class Pool:
         warm = self._take(self._idle, action.process_key)
         if warm is not None:
             return warm
+        self._drop_stale(action.process_key)
         launch = (kind.name, self.heap_mb(kind, action.memory_mb))
         # a stem cell was launched seeing no builds: code importing some gets a process of
         # its own, launched seeing its environments (and none of anyone else's)
@@ -192,7 +193,7 @@ class Pool:
         process.last_used = time.monotonic()
         idle = self._idle.setdefault(key, [])
         idle.append(process)
-        if replicas is None or len(idle) > replicas:
+        if replicas is None or len(idle) > replicas or self._superseded(key):
             loop = asyncio.get_running_loop()
             process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
         self._wake_one()
@@ -204,6 +205,22 @@ class Pool:
             for process in self._all
             if process.key is not None and process.key.startswith(prefix) and process.alive
         )
+
+    def _superseded(self, key: str) -> bool:
+        """Whether a process of another version of `key`'s code has started since."""
+        stem = code_stem(key)
+        return any(
+            p.key is not None and p.key != key and code_stem(p.key) == stem for p in self._all
+        )
+
+    def _drop_stale(self, key: str) -> None:
+        """Stop the idle processes of the other versions of `key`'s code (kept warm as
+        replicas they would have no idle timeout)."""
+        stem = code_stem(key)
+        for other, stack in list(self._idle.items()):
+            if other != key and other.startswith(stem) and code_stem(other) == stem:
+                for process in list(stack):
+                    self.discard(process)
 
     def drop(self, prefix: str) -> None:
         """Stop the idle processes of the keys starting with `prefix`."""

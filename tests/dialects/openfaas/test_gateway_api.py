@@ -157,6 +157,11 @@ def test_scale_sets_the_warm_processes_kept(server: SluiceServer) -> None:
         listed = {f["name"]: f for f in client.get("/system/functions").json()}
         assert listed["of-scaled"]["replicas"] == 2
 
+        # scaling makes a new version: its first process stops the old version's kept one
+        client.post("/system/scale-function/of-scaled", json={"replicas": 3})
+        _pid(anyone, "of-scaled")
+        assert _status(client, "of-scaled")["availableReplicas"] == 1
+
         missing = client.post("/system/scale-function/of-never", json={"replicas": 1})
         assert missing.status_code == 404
         for body in (b"{oops", b'{"replicas": -1}', b'{"replicas": "two"}'):
