@@ -21,6 +21,7 @@ from sluice.engine.execution import Execution
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
+from sluice.engine.secrets import Secrets
 from sluice.engine.sequences import SequenceCheck, Sequences
 from sluice.engine.stock.install import StockPackages
 from sluice.engine.triggers import Triggers
@@ -143,9 +144,10 @@ class Sluice:
             refuse_kind=self.runtime.served().refusal,
         )
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
+        self.secrets = Secrets(self.store, self.namespaces.platform_secret)
         self.rules = Rules(self.store, self.packages)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
-        self.execution = Execution(self.store, self.namespaces, settings)
+        self.execution = Execution(self.store, self.namespaces, settings, self.secrets)
         self.worker = Worker(
             self.queue,
             self.runtime,
@@ -240,6 +242,18 @@ class Sluice:
     def _interpreter_of(self, kind: str) -> Interpreter | None:
         found = self.runtime.served().resolve(kind)
         return found.interpreter if found is not None else None
+
+    def warm_processes(self, namespace: str, path: str) -> int | None:
+        """Live processes of the namespace's own action `path` (all versions), when this
+        process runs the calls; None when workers elsewhere do."""
+        if "worker" not in self.roles:
+            return None
+        return self.runtime.warm(f"{namespace}/{namespace}/{path}@")
+
+    def drop_warm(self, namespace: str, path: str) -> None:
+        """Stop the idle processes of the namespace's own action `path`, where they run here."""
+        if "worker" in self.roles:
+            self.runtime.drop(f"{namespace}/{namespace}/{path}@")
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
         """The kinds that run here, grouped by family, each family's default marked (the API

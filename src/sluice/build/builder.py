@@ -89,6 +89,8 @@ class Builder:
         """A zip action's code with the environment its requirements.txt (python kinds) or
         package.json (nodejs kinds) asks for attached; unchanged when it asks for none or
         bundles its own (`virtualenv/`, `node_modules/`, as OpenWhisk's zips may)."""
+        if kind in COMMAND_KINDS:
+            return await self._for_command(code, namespace)
         family = _ACTION_FAMILIES.get(kind.partition(":")[0])
         if family is None:
             return code
@@ -100,6 +102,38 @@ class Builder:
         if python is not None and python.path == _OWN_PYTHON:
             python = None  # the server's own: its pip, and the builds it has already
         return (await self.build(family, code, namespace, python)).code
+
+    async def _for_command(self, code: str, namespace: str) -> str:
+        """A command's zip (kinds process and http: an OpenFaaS template's files) with the
+        environments of its requirements.txt files (the template's own and its
+        function/'s, installed together as its Dockerfile installs both) and of its
+        package.json attached."""
+        names = await asyncio.to_thread(_top_names, code)
+        if not names & {"requirements.txt", "package.json", "function"}:
+            return code
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        source = Path(await asyncio.to_thread(tempfile.mkdtemp, "-src", "build-", self.work_dir))
+        try:
+            try:
+                await asyncio.to_thread(unpack, code, source, MAX_SOURCE_BYTES)
+            except ArchiveError as exc:
+                raise BuildFailed(str(exc)) from None
+            steps: list[Made] = []
+            wanted = [source / "requirements.txt", source / "function" / "requirements.txt"]
+            texts = [p.read_text() for p in wanted if p.is_file() and "virtualenv" not in names]
+            if any(text.strip() for text in texts):
+                merged = source / ".requirements.txt"
+                merged.write_text("\n".join(texts))
+                steps.append(await self.toolchains.python_env(namespace, merged))
+            if (source / "package.json").is_file() and "node_modules" not in names:
+                steps.append(await self.toolchains.node_env(namespace, source / "package.json"))
+            if not steps:
+                return code
+            hashes = {step.family: step.key for step in steps}
+            extra = {MANIFEST: (manifest_bytes(hashes), 0o644)}
+            return await asyncio.to_thread(_rezip, code, extra)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, source, True)
 
     async def for_deploy(
         self, family: str, code: str, namespace: str
@@ -133,6 +167,8 @@ class Builder:
 
 #: an action kind's family -> the build family that installs its dependencies
 _ACTION_FAMILIES = {"python": PYTHON, "nodejs": NODE}
+#: kinds whose code is a command beside its files (OpenFaaS's watchdogs)
+COMMAND_KINDS = ("process", "http")
 #: build family -> (the file asking for dependencies, the directory bundling them already)
 _DEPENDENCY_FILES = {
     PYTHON: ("requirements.txt", "virtualenv"),

@@ -12,6 +12,7 @@ import click
 from sluice.cli.client import SluiceClient
 from sluice.cli.fn.bundle import zip_directory
 from sluice.cli.output import CommandError, note, print_json, print_listing, with_client
+from sluice.cli.template_env import dockerfile_env
 
 Json = dict[str, Any]
 FUNCTION_COLUMNS = ("Function", "Invocations", "Replicas", "Process")
@@ -28,8 +29,15 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def deployment(name: str, options: dict[str, Any]) -> Json:
-    """The FunctionDeployment JSON the options describe."""
-    env = _pairs(options["env"], "--env")
+    """The FunctionDeployment JSON the options describe; a --dir that is an OpenFaaS
+    template (a Dockerfile with the watchdog's ENV lines) gives the command, mode and port
+    its image would run with, unless options say otherwise."""
+    template = dockerfile_env(options["dir"]) if options["dir"] is not None else {}
+    process = options["process"] or template.pop("fprocess", None)
+    template.pop("fprocess", None)
+    if not process:
+        raise CommandError("give the command with --process (or a template's --dir)")
+    env = {**template, **_pairs(options["env"], "--env")}
     annotations = _pairs(options["annotation"], "--annotation")
     if options["http"]:
         env["mode"] = "http"
@@ -39,11 +47,13 @@ def deployment(name: str, options: dict[str, Any]) -> Json:
         annotations["com.openfaas.queue"] = options["queue"]
     spec: Json = {
         "service": name,
-        "envProcess": options["process"],
+        "envProcess": process,
         "envVars": env,
         "labels": _pairs(options["label"], "--label"),
         "annotations": annotations,
     }
+    if options["secret"]:
+        spec["secrets"] = list(options["secret"])
     if options["memory"]:
         spec["limits"] = {"memory": options["memory"]}
     if options["dir"] is not None:
@@ -58,7 +68,9 @@ def function() -> None:
 
 @function.command("deploy")
 @click.argument("name")
-@click.option("--process", required=True, help="The command to run, e.g. 'figlet'.")
+@click.option(
+    "--process", help="The command to run, e.g. 'figlet' (default: a template's fprocess)."
+)
 @click.option(
     "--dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -68,6 +80,7 @@ def function() -> None:
 @click.option("--env", multiple=True, metavar="KEY=VALUE", help="Environment (envVars).")
 @click.option("--label", multiple=True, metavar="KEY=VALUE", help="A label.")
 @click.option("--annotation", multiple=True, metavar="KEY=VALUE", help="An annotation.")
+@click.option("--secret", multiple=True, metavar="NAME", help="A secret it reads (sluice secret).")
 @click.option("--memory", help="Memory limit, e.g. 256Mi.")
 @click.option("--timeout", help="Longest run, e.g. 30s, 5m, 3h (exec_timeout).")
 @click.option("--queue", help="A named queue of its own (com.openfaas.queue).")

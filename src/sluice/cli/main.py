@@ -19,6 +19,7 @@ from sluice.cli.namespaces import namespace
 from sluice.cli.nats_nkey import nats_nkey
 from sluice.cli.packages import package
 from sluice.cli.rules import rule
+from sluice.cli.secrets import secret
 from sluice.cli.triggers import trigger
 
 
@@ -143,4 +144,5 @@ main.add_command(package)
 main.add_command(fn)
 main.add_command(migrate_command)
 main.add_command(function)
+main.add_command(secret)
 main.add_command(nats_nkey)

@@ -12,6 +12,7 @@ from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.entities import common_fields
 from sluice.engine.names import EntityPath, parse_path
+from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.engine.sequence_exec import KIND as SEQUENCE
 from sluice.engine.sequence_exec import is_sequence, sequence_exec
 from sluice.errors import BadRequest, NotFound
@@ -27,6 +28,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 #: sandbox's networks)
 NETWORK = "network"
 NETWORKS = ("none", "api-only", "egress", "host")
+#: an action annotation: warm processes kept of it (OpenFaaS's replicas; 0: scaled to zero)
+REPLICAS = "replicas"
 
 
 def annotation(doc: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -34,6 +37,11 @@ def annotation(doc: dict[str, Any], key: str, default: Any = None) -> Any:
         if item.get("key") == key:
             return item.get("value")
     return default
+
+
+def is_count(value: Any) -> bool:
+    """A whole number, 0 or more (not a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def is_zip(code: str) -> bool:
@@ -165,6 +173,10 @@ class Actions:
         annotations = [a for a in doc["annotations"] if a["key"] != "exec"]
         doc["annotations"] = [*annotations, {"key": "exec", "value": doc["exec"]["kind"]}]
         self._check_network(annotation(doc, NETWORK))
+        wanted_names(annotation(doc, SECRETS_ANNOTATION))
+        replicas = annotation(doc, REPLICAS)
+        if replicas is not None and not is_count(replicas):
+            raise BadRequest("The annotation 'replicas' must be a whole number, 0 or more.")
         return doc
 
     def _check_network(self, value: Any) -> None:

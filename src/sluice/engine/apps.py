@@ -24,6 +24,7 @@ from sluice.engine.fn_fields import (
     route_path,
 )
 from sluice.engine.packages import Packages
+from sluice.engine.secrets import SECRETS_ANNOTATION
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
@@ -255,7 +256,7 @@ class Apps:
         exec_: dict[str, Any] = {"kind": FORMAT_KINDS[fields.format], "main": fields.cmd}
         if code is not None:
             exec_["code"] = code
-        body = {
+        body: dict[str, Any] = {
             "exec": exec_,
             "limits": {"timeout": fields.timeout * 1000, "memory": fields.memory},
             "parameters": [{"key": k, "value": v, "init": True} for k, v in env.items()],
@@ -274,6 +275,11 @@ class Apps:
             ],
         }
         path = f"{app.name}/{route_name(fields.path)}"
+        # the secrets its action was given (Fn has no field for them) outlive a redeploy
+        old = await self.store.get_entity(self.namespace, ACTIONS, path)
+        secrets = annotation(old.doc, SECRETS_ANNOTATION) if old is not None else None
+        if secrets is not None:
+            body["annotations"].append({"key": SECRETS_ANNOTATION, "value": secrets})
         return _route(await self.actions.put(self.namespace, path, body, overwrite=True))
 
     async def set_triggers(self, app: str, path: str, triggers: list[dict[str, Any]]) -> FnRoute:

@@ -8,11 +8,19 @@ import orjson
 
 from sluice.config import Settings
 from sluice.engine import claims
-from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, annotation
+from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, REPLICAS, annotation, is_count
 from sluice.engine.clock import now_ms
 from sluice.engine.namespaces import Namespaces
+from sluice.engine.secrets import (
+    NO_SECRETS,
+    SECRETS_ANNOTATION,
+    MissingSecret,
+    Secrets,
+    SecretValues,
+    wanted_names,
+)
 from sluice.engine.sequence_exec import is_sequence
-from sluice.errors import NotFound
+from sluice.errors import BadRequest, NotFound
 from sluice.queue.base import Outcome
 from sluice.records import CallState, Entity, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
@@ -55,10 +63,13 @@ def failure(lease: Lease, state: CallState, message: str, **extra: Any) -> Outco
 
 
 class Execution:
-    def __init__(self, store: Store, namespaces: Namespaces, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, namespaces: Namespaces, settings: Settings, secrets: Secrets
+    ) -> None:
         self.store = store
         self.namespaces = namespaces
         self.settings = settings
+        self.secrets = secrets
 
     async def prepare(self, lease: Lease) -> tuple[Entity, RunRequest] | Outcome:
         """The run request for a leased call, or the outcome when it cannot run at all."""
@@ -101,9 +112,14 @@ class Execution:
         }
         if annotation(doc, "provide-api-key", True) is not False:
             env["__OW_API_KEY"] = str(self.namespaces.function_key(namespace))
+        try:
+            secrets = await self._secrets(doc, owner, lease.namespace)
+        except MissingSecret as exc:
+            message = f"The function cannot start: {exc.message} in the namespace '{owner}'."
+            return failure(lease, CallState.DEVELOPER_ERROR, message)
         exec_ = doc["exec"]
         code = ActionCode(
-            key=f"{owner}/{lease.path}@{action.version}#{action.updated}",
+            key=f"{owner}/{lease.path}@{action.version}#{action.updated}{secrets.version}",
             kind=exec_["kind"],
             code=exec_["code"],
             binary=exec_["binary"],
@@ -115,6 +131,8 @@ class Execution:
             namespace=lease.namespace,
             owner=owner,
             network=self._network(annotation(doc, NETWORK)),
+            secrets=secrets.values,
+            replicas=replicas if is_count(replicas := annotation(doc, REPLICAS)) else None,
         )
         request = RunRequest(
             action=code,
@@ -125,6 +143,17 @@ class Execution:
             result_limit_bytes=self.settings.result_max_bytes,
         )
         return action, request
+
+    async def _secrets(self, doc: dict[str, Any], owner: str, caller: str) -> SecretValues:
+        """The values of the secrets the function reads: its own namespace's, for calls of
+        that namespace only (another namespace's call of a shared action gets none)."""
+        try:
+            names = wanted_names(annotation(doc, SECRETS_ANNOTATION))
+        except BadRequest:
+            names = []
+        if not names or owner != caller:
+            return NO_SECRETS
+        return await self.secrets.values(owner, names)
 
     def _network(self, value: Any) -> str | None:
         """The function's own network (None: the server's), checked again when it runs: an

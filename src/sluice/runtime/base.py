@@ -55,6 +55,11 @@ class ActionCode:
     owner: str = field(kw_only=True)
     #: what its processes can reach (the `network` annotation); None: the server's setting
     network: str | None = None
+    #: warm processes kept of it without an idle timeout (OpenFaaS's replicas); 0: none is
+    #: kept after its calls (scaled to zero); None: the idle timeout alone decides
+    replicas: int | None = None
+    #: the secrets its processes see as files (name -> value); never in a repr
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def process_key(self) -> str:
@@ -62,6 +67,13 @@ class ActionCode:
         namespace a process never serves another, as OpenWhisk keys its containers by the
         invoking namespace (namespace names hold no `/`)."""
         return f"{self.namespace}/{self.key}"
+
+
+def code_stem(process_key: str) -> str:
+    """What a process key names apart from the code's version: the processes of another
+    version of the same code are of no more use once a new one runs."""
+    head = process_key.split("#", 1)[0]
+    return head.rpartition("@")[0] + "@"
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,12 @@ class Runtime(Protocol):
 
     async def run(self, request: RunRequest) -> RunResult:
         """Run one call; never raises for anything the function does."""
+
+    def warm(self, prefix: str) -> int:
+        """Live processes (warm or busy) of the codes whose process key starts with `prefix`."""
+
+    def drop(self, prefix: str) -> None:
+        """Stop the idle processes of the codes whose process key starts with `prefix`."""
 
     async def close(self) -> None:
         """Stop every process."""

@@ -70,7 +70,9 @@ class Blackbox:
         init_ms = now_ms() - start_ms
         params = orjson.dumps(dict(request.params)).decode()
         env = {**action.env, **request.env}
-        spec = self.sandbox.launch([str(executable), params], env, home, network=action.network)
+        spec = self.sandbox.launch(
+            [str(executable), params], env, home, network=action.network, secrets=action.secrets
+        )
         output = _Output(logs)
         try:
             child = await Child.spawn(spec, output)

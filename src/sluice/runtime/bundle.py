@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,18 @@ class Deps:
     def dirs(self) -> tuple[Path, ...]:
         """What the function's process must be able to read of the builds dir."""
         return tuple(path for path in (self.python, self.node) if path is not None)
+
+
+def command_paths(home: Path, deps: Deps, env: Mapping[str, str]) -> dict[str, str]:
+    """PYTHONPATH and NODE_PATH of a command's process (kinds process and http): its own
+    files and its environments, before what its own variables name."""
+    out: dict[str, str] = {}
+    python = [str(home), *([str(deps.python)] if deps.python else [])]
+    if deps.python:
+        out["PYTHONPATH"] = os.pathsep.join([*python, *filter(None, [env.get("PYTHONPATH")])])
+    if deps.node:
+        out["NODE_PATH"] = os.pathsep.join([str(deps.node), *filter(None, [env.get("NODE_PATH")])])
+    return out
 
 
 def namespace_dir(builds_dir: Path, namespace: str) -> Path:

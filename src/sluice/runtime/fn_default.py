@@ -73,7 +73,12 @@ class FnDefault:
         deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = environment(action.env, request.env, fn, home, deps, settings.tools)
         spec = settings.sandbox.launch(
-            command, env, home, visible=deps.dirs, network=action.network
+            command,
+            env,
+            home,
+            visible=deps.dirs,
+            network=action.network,
+            secrets=action.secrets,
         )
         output = _Output(logs, request.result_limit_bytes, output_goes_to_log(action.env))
         stdin = _stdin(home, fn.body)

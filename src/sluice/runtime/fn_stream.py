@@ -64,7 +64,12 @@ class FnStream:
         deps = await asyncio.to_thread(read_deps, home, settings.builds_dir, action.owner)
         env = {**action.env, **link.env, **search_paths(home, deps, settings.tools)}
         spec = settings.sandbox.launch(
-            command, env, home, visible=deps.dirs, network=action.network
+            command,
+            env,
+            home,
+            visible=deps.dirs,
+            network=action.network,
+            secrets=action.secrets,
         )
         process: StreamProcess | None = None
 

@@ -24,10 +24,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
+from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
-from sluice.runtime.logs import CallLogs
+from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import CommandError, prepare
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
@@ -96,6 +97,8 @@ class HttpServer:
     calls: set[CallLogs] = field(default_factory=set)
     idle_timer: asyncio.TimerHandle | None = None
     over_memory: bool = False
+    #: ActionCode.replicas of what it serves
+    replicas: int | None = None
 
     def sink(self, stream: str, line: bytes, ns: int) -> None:
         for logs in self.calls:
@@ -110,7 +113,9 @@ class HttpFunctions:
         memory: MemoryWatch,
         idle_seconds: float,
         max_unzipped: int,
+        builds_dir: Path | None = None,
     ) -> None:
+        self.builds_dir = builds_dir
         self.sandbox = sandbox
         self.work_dir = work_dir
         self.memory = memory
@@ -154,6 +159,7 @@ class HttpFunctions:
         starting = self._starting.get(action.process_key)
         if starting is not None:
             return await asyncio.shield(starting), False
+        self._drop_stale(action.process_key)
         future: asyncio.Future[HttpServer] = asyncio.get_running_loop().create_future()
         self._starting[action.process_key] = future
         try:
@@ -178,8 +184,11 @@ class HttpFunctions:
             raise StartFailed(str(exc)) from exc
         port = 0 if socket_path else upstream_port(action.env) or free_port()
         where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
-        env = {**action.env, **where, "mode": "http"}
-        spec = self.sandbox.launch(command, env, home, network=action.network)
+        deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
+        env = {**action.env, **where, "mode": "http", **command_paths(home, deps, action.env)}
+        spec = self.sandbox.launch(
+            command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
+        )
         server: HttpServer | None = None
 
         def sink(stream: str, line: bytes, ns: int) -> None:
@@ -193,13 +202,14 @@ class HttpFunctions:
         except OSError as exc:
             raise StartFailed(f"the command cannot be started: {exc}") from exc
         server = HttpServer(action.process_key, child, port, action.memory_mb, socket_path)
+        server.replicas = action.replicas
         if socket_path is not None:
             transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
             server.client = httpx.AsyncClient(transport=transport, trust_env=False)
         server.calls.add(logs)
         self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
         try:
-            await self._listening(server)
+            await self._listening(server, logs)
         except StartFailed:
             await self._stop(server)
             raise
@@ -212,13 +222,11 @@ class HttpFunctions:
             server.over_memory = True
             server.child.kill()
 
-    async def _listening(self, server: HttpServer) -> None:
+    async def _listening(self, server: HttpServer, logs: CallLogs) -> None:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if not server.child.alive:
-                raise StartFailed(
-                    f"the server exited (status {server.child.returncode}) before listening"
-                )
+                raise StartFailed(await _early_exit(server.child, logs))
             with contextlib.suppress(OSError):
                 if server.socket is not None:
                     _, writer = await asyncio.open_unix_connection(server.socket)
@@ -313,8 +321,30 @@ class HttpFunctions:
     def _maybe_idle(self, server: HttpServer) -> None:
         if server.calls or self._servers.get(server.key) is not server:
             return
+        if server.replicas == 0:  # scaled to zero: nothing stays after its calls
+            self._expire(server)
+            return
+        stem = code_stem(server.key)
+        newer = any(k != server.key and code_stem(k) == stem for k in self._servers)
+        if server.replicas is not None and not newer:  # kept warm as a replica
+            return
         loop = asyncio.get_running_loop()
         server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
+
+    def warm(self, prefix: str) -> int:
+        return sum(1 for key, server in self._servers.items() if key.startswith(prefix))
+
+    def _drop_stale(self, key: str) -> None:
+        """Stop the idle servers of the other versions of `key`'s code."""
+        stem = code_stem(key)
+        for other, server in list(self._servers.items()):
+            if other != key and code_stem(other) == stem:
+                self._expire(server)
+
+    def drop(self, prefix: str) -> None:
+        for key, server in list(self._servers.items()):
+            if key.startswith(prefix):
+                self._expire(server)
 
     def _expire(self, server: HttpServer) -> None:
         if not server.calls and self._servers.get(server.key) is server:
@@ -335,6 +365,23 @@ class HttpFunctions:
             with contextlib.suppress(Exception):
                 await self._stop(server)
         await self._client.aclose()
+
+
+#: how much of what a server wrote before it died the error carries
+_EXIT_LINES, _EXIT_BYTES = 20, 4096
+
+
+async def _early_exit(child: Child, logs: CallLogs) -> str:
+    """Why a server died before listening: its status and the end of its stderr (a
+    traceback, a missing module), so that the caller's 500 says it, not only the logs."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(EXIT_NOTICE_SECONDS):
+            await asyncio.shield(child.closed)  # its last lines may still be in the pipe
+    said = logs.last_text(STDERR, _EXIT_LINES, _EXIT_BYTES) or logs.last_text(
+        STDOUT, _EXIT_LINES, _EXIT_BYTES
+    )
+    status = f"the server exited (status {child.returncode}) before listening"
+    return f"{status}:\n{said}" if said else status
 
 
 def _socket_path(env: Mapping[str, str], home: Path) -> Path | None:

@@ -119,6 +119,12 @@ class CallLogs:
         """Whether a kept line holds `fragment`."""
         return any(fragment in text for _, _, text in self._entries)
 
+    def last_text(self, stream: str, count: int, max_bytes: int) -> str:
+        """The last `count` lines of `stream` (at most `max_bytes` of them, the end kept)."""
+        found = [text for _, where, text in self._entries if where == stream][-count:]
+        joined = b"\n".join(found)[-max_bytes:]
+        return joined.decode("utf-8", "replace")
+
     def lines(self) -> list[str]:
         entries = self._entries if self._in_order else sorted(self._entries, key=_time_of)
         out = [

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.blackbox import Blackbox
 from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
@@ -147,12 +147,13 @@ class Pool:
         warm = self._take(self._idle, action.process_key)
         if warm is not None:
             return warm
+        self._drop_stale(action.process_key)
         launch = (kind.name, self.heap_mb(kind, action.memory_mb))
         # a stem cell was launched seeing no builds: code importing some gets a process of
         # its own, launched seeing its environments (and none of anyone else's)
         deps = await self._deps(action)
-        # nor a network other than the server's
-        fresh = deps.dirs or action.network is not None
+        # nor a network other than the server's, nor any secret
+        fresh = deps.dirs or action.network is not None or bool(action.secrets)
         stem = self._take(self._stems, launch) if not fresh else None
         if stem is not None:
             self.replenish(kind, launch[1])
@@ -160,7 +161,7 @@ class Pool:
         await self._reserve()
         try:
             process = await RuntimeProcess.start(
-                kind, launch[1], self.launcher, deps, network=action.network
+                kind, launch[1], self.launcher, deps, network=action.network, secrets=action.secrets
             )
         except BaseException:
             self._free_slot()
@@ -176,11 +177,12 @@ class Pool:
             return Deps()
         return await asyncio.to_thread(zip_deps, action.code, builds, action.owner)
 
-    def release(self, process: RuntimeProcess, key: str) -> None:
+    def release(self, process: RuntimeProcess, key: str, replicas: int | None = None) -> None:
         """A call of `key` (an ActionCode.process_key) on `process` is over; the process may
-        serve the next."""
+        serve the next: kept warm without an idle timeout while fewer than `replicas` of
+        `key` are idle, not kept at all when `replicas` is 0."""
         process.calls -= 1
-        if self._closing or not process.alive or process.key != key:
+        if self._closing or not process.alive or process.key != key or replicas == 0:
             self.discard(process)
             return
         if process.calls > 0:  # others still run on it: it has room again
@@ -191,10 +193,43 @@ class Pool:
         self._close_to_calls(process)
         process.state = State.IDLE
         process.last_used = time.monotonic()
-        self._idle.setdefault(key, []).append(process)
-        loop = asyncio.get_running_loop()
-        process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
+        idle = self._idle.setdefault(key, [])
+        idle.append(process)
+        if replicas is None or len(idle) > replicas or self._superseded(key):
+            loop = asyncio.get_running_loop()
+            process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
         self._wake_one()
+
+    def warm(self, prefix: str) -> int:
+        """Live processes initialised for the keys starting with `prefix`."""
+        return sum(
+            1
+            for process in self._all
+            if process.key is not None and process.key.startswith(prefix) and process.alive
+        )
+
+    def _superseded(self, key: str) -> bool:
+        """Whether a process of another version of `key`'s code has started since."""
+        stem = code_stem(key)
+        return any(
+            p.key is not None and p.key != key and code_stem(p.key) == stem for p in self._all
+        )
+
+    def _drop_stale(self, key: str) -> None:
+        """Stop the idle processes of the other versions of `key`'s code (kept warm as
+        replicas they would have no idle timeout)."""
+        stem = code_stem(key)
+        for other, stack in list(self._idle.items()):
+            if other != key and other.startswith(stem) and code_stem(other) == stem:
+                for process in list(stack):
+                    self.discard(process)
+
+    def drop(self, prefix: str) -> None:
+        """Stop the idle processes of the keys starting with `prefix`."""
+        for key, stack in list(self._idle.items()):
+            if key.startswith(prefix):
+                for process in list(stack):
+                    self.discard(process)
 
     def discard(self, process: RuntimeProcess) -> None:
         """Stop `process` for good (it failed, timed out, is over a limit or is surplus)."""
@@ -398,7 +433,11 @@ class ProcessRuntime:
         )
         self.fn = FnRuntime(config, self.sandbox, self.memory, node)
         self.processes = ProcessFunctions(
-            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes
+            self.sandbox,
+            config.work_dir,
+            self.memory,
+            config.max_unzipped_bytes,
+            config.builds_dir,
         )
         self.http = HttpFunctions(
             self.sandbox,
@@ -406,6 +445,7 @@ class ProcessRuntime:
             self.memory,
             config.idle_seconds,
             config.max_unzipped_bytes,
+            config.builds_dir,
         )
 
     def resolve_kind(self, kind: str) -> str | None:
@@ -461,9 +501,16 @@ class ProcessRuntime:
             raise
         finally:
             if reuse:
-                self.pool.release(process, request.action.process_key)
+                self.pool.release(process, request.action.process_key, request.action.replicas)
             else:
                 self.pool.discard(process)
+
+    def warm(self, prefix: str) -> int:
+        return self.pool.warm(prefix) + self.http.warm(prefix)
+
+    def drop(self, prefix: str) -> None:
+        self.pool.drop(prefix)
+        self.http.drop(prefix)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -110,9 +110,10 @@ class RuntimeProcess:
         deps: Deps | None = None,
         *,
         network: str | None = None,
+        secrets: Mapping[str, bytes] | None = None,
     ) -> RuntimeProcess:
         """Start an uninitialised runner of `kind` (a Node.js heap of `heap_mb` MB) that can
-        read the dependency environments `deps`."""
+        read the dependency environments `deps` (and `secrets`, as files)."""
         process = cls(kind, heap_mb, deps or Deps())
         parent_end, child_end = socketpair()
         try:
@@ -120,7 +121,12 @@ class RuntimeProcess:
             argv = runner_argv(kind, launcher.node, heap_mb, child_end.fileno())
             env = path_env(kind, launcher.node_path, launcher.python_path)
             spec = launcher.sandbox.launch(
-                argv, env, home, visible=[*process.deps.dirs, *kind.shown()], network=network
+                argv,
+                env,
+                home,
+                visible=[*process.deps.dirs, *kind.shown()],
+                network=network,
+                secrets=secrets,
             )
             process._child = await Child.spawn(spec, process._on_output, (child_end.fileno(),))
             child_end.close()

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
+from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
 from sluice.runtime.logs import STDERR, CallLogs
@@ -28,6 +29,7 @@ from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_to_end
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
 from sluice.sandbox.base import Sandbox
+from sluice.sandbox.rlimits import DEFAULT_PATH
 
 
 class CommandError(Exception):
@@ -40,6 +42,10 @@ def command_line(action: ActionCode) -> list[str]:
     words = [word for word in text.strip().split(" ") if word]
     if not words:
         raise CommandError("the function has no command (envProcess)")
+    # templates' images name `python` (python:3-alpine has it); a system with python3 only
+    # runs that
+    if words[0] == "python" and shutil.which("python", path=DEFAULT_PATH) is None:
+        words[0] = "python3"
     return words
 
 
@@ -80,12 +86,18 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 class ProcessFunctions:
     def __init__(
-        self, sandbox: Sandbox, work_dir: Path, memory: MemoryWatch, max_unzipped: int
+        self,
+        sandbox: Sandbox,
+        work_dir: Path,
+        memory: MemoryWatch,
+        max_unzipped: int,
+        builds_dir: Path | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.work_dir = work_dir
         self.memory = memory
         self.max_unzipped = max_unzipped
+        self.builds_dir = builds_dir
 
     async def run(self, request: RunRequest, start_ms: int) -> RunResult:
         action = request.action
@@ -96,8 +108,12 @@ class ProcessFunctions:
         except CommandError as exc:
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
         http = FnRequest.from_call(request.params, request.env)
+        deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
         env = {**action.env, **request.env, **cgi_env(request.params, http)}
-        spec = self.sandbox.launch(command, env, home, network=action.network)
+        env.update(command_paths(home, deps, action.env))
+        spec = self.sandbox.launch(
+            command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
+        )
         combine = _flag(action.env, "combine_output", True)
         with (
             tempfile.TemporaryFile(dir=self.work_dir) as stdin,

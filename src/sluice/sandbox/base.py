@@ -22,6 +22,11 @@ from typing import Protocol
 
 from sluice.sandbox.api_bridge import Forward, SamePort
 
+#: where a sandboxed process finds its secrets, one read-only file each (OpenFaaS's path)
+SECRETS_DIR = "/var/openfaas/secrets"
+#: the variable that tells a process where its secrets are
+SECRETS_VARIABLE = "SLUICE_SECRETS"
+
 
 class Network(StrEnum):
     """What a function process can reach."""
@@ -93,11 +98,14 @@ class Sandbox(Protocol):
         *,
         visible: Sequence[Path] = (),
         network: str | None = None,
+        secrets: Mapping[str, bytes] | None = None,
     ) -> LaunchSpec:
         """The launch spec for `argv` run in `cwd` (its own fresh directory, used as HOME and
         TMPDIR) seeing the variables `env` on top of the sandbox's minimal base, and, besides
         what every process sees, the directories `visible` read-only (its code's build
-        environments); `network` (a `Network` value) in place of the sandbox's own."""
+        environments); `network` (a `Network` value) in place of the sandbox's own;
+        `secrets` (name -> value) as read-only files of that process alone, in the directory
+        SLUICE_SECRETS names (/var/openfaas/secrets in the bubblewrap sandbox)."""
 
     def with_network(self, network: Network) -> Sandbox:
         """The same sandbox with another network (builds fetch their packages)."""

@@ -51,7 +51,14 @@ from sluice.sandbox.api_bridge import (
     open_in,
     port_forward,
 )
-from sluice.sandbox.base import Confinement, LaunchSpec, Network, give
+from sluice.sandbox.base import (
+    SECRETS_DIR,
+    SECRETS_VARIABLE,
+    Confinement,
+    LaunchSpec,
+    Network,
+    give,
+)
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
 from sluice.sandbox.netns import Netns, netns_of
@@ -213,13 +220,16 @@ class BwrapSandbox:
         *,
         visible: Sequence[Path] = (),
         network: str | None = None,
+        secrets: Mapping[str, bytes] | None = None,
     ) -> LaunchSpec:
         if network is not None and _possible(Network(network), self.egress) != self.network:
-            return self._variant(Network(network)).launch(argv, env, cwd, visible=visible)
-        spec = self.inner.launch(argv, env, cwd)
+            variant = self._variant(Network(network))
+            return variant.launch(argv, env, cwd, visible=visible, secrets=secrets)
+        spec = self.inner.launch(argv, {**env, **_secrets_env(secrets)}, cwd)
         home = cwd.resolve()
         if self.identity is not None:
             give(home, self.identity.uid, self.identity.gid)
+        secret_fds, mounts = _secret_files(secrets or {})
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
         block_read, block_write = os.pipe2(os.O_CLOEXEC)
         rules = seccomp.program_fd()
@@ -234,6 +244,7 @@ class BwrapSandbox:
         wrapper = [
             *self._base,
             *shown,
+            *mounts,
             *_traversable_parents(home),
             "--bind",
             str(home),
@@ -250,14 +261,15 @@ class BwrapSandbox:
         ]
         if self.identity is not None:
             wrapper += _drop_to(self.identity)
-        confiner = BwrapConfiner(self, (info_read, block_write), tuple(passed))
+        childs = (*passed, *secret_fds)
+        confiner = BwrapConfiner(self, (info_read, block_write), childs)
         return LaunchSpec(
             argv=(*wrapper, *spec.argv),
             env=spec.env,
             cwd=spec.cwd,
             start_new_session=spec.start_new_session,
             preexec_fn=spec.preexec_fn,
-            pass_fds=tuple(passed),
+            pass_fds=childs,
             confiner=confiner,
         )
 
@@ -435,6 +447,31 @@ def _data_fd(data: bytes) -> int:
     finally:
         os.close(write)
     return read
+
+
+def _secrets_env(secrets: Mapping[str, bytes] | None) -> dict[str, str]:
+    return {SECRETS_VARIABLE: SECRETS_DIR} if secrets else {}
+
+
+def _secret_files(secrets: Mapping[str, bytes]) -> tuple[list[int], list[str]]:
+    """Each secret as a memory file bwrap copies into the sandbox's own root (a tmpfs of its
+    mount namespace alone) and mounts read-only: nothing of it is on a path of the host."""
+    fds: list[int] = []
+    args: list[str] = ["--perms", "0755", "--dir", SECRETS_DIR] if secrets else []
+    try:
+        for name, value in sorted(secrets.items()):
+            fd = os.memfd_create("sluice-secret", os.MFD_CLOEXEC)
+            fds.append(fd)
+            with open(fd, "wb", closefd=False) as memory:
+                memory.write(value)
+            os.lseek(fd, 0, os.SEEK_SET)
+            # readable by the function's unprivileged uid; the mount is read-only
+            args += ["--perms", "0444", "--ro-bind-data", str(fd), f"{SECRETS_DIR}/{name}"]
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds, args
 
 
 def _system_view() -> list[str]:

@@ -292,11 +292,13 @@ class LandlockSandbox:
         *,
         visible: Sequence[Path] = (),
         network: str | None = None,
+        secrets: Mapping[str, bytes] | None = None,
     ) -> LaunchSpec:
         chosen = self.network if network is None else Network(network)
         if chosen is Network.EGRESS:
             chosen = Network.API
-        spec = self.inner.launch(argv, env, cwd)
+        # no mount namespace to show /var/openfaas/secrets in: files of its own directory
+        spec = self.inner.launch(argv, env, cwd, secrets=secrets)
         home = cwd.resolve()
         if self.uid is not None:
             give(home, self.uid, self.uid)

@@ -12,12 +12,13 @@ per spawn at 80 MB RSS here: the larger part of a cold start.
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from sluice.sandbox.base import LaunchSpec, Network
+from sluice.sandbox.base import SECRETS_VARIABLE, LaunchSpec, Network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -56,17 +57,31 @@ class RlimitSandbox:
         *,
         visible: Sequence[Path] = (),
         network: str | None = None,
+        secrets: Mapping[str, bytes] | None = None,
     ) -> LaunchSpec:
         # `visible`, `network`: this sandbox hides nothing and has only the host's network
         # what the child would not inherit (checked per launch: the process's limits may move)
         pending = {w: v for w, v in self.limits.items() if resource.getrlimit(w) != v}
+        extra = {SECRETS_VARIABLE: str(_write_secrets(cwd, secrets))} if secrets else {}
         return LaunchSpec(
             argv=tuple(argv),
-            env={**base_env(cwd, self.path), **env},
+            env={**base_env(cwd, self.path), **env, **extra},
             cwd=cwd,
             start_new_session=True,
             preexec_fn=partial(_apply_limits, pending) if pending else None,
         )
+
+
+def _write_secrets(home: Path, secrets: Mapping[str, bytes]) -> Path:
+    """Unconfined, a process cannot be shown /var/openfaas/secrets: its secrets are files
+    of its own directory, readable by the server's user only (who runs it anyway)."""
+    folder = home / ".secrets"
+    folder.mkdir(mode=0o700)
+    for name, value in secrets.items():
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(fd, "wb") as f:
+            f.write(value)
+    return folder
 
 
 def _lower_own(which: int, value: tuple[int, int]) -> None:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from sluice.dialects.openfaas.deployment import is_function
 from sluice.dialects.openwhisk.context import engine
 from sluice.engine.resolve import Target
-from sluice.errors import BadRequest, Forbidden
+from sluice.errors import Forbidden, NotFound
 from sluice.http.auth import authenticate
 
 #: the gateway's route pattern for a function name; `name.namespace` names a namespace
@@ -41,6 +41,7 @@ def open_to_all(request: Request, target: Target) -> bool:
 def function_name(text: str, namespace: str) -> str:
     """The action a URL's function name refers to: `name` or `name.<namespace>`."""
     if not _NAME.match(text):
-        raise BadRequest(f"Invalid function name: '{text[:80]}'.")
+        # no route of the gateway matches such a name: its router answers 404
+        raise NotFound(f"Invalid function name: '{text[:80]}'.")
     name, dot, suffix = text.rpartition(".")
     return name if dot and name and suffix == namespace else text

@@ -18,8 +18,9 @@ from typing import Any
 
 import orjson
 
-from sluice.engine.actions import annotation
+from sluice.engine.actions import REPLICAS, annotation, is_count
 from sluice.engine.policy import duration_ms
+from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.errors import BadRequest
 from sluice.numbers import storable
 from sluice.records import Entity
@@ -44,7 +45,7 @@ _BYTES = {
     "G": 1000**3,
     "T": 1000**4,
 }
-_KEPT = ("image", "labels", "secrets", "constraints", "requests", "limits")
+_KEPT = ("image", "labels", "constraints", "requests", "limits")
 
 
 def memory_mb(text: str) -> int:
@@ -99,8 +100,15 @@ def _exec(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     return {"kind": kind, "code": code, "main": command}
 
 
-def action_body(spec: dict[str, Any]) -> dict[str, Any]:
-    """The action a FunctionDeployment describes (its name is `service_name(spec)`)."""
+def secret_names(spec: dict[str, Any]) -> list[str]:
+    """The secrets a FunctionDeployment names, checked."""
+    return wanted_names(spec.get("secrets"))
+
+
+def action_body(spec: dict[str, Any], memory_floor_mb: int = 0) -> dict[str, Any]:
+    """The action a FunctionDeployment describes (its name is `service_name(spec)`). A
+    memory limit below `memory_floor_mb` (the server's least) is raised to it: Kubernetes
+    has no such floor, so a limit such as `64Mi` is taken, and the process gets the floor."""
     env = _strings(spec, "envVars")
     annotations = _strings(spec, "annotations")
     labels = _strings(spec, "labels")
@@ -111,17 +119,19 @@ def action_body(spec: dict[str, Any]) -> dict[str, Any]:
     given = spec.get("limits")
     memory = given.get("memory") if isinstance(given, dict) else None
     if memory:
-        limits["memory"] = memory_mb(memory)
+        limits["memory"] = max(memory_mb(memory), memory_floor_mb)
     timeout = env.get("exec_timeout") or annotations.get("com.openfaas.timeout")
     if timeout:
         limits["timeout"] = duration_ms(timeout, "exec_timeout")
     extras = {key: spec[key] for key in _KEPT if spec.get(key)}
+    secrets = secret_names(spec)
     return {
         "exec": _exec(spec, env),
         "limits": limits,
         "parameters": [{"key": k, "value": v, "init": True} for k, v in env.items()],
         "annotations": [
             *({"key": k, "value": v} for k, v in annotations.items()),
+            *([{"key": SECRETS_ANNOTATION, "value": secrets}] if secrets else []),
             {"key": EXTRAS, "value": extras},
         ],
     }
@@ -137,19 +147,43 @@ def _extras(doc: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def labels_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The labels a function was deployed with."""
+    labels = _extras(doc).get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
-def function_status(action: Entity, namespace: str) -> dict[str, Any]:
-    """OpenFaaS's FunctionStatus of any action (empty fields left out, as upstream)."""
+def replicas_of(doc: dict[str, Any]) -> int:
+    """The replicas a function is scaled to (1 unless scaled)."""
+    value = annotation(doc, REPLICAS)
+    return value if is_count(value) else 1
+
+
+def _available(replicas: int, warm: int | None) -> int:
+    """Its live processes; at least 1 unless scaled to zero, since a call starts one (so
+    that `faas-cli ready` and the like see a function that answers as available)."""
+    if warm is None:
+        return replicas
+    return warm if replicas == 0 else max(warm, 1)
+
+
+def function_status(action: Entity, namespace: str, available: int | None = None) -> dict[str, Any]:
+    """OpenFaaS's FunctionStatus of any action (empty fields left out, as upstream);
+    `available`: its live processes, when known."""
     doc = action.doc
+    replicas = replicas_of(doc)
     extras = _extras(doc)
     exec_ = doc["exec"]
     env = {p["key"]: _text(p["value"]) for p in doc["parameters"] if p.get("init")}
+    hidden = (EXTRAS, SECRETS_ANNOTATION, REPLICAS)
     annotations = {
-        a["key"]: _text(a["value"]) for a in doc["annotations"] if a["key"] not in (EXTRAS,)
+        a["key"]: _text(a["value"]) for a in doc["annotations"] if a["key"] not in hidden
     }
+    secrets = annotation(doc, SECRETS_ANNOTATION)
     status: dict[str, Any] = {
         "name": action.name,
         "image": extras.get("image") or f"sluice/{exec_['kind']}",
@@ -157,16 +191,17 @@ def function_status(action: Entity, namespace: str) -> dict[str, Any]:
         "envVars": env,
         "labels": extras.get("labels"),
         "annotations": annotations,
-        "secrets": extras.get("secrets"),
+        "secrets": secrets if isinstance(secrets, list) else None,
         "constraints": extras.get("constraints"),
         "requests": extras.get("requests"),
-        "limits": {**(extras.get("limits") or {}), "memory": f"{doc['limits']['memory']}Mi"},
-        "replicas": 1,
-        "availableReplicas": 1,
+        # the quantity as it was given (`128M`), else the action's own limit
+        "limits": {"memory": f"{doc['limits']['memory']}Mi", **(extras.get("limits") or {})},
+        "replicas": replicas,
+        "availableReplicas": _available(replicas, available),
         "createdAt": datetime.fromtimestamp(action.updated / 1000, UTC)
         .isoformat(timespec="seconds")
         .replace("+00:00", "Z"),
     }
     if exec_["kind"] in PROCESS_KINDS:
         status["envProcess"] = exec_["main"] if exec_.get("binary") else exec_["code"]
-    return {k: v for k, v in status.items() if v not in (None, {}, [], "")}
+    return {k: v for k, v in status.items() if v not in (None, {}, [], "", 0)}

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from sluice.dialects.openfaas import calls, invoke, system
+from sluice.dialects.openfaas import calls, invoke, logs, scaling, secrets, system
 from sluice.dialects.openfaas.errors import HANDLERS
 from sluice.http.routing import dialect_routes
 
@@ -41,6 +41,11 @@ def _system() -> list[BaseRoute]:
         Route("/functions", system.remove, methods=["DELETE"]),
         Route("/function/{name}", system.get_function, methods=["GET"]),
         Route("/info", system.info, methods=["GET"]),
+        Route("/secrets", secrets.secrets, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/logs", logs.function_logs, methods=["GET"]),
+        Route("/namespaces", system.namespaces, methods=["GET"]),
+        Route("/scale-function/{name}", scaling.scale_function, methods=["POST"]),
+        Route("/alert", scaling.alert, methods=["POST"]),
         Route("/dead-letters", system.list_dead_letters, methods=["GET"]),
         Route("/dead-letters/{id}/redrive", system.redrive, methods=["POST"]),
         Route("/dead-letters/{id}", system.dismiss, methods=["DELETE"]),

@@ -10,9 +10,16 @@ from starlette.responses import PlainTextResponse, Response
 
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import function_name, owner_namespace
-from sluice.dialects.openfaas.deployment import action_body, function_status, service_name
+from sluice.dialects.openfaas.deployment import (
+    action_body,
+    function_status,
+    secret_names,
+    service_name,
+)
 from sluice.dialects.openwhisk.actions import CODE_MAX_BYTES
 from sluice.dialects.openwhisk.context import engine
+from sluice.engine.actions import REPLICAS, annotation
+from sluice.engine.secrets import MissingSecret
 from sluice.errors import BadRequest, NotFound
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
@@ -26,14 +33,21 @@ LIST_MAX = 1000
 VERSION = {"release": "0.1.0", "sha": "sluice", "commit_message": "Sluice"}
 
 
+def own_namespace(requested: object, namespace: str) -> None:
+    """A `namespace` the request names must be the one OpenFaaS functions live in."""
+    if requested not in (None, "", namespace):
+        raise BadRequest(f"namespace must be: {namespace}")
+
+
 async def list_functions(request: Request) -> Response:
     namespace = await owner_namespace(request)
+    own_namespace(request.query_params.get("namespace"), namespace)
     sluice = engine(request)
     found = []
     for action in await sluice.actions.page(namespace, 0, LIST_MAX):
         if "/" in action.name:  # actions in packages are not reachable as functions
             continue
-        status = function_status(action, namespace)
+        status = function_status(action, namespace, sluice.warm_processes(namespace, action.name))
         calls = CallFilter(namespace, path=action.name, terminal_only=False)
         status["invocationCount"] = float(await sluice.calls.count(calls))
         found.append(status)
@@ -42,12 +56,19 @@ async def list_functions(request: Request) -> Response:
 
 async def get_function(request: Request) -> Response:
     namespace = await owner_namespace(request)
+    own_namespace(request.query_params.get("namespace"), namespace)
     name = function_name(request.path_params["name"], namespace)
+    sluice = engine(request)
     try:
-        action = await engine(request).actions.get(namespace, name)
+        action = await sluice.actions.get(namespace, name)
     except (NotFound, BadRequest) as exc:
         raise NotFound(f"function {name} not found") from exc
-    return JSON(function_status(action, namespace))
+    return JSON(function_status(action, namespace, sluice.warm_processes(namespace, name)))
+
+
+async def namespaces(request: Request) -> Response:
+    """The one namespace OpenFaaS functions live in (faas-netes CE lists its own alone)."""
+    return JSON([await owner_namespace(request)])
 
 
 async def deploy(request: Request) -> Response:
@@ -55,13 +76,24 @@ async def deploy(request: Request) -> Response:
     namespace = await owner_namespace(request)
     spec, _ = await read_json_object(request, CODE_MAX_BYTES)
     name = service_name(spec)
-    actions = engine(request).actions
+    own_namespace(spec.get("namespace"), namespace)
+    sluice = engine(request)
+    try:
+        await sluice.secrets.require(namespace, secret_names(spec))
+    except MissingSecret as exc:
+        raise BadRequest(f"unable to fetch secrets: {exc.message}") from exc
+    actions = sluice.actions
+    body = action_body(spec, sluice.settings.memory_min_mb)
     if request.method == "PUT":
         try:
-            await actions.get(namespace, name)
+            old = await actions.get(namespace, name)
         except NotFound as exc:
             raise NotFound(f"function {name} not found") from exc
-    await actions.put(namespace, name, action_body(spec), overwrite=request.method == "PUT")
+        # an update keeps the replicas it was scaled to, as a Deployment's update does
+        scaled = annotation(old.doc, REPLICAS)
+        if scaled is not None:
+            body["annotations"].append({"key": REPLICAS, "value": scaled})
+    await actions.put(namespace, name, body, overwrite=request.method == "PUT")
     return Response(status_code=202)
 
 

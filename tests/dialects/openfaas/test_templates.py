@@ -1,0 +1,93 @@
+"""A template directory laid out as OpenFaaS's python3-http is (index.py serving
+function/handler.py on the port its Dockerfile's upstream_url names, a requirements.txt
+beside each) deploys with `sluice function deploy NAME --dir DIR` alone: the command, mode
+and port come from the Dockerfile's ENV lines, the requirements are installed, and a server
+that dies before listening answers with its own error in the 500."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.dialects.openfaas.helpers import open_client
+from tests.support.cli import sluice
+from tests.support.server import SluiceServer
+
+DOCKERFILE = """FROM python:3.12-alpine AS ship
+WORKDIR /home/app/
+COPY index.py requirements.txt ./
+RUN pip install -r requirements.txt
+COPY function/ ./function/
+RUN pip install --user -r function/requirements.txt
+ENV fprocess="python index.py"
+ENV cgi_headers="true" mode="http"
+ENV upstream_url="http://127.0.0.1:5000"
+CMD ["fwatchdog"]
+"""
+
+# the template's entry point: a Flask app handing each request to function/handler.py
+INDEX_PY = """from flask import Flask, request
+from function import handler
+
+app = Flask(__name__)
+
+class Event:
+    def __init__(self):
+        self.body, self.method, self.path = request.get_data(), request.method, request.path
+        self.headers, self.query = request.headers, request.args
+
+@app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT"])
+@app.route("/<path:path>", methods=["GET", "POST", "PUT"])
+def call(path):
+    out = handler.handle(Event(), None)
+    return out.get("body", ""), out.get("statusCode", 200), out.get("headers", {})
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=5000)
+"""
+
+HANDLER_PY = """import iso8601
+
+def handle(event, context):
+    when = iso8601.parse_date(event.body.decode()).year
+    return {"statusCode": 201, "body": f"{event.method} {event.path} year={when}",
+            "headers": {"X-Handled": "yes"}}
+"""
+
+
+def _template(root: Path, index: str = INDEX_PY) -> Path:
+    (root / "function").mkdir(parents=True)
+    (root / "Dockerfile").write_text(DOCKERFILE)
+    (root / "index.py").write_text(index)
+    (root / "requirements.txt").write_text("flask\n")
+    (root / "function" / "__init__.py").write_text("")
+    (root / "function" / "handler.py").write_text(HANDLER_PY)
+    (root / "function" / "requirements.txt").write_text("iso8601==0.1.12\n")
+    return root
+
+
+def test_a_python3_http_template_runs_unchanged(server: SluiceServer, tmp_path: Path) -> None:
+    folder = _template(tmp_path / "py-http")
+    sluice(server, "function", "remove", "of-template", ok=False)
+    deployed = sluice(server, "function", "deploy", "of-template", "--dir", str(folder))
+    assert deployed.returncode == 0, deployed.stderr
+    with server.client() as client:
+        status = client.get("/system/function/of-template").json()
+    assert status["envProcess"] == "python index.py"
+    assert status["envVars"]["upstream_url"] == "http://127.0.0.1:5000"
+    with open_client(server) as anyone:
+        answer = anyone.post("/function/of-template/items", content=b"2026-12-06T10:00:00Z")
+    assert answer.status_code == 201, answer.text
+    assert answer.text == "POST /items year=2026"
+    assert answer.headers["x-handled"] == "yes"
+
+
+def test_a_server_that_dies_before_listening_says_why(server: SluiceServer, tmp_path: Path) -> None:
+    folder = _template(tmp_path / "py-broken", "import not_installed_anywhere\n" + INDEX_PY)
+    sluice(server, "function", "remove", "of-broken", ok=False)
+    deployed = sluice(server, "function", "deploy", "of-broken", "--dir", str(folder))
+    assert deployed.returncode == 0, deployed.stderr
+    with open_client(server) as anyone:
+        answer = anyone.post("/function/of-broken")
+    assert answer.status_code == 500
+    assert "before listening" in answer.text
+    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in answer.text
