@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sluice.backends import build_backends
+from sluice.backends import build_backends, node_name
 from sluice.bootstrap import ensure_node_packages, platform_secret
 from sluice.build.builder import Builder
 from sluice.config import Settings
@@ -20,6 +20,7 @@ from sluice.engine.namespaces import Namespaces
 from sluice.engine.packages import Packages
 from sluice.engine.rules import Rules
 from sluice.engine.triggers import Triggers
+from sluice.errors import CannotStart
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
@@ -31,7 +32,7 @@ from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.base import Network
 from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
-from sluice.transport import Transport, scheduler_lock
+from sluice.transport import Transport, node_lock, scheduler_lock
 from sluice.worker.housekeeping import reaper, sweeper
 from sluice.worker.loop import Worker
 from sluice.worker.process import WorkerProcess
@@ -92,6 +93,8 @@ class Sluice:
         #: what this process runs (`sluice serve --role`); the calls of an API process with
         #: a worker process of its own run there
         self.roles = ROLES[settings.role]
+        #: held while this process runs calls on PostgreSQL as its node (see node_lock)
+        self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.worker_process: WorkerProcess | None = None
         if settings.worker_process and settings.role == "all":
             self.roles = self.roles - {"worker"}
@@ -164,11 +167,18 @@ class Sluice:
     async def start(self) -> None:
         try:
             await self.store.open()
+            if self.node_lock is not None and not await self.node_lock.acquire():
+                raise CannotStart(
+                    f"another Sluice runs calls as {node_name(self.settings)} on this store:"
+                    " stop it first (or give this one another --data-dir)"
+                )
             await self.transport.open(self.waiters)
         except BaseException:
             # refused (CannotStart) or interrupted: let go of what was opened
             await self.transport.close()
             await self.store.close()
+            if self.node_lock is not None:
+                await self.node_lock.release()
             raise
         if "worker" in self.roles:
             await self.runtime.start()
@@ -199,6 +209,8 @@ class Sluice:
             await self.callbacks.stop()
         await self.transport.close()
         await self.store.close()
+        if self.node_lock is not None:
+            await self.node_lock.release()
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
