@@ -327,6 +327,12 @@ class SluiceClient:
         return f"{path}/{tail}" if tail else path
 
     # Sluice's live call state ----------------------------------------------------------------
+    def list_live_calls(self, limit: int | None = None) -> list[Json]:
+        """The namespace's calls not ended yet (queued, running), newest first."""
+        path = f"/sluice/v1/namespaces/{self._namespace()}/calls"
+        found: list[Json] = self._json("GET", path, params={"limit": limit})
+        return found
+
     def get_call(self, call_id: str, wait: float | None = None) -> Json:
         """The call's live state; with `wait`, held until terminal or `wait` seconds pass."""
         params = {"wait": min(wait, MAX_CALL_WAIT_SECONDS) if wait else None}

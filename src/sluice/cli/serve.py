@@ -194,6 +194,10 @@ def run_server(settings: Settings) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
     )
+    # told already: uvicorn's own line after it would only repeat that the start failed
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: not (told and record.getMessage().startswith("Application startup failed"))
+    )
     server = _Server(config, sluice)
     # not asyncio.run(): this sets up the event loop the config names (uvloop)
     server.run(sockets=[sock])

@@ -26,6 +26,8 @@ class CallFilter:
     prefix: str | None = None
     #: only calls older than this one (a cursor: the last id of the previous page)
     before: CallId | None = None
+    #: only calls not ended yet (queued or running)
+    live_only: bool = False
 
 
 class Store(Protocol):

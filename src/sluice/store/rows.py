@@ -151,6 +151,8 @@ def call_where(mark: str, query: CallFilter) -> tuple[str, list[Any]]:
         args.append(query.before.raw)
     if query.terminal_only:
         where.append("state NOT IN ('queued', 'running')")
+    if query.live_only:
+        where.append("state IN ('queued', 'running')")
     if query.since is not None:
         where.append(f"coalesce(started, created) >= {mark}")
         args.append(query.since)
