@@ -33,7 +33,7 @@ from sluice.sandbox.base import Network
 from sluice.sandbox.bwrap import Limits, api_address, choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, node_lock, scheduler_lock
-from sluice.worker.housekeeping import reaper, sweeper
+from sluice.worker.housekeeping import pruner, reaper, sweeper
 from sluice.worker.loop import Worker
 from sluice.worker.process import WorkerProcess
 from sluice.worker.scheduler import Job, Scheduler
@@ -154,9 +154,13 @@ class Sluice:
         )
 
     def _housekeeping(self) -> list[Job]:
-        """The scheduler's jobs beyond alarms: a worker reaps expired leases itself; with
-        workers elsewhere the scheduler does, and it sweeps JetStream's lost publishes."""
+        """The scheduler's jobs beyond alarms: forgetting calls past their retention; a
+        worker reaps expired leases itself, with workers elsewhere the scheduler does; and
+        it sweeps JetStream's lost publishes."""
         jobs = []
+        retention_ms = int(self.settings.activation_retention.total_seconds() * 1000)
+        if retention_ms > 0:
+            jobs.append(pruner(self.store, retention_ms))
         if "worker" not in self.roles:
             jobs.append(reaper(self.queue, self.waiters, self.settings.max_attempts))
         jetstream = self.transport.jetstream

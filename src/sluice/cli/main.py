@@ -19,6 +19,7 @@ from sluice.cli.migrate import migrate as migrate_command
 from sluice.cli.namespaces import namespace
 from sluice.cli.nats_nkey import nats_nkey
 from sluice.cli.packages import package
+from sluice.cli.prune import prune
 from sluice.cli.rules import rule
 from sluice.cli.triggers import trigger
 
@@ -196,4 +197,5 @@ main.add_command(migrate_command)
 main.add_command(function)
 main.add_command(nats_nkey)
 main.add_command(context)
+activation.add_command(prune)
 _share_options(main)

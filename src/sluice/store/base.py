@@ -87,3 +87,7 @@ class Store(Protocol):
     async def list_calls(self, query: CallFilter) -> list[Call]: ...
 
     async def count_calls(self, query: CallFilter) -> int: ...
+
+    async def prune_calls(self, ended_before: int, limit: int) -> int:
+        """Forget up to `limit` calls that ended before `ended_before` (epoch ms), with their
+        callbacks, stored bodies, dead letters and idempotency keys; how many."""
