@@ -91,7 +91,9 @@ def test_action_lifecycle(server: SluiceServer, source: Callable[[str, str], Pat
     assert sluice(server, "action", "delete", "cli-hello").stdout == ""
     gone = sluice(server, "action", "get", "cli-hello", ok=False)
     assert gone.returncode == 148
-    assert gone.stderr == "error: The requested resource does not exist. (404 Not Found)\n"
+    assert gone.stderr == (
+        "error: action guest/cli-hello: The requested resource does not exist. (404 Not Found)\n"
+    )
 
 
 def test_invoke_then_activation_commands(

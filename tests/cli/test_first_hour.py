@@ -73,6 +73,9 @@ def test_exit_codes_tell_usage_from_missing_from_refused(server: SluiceServer) -
     assert sluice(server, "action", "get", ok=False).returncode == 2  # a usage error
     missing = sluice(server, "action", "get", "no-such-action", ok=False)
     assert missing.returncode == 148  # 404, as wsk: the status less 256
+    assert missing.stderr.startswith("error: action guest/no-such-action: ")  # what is missing
+    gone = sluice(server, "activation", "get", "0" * 32, ok=False)
+    assert gone.stderr.startswith(f"error: activation {'0' * 32}: ")
     refused = sluice(server, "--auth", "no:body", "action", "list", ok=False)
     assert refused.returncode == 145  # 401
     unreachable = sluice(server, "--apihost", "http://127.0.0.1:9", "action", "list", ok=False)
