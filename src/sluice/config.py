@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sluice.paths import default_client_config, default_data_dir, default_work_dir
 from sluice.runtime.interpreters import parse_runtimes
+
+
+def duration_value(value: object) -> object:
+    """A duration as seconds ("86400", also as a string) or as pydantic takes it (ISO 8601:
+    "P1D", "PT12H")."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return float(value)
+    return value
 
 
 class Settings(BaseSettings):
@@ -83,6 +94,9 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     #: on SIGTERM, how long running calls get to finish before they are left for the next start
     shutdown_grace_seconds: float = 30.0
+    #: how long the records of ended calls are kept (as Adobe I/O Runtime's 7 days), then
+    #: pruned by the scheduler; seconds or ISO 8601 (P30D); 0 keeps them for ever
+    activation_retention: timedelta = timedelta(days=7)
 
     # Scale-out: several processes on one or many hosts
     #: what this process runs: the HTTP API, the worker loop, the scheduler, or all three
@@ -227,6 +241,11 @@ class Settings(BaseSettings):
     def _runtimes_parse(cls, value: str) -> str:
         parse_runtimes(value)  # BadRuntimes (a ValueError) says which entry is wrong
         return value
+
+    @field_validator("activation_retention", mode="before")
+    @classmethod
+    def _seconds_or_iso(cls, value: object) -> object:
+        return duration_value(value)
 
     @field_validator("queue")
     @classmethod

@@ -5,6 +5,7 @@ with call ends told across hosts on NATS core subjects."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from pathlib import Path
 from typing import cast
@@ -12,6 +13,7 @@ from typing import cast
 from nats.errors import NoRespondersError
 from nats.js.errors import ServiceUnavailableError
 
+from sluice.backends import node_name
 from sluice.config import Settings
 from sluice.errors import CannotStart
 from sluice.notify.events import NatsEvents
@@ -106,3 +108,14 @@ def scheduler_lock(settings: Settings) -> Lock:
     if is_postgres_url(settings.store):
         return PgAdvisoryLock(settings.store)
     return FileLock(settings.data_dir / "scheduler.lock")
+
+
+def node_lock(settings: Settings) -> Lock | None:
+    """On PostgreSQL, a lock of the node's own, held while it runs calls: a start hands back
+    the running calls the node's name holds (the queue's `recover`), which is only right once
+    their holder is gone. (On one machine the data dir's lock says so; this covers two
+    machines that share a host name and a data dir path, as containers may.)"""
+    if not is_postgres_url(settings.store):
+        return None
+    digest = hashlib.sha256(f"sluice node {node_name(settings)}".encode()).digest()
+    return PgAdvisoryLock(settings.store, int.from_bytes(digest[:8], "big", signed=True))

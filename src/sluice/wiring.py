@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sluice.backends import build_backends
+from sluice.backends import build_backends, node_name
 from sluice.bootstrap import ensure_node_packages, platform_secret
 from sluice.build.builder import Builder
 from sluice.build.registries import registry_hosts, registry_networks
@@ -25,6 +25,7 @@ from sluice.engine.secrets import Secrets
 from sluice.engine.sequences import SequenceCheck, Sequences
 from sluice.engine.stock.install import StockPackages
 from sluice.engine.triggers import Triggers
+from sluice.errors import CannotStart
 from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
@@ -39,8 +40,8 @@ from sluice.sandbox.bwrap import BwrapSandbox, Limits, api_address
 from sluice.sandbox.choose import choose_sandbox
 from sluice.sandbox.egress import parse_allowed
 from sluice.sandbox.rlimits import RlimitSandbox
-from sluice.transport import Transport, scheduler_lock
-from sluice.worker.housekeeping import reaper, sweeper
+from sluice.transport import Transport, node_lock, scheduler_lock
+from sluice.worker.housekeeping import pruner, reaper, sweeper
 from sluice.worker.loop import Worker
 from sluice.worker.process import WorkerProcess
 from sluice.worker.scheduler import Job, Scheduler
@@ -118,6 +119,8 @@ class Sluice:
         #: what this process runs (`sluice serve --role`); the calls of an API process with
         #: a worker process of its own run there
         self.roles = ROLES[settings.role]
+        #: held while this process runs calls on PostgreSQL as its node (see node_lock)
+        self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.worker_process: WorkerProcess | None = None
         if settings.worker_process and settings.role == "all":
             self.roles = self.roles - {"worker"}
@@ -189,9 +192,13 @@ class Sluice:
         )
 
     def _housekeeping(self) -> list[Job]:
-        """The scheduler's jobs beyond alarms: a worker reaps expired leases itself; with
-        workers elsewhere the scheduler does, and it sweeps JetStream's lost publishes."""
+        """The scheduler's jobs beyond alarms: forgetting calls past their retention; a
+        worker reaps expired leases itself, with workers elsewhere the scheduler does; and
+        it sweeps JetStream's lost publishes."""
         jobs = []
+        retention_ms = int(self.settings.activation_retention.total_seconds() * 1000)
+        if retention_ms > 0:
+            jobs.append(pruner(self.store, retention_ms))
         if "worker" not in self.roles:
             jobs.append(reaper(self.queue, self.waiters, self.settings.max_attempts))
         jetstream = self.transport.jetstream
@@ -202,11 +209,18 @@ class Sluice:
     async def start(self) -> None:
         try:
             await self.store.open()
+            if self.node_lock is not None and not await self.node_lock.acquire():
+                raise CannotStart(
+                    f"another Sluice runs calls as {node_name(self.settings)} on this store:"
+                    " stop it first (or give this one another --data-dir)"
+                )
             await self.transport.open(self.waiters)
         except BaseException:
             # refused (CannotStart) or interrupted: let go of what was opened
             await self.transport.close()
             await self.store.close()
+            if self.node_lock is not None:
+                await self.node_lock.release()
             raise
         if "worker" in self.roles:
             await self.runtime.start()
@@ -238,6 +252,8 @@ class Sluice:
             await self.callbacks.stop()
         await self.transport.close()
         await self.store.close()
+        if self.node_lock is not None:
+            await self.node_lock.release()
 
     def _interpreter_of(self, kind: str) -> Interpreter | None:
         found = self.runtime.served().resolve(kind)

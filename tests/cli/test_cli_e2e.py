@@ -49,7 +49,7 @@ def test_action_lifecycle(server: SluiceServer, source: Callable[[str, str], Pat
     created = sluice(server, "action", "create", "cli-hello", str(hello), "-t", "5000")
     assert created.stdout == ""
     again = sluice(server, "action", "create", "cli-hello", str(hello), ok=False)
-    assert again.returncode == 2
+    assert again.returncode == 153
     assert again.stderr.startswith("error: ")
     assert again.stderr.endswith("(409 Conflict)\n")
 
@@ -90,8 +90,10 @@ def test_action_lifecycle(server: SluiceServer, source: Callable[[str, str], Pat
 
     assert sluice(server, "action", "delete", "cli-hello").stdout == ""
     gone = sluice(server, "action", "get", "cli-hello", ok=False)
-    assert gone.returncode == 2
-    assert gone.stderr == "error: The requested resource does not exist. (404 Not Found)\n"
+    assert gone.returncode == 148
+    assert gone.stderr == (
+        "error: action guest/cli-hello: The requested resource does not exist. (404 Not Found)\n"
+    )
 
 
 def test_invoke_then_activation_commands(
@@ -189,7 +191,7 @@ def test_a_slow_call_shows_its_live_state_then_waits(
     assert live["completed"] is None
 
     not_yet = sluice(server, "activation", "result", activation_id, ok=False)
-    assert not_yet.returncode == 2
+    assert not_yet.returncode == 148
     assert "has not finished" in not_yet.stderr
     assert f"sluice activation get {activation_id} --wait" in not_yet.stderr
 
@@ -221,13 +223,13 @@ def test_blocking_invoke_past_the_wait_cap(
 
 def test_errors_and_the_environment(server: SluiceServer, tmp_path: Path) -> None:
     bad = sluice(server, "--auth", "nobody:nothing", "action", "list", ok=False)
-    assert bad.returncode == 2
+    assert bad.returncode == 145
     assert bad.stderr.startswith("error: ")
     assert bad.stderr.endswith("(401 Unauthorized)\n")
 
     bare = {"PATH": server.cli_env["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     missing = sluice(server, "action", "list", env=bare, ok=False)
-    assert missing.returncode == 2
+    assert missing.returncode == 1
     assert "sluice serve" in missing.stderr
 
     aio = {
@@ -238,7 +240,7 @@ def test_errors_and_the_environment(server: SluiceServer, tmp_path: Path) -> Non
     }
     assert sluice(server, "action", "list", "--count", env=aio).stdout.startswith("You have ")
     no_such = sluice(server, "activation", "get", "0" * 32, env=aio, ok=False)
-    assert no_such.returncode == 2
+    assert no_such.returncode == 148
     assert no_such.stderr.endswith("(404 Not Found)\n")
     short_id = sluice(server, "activation", "get", "abc", env=aio, ok=False)
     assert short_id.stderr == "error: Activation id length is 3 but must be 32. (400 Bad Request)\n"

@@ -269,5 +269,5 @@ def test_usage_errors(args: tuple[str, ...], message: str) -> None:
 def test_unreachable_server_is_reported_for_the_new_commands() -> None:
     for args in (("trigger", "fire", "t"), ("rule", "enable", "r"), ("package", "list")):
         result = run(*args)
-        assert result.exit_code == 2
+        assert result.exit_code == 3
         assert result.stderr.startswith("error: cannot reach Sluice at http://127.0.0.1:9")

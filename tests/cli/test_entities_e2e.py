@@ -138,7 +138,7 @@ def test_rule_disable_enable_and_fire(srv: SluiceServer, echo_js: str) -> None:
     moved = sluice_json(srv, "rule", "update", "r-rule", "r-trigger", "/guest/r-echo-2", "--json")
     assert moved["action"] == {"path": "guest", "name": "r-echo-2"}
     again = sluice(srv, "rule", "create", "r-rule", "r-trigger", "r-echo", ok=False)
-    assert again.returncode == 2
+    assert again.returncode == 153
     assert again.stderr.endswith("(409 Conflict)\n")
     assert sluice(srv, "rule", "delete", "r-rule").stdout == ""
     assert sluice(srv, "rule", "get", "r-rule", ok=False).stderr.endswith("(404 Not Found)\n")
@@ -166,7 +166,7 @@ def test_trigger_create_update_list_delete(srv: SluiceServer) -> None:
     deleted = sluice_json(srv, "trigger", "delete", "t-crud", "--json")
     assert deleted["name"] == "t-crud"
     gone = sluice(srv, "trigger", "fire", "t-crud", ok=False)
-    assert gone.returncode == 2
+    assert gone.returncode == 148
     assert gone.stderr.endswith("(404 Not Found)\n")
 
 
@@ -200,13 +200,13 @@ def test_packages_and_bindings(srv: SluiceServer, echo_js: str) -> None:
     )
 
     not_empty = sluice(srv, "package", "delete", "colors", ok=False)
-    assert not_empty.returncode == 2
+    assert not_empty.returncode == 153
     assert "Package not empty (contains 1 entity)" in not_empty.stderr
     assert not_empty.stderr.endswith("(409 Conflict)\n")
     sluice(srv, "package", "delete", "blue")
     sluice(srv, "package", "delete", "my-alarms")
     assert sluice(srv, "package", "delete", "colors", "--force").stdout == ""
-    assert sluice(srv, "action", "get", "colors/show", ok=False).returncode == 2
+    assert sluice(srv, "action", "get", "colors/show", ok=False).returncode == 148
     assert sluice(srv, "package", "get", "colors", ok=False).stderr.endswith("(404 Not Found)\n")
 
 
@@ -302,7 +302,7 @@ def test_feed_lifecycle_on_create_and_delete(srv: SluiceServer) -> None:
         "not cron",
         ok=False,
     )
-    assert refused.returncode == 2
+    assert refused.returncode == 1
     assert refused.stderr.startswith("error: the feed /whisk.system/alarms/alarm failed CREATE")
     gone = sluice(srv, "trigger", "get", "bad-alarm", ok=False)
     assert gone.stderr.endswith("(404 Not Found)\n")

@@ -149,13 +149,15 @@ def test_calls_list_and_logs_last(server: SluiceServer, tmp_path: Path) -> None:
     assert fn(server, func_dir, "logs", "get", "lists", "last").stdout == (
         '{"message":"Hello World"}\n'
     )
+    newest = fn(server, func_dir, "calls", "get", "lists", "last").stdout
+    assert newest.startswith(f"ID: {ids[-1]}\nApp: lists\n")
 
 
 def test_unknown_call_is_an_error(server: SluiceServer, tmp_path: Path) -> None:
     fn(server, tmp_path, "init", "--runtime", "python", "lonely")
     fn(server, tmp_path / "lonely", "deploy", "--app", "lonely")
     done = fn(server, tmp_path, "calls", "get", "lonely", "01BVJ5T7CA07WGE00000000000", ok=False)
-    assert done.returncode == 2
+    assert done.returncode == 148
     assert "Call not found" in done.stderr
 
 
@@ -178,7 +180,7 @@ def test_func_yaml_errors_name_field_and_line(
 ) -> None:
     (tmp_path / "func.yaml").write_text(text)
     done = fn(server, tmp_path, "deploy", "--app", "bad", ok=False)
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert message in done.stderr, done.stderr
     assert (tmp_path / "func.yaml").read_text() == text
 
@@ -221,6 +223,7 @@ def test_a_failed_build_prints_its_log_and_keeps_func_yaml(
     assert "--- build log ---" in done.stderr
     assert "this-package-does-not-exist-x" in done.stderr
     assert (func_dir / "func.yaml").read_text() == before  # no version bump
+    assert "Bumped to version" not in done.stdout
 
 
 def test_cancel_an_ended_call_is_refused(server: SluiceServer, tmp_path: Path) -> None:

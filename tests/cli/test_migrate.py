@@ -71,6 +71,12 @@ def test_serve_refuses_a_stale_schema_and_migrates_when_asked(
     try:
         with pytest.raises(AssertionError, match="run `sluice migrate --store URL`"):
             stale.start(timeout=60)
+        assert stale.process is not None
+        assert stale.process.wait(10) != 0
+        told = stale.log_path.read_text()
+        assert "Traceback" not in told
+        [line] = [line for line in told.splitlines() if "ERROR" in line]
+        assert "cannot start: the PostgreSQL schema at" in line
     finally:
         stale.close()
     server = SluiceServer(

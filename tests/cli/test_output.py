@@ -195,7 +195,7 @@ def closed_port() -> int:
 def test_unreachable_server(closed_port: int) -> None:
     url = f"http://127.0.0.1:{closed_port}"
     result = CliRunner().invoke(cli, ["--apihost", url, "--auth", "u:k", "action", "list"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert result.stderr == f"error: cannot reach Sluice at {url}: is `sluice serve` running?\n"
     assert result.stdout == ""
 
@@ -207,7 +207,7 @@ def test_missing_key(tmp_path: Any) -> None:
         "AIO_RUNTIME_AUTH": "",
     }
     result = CliRunner(env=env).invoke(cli, ["activation", "list"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr.startswith("error: no API key")
     assert "sluice serve" in result.stderr
 

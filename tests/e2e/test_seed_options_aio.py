@@ -149,3 +149,44 @@ def test_alarm_feed_with_aio(
             json={"lifecycleEvent": "READ", "triggerName": "/guest/aio-once"},
         )
         assert schedules.status_code == 502  # gone
+
+
+def test_alarm_feed_parameters_as_aio_sends_them(
+    server: SluiceServer, aio_for: Callable[..., AioCli]
+) -> None:
+    aio = aio_for(server)
+    # `--param minutes 1` reaches the feed as the string "1", which upstream's feed takes
+    aio.run_ok(
+        "rt:trigger:create",
+        "aio-every",
+        "--feed",
+        "/whisk.system/alarms/interval",
+        "--param",
+        "minutes",
+        "1",
+    )
+    with server.client() as c:
+        read = c.post(
+            "/api/v1/namespaces/whisk.system/actions/alarms/interval?blocking=true",
+            json={"lifecycleEvent": "READ", "triggerName": "/guest/aio-every"},
+        ).json()
+        assert read["response"]["result"]["config"]["minutes"] == 1
+    refused = aio.run(
+        "rt:trigger:create",
+        "aio-half",
+        "--feed",
+        "/whisk.system/alarms/interval",
+        "--param",
+        "minutes",
+        "1.5",
+    )
+    assert refused.returncode != 0
+    assert "failed to create the trigger: 502 Bad Gateway" in refused.stderr
+    with server.client() as c:
+        assert c.put(server.ns_path("triggers/aio-half"), json={}).status_code == 200
+        told = c.post(
+            "/api/v1/namespaces/whisk.system/actions/alarms/interval?blocking=true",
+            json={"lifecycleEvent": "CREATE", "triggerName": "/guest/aio-half", "minutes": "1.5"},
+        ).json()
+        assert "'minutes', a whole number from 1" in told["response"]["result"]["error"]
+    aio.run_ok("rt:trigger:delete", "aio-every")

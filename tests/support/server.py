@@ -72,6 +72,8 @@ class SluiceServer:
     #: where it listens (SLUICE_HOST), and what runs `sluice serve` (e.g. `ip netns exec NS`)
     address: str = "127.0.0.1"
     wrapper: list[str] = field(default_factory=list)
+    #: flags given to `sluice serve` (beside the SLUICE_* variables of server_env)
+    serve_args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -164,7 +166,7 @@ class SluiceServer:
         # the child keeps its own copies of the fds
         with self.stdout_path.open("a") as out, self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [*self.wrapper, str(SLUICE), "serve"],
+                [*self.wrapper, str(SLUICE), "serve", *self.serve_args],
                 env=self.server_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,

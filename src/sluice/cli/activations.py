@@ -27,7 +27,7 @@ from sluice.cli.output import (
     note,
     print_count,
     print_json,
-    print_listing,
+    print_table,
     with_client,
 )
 from sluice.records import TERMINAL_STATES
@@ -77,6 +77,20 @@ def activation_row(item: Json, own_prefix: str) -> list[str]:
         "--" if is_trigger else ("cold" if annotation(item, "initTime") is not None else "warm"),
         "--" if is_trigger else f"{item['duration']}ms",
         str(path).removeprefix(own_prefix),
+    ]
+
+
+def live_row(call: Json, own_prefix: str) -> list[str]:
+    """A call not finished yet, in `activation list`: when it was accepted and its state."""
+    return [
+        format_datetime(call.get("started") or call.get("created")),
+        str(call["state"]),
+        "--",
+        "--",
+        str(call["activationId"]),
+        "--",
+        "--",
+        str(call["action"]).removeprefix(own_prefix),
     ]
 
 
@@ -191,13 +205,21 @@ def list_(
     upto: int | None,
     full: bool,
 ) -> None:
-    """List finished activations, newest first; NAME filters by action."""
+    """List activations, newest first, below the calls not finished yet (queued, running:
+    in the table only, on its first page); NAME filters by action."""
     if count:
         print_count(client.count_activations(name, since, upto), "activations")
         return
     own = f"{client.config.namespace}/"
     found = client.list_activations(name, limit, skip, since, upto, docs=full)
-    print_listing(found, as_json or full, ACTIVATION_COLUMNS, lambda i: activation_row(i, own))
+    if as_json or full:
+        print_json(found)
+        return
+    live = [] if skip or since or upto else client.list_live_calls(limit)
+    if name is not None:
+        live = [call for call in live if str(call["action"]).endswith(f"/{name.path}")]
+    rows = [live_row(call, own) for call in live]
+    print_table(ACTIVATION_COLUMNS, rows + [activation_row(item, own) for item in found])
 
 
 @activation.command("get")
@@ -205,21 +227,43 @@ def list_(
 @click.option(
     "-w",
     "--wait",
-    type=click.FloatRange(min=0),
+    "wait_given",
     is_flag=False,
-    flag_value=math.inf,
+    flag_value="inf",
     metavar="[SECONDS]",
-    help="Wait until the call has finished (at most SECONDS), then print its record. "
-    "Put it after ID.",
+    help="Wait until the call has finished (at most SECONDS), then print its record.",
 )
 @with_client
-def get(client: SluiceClient, /, activation_id: str | None, last: bool, wait: float | None) -> None:
+def get(
+    client: SluiceClient, /, activation_id: str | None, last: bool, wait_given: str | None
+) -> None:
     """Print activation ID; a call not finished yet shows its live state."""
+    activation_id, wait = _wait_and_id(wait_given, activation_id)
     resolved = resolve_id(client, activation_id, last)
     if wait is None:
         print_json(record_or_state(client, resolved))
     else:
         print_json(wait_for_record(client, resolved, wait))
+
+
+_SHORTEST_ID = 26
+
+
+def _wait_and_id(wait: str | None, activation_id: str | None) -> tuple[str | None, float | None]:
+    """`--wait` takes an optional number of seconds, so in `get --wait ID` it took the ID:
+    a value that is no number is the ID, and the wait has no limit."""
+    if wait is None:
+        return activation_id, None
+    try:
+        # every spelling of a call id is 26 characters or more (and may be all digits)
+        seconds = float(wait) if len(wait) < _SHORTEST_ID else math.nan
+    except ValueError:
+        seconds = math.nan
+    if seconds != seconds and activation_id is None:  # not a number: the ID
+        return wait, math.inf
+    if not seconds >= 0:
+        raise click.BadParameter(f"{wait!r} is not a number of seconds", param_hint="--wait")
+    return activation_id, seconds
 
 
 @activation.command("result")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import orjson
@@ -106,6 +107,36 @@ def _error_message(response: httpx.Response) -> str:
     return text[:200] if text and not text.startswith(("{", "<")) else "request failed"
 
 
+_ENTITY_PATH = re.compile(
+    r"/(?:api|sluice)/v1/namespaces/(?P<ns>[^/]+)"
+    r"/(?P<kind>actions|triggers|rules|packages|activations|calls)"
+    r"/(?P<name>[^?]+?)(?:/(?:result|logs))?$"
+)
+_KINDS = {
+    "actions": "action",
+    "triggers": "trigger",
+    "rules": "rule",
+    "packages": "package",
+    "activations": "activation",
+    "calls": "call",
+}
+
+
+def what_is_missing(path: str) -> str | None:
+    """`action guest/hello` for a 404 on that entity's route: OpenWhisk's answer only says
+    "The requested resource does not exist."."""
+    found = _ENTITY_PATH.fullmatch(path)
+    if found is None:
+        return None
+    namespace, name = unquote(found["ns"]), unquote(found["name"])
+    named = (
+        name
+        if found["kind"] in ("activations", "calls") or namespace == "_"
+        else f"{namespace}/{name}"
+    )
+    return f"{_KINDS[found['kind']]} {named}"
+
+
 def _decode(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -176,7 +207,9 @@ class SluiceClient:
             ) from exc
         if response.is_success or response.status_code in accept:
             return response
-        raise ClientError(response.status_code, _error_message(response))
+        message = _error_message(response)
+        missing = what_is_missing(path) if response.status_code == 404 else None
+        raise ClientError(response.status_code, f"{missing}: {message}" if missing else message)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return _decode(self._request(method, path, **kwargs))
@@ -327,6 +360,12 @@ class SluiceClient:
         return f"{path}/{tail}" if tail else path
 
     # Sluice's live call state ----------------------------------------------------------------
+    def list_live_calls(self, limit: int | None = None) -> list[Json]:
+        """The namespace's calls not ended yet (queued, running), newest first."""
+        path = f"/sluice/v1/namespaces/{self._namespace()}/calls"
+        found: list[Json] = self._json("GET", path, params={"limit": limit})
+        return found
+
     def get_call(self, call_id: str, wait: float | None = None) -> Json:
         """The call's live state; with `wait`, held until terminal or `wait` seconds pass."""
         params = {"wait": min(wait, MAX_CALL_WAIT_SECONDS) if wait else None}

@@ -12,21 +12,46 @@ if TYPE_CHECKING:
 
 from sluice.cli.actions import action
 from sluice.cli.activations import activation
+from sluice.cli.context import context
 from sluice.cli.fn.commands import fn
 from sluice.cli.functions import function
 from sluice.cli.migrate import migrate as migrate_command
 from sluice.cli.namespaces import namespace
 from sluice.cli.nats_nkey import nats_nkey
 from sluice.cli.packages import package
+from sluice.cli.prune import prune
 from sluice.cli.rules import rule
 from sluice.cli.secrets import secret
 from sluice.cli.triggers import trigger
 
 
+class BadSetting(click.ClickException):
+    """A setting (a flag or a SLUICE_* variable) whose value cannot be used: one line, exit 2."""
+
+    exit_code = 2
+
+
 def _settings(**overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
     from sluice.config import Settings  # pydantic-settings is slow to import: serve only
 
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise BadSetting(_told_in_one_line(exc)) from None
+
+
+def _told_in_one_line(exc: Any) -> str:
+    """pydantic's report as `SLUICE_PORT: <why> (got 'abc')`, each bad setting told once."""
+    told = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        why = str(error["msg"]).removeprefix("Value error, ")
+        got = error.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+        told.append(f"SLUICE_{name.upper()}: {why}{shown}")
+    return "bad setting " + "; ".join(told)
 
 
 def _has_secret(url: str) -> bool:
@@ -39,15 +64,49 @@ def _has_secret(url: str) -> bool:
     return parts.scheme in ("nats", "tls") and bool(parts.username)
 
 
-@click.group()
-@click.option("--apihost", envvar=None, help="Sluice API URL (default: the client config).")
-@click.option("--auth", "-u", help="Namespace key uuid:key (default: the client config).")
-@click.option("--namespace", help="Namespace (default: the client config).")
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    help="Server data dir, for serve and admin commands [env SLUICE_DATA_DIR].",
+#: the options every command takes, before or after its name (`sluice --data-dir D serve`
+#: and `sluice serve --data-dir D`)
+_SHARED_OPTIONS = (
+    (("--apihost",), {"help": "Sluice API URL (default: the client config)."}),
+    (("--auth", "-u"), {"help": "Namespace key uuid:key (default: the client config)."}),
+    (("--namespace",), {"help": "Namespace (default: the client config)."}),
+    (
+        ("--data-dir",),
+        {
+            "type": click.Path(path_type=Path),
+            "help": "Server data dir, for serve and admin commands [env SLUICE_DATA_DIR].",
+        },
+    ),
 )
+
+
+def _shared_options(fn: Any) -> Any:
+    for decls, attrs in reversed(_SHARED_OPTIONS):
+        fn = click.option(*decls, **attrs)(fn)
+    return fn
+
+
+def _keep_on_root(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A shared option given after a command's name: kept where the whole command reads it."""
+    if value is not None and param.name is not None:
+        ctx.find_root().obj[param.name] = value
+    return value
+
+
+def _share_options(group: click.Group) -> None:
+    """Every command under `group` takes the shared options too."""
+    for command in group.commands.values():
+        for decls, attrs in _SHARED_OPTIONS:
+            command.params.append(
+                click.Option(list(decls), expose_value=False, callback=_keep_on_root, **attrs)
+            )
+        if isinstance(command, click.Group):
+            _share_options(command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sluice", prog_name="sluice", message="%(prog)s %(version)s")
+@_shared_options
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -57,12 +116,8 @@ def main(
     data_dir: Path | None,
 ) -> None:
     """Sluice: serverless functions with durable async calls."""
-    ctx.obj = {
-        "apihost": apihost,
-        "auth": auth,
-        "namespace": namespace,
-        "server_settings": lambda **kw: _settings(data_dir=data_dir, **kw),
-    }
+    ctx.obj = {"apihost": apihost, "auth": auth, "namespace": namespace, "data_dir": data_dir}
+    ctx.obj["server_settings"] = lambda **kw: _settings(data_dir=ctx.obj["data_dir"], **kw)
 
 
 @main.command()
@@ -117,12 +172,9 @@ def serve(
                 f" can read in the process list: set {variable} instead",
                 err=True,
             )
-    try:
-        settings = ctx.obj["server_settings"](
-            host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue
-        )
-    except ValueError as exc:  # pydantic's ValidationError: a bad flag or SLUICE_* value
-        raise click.UsageError(str(exc)) from exc
+    settings = ctx.obj["server_settings"](
+        host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue
+    )
     if settings.worker_process and (settings.role != "all" or settings.queue != "embedded"):
         raise click.UsageError(
             "SLUICE_WORKER_PROCESS splits one embedded Sluice in two processes:"
@@ -146,3 +198,6 @@ main.add_command(migrate_command)
 main.add_command(function)
 main.add_command(secret)
 main.add_command(nats_nkey)
+main.add_command(context)
+activation.add_command(prune)
+_share_options(main)

@@ -1,6 +1,8 @@
 """What the client commands share: printing (JSON, tables), error reporting, the client itself.
 
-Errors go to stderr as `error: <message> (<status>)` with exit code 2, as the aio CLI does.
+Errors go to stderr as `error: <message> (<status>)`, with wsk's exit codes: 2 for a usage
+error (click's own), the HTTP status less 256 for an error answer (404: 148, 409: 153, 500:
+244), 3 when the server did not answer, 1 for anything else.
 """
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: exit code of every failed client command (aio's)
-ERROR_EXIT_CODE = 2
+#: exit code of a failed command that is neither a usage error nor an error answer
+ERROR_EXIT_CODE = 1
+#: exit code when the server did not answer at all
+NO_ANSWER_EXIT_CODE = 3
+
+
+def exit_code_of(status: int | None) -> int:
+    """wsk's exit code for an error answer: its HTTP status less 256 (no answer: 3)."""
+    if status is None:
+        return NO_ANSWER_EXIT_CODE
+    return status - 256 if 400 <= status < 600 else ERROR_EXIT_CODE
 
 
 # Printing ----------------------------------------------------------------------------------------
@@ -89,9 +100,15 @@ def note(message: str) -> None:
 
 # Errors ------------------------------------------------------------------------------------------
 class CommandError(click.ClickException):
-    """A failed client command: `error: <message>` on stderr, exit code 2."""
+    """A failed client command: `error: <message>` on stderr, and an exit code that tells a
+    missing entity (148) from a refused request (144) or a server error (244)."""
 
     exit_code = ERROR_EXIT_CODE
+
+    def __init__(self, message: str, exit_code: int = ERROR_EXIT_CODE) -> None:
+        super().__init__(message)
+        # click reads it from the instance; its stub declares it per class only
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True, file=file)
@@ -102,7 +119,9 @@ def reported_errors() -> Iterator[None]:
     """Turn the client's and the config's errors into a CommandError."""
     try:
         yield
-    except (ClientError, ConfigError) as exc:
+    except ClientError as exc:
+        raise CommandError(str(exc), exit_code_of(exc.status)) from exc
+    except ConfigError as exc:
         raise CommandError(str(exc)) from exc
 
 

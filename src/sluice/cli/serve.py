@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +26,7 @@ from sluice.errors import CannotStart
 from sluice.http.app import build_app
 from sluice.http.edge import edge_limits, protocol, raise_open_files_limit
 from sluice.http.health import build_health_app
+from sluice.instance_lock import DataDirLock
 from sluice.sandbox.choose import SandboxUnavailable
 from sluice.wiring import Sluice
 
@@ -99,12 +102,37 @@ class _RefusalInOneLine:
         await self.app(scope, receive, told)
 
 
+def listening_socket(settings: Settings) -> socket.socket:
+    """The server's socket, bound before anything else starts: a port that is taken stops
+    the start in one line, before the store is opened or a call is touched."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            why = "is taken by another program: stop it, or choose another with --port"
+        else:
+            why = f"cannot be listened on: {exc.strerror or exc}"
+        raise CannotStart(f"{settings.host} port {settings.port} {why}") from None
+    sock.set_inheritable(False)
+    return sock
+
+
 def run_server(settings: Settings) -> None:
     started = time.monotonic()
+    # taken first, held for the process's life: a second server on this data dir stops here
+    data_dir_lock = DataDirLock(settings.data_dir, settings.role)
     try:
+        data_dir_lock.acquire(settings.port)
+        sock = listening_socket(settings)
         sluice = Sluice(settings)
-    except SandboxUnavailable as exc:
+    except (CannotStart, SandboxUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
+    if sluice.worker_process is not None:
+        sluice.worker_process.keep_fds = data_dir_lock.fds
 
     #: why the start failed, when already told in one line
     told: list[str] = []
@@ -166,7 +194,12 @@ def run_server(settings: Settings) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
     )
+    # told already: uvicorn's own line after it would only repeat that the start failed
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: not (told and record.getMessage().startswith("Application startup failed"))
+    )
     server = _Server(config, sluice)
-    server.run()  # not asyncio.run(): this sets up the event loop the config names (uvloop)
+    # not asyncio.run(): this sets up the event loop the config names (uvloop)
+    server.run(sockets=[sock])
     if not server.started:
         raise SystemExit(1)

@@ -9,6 +9,7 @@ platform secret, so the id cannot be computed by anyone who knows the schedule.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +38,34 @@ LAST_MS = 253_402_300_799_999
 
 def is_feed(action: Entity) -> bool:
     return bool(action.doc["exec"]["kind"] == BUILTIN_KIND)
+
+
+_WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def whole_minutes(value: Any) -> int | None:
+    """`minutes` as upstream's feed takes it: a whole number, also as a string or a float
+    (`aio ... --param minutes 1` sends "1"); anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        return int(value)
+    return None
+
+
+def _delete_after_fire(value: Any) -> bool | str:
+    """`deleteAfterFire` as upstream's feed takes it: false, true or rules, in any case, as a
+    boolean or a string (so the string "false" is false)."""
+    if value is None:
+        return False
+    told = str(value).strip().lower()
+    if told not in ("false", "true", "rules"):
+        raise BadRequest("deleteAfterFire parameter must be one of [false, true, rules].")
+    return {"false": False, "true": True}.get(told, told)
 
 
 def _time(value: Any, what: str) -> int | None:
@@ -175,14 +204,10 @@ class Alarms:
             date = _time(params.get("date"), "date")
             if date is None:
                 raise BadRequest("The 'once' feed needs a 'date'.")
-            doc.update(date=date, deleteAfterFire=params.get("deleteAfterFire", False))
+            doc.update(date=date, deleteAfterFire=_delete_after_fire(params.get("deleteAfterFire")))
         else:
-            minutes = params.get("minutes")
-            if (
-                not isinstance(minutes, int)
-                or isinstance(minutes, bool)
-                or not 1 <= minutes <= LAST_MS // 60_000
-            ):
+            minutes = whole_minutes(params.get("minutes"))
+            if minutes is None or not 1 <= minutes <= LAST_MS // 60_000:
                 raise BadRequest("The 'interval' feed needs 'minutes', a whole number from 1.")
             doc["minutes"] = minutes
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,6 +22,18 @@ _RESULT_PREFIX = b'{"result":'
 _ENVELOPE = len(_RESULT_PREFIX) + 1
 
 
+#: where Sluice's own files (its runners) are installed, and the process directories under
+#: the work dir: neither is told in an error, which an anonymous caller may read
+_SLUICE_DIR = str(Path(__file__).resolve().parents[1]) + "/"
+_PROCESS_DIR = re.compile(r"(?:/[^\s/'\"]+)+/proc-\d+-[A-Za-z0-9_]+/")
+
+
+def without_host_paths(message: str) -> str:
+    """`/opt/x/src/sluice/runtime/...` as `sluice/runtime/...`, and a function's own files
+    as relative to its directory (`action/index.js`)."""
+    return _PROCESS_DIR.sub("", message.replace(_SLUICE_DIR, "sluice/"))
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -33,7 +47,7 @@ def out_of_memory(memory_mb: int) -> str:
 
 
 def init_failed(detail: str) -> str:
-    return f"Initialization has failed due to: {detail}"
+    return f"Initialization has failed due to: {without_host_paths(detail)}"
 
 
 def too_large(size: int, limit: int) -> str:
@@ -70,7 +84,7 @@ def read_answer(answer: bytes, limit: int) -> tuple[Outcome, dict[str, Any] | li
     if isinstance(message, dict) and isinstance(message.get("oversize"), int):
         return _error(Outcome.DEVELOPER_ERROR, too_large(message["oversize"], limit))
     if isinstance(message, dict) and isinstance(message.get("error"), str):
-        return _error(Outcome.DEVELOPER_ERROR, message["error"])
+        return _error(Outcome.DEVELOPER_ERROR, without_host_paths(message["error"]))
     return _error(Outcome.DEVELOPER_ERROR, EXITED)
 
 

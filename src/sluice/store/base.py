@@ -26,6 +26,8 @@ class CallFilter:
     prefix: str | None = None
     #: only calls older than this one (a cursor: the last id of the previous page)
     before: CallId | None = None
+    #: only calls not ended yet (queued or running)
+    live_only: bool = False
 
 
 class Store(Protocol):
@@ -85,3 +87,7 @@ class Store(Protocol):
     async def list_calls(self, query: CallFilter) -> list[Call]: ...
 
     async def count_calls(self, query: CallFilter) -> int: ...
+
+    async def prune_calls(self, ended_before: int, limit: int) -> int:
+        """Forget up to `limit` calls that ended before `ended_before` (epoch ms), with their
+        callbacks, stored bodies, dead letters and idempotency keys; how many."""

@@ -13,6 +13,7 @@ from sluice.store.base import CallFilter
 from sluice.store.pg_db import PgDatabase
 from sluice.store.rows import (
     CALL_COLUMNS,
+    CALL_SIDE_TABLES,
     CALLBACK_COLUMNS,
     ENTITY_COLUMNS,
     NAMESPACE_COLUMNS,
@@ -21,6 +22,7 @@ from sluice.store.rows import (
     call_where,
     callback_from_row,
     dead_letter_where,
+    ended_calls_sql,
     entity_from_row,
     entity_where,
     namespace_from_row,
@@ -198,3 +200,14 @@ class PostgresStore:
         where, args = call_where("%s", query)
         row = await self.db.fetchone(f"SELECT count(*) FROM calls WHERE {where}", args)
         return int(row[0]) if row else 0
+
+    async def prune_calls(self, ended_before: int, limit: int) -> int:
+        async with self.db.connection(durable=False) as conn, conn.transaction():
+            rows = await (
+                await conn.execute(ended_calls_sql("%s"), (ended_before, limit))
+            ).fetchall()
+            ids = [row[0] for row in rows]
+            for table in CALL_SIDE_TABLES:
+                if ids:
+                    await conn.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", (ids,))
+        return len(ids)

@@ -151,6 +151,8 @@ def call_where(mark: str, query: CallFilter) -> tuple[str, list[Any]]:
         args.append(query.before.raw)
     if query.terminal_only:
         where.append("state NOT IN ('queued', 'running')")
+    if query.live_only:
+        where.append("state IN ('queued', 'running')")
     if query.since is not None:
         where.append(f"coalesce(started, created) >= {mark}")
         args.append(query.since)
@@ -252,3 +254,15 @@ def queued_cancel(
         f" WHERE namespace = {mark} AND state = 'queued' AND {where} RETURNING id",
         (state.value, ended, record, namespace, key),
     )
+
+
+#: the calls ended before a time, oldest first (the records `prune_calls` forgets)
+def ended_calls_sql(mark: str) -> str:
+    return (
+        f"SELECT id FROM calls WHERE ended < {mark} AND state NOT IN ('queued', 'running')"
+        f" ORDER BY ended LIMIT {mark}"
+    )
+
+
+#: what a call leaves beside its row, by the call's id
+CALL_SIDE_TABLES = ("callbacks", "blobs", "dead_letters", "idempotency", "calls")

@@ -14,6 +14,7 @@ from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
 from sluice.store.base import CallFilter
 from sluice.store.rows import (
     CALL_COLUMNS,
+    CALL_SIDE_TABLES,
     CALLBACK_COLUMNS,
     ENTITY_COLUMNS,
     NAMESPACE_COLUMNS,
@@ -22,6 +23,7 @@ from sluice.store.rows import (
     call_where,
     callback_from_row,
     dead_letter_where,
+    ended_calls_sql,
     entity_from_row,
     entity_where,
     namespace_from_row,
@@ -250,3 +252,15 @@ class SqliteStore:
             args,
         ).fetchone()
         return int(row[0])
+
+    async def prune_calls(self, ended_before: int, limit: int) -> int:
+        def prune(conn: sqlite3.Connection) -> int:
+            ids = [row[0] for row in conn.execute(ended_calls_sql("?"), (ended_before, limit))]
+            if not ids:
+                return 0
+            marks = ",".join("?" * len(ids))
+            for table in CALL_SIDE_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE id IN ({marks})", ids)
+            return len(ids)
+
+        return await self.db.write(prune, durable=False)

@@ -57,8 +57,9 @@ class PgAdvisoryLock:
     """For PostgreSQL: a session advisory lock on a connection of its own, released by the
     server when that connection ends (its holder died or was cut off)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: int = _PG_KEY) -> None:
         self.url = url
+        self.key = key
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
 
     async def acquire(self) -> bool:
@@ -68,7 +69,7 @@ class PgAdvisoryLock:
                 return True
             conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
             row = await (
-                await conn.execute("SELECT pg_try_advisory_lock(%s)", (_PG_KEY,))
+                await conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
             ).fetchone()
             if row is None or not row[0]:
                 await conn.close()
@@ -76,7 +77,7 @@ class PgAdvisoryLock:
             self._conn = conn
             return True
         except psycopg.Error:
-            log.warning("the scheduler lock's connection failed; trying again")
+            log.warning("the lock's connection to PostgreSQL failed")
             await self.release()
             return False
 

@@ -31,6 +31,13 @@ _REAP_PAGE = 100
 #: a call handed back because the store was down is run again after this
 _STORE_DOWN_RETRY_MS = 1000
 
+#: one run of a call: its id and the attempt its lease is for
+RunKey = tuple[bytes, int]
+
+
+def run_key(lease: Lease) -> RunKey:
+    return (lease.id.raw, lease.attempt)
+
 
 class Worker:
     def __init__(
@@ -67,12 +74,14 @@ class Worker:
         self._reap_every_ms = min(1000, self.lease_ms // 10)
         self._next_reap_ms = 0
         self._wake = asyncio.Event()
-        self._running: dict[bytes, tuple[Lease, asyncio.Task[None]]] = {}
+        #: the runs of this worker, by call and attempt: a call handed back (its lease ran
+        #: out) and taken again is another run, whose end a late first run must not touch
+        self._running: dict[RunKey, tuple[Lease, asyncio.Task[None]]] = {}
         #: running calls being cancelled at a caller's request
-        self._cancelled: set[bytes] = set()
+        self._cancelled: set[RunKey] = set()
         #: calls whose run has begun (a task cancelled before its first step runs none of
         #: its code, so a cancel that comes first is left for the run to find)
-        self._begun: set[bytes] = set()
+        self._begun: set[RunKey] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         #: the last look at the queue found nothing runnable left behind
@@ -95,7 +104,7 @@ class Worker:
 
     def run_leased(self, lease: Lease) -> None:
         task = asyncio.create_task(self._run(lease), name=f"call-{lease.id.hex}")
-        self._running[lease.id.raw] = (lease, task)
+        self._running[run_key(lease)] = (lease, task)
 
     async def start(self) -> None:
         orphans = await self.queue.recover()
@@ -169,7 +178,7 @@ class Worker:
         expired = await self.queue.expired(now, _REAP_PAGE)
         if len(expired) == _REAP_PAGE:
             self._next_reap_ms = 0  # more are due: the next wake-up takes them
-        mine = [lease for lease in expired if lease.id.raw not in self._running]
+        mine = [lease for lease in expired if run_key(lease) not in self._running]
         for lease in await reap(self.queue, mine, self.settings.max_attempts, "lease expired"):
             self.waiters.done(lease.id)
 
@@ -182,19 +191,19 @@ class Worker:
                 await self.queue.extend(leases, now_ms() + self.lease_ms)
 
     def cancel(self, call_id: CallId) -> bool:
-        running = self._running.get(call_id.raw)
-        if running is None:
-            return False
-        self._cancelled.add(call_id.raw)
-        if call_id.raw in self._begun:
-            running[1].cancel()
-        return True
+        runs = [(key, task) for key, (_, task) in self._running.items() if key[0] == call_id.raw]
+        for key, task in runs:
+            self._cancelled.add(key)
+            if key in self._begun:
+                task.cancel()
+        return bool(runs)
 
     async def _run(self, lease: Lease) -> None:
-        self._begun.add(lease.id.raw)
+        key = run_key(lease)
+        self._begun.add(key)
         retried = False
         try:
-            if lease.id.raw in self._cancelled:  # asked before the run began
+            if key in self._cancelled:  # asked before the run began
                 raise asyncio.CancelledError
             outcome = await self._execute(lease)
             if isinstance(outcome, Retry):
@@ -209,7 +218,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self.queue.nak(lease, now_ms() + _STORE_DOWN_RETRY_MS)
         except asyncio.CancelledError:
-            if lease.id.raw not in self._cancelled:
+            if key not in self._cancelled:
                 raise
             with contextlib.suppress(Exception):  # a cancel asked for: the call ends here
                 if self.sequences is not None and self.sequences.conducts(lease):
@@ -222,9 +231,9 @@ class Worker:
                     lease, failure(lease, CallState.PLATFORM_ERROR, "Internal error running call.")
                 )
         finally:
-            self._cancelled.discard(lease.id.raw)
-            self._begun.discard(lease.id.raw)
-            self._running.pop(lease.id.raw, None)
+            self._cancelled.discard(key)
+            self._begun.discard(key)
+            self._running.pop(key, None)
             self.capacity.release(candidate_of(lease))
             if not retried:  # a call to run again has not ended: its waiters wait on
                 self.waiters.done(lease.id)

@@ -28,6 +28,9 @@ class WorkerProcess:
         self.process: asyncio.subprocess.Process | None = None
         self._supervising: asyncio.Task[None] | None = None
         self._stopping = False
+        #: descriptors the worker process inherits: the data dir's lock, so that it is not
+        #: free while a worker process of this server may still be running calls
+        self.keep_fds: tuple[int, ...] = ()
 
     async def start(self) -> None:
         self.process = await self._spawn()
@@ -39,6 +42,7 @@ class WorkerProcess:
             "-m",
             "sluice.cli.worker_child",
             stdin=asyncio.subprocess.PIPE,
+            pass_fds=self.keep_fds,
         )
         assert process.stdin is not None
         process.stdin.write(self.settings.model_dump_json().encode())

@@ -130,24 +130,27 @@ def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory:
     version = func.version if no_bump else bump(func.version)
     if func.schema_version is not None:
         click.echo(f"Deploying {func.name} to app: {app}")
-    else:
-        click.echo(f"Deploying {func.name} to app: {app} at path: {func.route_path}")
-    if not no_bump:
-        click.echo(f"Bumped to version {version}")
-    click.echo(f"Building image {func.name}:{version}")
-    if func.schema_version is not None:
+        click.echo(f"Building image {func.name}:{version}")
         v2_deploy.deploy(client, app, func, _route_body(func, version)["route"])
-    else:
-        path = func.route_path
-        answer = client.json(
-            "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
-        )
-        build = answer.get("route", {}).get("build") or {}
-        if build.get("cached"):
-            click.echo("Build cache hit: unchanged since the last build")
-        click.echo(f"Updating route {path} using image {func.name}:{version}...")
+        # told once the server has built and taken it: a failed deploy bumps nothing
+        if not no_bump:
+            write_version(func, version)
+            click.echo(f"Bumped to version {version}")
+        return
+    path = func.route_path
+    click.echo(f"Deploying {func.name} to app: {app} at path: {path}")
+    answer = client.json(
+        "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
+    )
+    # told once the server has built and taken it: a failed deploy bumps nothing
     if not no_bump:
         write_version(func, version)
+        click.echo(f"Bumped to version {version}")
+    click.echo(f"Building image {func.name}:{version}")
+    build = answer.get("route", {}).get("build") or {}
+    if build.get("cached"):
+        click.echo("Build cache hit: unchanged since the last build")
+    click.echo(f"Updating route {path} using image {func.name}:{version}...")
 
 
 # call ------------------------------------------------------------------------------------------
@@ -196,12 +199,22 @@ def calls() -> None:
     """Calls of an app: status and times."""
 
 
+def _newest_call(client: FnClient, app: str) -> str:
+    """`last`: the id of the app's newest call."""
+    newest = client.json("GET", f"{_app(app)}/calls", params={"per_page": 1})["calls"]
+    if not newest:
+        raise CommandError(f"app {app} has no calls yet")
+    return str(newest[0]["id"])
+
+
 @calls.command("get")
 @click.argument("app")
-@click.argument("call_id", metavar="CALL_ID")
+@click.argument("call_id", metavar="CALL_ID|last")
 @with_fn_client
 def calls_get(client: FnClient, /, app: str, call_id: str) -> None:
-    """Print call CALL_ID of APP."""
+    """Print call CALL_ID of APP; `last` for the newest."""
+    if call_id == "last":
+        call_id = _newest_call(client, app)
     found = client.json("GET", f"{_app(app)}/calls/{quote(call_id, safe='')}")
     click.echo(_call_block(found["call"]))
 
@@ -275,10 +288,7 @@ def logs() -> None:
 def logs_get(client: FnClient, /, app: str, call_id: str) -> None:
     """Print the log (stdout and stderr) of call CALL_ID of APP; `last` for the newest."""
     if call_id == "last":
-        newest = client.json("GET", f"{_app(app)}/calls", params={"per_page": 1})["calls"]
-        if not newest:
-            raise CommandError(f"app {app} has no calls yet")
-        call_id = newest[0]["id"]
+        call_id = _newest_call(client, app)
     found = client.json("GET", f"{_app(app)}/calls/{quote(call_id, safe='')}/log")
     click.echo(found["log"]["log"], nl=False)
 

@@ -13,6 +13,7 @@ from sluice.dialects.openwhisk.context import caller_namespace, engine
 from sluice.errors import BadRequest
 from sluice.http.responses import JSON
 from sluice.records import Call
+from sluice.store.base import CallFilter
 
 MAX_WAIT_SECONDS = 60.0
 
@@ -48,5 +49,26 @@ async def get_call(request: Request) -> Response:
     return JSON(call_state(call))
 
 
+#: most live calls one listing returns
+MAX_LISTED = 200
+
+
+async def list_live_calls(request: Request) -> Response:
+    """The namespace's calls not ended yet (queued, running), newest first: OpenWhisk's
+    activation list shows only those that ended. `?limit=` (default 30, at most 200)."""
+    namespace = await caller_namespace(request)
+    try:
+        limit = int(request.query_params.get("limit") or "30")
+    except ValueError as exc:
+        raise BadRequest("The query parameter 'limit' must be a whole number.") from exc
+    query = CallFilter(
+        namespace, terminal_only=False, live_only=True, limit=min(max(limit, 0), MAX_LISTED)
+    )
+    return JSON([call_state(call) for call in await engine(request).calls.page(query)])
+
+
 def routes() -> list[BaseRoute]:
-    return [Route("/sluice/v1/namespaces/{ns}/calls/{id}", get_call, methods=["GET"])]
+    return [
+        Route("/sluice/v1/namespaces/{ns}/calls", list_live_calls, methods=["GET"]),
+        Route("/sluice/v1/namespaces/{ns}/calls/{id}", get_call, methods=["GET"]),
+    ]
