@@ -10,6 +10,7 @@ from sluice.build.builder import Builder
 from sluice.config import Settings
 from sluice.engine.actions import Actions
 from sluice.engine.alarms import Alarms
+from sluice.engine.apis import Apis
 from sluice.engine.apps import Apps
 from sluice.engine.calls import Calls
 from sluice.engine.cancel import Cancellation
@@ -114,6 +115,7 @@ class Sluice:
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
         self.packages = Packages(self.store)
         self.rules = Rules(self.store)
+        self.apis = Apis(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings)
         self.worker = Worker(
