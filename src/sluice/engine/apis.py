@@ -8,13 +8,16 @@ is served and what is not is in docs/apigw.md."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.engine import entities
 from sluice.engine.clock import now_ms
-from sluice.errors import BadRequest
+from sluice.errors import BadRequest, Conflict
 from sluice.records import Entity
 from sluice.store.base import Store
 
@@ -28,6 +31,8 @@ _WEB_URL = re.compile(
 _PARAM = re.compile(r"\{([^}/]+)\}")
 #: the most APIs (base paths) one namespace may keep
 MAX_APIS = 500
+#: tries to add a route while other routes are added to the same API
+_ATTEMPTS = 5
 
 
 class ApiFailure(BadRequest):
@@ -172,8 +177,12 @@ def check_swagger(swagger: Any) -> dict[str, Any]:
     ):
         if not swagger.get(key):
             raise ApiFailure(message)
-    if not isinstance(swagger["basePath"], str) or not isinstance(swagger["paths"], dict):
-        raise ApiFailure("swagger basePath must be a string and paths an object.")
+    if (
+        not isinstance(swagger["basePath"], str)
+        or not isinstance(swagger["paths"], dict)
+        or not isinstance(swagger["info"], dict)
+    ):
+        raise ApiFailure("swagger basePath must be a string, paths and info objects.")
     if swagger.get("security") or swagger.get("securityDefinitions"):
         # served open, an API its author meant to protect would be exposed: refuse instead
         raise ApiFailure(
@@ -219,6 +228,10 @@ def match_path(paths: dict[str, Any], rest: str) -> tuple[str, dict[str, str]] |
 class Apis:
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: weak: a lock lives only while some add holds or awaits it
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def _save(self, namespace: str, basepath: str, swagger: dict[str, Any]) -> Entity:
         old = await self.store.get_entity(namespace, APIS, basepath)
@@ -246,6 +259,16 @@ class Apis:
                 f" {', '.join(RESPONSE_TYPES)}."
             )
         _check_relpath(endpoint.relpath)
+        # routes added at once to one API (a deploy's, a script's) take turns here; another
+        # API server's meanwhile shows as a Conflict, and the route is added again
+        lock = self._locks.setdefault((namespace, basepath), asyncio.Lock())
+        async with lock:
+            for _ in range(_ATTEMPTS - 1):
+                with contextlib.suppress(Conflict):
+                    return await self._add_once(namespace, basepath, endpoint)
+            return await self._add_once(namespace, basepath, endpoint)
+
+    async def _add_once(self, namespace: str, basepath: str, endpoint: Endpoint) -> Entity:
         old = await self.store.get_entity(namespace, APIS, basepath)
         swagger = old.doc["swagger"] if old else base_swagger(basepath, endpoint.api_name)
         return await self._save(namespace, basepath, add_endpoint(swagger, endpoint))

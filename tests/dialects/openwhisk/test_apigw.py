@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -252,3 +253,45 @@ def test_other_namespaces_see_none_of_the_apis(server: SluiceServer) -> None:
     )
     assert not gone.ok
     assert httpx.get(mine.value["gwApiUrl"] + "/a", timeout=30).status_code == 200
+
+
+def test_routes_added_at_once_to_one_api_are_all_kept(server: SluiceServer) -> None:
+    _actions(server, "gw-many")
+    outcome = ow_call(
+        """
+        const verbs = ['get', 'post', 'put', 'delete', 'patch']
+        await Promise.all(verbs.map(operation => ow.routes.create(
+          {action: 'gw-many', basepath: '/many', relpath: '/x', operation})))
+        return ow.routes.get({basepath: '/many'})
+        """,
+        apihost=server.url,
+        api_key=server.auth,
+        namespace="guest",
+    )
+    assert outcome.ok, outcome.error
+    paths = outcome.value["apis"][0]["value"]["apidoc"]["paths"]
+    assert set(paths["/x"]) == {"get", "post", "put", "delete", "patch"}
+
+
+@pytest.mark.parametrize(
+    ("swagger", "message"),
+    [
+        ({"basePath": "/b", "paths": {}, "info": {"title": "t"}}, "missing the paths field"),
+        ({"basePath": "/b", "paths": {"/x": {}}, "info": "t"}, "paths and info objects"),
+        ({"basePath": "b", "paths": {"/x": {}}, "info": {}}, "missing the info field"),
+        ({"basePath": "b", "paths": {"/x": {}}, "info": {"t": 1}}, "plain path from '/'"),
+        ({"basePath": "/b", "paths": {"x": {}}, "info": {"t": 1}}, "must start with '/'"),
+        ({"basePath": "/b", "paths": {"/x": {"get": {}}}, "info": {"t": 1}}, "names no action"),
+        ({"basePath": "/b", "paths": {"/x": {"fetch": {}}}, "info": {"t": 1}}, "unknown"),
+        ("[" * 200 + "]" * 200, "cannot be parsed"),
+    ],
+)
+def test_bad_swagger_documents_are_refused(
+    server: SluiceServer, swagger: Any, message: str
+) -> None:
+    body = {"apidoc": {"namespace": "_", "swagger": swagger}}
+    with server.client() as c:
+        r = c.post("/api/v1/web/whisk.system/apimgmt/createApi", json=body)
+    assert r.status_code == 502, r.text
+    assert r.json()["error"].startswith("API creation failure: ")
+    assert message in r.json()["error"]

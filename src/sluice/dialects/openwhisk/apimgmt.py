@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -59,8 +58,8 @@ def _cli_api(request: Request, caller: Namespace, entity: Entity) -> dict[str, A
 def _json_field(value: Any, name: str) -> Any:
     if isinstance(value, str):
         try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
+            return parse_json(value.encode())  # the body's depth limit holds for it too
+        except BadRequest:
             raise ApiFailure(f"{name} field cannot be parsed. Ensure it is valid JSON.") from None
     return value
 
