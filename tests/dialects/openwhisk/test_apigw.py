@@ -295,3 +295,23 @@ def test_bad_swagger_documents_are_refused(
     assert r.status_code == 502, r.text
     assert r.json()["error"].startswith("API creation failure: ")
     assert message in r.json()["error"]
+
+
+def test_aio_on_its_deploy_service_route(server: SluiceServer, tmp_path: Path) -> None:
+    # without USE_RUNTIME_AUTH, aio sends create and delete to {deploy service}/runtime/...
+    # with the key as a Bearer token
+    aio = AioCli(
+        node_tools_dir(),
+        server.url,
+        server.namespace,
+        server.auth,
+        tmp_path / "home",
+        deploy_service_url=server.url,
+        ims_token=server.auth,
+    )
+    _actions(server, "gw-ds")
+    url = aio.run_ok("rt:api:create", "/ds", "/x", "get", "gw-ds").strip()
+    assert url == f"{server.url}/api/{_uuid(server)}/ds/x"
+    assert httpx.get(url, timeout=30).json()["got"]["__ow_method"] == "get"
+    assert aio.run_ok("rt:api:delete", "/ds") == ""
+    assert httpx.get(url, timeout=30).status_code == 404
