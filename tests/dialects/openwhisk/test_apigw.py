@@ -224,6 +224,8 @@ def test_apimgmt_errors_and_the_action_route(server: SluiceServer) -> None:
         assert deleted.status_code == 200
         assert deleted.json() == {}
     assert httpx.get(f"{server.url}/api/not-a-namespace/act/run", timeout=30).status_code == 404
+    other = "00000000-0000-4000-8000-000000000000"
+    assert httpx.get(f"{server.url}/api/{other}/act/run", timeout=30).status_code == 404
 
 
 def test_other_namespaces_see_none_of_the_apis(server: SluiceServer) -> None:

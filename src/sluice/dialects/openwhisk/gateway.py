@@ -20,7 +20,7 @@ _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 async def gateway_call(request: Request) -> Response:
     sluice = engine(request)
-    owner = await sluice.store.namespace_by_uuid(request.path_params["api_id"])
+    owner = await sluice.store.namespace_by_uuid(str(request.path_params["api_id"]))
     if owner is None:
         raise NotFound()
     path = "/" + request.path_params["path"]
@@ -45,5 +45,6 @@ async def gateway_call(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    """Last of OpenWhisk's `/api` routes: `/api/v1/...` is matched before it."""
-    return [Route("/api/{api_id}/{path:path}", gateway_call, methods=_METHODS)]
+    """Only a uuid is a namespace id: `/api/v1/...` with a method its route lacks must still
+    answer that route's 405, not fall through to here."""
+    return [Route("/api/{api_id:uuid}/{path:path}", gateway_call, methods=_METHODS)]
