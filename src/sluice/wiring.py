@@ -12,6 +12,7 @@ from sluice.build.registries import registry_hosts, registry_networks
 from sluice.config import Settings
 from sluice.engine.actions import Actions
 from sluice.engine.alarms import Alarms
+from sluice.engine.apis import Apis
 from sluice.engine.apps import Apps
 from sluice.engine.calls import Calls
 from sluice.engine.cancel import Cancellation
@@ -149,6 +150,7 @@ class Sluice:
         self.namespaces = Namespaces(self.store, platform_secret(settings.data_dir))
         self.secrets = Secrets(self.store, self.namespaces.platform_secret)
         self.rules = Rules(self.store, self.packages)
+        self.apis = Apis(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings, self.secrets)
         self.worker = Worker(

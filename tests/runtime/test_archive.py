@@ -39,3 +39,17 @@ def test_rejects_bad_archives(tmp_path: Path) -> None:
         unpack(base64.b64encode(b"plain text").decode(), tmp_path / "a", 1 << 20)
     with pytest.raises(ArchiveError, match="more than 10 bytes"):
         unpack(zip_b64({"big": "x" * 100}), tmp_path / "b", 10)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root server gives files to another uid")
+def test_files_become_the_owner_of_the_directory_they_are_unpacked_into(tmp_path: Path) -> None:
+    # a function's directory belongs to its unprivileged uid: an owner-only file of the zip
+    # (0600, as Python's zipfile writes them) must be that uid's to be readable by it
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 4242, 4242)
+    code = zip_b64({"lib/secret.js": "x"}, modes={"lib/secret.js": 0o600})
+    dest = unpack(code, home / "action", 1 << 20)
+    for path in (dest, dest / "lib", dest / "lib" / "secret.js"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (4242, 4242)
+    assert (dest / "lib" / "secret.js").stat().st_mode & 0o777 == 0o600

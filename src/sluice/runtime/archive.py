@@ -36,9 +36,25 @@ def unpack(code: str, dest: Path, max_bytes: int) -> Path:
         try:
             for info in members:
                 _extract(archive, info, dest)
+            _own_like_parent(dest)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
             raise ArchiveError(f"the zip archive cannot be unpacked: {exc}") from None
     return dest
+
+
+def _own_like_parent(dest: Path) -> None:
+    """A root server unpacks into a directory it gave to the function's own uid: the files
+    become that uid's too, or one the zip marks owner-only (0600, as Python's zipfile and
+    many build tools write them) could not be read by the function it belongs to."""
+    if os.geteuid() != 0:
+        return
+    owner = dest.parent.stat()
+    if owner.st_uid == 0:
+        return
+    for parent, dirs, files in os.walk(dest):
+        os.lchown(parent, owner.st_uid, owner.st_gid)
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(parent, name), owner.st_uid, owner.st_gid)
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:

@@ -8,7 +8,9 @@ from starlette.routing import BaseRoute, Route
 from sluice.dialects.openwhisk import (
     actions,
     activations,
+    apimgmt,
     entities,
+    gateway,
     limits,
     namespaces,
     platform,
@@ -21,6 +23,7 @@ _NS = "/namespaces/{ns}"
 
 def _api_routes(prefix: str) -> list[BaseRoute]:
     return [
+        *apimgmt.routes(prefix),
         Route(f"{prefix}", namespaces.api_info, methods=["GET"]),
         Route(f"{prefix}/namespaces", namespaces.list_namespaces, methods=["GET"]),
         Route(f"{prefix}{_NS}/actions", actions.list_actions, methods=["GET"]),
@@ -45,8 +48,10 @@ def _api_routes(prefix: str) -> list[BaseRoute]:
 def routes() -> list[BaseRoute]:
     return [
         Route("/", platform.root, methods=["GET"]),
+        *apimgmt.routes("/api/v1"),
         *web.routes(),
         *_api_routes("/api/v1"),
         *_api_routes("/runtime/api/v1"),
         Route("/runtime/namespaces/{ns}/logForwarding", namespaces.log_forwarding, methods=["GET"]),
+        *gateway.routes(),
     ]

@@ -182,10 +182,23 @@ def _respond(call: Call, kind: str, extra_path: str, headers: dict[str, str]) ->
 
 
 async def web_action(request: Request) -> Response:
-    sluice = engine(request)
-    namespace = request.path_params["ns"]
-    package = request.path_params["pkg"]
     name, kind, extra_path = split_action(request.path_params["rest"])
+    namespace, package = request.path_params["ns"], request.path_params["pkg"]
+    return await serve(request, namespace, package, name, kind, extra_path)
+
+
+async def serve(
+    request: Request,
+    namespace: str,
+    package: str,
+    name: str,
+    kind: str,
+    extra_path: str,
+    route_params: dict[str, str] | None = None,
+) -> Response:
+    """Run the web action `namespace/package/name` for this request and answer with its
+    result as `kind`; `route_params` (an API route's path parameters) join the request's."""
+    sluice = engine(request)
     path = name if package == "default" else f"{package}/{name}"
     try:
         target = await resolve_action(sluice.store, sluice.packages, namespace, namespace, path)
@@ -200,6 +213,8 @@ async def web_action(request: Request) -> Response:
     raw = annotation(target.action.doc, "raw-http", False) is True
     params, size = await request_params(request, raw, sluice.settings.request_max_bytes)
     params["__ow_path"] = extra_path
+    if route_params:  # the route's own template names them: they win over the request's
+        params = {**params, **route_params}
     if user is not None:
         params["__ow_user"] = user
     check_final(target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
