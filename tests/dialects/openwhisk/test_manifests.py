@@ -267,9 +267,15 @@ def test_a_manifest_with_a_sequence(server: SluiceServer, aio: AioCli) -> None:
 
 
 def test_a_manifest_with_a_python_action(server: SluiceServer, aio: AioCli) -> None:
+    """aio's deploy takes only the kinds GET / lists under runtimes.nodejs (Adobe I/O Runtime
+    serves Node.js alone): against Sluice, as against upstream, a Python action is refused in
+    aio's own words, no longer with a crash reading GET /. (`aio rt:action:create --kind
+    python:3.11` deploys one.)"""
     _project(aio.home, extra_actions=PYTHON_ACTION)
-    _deploy(aio)
-    with server.client() as c:
-        assert _result(c, "shop/hello-py", {"name": "Ada"}) == {"python": True, "name": "Ada"}
-    result = aio.run("rt:deploy:undeploy", "-m", "manifest.yml", timeout=180)
-    assert result.returncode == 0, said(result)
+    result = aio.run("rt:deploy", "-m", "manifest.yml", timeout=180)
+    assert result.returncode != 0
+    words = said(result)
+    assert "Unsupported node version 'python:3.11' in action shop/hello-py" in words, words
+    assert "Supported runtimes on" in words, words
+    assert "nodejs:" in words, words
+    assert "Cannot read properties of undefined" not in words, words
