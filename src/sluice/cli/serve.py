@@ -24,6 +24,7 @@ from sluice.errors import CannotStart
 from sluice.http.app import build_app
 from sluice.http.edge import edge_limits, protocol, raise_open_files_limit
 from sluice.http.health import build_health_app
+from sluice.observe import metrics
 from sluice.sandbox.bwrap import SandboxUnavailable
 from sluice.wiring import Sluice
 
@@ -105,6 +106,8 @@ def run_server(settings: Settings) -> None:
         sluice = Sluice(settings)
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.metrics:  # before the worker process starts: it counts in the same place
+        metrics.install(settings.resolved_work_dir)
 
     #: why the start failed, when already told in one line
     told: list[str] = []

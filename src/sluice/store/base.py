@@ -28,6 +28,23 @@ class CallFilter:
     before: CallId | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """One named queue's waiting calls ("" is the default queue)."""
+
+    queue: str
+    queued: int
+    #: epoch ms the longest waiting of them became due (a delayed call: its due time)
+    oldest_due: int
+
+
+#: the waiting calls of each queue, oldest due first (a covering read of the queued index)
+QUEUE_DEPTHS_SQL = (
+    "SELECT queue_name, count(*), min(visible_at) FROM calls WHERE state = 'queued'"
+    " GROUP BY queue_name"
+)
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -85,3 +102,6 @@ class Store(Protocol):
     async def list_calls(self, query: CallFilter) -> list[Call]: ...
 
     async def count_calls(self, query: CallFilter) -> int: ...
+
+    async def queue_depths(self) -> list[QueueDepth]:
+        """The calls waiting in each queue that has any (for the metrics, at a scrape)."""

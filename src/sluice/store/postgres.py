@@ -9,7 +9,7 @@ from psycopg import errors
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
-from sluice.store.base import CallFilter
+from sluice.store.base import QUEUE_DEPTHS_SQL, CallFilter, QueueDepth
 from sluice.store.pg_db import PgDatabase
 from sluice.store.rows import (
     CALL_COLUMNS,
@@ -198,3 +198,7 @@ class PostgresStore:
         where, args = call_where("%s", query)
         row = await self.db.fetchone(f"SELECT count(*) FROM calls WHERE {where}", args)
         return int(row[0]) if row else 0
+
+    async def queue_depths(self) -> list[QueueDepth]:
+        rows = await self.db.fetchall(QUEUE_DEPTHS_SQL, durable=False)
+        return [QueueDepth(r[0], int(r[1]), int(r[2])) for r in rows]

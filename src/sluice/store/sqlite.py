@@ -11,7 +11,7 @@ import orjson
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
-from sluice.store.base import CallFilter
+from sluice.store.base import QUEUE_DEPTHS_SQL, CallFilter, QueueDepth
 from sluice.store.rows import (
     CALL_COLUMNS,
     CALLBACK_COLUMNS,
@@ -250,3 +250,7 @@ class SqliteStore:
             args,
         ).fetchone()
         return int(row[0])
+
+    async def queue_depths(self) -> list[QueueDepth]:
+        rows = self.db.reader.execute(QUEUE_DEPTHS_SQL).fetchall()
+        return [QueueDepth(r[0], int(r[1]), int(r[2])) for r in rows]

@@ -16,6 +16,7 @@ from sluice.dialects.openwhisk.context import engine
 from sluice.engine.answers import BODILESS, valid_header, valid_status
 from sluice.http.body import read_body
 from sluice.ids import new_transaction_id
+from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
 from sluice.runtime.fn_request import envelope
 from sluice.runtime.http_fn import HOP_BY_HOP
@@ -36,7 +37,7 @@ async def invoke(request: Request) -> Response:
     params = envelope(request.method, str(request.url), path, request.url.query, headers, body)
     detached = request.headers.get("fn-invoke-type", "").lower() == "detached"
     run_async = route.fields.type == "async" or detached
-    meta = {"subject": namespace, "transid": new_transaction_id()}
+    meta = {DIALECT: "fn", "subject": namespace, "transid": new_transaction_id()}
     wait_ms = None if run_async else route.fields.timeout * 1000
     accepted = await sluice.calls.invoke(
         namespace, namespace, route.action, params, len(body), meta, wait_ms
