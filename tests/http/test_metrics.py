@@ -5,9 +5,12 @@ access is loopback-only unless a bearer token is set; SLUICE_METRICS=off serves 
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -15,7 +18,7 @@ import pytest
 from tests.dialects.openfaas.helpers import make_function, wait_status
 from tests.support.calls import wait_call
 from tests.support.listener import LOOPBACK_CALLBACKS, Listener
-from tests.support.scrape import Samples, scrape, value
+from tests.support.scrape import Samples, names, scrape, value
 from tests.support.server import SluiceServer, put_action, wait_for
 
 from sluice.paths import default_work_dir
@@ -201,3 +204,40 @@ def test_metrics_off(new_server: Callable[..., SluiceServer]) -> None:
         assert c.post(server.ns_path("actions/hello?blocking=true"), json={}).status_code == 200
         assert c.get("/metrics").status_code == 404
     assert not _values_dir(server).exists()
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "sluice.json"
+#: a metric selector in PromQL (the dashboard writes every one with its label matchers)
+_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
+_LABEL_VALUES = re.compile(r"label_values\(([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,")
+
+
+def _queries(node: Any) -> Iterator[str]:
+    """Every PromQL expression of the dashboard: its panels' targets and its variables."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "expr" or (key == "query" and isinstance(value, str) and "(" in value):
+                yield value
+            else:
+                yield from _queries(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _queries(item)
+
+
+def test_the_grafana_dashboard_asks_for_metrics_a_scrape_has(ms: SluiceServer) -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    queries = list(_queries(dashboard))
+    assert len(queries) >= len(dashboard["panels"]) >= 15
+    wanted: set[str] = set()
+    for query in queries:
+        found = _SELECTOR.findall(query) + _LABEL_VALUES.findall(query)
+        assert found, f"no metric named in {query!r}"
+        wanted.update(found)
+    make_function(ms, "dash-failing", FAILING_JS)  # a dead letter: its family exists then
+    with ms.client() as c:
+        failed = c.post("/async-function/dash-failing")
+        wait_status(c, failed.headers["x-call-id"])
+        wait_for(lambda: value(scrape(c), "sluice_dead_letters_total"), 30, "a dead letter")
+        served = names(c)
+    assert wanted - served == set()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -28,5 +26,13 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
 
 
-def names(samples: Mapping[tuple[str, frozenset[tuple[str, str]]], float]) -> set[str]:
-    return {name for name, _ in samples}
+def names(client: httpx.Client) -> set[str]:
+    """Every metric family's name and every sample's name (x, x_total, x_bucket...) that a
+    scrape shows, families without samples yet included."""
+    answer = client.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    found: set[str] = set()
+    for family in text_string_to_metric_families(answer.text):
+        found.add(family.name)
+        found.update(sample.name for sample in family.samples)
+    return found

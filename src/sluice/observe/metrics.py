@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: a call accepted through a dialect carries its name in its meta (for the labels)
 DIALECT = "dialect"
+#: why the pool stops an idle process: idle too long, or its slot is wanted for another
+EVICTION_REASONS = ("idle", "room")
 
 #: seconds: from a few milliseconds of a warm call to the hours a long one may run
 _CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
@@ -90,6 +92,8 @@ class Instruments:
             ["reason"],
             registry=None,
         )
+        for reason in EVICTION_REASONS:  # known label values are shown from the start, at 0
+            self.evictions.labels(reason)
         self.callback_deliveries: Counter = Counter(
             "sluice_callback_deliveries", "Callbacks the receiver took (2xx).", registry=None
         )
