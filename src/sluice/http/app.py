@@ -21,6 +21,7 @@ from sluice.errors import SluiceError
 from sluice.http.body_cap import BodyCap
 from sluice.http.contain import ContainUnexpected
 from sluice.http.cors import ApiCors
+from sluice.http.docs import Documents, docs_routes
 from sluice.http.health import platform_routes
 from sluice.http.request_metrics import RequestMetrics
 from sluice.http.route_table import Templates
@@ -31,22 +32,27 @@ if TYPE_CHECKING:
     from sluice.wiring import Sluice
 
 
+def route_groups() -> dict[str, list[BaseRoute]]:
+    """Every dialect's routes (and the server's own), in the order they are matched."""
+    return {
+        "openwhisk": openwhisk.routes(),
+        "sluice": native.routes(),
+        "fn": fn.routes(),
+        "openfaas": openfaas.routes(),
+        "platform": [*platform_routes(), *docs_routes()],
+    }
+
+
 def all_routes() -> list[BaseRoute]:
-    """Every dialect's routes, in the order they are matched."""
-    return [
-        *openwhisk.routes(),
-        *native.routes(),
-        *fn.routes(),
-        *openfaas.routes(),
-        *platform_routes(),
-    ]
+    return [route for group in route_groups().values() for route in group]
 
 
 def build_app(
     sluice: Sluice,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
-    routes = all_routes()
+    groups = route_groups()
+    routes = [route for group in groups.values() for route in group]
     app = Starlette(
         exception_handlers={
             SluiceError: ow_errors.on_sluice_error,
@@ -68,5 +74,6 @@ def build_app(
     # first request builds the middleware stack around it
     app.router = SegmentRouter(routes, lifespan=lifespan)
     app.state.sluice = sluice
+    app.state.openapi = Documents(groups)
     app.state.key_failures = KeyFailures(sluice.settings.auth_failures_per_minute)
     return app
