@@ -35,6 +35,9 @@ def _operation(dialect: str, route: MountedRoute, method: str) -> dict[str, Any]
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PARAM.findall(route.path)
     ]
+    for parameter in parameters:
+        if parameter["name"] == "ns":  # OpenWhisk's name for the key's own namespace
+            parameter["example"] = "_"
     parameters += [
         {"name": name, "in": "query", "required": False, "schema": schema}
         for name, schema in spec.query.items()

@@ -11,6 +11,8 @@ from typing import Any
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Scope
 
+from sluice.http.routing import mounted_routes
+
 #: a parameter's converter in a Starlette path ({name:path}): not part of the template
 _CONVERTER = re.compile(r"{(\w+):\w+}")
 
@@ -26,21 +28,10 @@ class MountedRoute:
     params: frozenset[str]
 
 
-def _inner_routes(app: Any) -> Sequence[BaseRoute]:
-    """The routes of a mounted app, looking through the middleware it is wrapped in
-    (http/routing.py's dialect_routes)."""
-    while app is not None:
-        routes = getattr(app, "routes", None)
-        if routes is not None:
-            return list(routes)
-        app = getattr(app, "app", None)
-    return []
-
-
 def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[MountedRoute]:
     for route in routes:
         if isinstance(route, Mount):
-            yield from walk(_inner_routes(route.app), prefix + route.path)
+            yield from walk(mounted_routes(route.app), prefix + route.path)
         elif isinstance(route, Route):
             yield MountedRoute(
                 path=_CONVERTER.sub(r"{\1}", prefix + route.path),
