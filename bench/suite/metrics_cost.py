@@ -9,7 +9,10 @@ neighbour's load moves least) and of p50 and p99."""
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 from typing import Any
 
 import uvloop
@@ -51,8 +54,29 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 assert server.process is not None
                 figures = uvloop.run(_round(server.port, server.process.pid, Api(server), args))
             rounds[setting].append(figures)
-    report.results["metrics"] = rounds
+    probes = [_probe() for _ in range(3)]
+    report.results["metrics"] = {**rounds, "probe": probes}
     report.rows += rows(rounds, args)
+    cost = min(probe["cost_us"] for probe in probes)
+    report.rows.append(
+        Row(
+            "7 metrics",
+            "what counting adds to one accept, in-process (bench/metrics_probe.py: the HTTP "
+            "middleware and the engine's counter, multi-process mode)",
+            f"{cost:.1f} us",
+            reference=f"the request without them: {min(p['off_us'] for p in probes):.1f} us",
+            notes="least of three runs of five: "
+            + ", ".join(f"{p['cost_us']:.1f}" for p in probes),
+        )
+    )
+
+
+def _probe() -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.metrics_probe"], capture_output=True, text=True, check=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
 
 
 def _median(runs: list[dict[str, Any]], key: str, stat: str) -> float:

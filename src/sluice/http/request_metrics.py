@@ -34,15 +34,15 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        path: str = scope["path"]
-        function = self._function(path)
-        began = time.perf_counter()
+        function = self._function(scope["path"])
+        began = time.perf_counter() if function is not None else 0.0
         try:
             await self.app(scope, receive, seen)
         finally:
-            route = self.templates.of(scope)
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            counting.http_requests.labels(route, method, str(status)).inc()
+            method = scope["method"]
+            counting.http_requests_by.get(
+                self.templates.of(scope), method if method in _METHODS else "other", str(status)
+            ).inc()
             # an unknown function's 404 is not counted: its name is anyone's choice
             if function is not None and status != 404:
                 code = str(status)

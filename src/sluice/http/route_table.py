@@ -44,18 +44,24 @@ def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[MountedRoute
 
 class Templates:
     """The route template of a request once routed, from what the routers left in its scope
-    (the endpoint, the mount's root_path, the path parameters' names): a dict lookup."""
+    (the endpoint and the mount's root_path; the path parameters' names only where one
+    endpoint serves several paths of a mount): a dict lookup or two."""
 
     UNMATCHED = "unmatched"
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self._by_key: dict[tuple[str, Any, frozenset[str]], str] = {}
+        by_params: dict[tuple[str, Any], dict[frozenset[str], str]] = {}
         for route in walk(routes):
-            self._by_key.setdefault((route.prefix, route.endpoint, route.params), route.path)
+            paths = by_params.setdefault((route.prefix, route.endpoint), {})
+            paths.setdefault(route.params, route.path)
+        #: (root_path, endpoint) -> its one template, or its templates by parameter names
+        self._by_key: dict[tuple[str, Any], str | dict[frozenset[str], str]] = {
+            key: next(iter(paths.values())) if len(paths) == 1 else paths
+            for key, paths in by_params.items()
+        }
 
     def of(self, scope: Scope) -> str:
-        endpoint = scope.get("endpoint")
-        if endpoint is None:
-            return self.UNMATCHED
-        key = (scope.get("root_path", ""), endpoint, frozenset(scope.get("path_params", ())))
-        return self._by_key.get(key, self.UNMATCHED)
+        found = self._by_key.get((scope.get("root_path", ""), scope.get("endpoint")))
+        if found is None or isinstance(found, str):
+            return found or self.UNMATCHED
+        return found.get(frozenset(scope.get("path_params", ())), self.UNMATCHED)
