@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tests.support.cluster import Host, running_cluster
 from tests.support.nats import NatsServer
-from tests.support.server import SluiceServer, wait_for
+from tests.support.server import TEST_QUEUE, TEST_STORE, SluiceServer, wait_for
 
 
 def _get(server: SluiceServer, path: str) -> httpx.Response:
@@ -29,6 +30,7 @@ def test_an_all_in_one_server_is_live_and_ready(server: SluiceServer) -> None:
     }
 
 
+@pytest.mark.skipif(bool(TEST_QUEUE or TEST_STORE), reason="an embedded server's split")
 def test_a_worker_process_server_is_ready(new_server: Any) -> None:
     server = new_server(SLUICE_WORKER_PROCESS="1").start()
     ready = _get(server, "/ready")
