@@ -6,16 +6,20 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 import orjson
+from openapi_ui_bundles.swagger_ui import static_path
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from sluice.http.openapi import SWAGGER_PAGE, SWAGGER_START, document
 
 #: the dialect whose routes /api/v1/api-docs shows (where OpenWhisk serves its own)
 OPENWHISK = "openwhisk"
+#: Swagger UI's files the page loads (by name: nothing else of the package is served)
+_ASSETS = {
+    name: static_path / name
+    for name in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")
+}
 
 
 class Documents:
@@ -51,8 +55,14 @@ async def swagger_page(request: Request) -> Response:
     return Response(SWAGGER_PAGE, media_type="text/html; charset=utf-8")
 
 
-async def swagger_start(request: Request) -> Response:
-    return Response(SWAGGER_START, media_type="text/javascript; charset=utf-8")
+async def swagger_asset(request: Request) -> Response:
+    name = request.path_params["file"]
+    if name == "sluice-docs.js":
+        return Response(SWAGGER_START, media_type="text/javascript; charset=utf-8")
+    path = _ASSETS.get(name)
+    if path is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    return FileResponse(path)
 
 
 def docs_routes() -> list[BaseRoute]:
@@ -60,6 +70,5 @@ def docs_routes() -> list[BaseRoute]:
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/api/v1/api-docs", openwhisk_json, methods=["GET"]),
         Route("/docs", swagger_page, methods=["GET"]),
-        Route("/docs/assets/sluice-docs.js", swagger_start, methods=["GET"]),
-        Mount("/docs/assets", app=StaticFiles(directory=str(swagger_ui_path))),
+        Route("/docs/assets/{file}", swagger_asset, methods=["GET"]),
     ]

@@ -5,7 +5,7 @@ bodies and answers that `openapi_specs.py` says more about for the routes client
 
 `/openapi.json` has every dialect; `/api/v1/api-docs` (where OpenWhisk serves its Swagger)
 has OpenWhisk's routes alone; `/docs` shows either in Swagger UI, from the files of the
-swagger-ui-bundle package (nothing is fetched from elsewhere)."""
+openapi-ui-bundles package (nothing is fetched from elsewhere)."""
 
 from __future__ import annotations
 
