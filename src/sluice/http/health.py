@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sluice.engine.alarms import SYSTEM
 from sluice.http import metrics
 from sluice.http.responses import JSON
 
@@ -44,7 +45,7 @@ async def health(request: Request) -> JSON:
 
 async def _store(sluice: Sluice) -> str | None:
     try:
-        await asyncio.wait_for(sluice.store.queue_depths(), _STORE_TIMEOUT_S)
+        await asyncio.wait_for(sluice.store.get_namespace(SYSTEM), _STORE_TIMEOUT_S)
     except TimeoutError:
         return f"the store did not answer within {_STORE_TIMEOUT_S:g} s"
     except Exception as exc:
