@@ -12,7 +12,17 @@ from typing import Any
 
 from bench.core import REPO, add_profile_options, profile_lines
 from bench.machine import machine_facts
-from bench.suite import accept, attacks, burst, cold, long_calls, scale, throughput, warm
+from bench.suite import (
+    accept,
+    attacks,
+    burst,
+    cold,
+    long_calls,
+    metrics_cost,
+    scale,
+    throughput,
+    warm,
+)
 from bench.suite.common import Report, log
 from bench.suite.table import Row, markdown, tally
 
@@ -25,6 +35,7 @@ SECTIONS = {
     "long": long_calls.run,
     "attacks": attacks.run,
     "burst": burst.run,
+    "metrics": metrics_cost.run,
 }
 #: full value, --quick value (a smoke run: every code path, short loads)
 DEFAULTS: dict[str, tuple[Any, Any]] = {
@@ -37,6 +48,7 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "long_calls": (1000, 100),
     "long_sleep": (30.0, 20.0),
     "quiet_wait": (30.0, 3.0),
+    "metrics_rounds": (3, 1),
 }
 
 
@@ -69,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--long-calls", type=int, help="long: concurrent sleeping calls (1000)")
     p.add_argument("--long-sleep", type=float, help="long: seconds each call sleeps")
     p.add_argument("--quiet-wait", type=float, help="max seconds to wait for a quiet machine")
+    p.add_argument("--metrics-rounds", type=int, help="metrics: rounds of on and off (3)")
     p.add_argument("--drain-timeout", type=float, default=300.0)
     p.add_argument("--phase-timeout", type=float, default=300.0)
     p.add_argument("--start-timeout", type=float, default=300.0)

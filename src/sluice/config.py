@@ -165,6 +165,12 @@ class Settings(BaseSettings):
     stem_cells: int = 1
     max_processes: int = 64
 
+    # Observing (http/metrics.py, http/health.py)
+    #: count Prometheus metrics and serve them at /metrics ("off": neither)
+    metrics: bool = True
+    #: the bearer token /metrics wants from clients not on loopback (unset: loopback only)
+    metrics_token: str | None = None
+
     # Keys
     #: wrong keys one client address may send per minute before they are answered 429
     #: (a correct key always passes); 0 turns the count off
@@ -230,6 +236,7 @@ class Settings(BaseSettings):
         "nats_tls_ca",
         "nats_tls_cert",
         "nats_tls_key",
+        "metrics_token",
         mode="before",
     )
     @classmethod

@@ -31,6 +31,7 @@ from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
 from sluice.notify.waiters import Waiters
+from sluice.observe import metrics
 from sluice.paths import claim_work_dir, release_work_dir
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
@@ -249,13 +250,15 @@ class Sluice:
         if "worker" in self.roles:
             await self.worker.stop(grace)
             await self.runtime.close()
-            release_work_dir(self.settings.resolved_work_dir)
         if "scheduler" in self.roles:
             await self.callbacks.stop()
         await self.transport.close()
         await self.store.close()
         if self.node_lock is not None:
             await self.node_lock.release()
+        metrics.remove()  # in the work dir: before it is released
+        if "worker" in self.roles:
+            release_work_dir(self.settings.resolved_work_dir)
 
     def _interpreter_of(self, kind: str) -> Interpreter | None:
         found = self.runtime.served().resolve(kind)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.http import schemathesis_tally
 from tests.http.fuzz_tally import summary
 
 
@@ -10,3 +11,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     text = summary()
     if text:
         terminalreporter.write_line(text)
+    for line in schemathesis_tally.LINES:
+        terminalreporter.write_line(line)

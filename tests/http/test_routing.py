@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
+from tests.support.server import SluiceServer
 
 from sluice.http.routing import SegmentRouter, by_method, first_segment
 
@@ -143,3 +144,15 @@ def test_by_method_sends_each_method_to_its_endpoint() -> None:
     assert got[2] == (201, "put", None)
     assert got[3][0] == 405
     assert sorted((got[3][2] or "").split(", ")) == ["GET", "HEAD", "PUT"]
+
+
+def test_an_encoded_newline_in_a_path_stays_in_its_dialect(server: SluiceServer) -> None:
+    """Starlette's `.*` stops at a newline: such a path fell past the mounts to the top-level
+    404, in OpenWhisk's shape, whatever the dialect."""
+    with server.client() as c:
+        fn = c.get("/v1/apps/a%0Ab/calls/x")
+        assert fn.status_code == 400  # a bad call id, told in Fn's {"error": {"message"}}
+        assert set(fn.json()["error"]) == {"message"}
+        faas = c.post("/function/no-such-function/sub%0Apath")
+        assert faas.status_code == 404
+        assert faas.headers["content-type"].startswith("text/plain")  # OpenFaaS's

@@ -27,6 +27,7 @@ from sluice.http.app import build_app
 from sluice.http.edge import edge_limits, protocol, raise_open_files_limit
 from sluice.http.health import build_health_app
 from sluice.instance_lock import DataDirLock
+from sluice.observe import metrics
 from sluice.sandbox.choose import SandboxUnavailable
 from sluice.wiring import Sluice
 
@@ -131,6 +132,8 @@ def run_server(settings: Settings) -> None:
         sluice = Sluice(settings)
     except (CannotStart, SandboxUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.metrics:  # before the worker process starts: it counts in the same place
+        metrics.install(settings.resolved_work_dir)
     if sluice.worker_process is not None:
         sluice.worker_process.keep_fds = data_dir_lock.fds
 

@@ -10,11 +10,13 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 import uvloop
 
 from sluice.cli.startup import configure_logging, freeze_start_up
 from sluice.config import Settings
+from sluice.observe import metrics
 from sluice.wiring import Sluice
 
 _NICE = 10
@@ -77,6 +79,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging("[worker]")
     settings = Settings(**json.loads(sys.stdin.read()))
+    counted_in = os.environ.get(metrics.MULTIPROC_ENV)
+    if settings.metrics and counted_in:  # where the API process counts (observe/metrics.py)
+        metrics.join(Path(counted_in))
     uvloop.run(serve(settings, parent))
 
 

@@ -21,6 +21,7 @@ from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
+from sluice.observe import metrics
 from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
 from sluice.runtime.fn_request import Body
@@ -120,6 +121,7 @@ class Calls:
             if isinstance(exc, DuplicateCall):
                 return await self._replay(caller, exc.existing, wait_ms)
             raise
+        metrics.call_accepted(caller, action.name, meta.get(metrics.DIALECT, "sluice"))
         if lease_until is None:
             self.dispatcher.wake()
         if waiter is None or wait_ms is None:

@@ -21,6 +21,10 @@ from sluice.errors import SluiceError
 from sluice.http.body_cap import BodyCap
 from sluice.http.contain import ContainUnexpected
 from sluice.http.cors import ApiCors
+from sluice.http.docs import Documents, docs_routes
+from sluice.http.health import platform_routes
+from sluice.http.request_metrics import RequestMetrics
+from sluice.http.route_table import Templates
 from sluice.http.routing import SegmentRouter
 from sluice.http.throttle import KeyFailures
 
@@ -28,26 +32,38 @@ if TYPE_CHECKING:
     from sluice.wiring import Sluice
 
 
+def route_groups() -> dict[str, list[BaseRoute]]:
+    """Every dialect's routes (and the server's own), in the order they are matched."""
+    return {
+        "openwhisk": openwhisk.routes(),
+        "sluice": native.routes(),
+        "fn": fn.routes(),
+        "openfaas": openfaas.routes(),
+        "platform": [*platform_routes(), *docs_routes()],
+    }
+
+
 def all_routes() -> list[BaseRoute]:
-    """Every dialect's routes, in the order they are matched."""
-    return [
-        *openwhisk.routes(),
-        *native.routes(),
-        *fn.routes(),
-        *openfaas.routes(),
-    ]
+    return [route for group in route_groups().values() for route in group]
 
 
 def build_app(
     sluice: Sluice,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
+    groups = route_groups()
+    routes = [route for group in groups.values() for route in group]
     app = Starlette(
         exception_handlers={
             SluiceError: ow_errors.on_sluice_error,
             HTTPException: ow_errors.on_http_error,
         },
         middleware=[
+            Middleware(
+                RequestMetrics,
+                templates=Templates(routes),
+                openfaas_namespace=sluice.settings.openfaas_namespace,
+            ),
             Middleware(BodyCap, limit=sluice.settings.body_max_bytes),
             # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves
             Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES)),
@@ -56,7 +72,8 @@ def build_app(
     )
     # Starlette cannot be handed a router: its own one, made above, is replaced before the
     # first request builds the middleware stack around it
-    app.router = SegmentRouter(all_routes(), lifespan=lifespan)
+    app.router = SegmentRouter(routes, lifespan=lifespan)
     app.state.sluice = sluice
+    app.state.openapi = Documents(groups)
     app.state.key_failures = KeyFailures(sluice.settings.auth_failures_per_minute)
     return app

@@ -1,34 +1,111 @@
-"""The one HTTP route of a worker or scheduler process: is it up, and (a worker) how much
-of its memory pool its running calls hold, for a load balancer's or an operator's eyes."""
+"""What every role's port answers about the server itself: `/health` (the process is up),
+`/ready` (it can do its work: store and queue reachable, workers present, accepting), and
+`/metrics` (http/metrics.py). A worker or scheduler process serves only these."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from sluice.engine.system import SYSTEM
+from sluice.http import metrics
 from sluice.http.responses import JSON
 
 if TYPE_CHECKING:
     from sluice.wiring import Sluice
 
+#: a store that takes longer than this to answer a read is not ready
+_STORE_TIMEOUT_S = 2.0
+
+
+def _sluice(request: Request) -> Sluice:
+    sluice: Sluice = request.app.state.sluice
+    return sluice
+
+
+async def health(request: Request) -> JSON:
+    sluice = _sluice(request)
+    body: dict[str, object] = {"status": "ok", "role": sluice.settings.role}
+    if "worker" in sluice.roles:
+        capacity = sluice.worker.capacity
+        body["capacity"] = {
+            "memory_mb": capacity.memory_mb,
+            "used_mb": capacity.used_mb,
+            "running": capacity.active,
+        }
+    return JSON(body)
+
+
+async def _store(sluice: Sluice) -> str | None:
+    try:
+        await asyncio.wait_for(sluice.store.get_namespace(SYSTEM), _STORE_TIMEOUT_S)
+    except TimeoutError:
+        return f"the store did not answer within {_STORE_TIMEOUT_S:g} s"
+    except Exception as exc:
+        return f"the store is unreachable: {exc}"
+    return None
+
+
+def _queue(sluice: Sluice) -> str | None:
+    nats = sluice.transport.nats
+    if nats is not None and not nats.is_connected:
+        return "NATS is not connected"
+    return None  # the embedded queue is the store's
+
+
+def _workers(sluice: Sluice) -> str | None:
+    if sluice.worker_process is not None:
+        process = sluice.worker_process.process
+        if process is None or process.returncode is not None:
+            return "the worker process is not running"
+    elif "worker" in sluice.roles and not sluice.worker.alive:
+        return "the worker is not running"
+    return None  # an API process whose workers run elsewhere: their own /ready tells
+
+
+async def ready(request: Request) -> JSON:
+    sluice = _sluice(request)
+    checks = {
+        "store": await _store(sluice),
+        "queue": _queue(sluice),
+        "workers": _workers(sluice),
+        "accepting": None if sluice.calls.accepting else "the server is stopping",
+    }
+    reasons = [reason for reason in checks.values() if reason is not None]
+    body: dict[str, object] = {
+        "status": "not ready" if reasons else "ready",
+        "role": sluice.settings.role,
+        "checks": {name: reason or "ok" for name, reason in checks.items()},
+    }
+    if reasons:
+        body["reasons"] = reasons
+    return JSON(body, status_code=503 if reasons else 200)
+
+
+async def scrape(request: Request) -> Response:
+    return await metrics.scrape(_sluice(request), request)
+
+
+def platform_routes() -> list[BaseRoute]:
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", scrape, methods=["GET"]),
+    ]
+
 
 def build_health_app(
     sluice: Sluice, lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]]
 ) -> Starlette:
-    async def health(request: Request) -> JSON:
-        body: dict[str, object] = {"status": "ok", "role": sluice.settings.role}
-        if "worker" in sluice.roles:
-            capacity = sluice.worker.capacity
-            body["capacity"] = {
-                "memory_mb": capacity.memory_mb,
-                "used_mb": capacity.used_mb,
-                "running": capacity.active,
-            }
-        return JSON(body)
-
-    return Starlette(routes=[Route("/", health), Route("/health", health)], lifespan=lifespan)
+    app = Starlette(
+        routes=[Route("/", health, methods=["GET"]), *platform_routes()], lifespan=lifespan
+    )
+    app.state.sluice = sluice
+    return app

@@ -48,6 +48,7 @@ from sluice.notify.signing import (
     webhook_headers,
     webhook_signer,
 )
+from sluice.observe import metrics
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
@@ -258,6 +259,7 @@ class CallbackSender:
             wait,
         )
         await self.queue.retry_callback(callback, now_ms() + wait, status, error)
+        metrics.callback_retried()
         asyncio.get_running_loop().call_later(wait / 1000, self.wake)
 
     async def _settle(
@@ -268,6 +270,10 @@ class CallbackSender:
                 "callback of call %s to %s failed: %s", callback.id.uuid, callback.url, error
             )
         await self.queue.settle_callback(callback, state, status, error, now_ms())
+        if state is CallbackState.DELIVERED:
+            metrics.callback_delivered()
+        elif state is CallbackState.FAILED:
+            metrics.callback_failed()
 
 
 async def _post(

@@ -20,6 +20,7 @@ message whose call already finished (or is running elsewhere) leases nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from psycopg import errors
 
 from sluice.errors import Conflict
 from sluice.ids import CallId
+from sluice.observe import metrics
 from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
 from sluice.queue.choose import (
     NAMED_QUEUES,
@@ -184,6 +186,7 @@ class PostgresQueue:
         ]
         blobs = [(call.id.raw, call.namespace, call.blob) for call in calls if call.blob]
         keyed = [call for call in calls if call.idempotency_key]
+        began = time.perf_counter()
         try:
             if len(rows) == 1 and not (keyed or callbacks or blobs):
                 # the common accept: one statement, its own transaction (one round trip)
@@ -192,6 +195,8 @@ class PostgresQueue:
                 await self._insert(keyed, rows, callbacks, blobs, durable)
         except errors.UniqueViolation as exc:
             raise Conflict("a call with that id exists already") from exc
+        mode = "postgres_durable" if durable else "postgres_relaxed"
+        metrics.store_committed(mode, time.perf_counter() - began)
         await self.announce(calls)
 
     async def make_durable(self, call_id: CallId) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sluice.observe import metrics
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.blackbox import Blackbox
 from sluice.runtime.bundle import Deps, zip_deps
@@ -132,6 +133,7 @@ class Pool:
                 process.calls += 1
                 if process.calls == concurrency:
                     self._close_to_calls(process)
+                metrics.pool_hit(True)
                 return process
         return None
 
@@ -145,6 +147,7 @@ class Pool:
     async def _acquire_own(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
         """A process no call is running on."""
         warm = self._take(self._idle, action.process_key)
+        metrics.pool_hit(warm is not None)
         if warm is not None:
             return warm
         self._drop_stale(action.process_key)
@@ -305,6 +308,7 @@ class Pool:
         """A started process takes the slot reserved for it."""
         self._all.add(process)
         process.on_exit = self._exited
+        metrics.pool_size(len(self._all))
 
     def _checkout(self, process: RuntimeProcess) -> None:
         process.state = State.BUSY
@@ -323,6 +327,7 @@ class Pool:
 
     def _expire(self, process: RuntimeProcess) -> None:
         if process.state is State.IDLE:
+            metrics.pool_evicted("idle")
             self.discard(process)
 
     def _forget(self, process: RuntimeProcess) -> None:
@@ -342,6 +347,7 @@ class Pool:
         process.state = State.GONE
         if process in self._all:
             self._all.discard(process)
+            metrics.pool_size(len(self._all))
             self._free_slot()
 
     async def _reserve(self) -> None:
@@ -350,6 +356,7 @@ class Pool:
         while self._count >= self.max_processes:
             victim = self._least_recently_used()
             if victim is not None:
+                metrics.pool_evicted("room")
                 self.discard(victim)
                 continue
             await self._wait_for_space()

@@ -30,6 +30,23 @@ class CallFilter:
     live_only: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """One named queue's waiting calls ("" is the default queue)."""
+
+    queue: str
+    queued: int
+    #: epoch ms the longest waiting of them became due (a delayed call: its due time)
+    oldest_due: int
+
+
+#: the waiting calls of each queue, oldest due first (a covering read of the queued index)
+QUEUE_DEPTHS_SQL = (
+    "SELECT queue_name, count(*), min(visible_at) FROM calls WHERE state = 'queued'"
+    " GROUP BY queue_name"
+)
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -91,3 +108,6 @@ class Store(Protocol):
     async def prune_calls(self, ended_before: int, limit: int) -> int:
         """Forget up to `limit` calls that ended before `ended_before` (epoch ms), with their
         callbacks, stored bodies, dead letters and idempotency keys; how many."""
+
+    async def queue_depths(self) -> list[QueueDepth]:
+        """The calls waiting in each queue that has any (for the metrics, at a scrape)."""

@@ -9,7 +9,7 @@ from psycopg import errors
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
-from sluice.store.base import CallFilter
+from sluice.store.base import QUEUE_DEPTHS_SQL, CallFilter, QueueDepth
 from sluice.store.pg_db import PgDatabase
 from sluice.store.rows import (
     CALL_COLUMNS,
@@ -211,3 +211,7 @@ class PostgresStore:
                 if ids:
                     await conn.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", (ids,))
         return len(ids)
+
+    async def queue_depths(self) -> list[QueueDepth]:
+        rows = await self.db.fetchall(QUEUE_DEPTHS_SQL, durable=False)
+        return [QueueDepth(r[0], int(r[1]), int(r[2])) for r in rows]

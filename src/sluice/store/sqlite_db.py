@@ -39,6 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from sluice.observe import metrics
 from sluice.store.handback import hand_back, settle
 from sluice.store.sqlite_wal_sync import WalSync
 
@@ -220,12 +221,14 @@ class Database:
     def _commit_inline(self, conn: sqlite3.Connection) -> bool:
         """Commit the inline transaction; False (rolled back, nothing written) if it failed.
         Every so many commits the writer thread is asked for a checkpoint."""
+        began = time.perf_counter()
         try:
             conn.execute("COMMIT")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             return False
+        metrics.store_committed("sqlite_inline", time.perf_counter() - began)
         self._inline_commits += 1
         if self._inline_commits % _CHECKPOINT_EVERY == 0:
             self._checkpoint_due = True
@@ -331,9 +334,11 @@ class Database:
             self._level = level
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        began = time.perf_counter()
         try:
             self._set_sync(conn, batch)
             outcomes = self._run_batch(conn, batch)
+            metrics.store_committed(f"sqlite_{self._level.lower()}", time.perf_counter() - began)
         except Exception as exc:  # the commit failed: every job in it failed
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sluice.observe import metrics
 from sluice.store.handback import hand_back, settle
 
 #: a future, its loop, and the value it gets once the sync is made
@@ -86,7 +87,9 @@ class WalSync:
             os.fdatasync(self._fd)
         except OSError as exc:
             return exc
-        self.sync_seconds += (time.perf_counter() - started - self.sync_seconds) * _WEIGHT
+        took = time.perf_counter() - started
+        self.sync_seconds += (took - self.sync_seconds) * _WEIGHT
+        metrics.store_synced(took)
         return None
 
     def _run(self) -> None:

@@ -15,6 +15,7 @@ from sluice.engine.sequences import Sequences
 from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
+from sluice.observe import metrics
 from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
@@ -86,6 +87,11 @@ class Worker:
         self._stopping = False
         #: the last look at the queue found nothing runnable left behind
         self._queue_drained = False
+
+    @property
+    def alive(self) -> bool:
+        """Started, not stopping, and its loops still going."""
+        return bool(self._tasks) and not self._stopping and not any(t.done() for t in self._tasks)
 
     def wake(self) -> None:
         self._queue_drained = False
@@ -210,6 +216,8 @@ class Worker:
                 retried = await self.queue.nak(lease, outcome.at_ms)
             elif not await self.queue.ack(lease, outcome):
                 log.warning("call %s: lease lost, outcome dropped", lease.id.hex)
+            else:
+                _finished(lease, outcome.state, outcome.dead_letter is not None)
         except Unavailable:
             # the store is down, which is no fault of the call: it runs again later (if the
             # hand-back fails too, its lease runs out and the reaper hands it back)
@@ -224,12 +232,14 @@ class Worker:
                 if self.sequences is not None and self.sequences.conducts(lease):
                     await self.sequences.cancel_steps(lease)
                 await self.queue.ack(lease, failure(lease, CallState.CANCELLED, CANCELLED))
+            _finished(lease, CallState.CANCELLED, False)
         except Exception:
             log.exception("call %s failed inside the platform", lease.id.hex)
             with contextlib.suppress(Exception):
                 await self.queue.ack(
                     lease, failure(lease, CallState.PLATFORM_ERROR, "Internal error running call.")
                 )
+            _finished(lease, CallState.PLATFORM_ERROR, False)
         finally:
             self._cancelled.discard(key)
             self._begun.discard(key)
@@ -258,7 +268,16 @@ class Worker:
         too_old = self.policy.before(lease, action.doc, now_ms())
         if too_old is not None:
             return too_old
+        dialect = lease.meta.get(metrics.DIALECT, "sluice")
+        metrics.call_started(
+            lease.namespace, lease.path, dialect, (lease.started - lease.created) / 1000
+        )
         result = await self.runtime.run(request)
+        init_ms = result.init_ms
+        run_ms = result.end_ms - result.start_ms - (init_ms or 0)
+        metrics.call_ran(
+            lease.namespace, lease.path, None if init_ms is None else init_ms / 1000, run_ms / 1000
+        )
         return self.policy.after(lease, action.doc, self.execution.finish(lease, action, result))
 
     async def _conduct(self, sequences: Sequences, lease: Lease) -> Outcome | Retry:
@@ -289,3 +308,8 @@ class Worker:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, *(t for _, t in left), return_exceptions=True)
+
+
+def _finished(lease: Lease, state: CallState, dead_letter: bool) -> None:
+    dialect = lease.meta.get(metrics.DIALECT, "sluice")
+    metrics.call_finished(lease.namespace, lease.path, dialect, state.value, dead_letter)

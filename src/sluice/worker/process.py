@@ -13,6 +13,7 @@ import signal
 import sys
 
 from sluice.config import Settings
+from sluice.observe import metrics
 
 log = logging.getLogger("sluice.worker")
 
@@ -56,6 +57,7 @@ class WorkerProcess:
         while self.process is not None:
             started = loop.time()
             code = await self.process.wait()
+            metrics.process_gone(self.process.pid)  # its pool's processes are gone with it
             if self._stopping:
                 return
             # its calls are handed back by the next one's start (the queue's recover)

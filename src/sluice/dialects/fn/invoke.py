@@ -19,6 +19,7 @@ from sluice.engine.apps import FnRoute
 from sluice.engine.calls import Accepted
 from sluice.http.body import read_body
 from sluice.ids import new_transaction_id
+from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
 from sluice.runtime.fn_request import envelope
 from sluice.runtime.http_fn import HOP_BY_HOP
@@ -41,7 +42,7 @@ async def start(request: Request, namespace: str, route: FnRoute, run_async: boo
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _PRIVATE}
     path = route.fields.path
     params = envelope(request.method, str(request.url), path, request.url.query, headers, body)
-    meta = {"subject": namespace, "transid": new_transaction_id()}
+    meta = {DIALECT: "fn", "subject": namespace, "transid": new_transaction_id()}
     wait_ms = None if run_async else route.fields.timeout * 1000
     return await sluice.calls.invoke(
         namespace, namespace, route.action, params, len(body), meta, wait_ms

@@ -28,6 +28,7 @@ from sluice.http.body import read_body
 from sluice.ids import CallId, new_transaction_id
 from sluice.notify.callbacks import META as CALLBACK_META
 from sluice.notify.callbacks import callback_meta
+from sluice.observe.metrics import DIALECT
 from sluice.runtime.fn_request import HEADERS, Body, request_head
 from sluice.runtime.kinds import serves_http
 
@@ -105,6 +106,7 @@ class _Request:
     def meta(self, function: str, call_id: CallId, waited: bool) -> dict[str, Any]:
         content_type = self.request.headers.get("content-type")
         meta: dict[str, Any] = {
+            DIALECT: "openfaas",
             ASYNC: not waited,
             "subject": self.namespace,
             "transid": new_transaction_id(),

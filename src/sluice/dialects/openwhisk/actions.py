@@ -19,6 +19,7 @@ from sluice.engine.resolve import resolve_action
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
 from sluice.ids import new_transaction_id
+from sluice.observe.metrics import DIALECT
 from sluice.records import CallState
 
 #: an action's code may be far larger than a call's parameters (OpenWhisk allows 48 MB)
@@ -82,6 +83,7 @@ async def invoke_action(request: Request) -> Response:
         query_int(request, "timeout", sluice.settings.blocking_wait_ms, 0) if blocking else None
     )
     meta = {
+        DIALECT: "openwhisk",
         "subject": caller,
         "transid": request.headers.get("x-request-id") or new_transaction_id(),
     }

@@ -24,6 +24,7 @@ from sluice.http.auth import carries_key, check_key, credentials
 from sluice.http.body import parse_json, read_body
 from sluice.http.responses import JSON
 from sluice.ids import new_transaction_id
+from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
 from sluice.runtime.fn_request import Body
 
@@ -218,7 +219,12 @@ async def serve(
     if user is not None:
         params["__ow_user"] = user
     check_final(target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
-    meta = {"subject": user or namespace, "transid": new_transaction_id(), "web": True}
+    meta = {
+        DIALECT: "openwhisk",
+        "subject": user or namespace,
+        "transid": new_transaction_id(),
+        "web": True,
+    }
     accepted = await sluice.calls.invoke(
         namespace, namespace, path, params, size, meta, sluice.settings.blocking_wait_ms
     )
