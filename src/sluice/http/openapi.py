@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute
 
-from sluice.http.openapi_specs import ERRORS, OPEN, SPECS, Spec
+from sluice.http.openapi_specs import OPEN, SPECS, Spec, error_shape
 from sluice.http.route_table import MountedRoute, walk
 
 _PARAM = re.compile(r"{(\w+)}")
@@ -47,7 +47,7 @@ def _operation(dialect: str, route: MountedRoute, method: str) -> dict[str, Any]
     }
     for status, body in spec.bodies.items():
         responses[str(status)]["content"] = {"application/json": {"schema": body}}
-    error = ERRORS.get(dialect)
+    error = error_shape(dialect, route.path)
     responses["default"] = {
         "description": f"an error, in {dialect}'s shape" if error else "any other answer"
     }
@@ -74,11 +74,21 @@ def _operation(dialect: str, route: MountedRoute, method: str) -> dict[str, Any]
 def document(groups: Mapping[str, Sequence[BaseRoute]], title: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of `groups` (dialect name -> its routes)."""
     paths: dict[str, dict[str, Any]] = {}
+    taken: set[str] = set()
     for dialect, routes in groups.items():
         for route in walk(routes):
             item = paths.setdefault(route.path, {})
             for method in sorted(route.methods - _UNDOCUMENTED):
-                item.setdefault(method.lower(), _operation(dialect, route, method))
+                if method.lower() in item:
+                    continue
+                operation = _operation(dialect, route, method)
+                # two paths may spell the same words (/x/{a-b} and /x/{a_b}): ids stay unique
+                base, n = operation["operationId"], 1
+                while operation["operationId"] in taken:
+                    n += 1
+                    operation["operationId"] = f"{base}_{n}"
+                taken.add(operation["operationId"])
+                item[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {

@@ -51,6 +51,23 @@ ERRORS: dict[str, tuple[str, Schema]] = {
     ),
 }
 
+#: Fn v2's errors are flat ({"message"}); its /invoke and /t routes answer as the function does
+_FN_V2_ERROR: tuple[str, Schema] = (
+    "application/json",
+    {"type": "object", "required": ["message"], "properties": {"message": STRING}},
+)
+_FUNCTION_ANSWERS = ("/invoke/", "/t/")
+
+
+def error_shape(dialect: str, path: str) -> tuple[str, Schema] | None:
+    """The shape of a route's error answers (None: the route answers as its function does)."""
+    if dialect == "fn" and path.startswith(_FUNCTION_ANSWERS):
+        return None
+    if dialect == "fn" and path.startswith("/v2/"):
+        return _FN_V2_ERROR
+    return ERRORS.get(dialect)
+
+
 _ACTION_BODY: Schema = {
     "type": "object",
     "properties": {
