@@ -158,6 +158,10 @@ for _path in ("/function/{name}", "/function/{name}/{path}", "/api/v1/web/{ns}/{
 for _method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
     SPECS[(_method, "/r/{app}/{path}")] = Spec("The function's own answer", own_answers=True)
 
+# Fn v2 deletes answer 204 with no body
+for _path in ("/v2/apps/{app_id}", "/v2/fns/{fn_id}", "/v2/triggers/{trigger_id}"):
+    SPECS[("DELETE", _path)] = Spec("Delete it", ok={204: "Deleted"})
+
 #: paths (or (method, path)) served without a key
 OPEN: frozenset[Any] = frozenset(
     {
