@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from tests.http import schemathesis_tally
 from tests.support.server import SluiceServer
 
@@ -18,6 +20,17 @@ CHECKS = (
     "response_schema_conformance"
 )
 EXAMPLES_PER_OPERATION = 5
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
+    """A server of its own: the session's holds other tests' functions, some of which answer
+    500 on purpose (a function's own answer, which schemathesis cannot tell from Sluice's)."""
+    instance = SluiceServer(tmp_path_factory.mktemp("schemathesis"))
+    try:
+        yield instance.start()
+    finally:
+        instance.close()
 
 
 def test_schemathesis_finds_no_5xx_and_no_answer_off_the_document(

@@ -18,13 +18,6 @@ def test_unpack_keeps_tree_and_modes(tmp_path: Path) -> None:
     assert not os.access(dest / "lib" / "a.txt", os.X_OK)
 
 
-def test_owner_only_files_are_readable_by_the_functions_user(tmp_path: Path) -> None:
-    code = zip_b64({"index.js": "x", "run": "#!/bin/sh\n"}, modes={"index.js": 0o600, "run": 0o700})
-    dest = unpack(code, tmp_path / "out", 1 << 20)
-    assert (dest / "index.js").stat().st_mode & 0o777 == 0o644
-    assert (dest / "run").stat().st_mode & 0o777 == 0o744
-
-
 def test_paths_cannot_escape(tmp_path: Path) -> None:
     code = zip_b64({"../../evil.txt": "x", "/abs.txt": "y"})
     dest = unpack(code, tmp_path / "deep" / "out", 1 << 20)

@@ -158,6 +158,21 @@ for _path in ("/function/{name}", "/function/{name}/{path}", "/api/v1/web/{ns}/{
 for _method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
     SPECS[(_method, "/r/{app}/{path}")] = Spec("The function's own answer", own_answers=True)
 
+# OpenFaaS's async route answers 202 with no body (the call id in X-Call-Id), a call's
+# status as JSON; a queue's cancel says how many it cancelled; scaling answers 202 alone
+for _path in ("/async-function/{name}", "/async-function/{name}/{path}"):
+    for _method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        SPECS[(_method, _path)] = Spec(
+            "Queue a call (its status by id with GET, its cancel with DELETE)",
+            ok={200: "The call's status", 202: "Accepted"},
+        )
+SPECS[("DELETE", "/system/queue/{name}")] = Spec(
+    "Cancel the function's queued calls", ok={202: "Cancelled"}, bodies={202: OBJECT}
+)
+SPECS[("POST", "/system/scale-function/{name}")] = Spec(
+    "Set the function's replicas", ok={200: "Scaled", 202: "Scaling"}
+)
+
 # Fn v2 deletes answer 204 with no body
 for _path in ("/v2/apps/{app_id}", "/v2/fns/{fn_id}", "/v2/triggers/{trigger_id}"):
     SPECS[("DELETE", _path)] = Spec("Delete it", ok={204: "Deleted"})

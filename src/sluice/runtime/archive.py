@@ -11,8 +11,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-READABLE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
-
 
 class ArchiveError(Exception):
     """The code is not a usable zip archive; the message is shown to the developer."""
@@ -62,7 +60,5 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> Non
     target = Path(archive.extract(info, dest))
     mode = info.external_attr >> 16
     if mode & 0o777 and not info.is_dir() and not stat.S_ISLNK(mode):
-        # readable by all: it is unpacked by Sluice's user into a directory only the
-        # function's (sandboxed, other) user can enter, which must read its own code even
-        # when the zip says owner-only (Python's writestr does, and so did our builds)
-        os.chmod(target, (mode & 0o777) | READABLE)
+        # as the zip says: an owner-only file is the function's own (_own_like_parent)
+        os.chmod(target, mode & 0o777)
