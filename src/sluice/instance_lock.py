@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from sluice.errors import CannotStart
+from sluice.processes import pid_running
 
 _MAIN = "server.lock"
 
@@ -74,7 +75,7 @@ class DataDirLock:
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 told = json.loads(path.read_text())
                 pid, port = int(told["pid"]), int(told["port"])
-                if _alive(pid) and pid != os.getpid():
+                if pid_running(pid) and pid != os.getpid():
                     return f"another Sluice (pid {pid}, port {port})"
         return "another Sluice"
 
@@ -83,13 +84,3 @@ class DataDirLock:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds = []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

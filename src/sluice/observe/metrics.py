@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sluice.processes import pid_running
+
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
 
@@ -178,23 +180,13 @@ def install(work_dir: Path) -> Instruments:
     parent = work_dir / "metrics"
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     for left in parent.iterdir():
-        if not left.name.isdigit() or not _alive(int(left.name)):
+        if not left.name.isdigit() or not pid_running(int(left.name)):
             shutil.rmtree(left, ignore_errors=True)
     directory = parent / str(os.getpid())
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(mode=0o700)
     _owner = True
     return join(directory)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def join(directory: Path) -> Instruments:

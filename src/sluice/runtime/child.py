@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+from sluice.processes import pid_running
 from sluice.runtime.logs import STDERR, STDOUT, LineSplitter
-from sluice.sandbox.base import UNCONFINED, Confinement, LaunchSpec, pid_running
+from sluice.sandbox.base import UNCONFINED, Confinement, LaunchSpec
 
 #: (stream, line, epoch ns when it arrived)
 LineSink = Callable[[str, bytes, int], None]

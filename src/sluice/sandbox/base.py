@@ -139,16 +139,6 @@ class Unconfined:
 UNCONFINED = Unconfined()
 
 
-def pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def give(home: Path, uid: int, gid: int) -> None:
     """Make a process's directory, and what was laid out in it for it, its own."""
     os.chown(home, uid, gid)

@@ -20,7 +20,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from sluice.sandbox.base import pid_running
+from sluice.processes import pid_running
 
 log = logging.getLogger("sluice.sandbox")
 
