@@ -61,6 +61,7 @@ from sluice.sandbox.base import (
 )
 from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
+from sluice.sandbox.memfile import memory_file
 from sluice.sandbox.netns import Netns, netns_of
 from sluice.sandbox.rlimits import RlimitSandbox
 
@@ -237,7 +238,7 @@ class BwrapSandbox:
         shown: list[str] = []
         if self.network is Network.EGRESS:
             # the names of the host's resolver mean nothing in here: slirp4netns's forwarder
-            passed.append(resolv := _data_fd(RESOLV_CONF))
+            passed.append(resolv := memory_file("sluice-resolv", RESOLV_CONF))
             shown += ["--perms", "0644", "--ro-bind-data", str(resolv), "/etc/resolv.conf"]
         for path in visible:
             shown += [*_traversable_parents(path.absolute()), *_ro_bind(path.absolute())]
@@ -439,16 +440,6 @@ def _possible(network: Network, egress: Egress | None) -> Network:
     return Network.API if network is Network.EGRESS and egress is None else network
 
 
-def _data_fd(data: bytes) -> int:
-    """A descriptor bwrap reads `data` from (small enough for a pipe's buffer)."""
-    read, write = os.pipe2(os.O_CLOEXEC)
-    try:
-        os.write(write, data)
-    finally:
-        os.close(write)
-    return read
-
-
 def _secrets_env(secrets: Mapping[str, bytes] | None) -> dict[str, str]:
     return {SECRETS_VARIABLE: SECRETS_DIR} if secrets else {}
 
@@ -460,11 +451,7 @@ def _secret_files(secrets: Mapping[str, bytes]) -> tuple[list[int], list[str]]:
     args: list[str] = ["--perms", "0755", "--dir", SECRETS_DIR] if secrets else []
     try:
         for name, value in sorted(secrets.items()):
-            fd = os.memfd_create("sluice-secret", os.MFD_CLOEXEC)
-            fds.append(fd)
-            with open(fd, "wb", closefd=False) as memory:
-                memory.write(value)
-            os.lseek(fd, 0, os.SEEK_SET)
+            fds.append(fd := memory_file("sluice-secret", value))
             # readable by the function's unprivileged uid; the mount is read-only
             args += ["--perms", "0444", "--ro-bind-data", str(fd), f"{SECRETS_DIR}/{name}"]
     except BaseException:

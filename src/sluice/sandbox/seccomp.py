@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import errno
 import functools
-import os
 import socket
 import tempfile
 
 import pyseccomp as seccomp
+
+from sluice.sandbox.memfile import memory_file
 
 #: refused outright (a name the running libseccomp does not know is skipped)
 DENIED = (
@@ -126,7 +127,4 @@ def _deny_namespace_clones(rules: seccomp.SyscallFilter, deny: int) -> None:
 
 def program_fd() -> int:
     """A new file descriptor to read the program from, positioned at its start."""
-    fd = os.memfd_create("sluice-seccomp", os.MFD_CLOEXEC)
-    os.write(fd, program())
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
+    return memory_file("sluice-seccomp", program())
