@@ -137,18 +137,24 @@ class Egress:
     """What gives function processes the internet: found once, used per process."""
 
     def __init__(
-        self, slirp4netns: str, nsenter: str, ip: str, allowed: Sequence[IPv4Network] = ()
+        self,
+        slirp4netns: str,
+        nsenter: str,
+        ip: str,
+        allowed: Sequence[IPv4Network] = (),
+        host: Sequence[IPv4Address] | None = None,
     ) -> None:
         self.slirp4netns = slirp4netns
         self.nsenter = nsenter
         self.ip = ip
         self.allowed = tuple(allowed)
-        self._routes = ("\n".join(routes(self.allowed, host_addresses())) + "\n").encode()
+        self.host = tuple(host_addresses() if host is None else host)
+        self._routes = ("\n".join(routes(self.allowed, self.host)) + "\n").encode()
 
     def widened(self, allowed: Sequence[IPv4Network]) -> Egress:
-        """This egress letting `allowed` through too."""
+        """This egress letting `allowed` through too (the host's addresses as found at start)."""
         more = tuple(network for network in allowed if network not in self.allowed)
-        return Egress(self.slirp4netns, self.nsenter, self.ip, (*self.allowed, *more))
+        return Egress(self.slirp4netns, self.nsenter, self.ip, (*self.allowed, *more), self.host)
 
     @classmethod
     def find(cls, allowed: Sequence[IPv4Network] = ()) -> Egress | None:
