@@ -40,10 +40,10 @@ TMP_MB = 64
 PIDS = 96
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
+def hostile_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[SluiceServer]:
+    """A server of its own with tight function limits, for one module of attacks."""
     instance = SluiceServer(
-        tmp_path_factory.mktemp("hostile"),
+        tmp_path_factory.mktemp(name),
         extra_env={
             "SLUICE_FUNCTION_TMP_MB": str(TMP_MB),
             "SLUICE_FUNCTION_PIDS": str(PIDS),
@@ -54,6 +54,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
         yield instance.start()
     finally:
         instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
+    yield from hostile_server(tmp_path_factory, "hostile")
 
 
 class Probe:

@@ -14,6 +14,7 @@ from tests.sandbox.test_hostile import (
     PIDS,
     TMP_MB,
     _sleepers,
+    hostile_server,
     invoke,
     needs_cgroups,
     pytestmark,  # noqa: F401  (skipped where bubblewrap cannot run)
@@ -26,18 +27,7 @@ NODE = "nodejs:20"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
-    instance = SluiceServer(
-        tmp_path_factory.mktemp("hostile-node"),
-        extra_env={
-            "SLUICE_FUNCTION_TMP_MB": str(TMP_MB),
-            "SLUICE_FUNCTION_PIDS": str(PIDS),
-            "SLUICE_FUNCTION_OPEN_FILES": "512",
-        },
-    )
-    try:
-        yield instance.start()
-    finally:
-        instance.close()
+    yield from hostile_server(tmp_path_factory, "hostile-node")
 
 
 RAW = """
