@@ -1,4 +1,4 @@
-"""The README's scaled-out layout with its secrets: an API, a worker and a scheduler process
+"""docs/scaling-out.md's layout with its secrets: an API, a worker and a scheduler process
 over a nats-server with TLS and users in a JetStream account, and a PostgreSQL with
 `ssl = on` that admits Sluice's user only over TLS (`sslmode=verify-full`), certificates
 from a CA made by openssl for the test. An async call is accepted and run; the logs show

@@ -1,5 +1,5 @@
 """Sluice's NATS connection against real nats-servers with TLS and authentication (config
-files as the README's, a CA and certificates made by openssl for the test): each kind of
+files as docs/scaling-out.md's, a CA and certificates made by openssl for the test): each kind of
 credentials reaches JetStream in its account; wrong credentials, a certificate of another
 CA, a server without TLS and a missing client certificate are refused with one line."""
 

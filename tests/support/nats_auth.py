@@ -1,4 +1,4 @@
-"""nats-server config files with TLS and authentication, as the README's: users (password,
+"""nats-server config files with TLS and authentication, as docs/scaling-out.md's: users (password,
 NKey) in an account with JetStream enabled, a token, or NATS's JWT auth (an operator, an
 account and a user, the user's .creds file) with JWTs signed here by NKeys."""
 

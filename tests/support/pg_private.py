@@ -28,7 +28,7 @@ def private_postgres_unavailable() -> str | None:
     return None
 
 
-#: the pg_hba.conf of a TLS-only server, as the README has it: the admin over the unix
+#: the pg_hba.conf of a TLS-only server, as docs/scaling-out.md has it: the admin over the unix
 #: socket, Sluice's user only over TLS with its password (other connections match no line)
 TLS_HBA = """\
 local   all      postgres                 trust
@@ -55,8 +55,8 @@ class PrivatePostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def init_tls(self, server: Issued, password: str) -> PrivatePostgres:
-        """A cluster with `ssl = on` and the server's certificate (in a conf.d file, as the
-        README's), TLS_HBA, and a database `sluice` owned by user `sluice` (`password`)."""
+        """A cluster with `ssl = on` and the server's certificate (in a conf.d file, as in
+        scaling-out.md), TLS_HBA, and a database `sluice` owned by user `sluice` (`password`)."""
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
         for source, name in ((server.cert, "server.crt"), (server.key, "server.key")):
             target = self.data / name  # the key must be the server user's, mode 0600

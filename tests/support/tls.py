@@ -1,5 +1,5 @@
 """A throwaway certificate authority for a test, made with the openssl CLI by the same
-commands the README gives for a deployment's own CA."""
+commands docs/scaling-out.md gives for a deployment's own CA."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class Authority:
         if shutil.which("openssl") is None:
             pytest.skip("the openssl CLI is not installed (apt-get install openssl)")
         folder.mkdir(parents=True, exist_ok=True)
-        # as the README: an EC key, basic constraints and key usage marked (Python 3.13's
+        # as docs/scaling-out.md: an EC key, basic constraints and key usage marked (Python 3.13's
         # strict verification wants both)
         _openssl(
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

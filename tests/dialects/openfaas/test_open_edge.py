@@ -81,7 +81,7 @@ def test_without_a_key_only_openfaas_functions_run(server: SluiceServer) -> None
 def test_an_action_annotated_openfaas_is_an_open_function(
     server: SluiceServer, tmp_path: Path
 ) -> None:
-    """As the README shows it: `sluice action create NAME FILE -a openfaas true`."""
+    """As docs/openfaas.md shows it: `sluice action create NAME FILE -a openfaas true`."""
     code = tmp_path / "hello.js"
     code.write_text("function main(a) { return {body: 'hello ' + (a.name || 'you')}; }")
     with open_client(server) as anyone:
