@@ -54,7 +54,7 @@ Answer = bytes | End
 #: what a runner serving several calls puts before each line a call prints: TAG, id, TAG_END
 TAG = b"\x1esluice:"
 TAG_END = b"\x1e"
-#: lines a shared process printed outside any call (see README, Limits)
+#: lines a shared process printed outside any call (see docs/configuration.md, "What the limits do")
 output_log = logging.getLogger("sluice.runtime.output")
 
 

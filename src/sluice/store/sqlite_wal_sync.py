@@ -11,10 +11,10 @@ SSDs and most virtual disks) is synced by the event loop itself, right after the
 (the database commits a loop turn's inline writes together, so that is once per turn):
 waking a thread, and the thread waking the loop again, costs more
 than such a sync (on a 2-core VM whose syncs take 130 us: 8-9% less server CPU per accepted
-call at 1,000 and 2,000 calls/s, bench/README.md). A slow disk is synced by a thread,
-so the loop never waits on it, and every commit made meanwhile shares its next sync. Each
-sync is timed and the choice follows a running average, so a disk that slows down moves its
-syncs off the loop.
+call at 1,000 and 2,000 calls/s, bench/journal/2026-12-04-wal-sync-on-the-loop.md). A slow
+disk is synced by a thread, so the loop never waits on it, and every commit made meanwhile
+shares its next sync. Each sync is timed and the choice follows a running average, so a disk
+that slows down moves its syncs off the loop.
 """
 
 from __future__ import annotations
