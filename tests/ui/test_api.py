@@ -3,8 +3,10 @@ isolation, the checks on changes, and every dialect's calls in one list."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +16,8 @@ from tests.dialects.fn.helpers import deploy, fn_client
 from tests.dialects.fn.helpers import wait_call as fn_wait
 from tests.dialects.openfaas.helpers import make_function, wait_status
 from tests.support.calls import wait_call
-from tests.support.server import SluiceServer, put_action
+from tests.support.listener import Listener
+from tests.support.server import SluiceServer, put_action, wait_for
 
 ECHO_JS = "function main(a) { console.log('seen', a.n); return {n: a.n} }"
 UI = {"X-Sluice-UI": "1"}
@@ -142,3 +145,77 @@ def test_the_page_and_its_files_are_served(server: SluiceServer) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     missing = httpx.get(server.url + "/ui/static/../routes.py", timeout=30)
     assert missing.status_code == 404
+
+
+def test_a_call_shows_its_trigger_and_sequence_parents_and_children(
+    server: SluiceServer, guest: httpx.Client
+) -> None:
+    with server.client() as ow:
+        assert put_action(ow, "ui-step", ECHO_JS).status_code == 200
+        sequence = {"exec": {"kind": "sequence", "components": ["ui-step", "ui-step"]}}
+        assert ow.put(server.ns_path("actions/ui-seq"), json=sequence).status_code == 200
+        assert ow.put(server.ns_path("triggers/ui-fired"), json={}).status_code == 200
+        rule = {"trigger": "/guest/ui-fired", "action": "/guest/ui-seq"}
+        assert ow.put(server.ns_path("rules/ui-fired-rule"), json=rule).status_code == 200
+        fired = ow.post(server.ns_path("triggers/ui-fired"), json={"n": 3})
+        assert fired.status_code == 202, fired.text
+        trigger_id = fired.json()["activationId"]
+        trigger = guest.get(f"/ui/api/calls/{trigger_id}").json()
+        assert trigger["kind"] == "trigger"
+        (sequence_id,) = trigger["children"]
+        wait_call(ow, sequence_id)
+    sequence_call = guest.get(f"/ui/api/calls/{sequence_id}").json()
+    assert sequence_call["function"] == "ui-seq"
+    assert sequence_call["parents"] == [{"relation": "trigger", "id": trigger_id}]
+    assert len(sequence_call["children"]) == 2
+    for step_id in sequence_call["children"]:
+        step = guest.get(f"/ui/api/calls/{step_id}").json()
+        assert step["function"] == "ui-step"
+        assert {"relation": "sequence", "id": sequence_id} in step["parents"]
+
+
+def test_a_call_shows_its_callbacks_delivery(server: SluiceServer, guest: httpx.Client) -> None:
+    make_function(server, "ui-called-back", ECHO_JS)
+    with Listener() as listener, httpx.Client(base_url=server.url, timeout=60) as anyone:
+        accepted = anyone.post(
+            "/async-function/ui-called-back",
+            json={"n": 4},
+            headers={"X-Callback-Url": listener.url + "/done"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        call_id = accepted.headers["x-call-id"]
+        listener.wait(1)
+
+        def delivered() -> dict[str, Any] | None:
+            found: dict[str, Any] = guest.get(f"/ui/api/calls/{call_id}").json()["callback"]
+            return found if found["state"] == "delivered" else None
+
+        callback = wait_for(delivered, 60, "the callback to be recorded as delivered")
+    assert callback["url"] == listener.url + "/done"
+    assert callback["attempts"] == 1
+    assert callback["lastStatus"] == 200
+
+
+def test_an_open_stream_does_not_hold_up_a_shutdown(
+    new_server: Callable[..., SluiceServer],
+) -> None:
+    server = new_server().start()
+    with signed_in(server, server.auth) as client:
+        with client.stream("GET", "/ui/api/events", timeout=60) as stream:
+            lines = stream.iter_lines()
+            assert "event: calls" in _until(lines, "event: calls")
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            assert "event: bye" in _until(lines, "event: bye")
+        assert server.process.wait(60) == -signal.SIGTERM
+    assert server.stdout_path.read_text().rstrip().endswith("Sluice stopped.")
+
+
+def _until(lines: Iterator[str], wanted: str) -> list[str]:
+    """The stream's lines up to and including `wanted` (the read timeout bounds the wait)."""
+    seen = []
+    for line in lines:
+        seen.append(line)
+        if line == wanted:
+            break
+    return seen
