@@ -59,9 +59,10 @@ class Filter:
     def query(self, namespace: str, limit: int) -> CallFilter:
         return CallFilter(namespace, self.function or None, terminal_only=False, limit=limit)
 
-    def scan(self, limit: int) -> int:
-        """How many calls to read to find `limit` that pass the filters after reading."""
-        return SCAN_CALLS if self.state or self.dialect else limit
+    def scan(self, limit: int, most: int = SCAN_CALLS) -> int:
+        """How many calls to read to find `limit` that pass the filters after reading (the
+        store filters by function itself, state and dialect are checked here)."""
+        return max(most, limit) if self.state or self.dialect else limit
 
     def passes(self, call: Call) -> bool:
         return (not self.state or call.state.value == self.state) and (
@@ -69,8 +70,11 @@ class Filter:
         )
 
 
-async def recent_calls(namespace: str, request: Request, given: Filter, limit: int) -> list[Call]:
-    calls = await engine(request).calls.page(given.query(namespace, given.scan(limit)))
+async def recent_calls(
+    namespace: str, request: Request, given: Filter, limit: int, scan: int = SCAN_CALLS
+) -> list[Call]:
+    """The newest `limit` calls that pass the filters, among the newest `scan`."""
+    calls = await engine(request).calls.page(given.query(namespace, given.scan(limit, scan)))
     return [call for call in calls if given.passes(call)][:limit]
 
 

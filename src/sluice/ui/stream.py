@@ -22,8 +22,9 @@ from sluice.ui.signin import engine, signed_in
 TICK_SECONDS = 0.4
 #: the stats go out every this many ticks
 STATS_EVERY = 5
-#: the newest calls the stream follows
+#: the newest calls the stream follows, and (filtered by state or dialect) looks through
 FOLLOWED = 50
+SCANNED = 200
 #: how long one stream lasts before the browser is asked to reconnect (and sign-in is
 #: checked again)
 STREAM_MS = 5 * 60 * 1000
@@ -37,7 +38,7 @@ async def _events(request: Request, namespace: str, given: Filter) -> AsyncItera
     tick = 0
     while sluice.calls.accepting and now_ms() < ends:
         changed = []
-        for call in await recent_calls(namespace, request, given, FOLLOWED):
+        for call in await recent_calls(namespace, request, given, FOLLOWED, SCANNED):
             summary = views.call_summary(call)
             mark = (summary["state"], summary["attempts"], summary["ended"])
             if seen.get(summary["id"]) != mark:
