@@ -68,8 +68,12 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         page.on("request", lambda request: urls.append(request.url))
         page.set_default_timeout(DEADLINE_MS)
 
-        # sign in
+        # sign in: a wrong key is told, the right one lets in
         page.goto(server.url + "/ui")
+        page.fill("#key", server.auth.partition(":")[0] + ":wrong")
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("#sign-in-error:text('authentication')")
+        assert page.is_hidden("#nav")
         page.fill("#key", server.auth)
         page.screenshot(path=shots / "01-sign-in.png")
         page.click("#sign-in button[type=submit]")
@@ -144,10 +148,11 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         # the functions page with calls behind it: the dashboard's picture
         page.goto(server.url + "/ui#/functions")
         page.wait_for_selector("#functions tr[data-function=ui-failing] .error-rate:text('%')")
+        page.screenshot(path=shots / "09-functions.png")
         page.goto(server.url + "/ui#/calls")
         page.wait_for_selector("#calls-body tr.call")
         wait_for(lambda: page.query_selector("#throughput-chart"), 30, "the charts")
-        page.screenshot(path=shots / "09-dashboard.png", full_page=True)
+        page.screenshot(path=shots / "10-dashboard.png", full_page=True)
 
     assert urls, "the browser made no requests"
     assert not [url for url in urls if secret in url], "the key went into a URL"
