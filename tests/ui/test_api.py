@@ -134,6 +134,20 @@ def test_every_dialects_calls_are_listed_and_filtered(
     failed = guest.get("/ui/api/calls", params={"state": "developer_error"}).json()
     assert all(call["state"] == "developer_error" for call in failed)
     assert guest.get("/ui/api/calls", params={"state": "nope"}).status_code == 400
+    dialects = {fn["name"]: fn["dialect"] for fn in guest.get("/ui/api/functions").json()}
+    assert dialects["ui-faas"] == "openfaas"
+    assert dialects["uiapp/hello"] == "fn"
+
+
+def test_wrong_keys_past_the_allowance_are_throttled(
+    new_server: Callable[..., SluiceServer],
+) -> None:
+    server = new_server(SLUICE_AUTH_FAILURES_PER_MINUTE="2").start()
+    wrong = server.auth.partition(":")[0] + ":wrong"
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        tries = [client.post("/ui/api/session", json={"key": wrong}, headers=UI) for _ in range(3)]
+    assert [answer.status_code for answer in tries] == [401, 401, 429]
+    assert int(tries[2].headers["retry-after"]) >= 1
 
 
 def test_the_page_and_its_files_are_served(server: SluiceServer) -> None:
