@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sluice.ids import CallId
 from sluice.ui.session import COOKIE
 from tests.dialects.fn.helpers import deploy, fn_client
 from tests.dialects.fn.helpers import wait_call as fn_wait
@@ -131,8 +132,10 @@ def test_every_dialects_calls_are_listed_and_filtered(
     assert [call["function"] for call in fn_calls] == ["uiapp/hello"]
     by_function = guest.get("/ui/api/calls", params={"function": "uiapp/hello"}).json()
     assert {call["dialect"] for call in by_function} == {"fn"}
-    failed = guest.get("/ui/api/calls", params={"state": "developer_error"}).json()
-    assert all(call["state"] == "developer_error" for call in failed)
+    succeeded = guest.get("/ui/api/calls", params={"state": "success"}).json()
+    assert {faas_id.replace("-", ""), CallId.parse(fn_id).hex} <= {c["id"] for c in succeeded}
+    assert {call["state"] for call in succeeded} == {"success"}
+    assert guest.get("/ui/api/calls", params={"state": "timeout"}).json() == []
     assert guest.get("/ui/api/calls", params={"state": "nope"}).status_code == 400
     dialects = {fn["name"]: fn["dialect"] for fn in guest.get("/ui/api/functions").json()}
     assert dialects["ui-faas"] == "openfaas"
