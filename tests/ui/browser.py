@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 from tests.support.server import REPO
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import BrowserContext, Page
 
 #: Debian's chromium package
 CHROMIUM = Path(os.environ.get("SLUICE_TEST_CHROMIUM", "/usr/bin/chromium"))
 #: kept after the run (ignored by git): CI's clone keeps them as the run's artefacts
 SCREENSHOTS = Path(os.environ.get("SLUICE_UI_SCREENSHOTS", REPO / "artifacts" / "ui"))
+#: the screenshots this run took (told at its end: tests/ui/conftest.py)
+TAKEN: list[Path] = []
 _FLAGS = [
     "--no-sandbox",  # as root, Chromium's own sandbox cannot start
     "--disable-gpu",
@@ -64,3 +66,11 @@ def chromium() -> Iterator[BrowserContext]:
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    """Keep a picture of the page as SCREENSHOTS/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, full_page=full_page)
+    TAKEN.append(path)

@@ -1,13 +1,12 @@
 """The dashboard end to end in Debian's Chromium (headless): sign in, deploy, invoke, watch a
 call go queued -> running -> success live, open its logs, cancel a call, redrive a dead
 letter; the triggers page with an alarm's next fire. Screenshots of each step are kept in
-artifacts/ui/ (SCREENSHOTS)."""
+artifacts/ui/ (tests/ui/browser.py)."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 from tests.dialects.openfaas.helpers import make_function, wait_status
 from tests.support.calls import wait_call
 from tests.support.server import SluiceServer, put_action, wait_for
-from tests.ui.browser import SCREENSHOTS, chromium, unavailable
+from tests.ui.browser import chromium, screenshot, unavailable
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 
@@ -45,13 +44,6 @@ def one_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceSe
         instance.close()
 
 
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots of the dashboard: {SCREENSHOTS}")
-    return SCREENSHOTS
-
-
 def invoke(client: httpx.Client, server: SluiceServer, name: str, **params: Any) -> str:
     answer = client.post(server.ns_path(f"actions/{name}"), json=params)
     assert answer.status_code == 202, answer.text
@@ -59,7 +51,7 @@ def invoke(client: httpx.Client, server: SluiceServer, name: str, **params: Any)
     return call_id
 
 
-def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> None:
+def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer) -> None:
     server = one_at_a_time
     secret = server.auth.partition(":")[2]
     urls: list[str] = []
@@ -75,7 +67,7 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         page.wait_for_selector("#sign-in-error:text('authentication')")
         assert page.is_hidden("#nav")
         page.fill("#key", server.auth)
-        page.screenshot(path=shots / "01-sign-in.png")
+        screenshot(page, "01-sign-in")
         page.click("#sign-in button[type=submit]")
         page.wait_for_selector("#nav:not([hidden])")
         assert page.inner_text("#namespace") == "guest"
@@ -94,16 +86,16 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         watched = invoke(ow, server, "ui-watched", ms=WATCHED_MS, who="watched")
         row = f"#calls-body tr[data-id='{watched}']"
         page.wait_for_selector(f"{row}[data-state=queued]")
-        page.screenshot(path=shots / "02-queued.png")
+        screenshot(page, "02-queued")
         page.wait_for_selector(f"{row}[data-state=running]")
-        page.screenshot(path=shots / "03-running.png")
+        screenshot(page, "03-running")
         page.wait_for_selector(f"{row}[data-state=success]")
         assert page.get_attribute(row, "data-seen") == "queued running success"
         page.wait_for_function(
             "document.querySelector('#queue-chart polyline').getAttribute('points')"
             ".split(' ').length > 2"
         )
-        page.screenshot(path=shots / "04-success-live.png")
+        screenshot(page, "04-success-live")
 
         # its page: parameters, result, logs
         page.click(f"{row} a[href='#/call/{watched}']")
@@ -111,7 +103,7 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         assert "sleeping 2500 ms for watched" in page.inner_text("#logs")
         assert '"who": "watched"' in page.inner_text("#result")
         assert '"ms": 2500' in page.inner_text("#params")
-        page.screenshot(path=shots / "05-call-logs.png")
+        screenshot(page, "05-call-logs")
 
         # cancel a call waiting behind another
         page.goto(server.url + "/ui#/calls?function=ui-watched")
@@ -121,7 +113,7 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         page.click(f"#calls-body tr[data-id='{doomed}'][data-state=queued] button.cancel")
         page.wait_for_selector(f"#calls-body tr[data-id='{doomed}'][data-state=cancelled]")
         assert wait_call(ow, doomed)["state"] == "cancelled"
-        page.screenshot(path=shots / "06-cancelled.png")
+        screenshot(page, "06-cancelled")
 
         # a dead letter, redriven
         with httpx.Client(base_url=server.url, timeout=60) as anyone:
@@ -132,7 +124,7 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         page.wait_for_selector(f"#dead-letters tr[data-id='{dead_hex}']")
         page.click(f"#dead-letters tr[data-id='{dead_hex}'] button.redrive")
         page.wait_for_selector(f"#dead-letters tr[data-id='{dead_hex}'] .redriven")
-        page.screenshot(path=shots / "07-redriven.png")
+        screenshot(page, "07-redriven")
         again = page.get_attribute(f"#dead-letters tr[data-id='{dead_hex}'] .redriven a", "href")
         assert again is not None
         redriven = wait_call(ow, again.rpartition("/")[2])
@@ -143,16 +135,16 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer, shots: Path) -> N
         page.goto(server.url + "/ui#/triggers")
         page.wait_for_selector("#triggers tr[data-trigger=ui-nightly] .next-fire:text('Z')")
         page.wait_for_selector("#rules tr[data-rule=ui-nightly-rule]")
-        page.screenshot(path=shots / "08-triggers.png")
+        screenshot(page, "08-triggers")
 
         # the functions page with calls behind it: the dashboard's picture
         page.goto(server.url + "/ui#/functions")
         page.wait_for_selector("#functions tr[data-function=ui-failing] .error-rate:text('%')")
-        page.screenshot(path=shots / "09-functions.png")
+        screenshot(page, "09-functions")
         page.goto(server.url + "/ui#/calls")
         page.wait_for_selector("#calls-body tr.call")
         wait_for(lambda: page.query_selector("#throughput-chart"), 30, "the charts")
-        page.screenshot(path=shots / "10-dashboard.png", full_page=True)
+        screenshot(page, "10-dashboard", full_page=True)
 
     assert urls, "the browser made no requests"
     assert not [url for url in urls if secret in url], "the key went into a URL"
