@@ -146,6 +146,13 @@ def test_the_dashboard_end_to_end(one_at_a_time: SluiceServer) -> None:
         wait_for(lambda: page.query_selector("#throughput-chart"), 30, "the charts")
         screenshot(page, "10-dashboard", full_page=True)
 
+        # signing out ends the session: the page asks for a key again, even after a reload
+        page.click("#sign-out")
+        page.wait_for_selector("#sign-in:not([hidden])")
+        page.reload()
+        page.wait_for_selector("#sign-in:not([hidden])")
+        assert page.is_hidden("#nav")
+
     assert urls, "the browser made no requests"
     assert not [url for url in urls if secret in url], "the key went into a URL"
     assert secret not in server.log_path.read_text()

@@ -228,7 +228,13 @@ async function callsView(params) {
   const query = new URLSearchParams(Object.entries(chosen).filter(([, v]) => v));
   stream = new EventSource(API + "/events" + (query.toString() ? "?" + query : ""));
   stream.addEventListener("open", () => { status.textContent = "live"; });
-  stream.addEventListener("error", () => { status.textContent = "reconnecting…"; });
+  stream.addEventListener("error", () => {
+    status.textContent = "reconnecting…";
+    // a stream refused for an ended session would be retried for ever: sign out instead
+    fetch(API + "/session", {credentials: "same-origin"})
+      .then((answer) => { if (answer.status === 401) signedOut(); })
+      .catch(() => {});
+  });
   stream.addEventListener("calls", (event) => {
     for (const call of JSON.parse(event.data)) {
       const entry = calls.get(call.id) || {seen: []};
