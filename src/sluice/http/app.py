@@ -27,6 +27,7 @@ from sluice.http.request_metrics import RequestMetrics
 from sluice.http.route_table import Templates
 from sluice.http.routing import SegmentRouter
 from sluice.http.throttle import KeyFailures
+from sluice.ui import routes as ui
 
 if TYPE_CHECKING:
     from sluice.wiring import Sluice
@@ -40,6 +41,7 @@ def route_groups() -> dict[str, list[BaseRoute]]:
         "fn": fn.routes(),
         "openfaas": openfaas.routes(),
         "platform": [*platform_routes(), *docs_routes()],
+        "ui": ui.routes(),
     }
 
 
@@ -65,8 +67,9 @@ def build_app(
                 openfaas_namespace=sluice.settings.openfaas_namespace,
             ),
             Middleware(BodyCap, limit=sluice.settings.body_max_bytes),
-            # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves
-            Middleware(ApiCors, skip_prefix=("/api/v1/web/", *openfaas.FUNCTION_PREFIXES)),
+            # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves; the
+            # dashboard is for its own page alone
+            Middleware(ApiCors, skip_prefix=("/api/v1/web/", "/ui", *openfaas.FUNCTION_PREFIXES)),
             Middleware(ContainUnexpected, handler=ow_errors.on_unexpected),
         ],
     )

@@ -41,6 +41,10 @@ ERRORS: dict[str, tuple[str, Schema]] = {
     "openwhisk": ("application/json", _OW_ERROR),
     "sluice": ("application/json", _OW_ERROR),
     "openfaas": ("text/plain", STRING),
+    "ui": (
+        "application/json",
+        {"type": "object", "required": ["error"], "properties": {"error": STRING}},
+    ),
     "fn": (
         "application/json",
         {
@@ -192,5 +196,19 @@ OPEN: frozenset[Any] = frozenset(
         "/function/{name}",
         "/function/{name}/{path}",
         "/api/v1/web/{ns}/{pkg}/{rest}",
+        # the dashboard signs in with its session cookie (docs/ui.md), not a key
+        "/ui",
+        "/ui/",
+        "/ui/static/{file}",
+        "/ui/api/session",
+        "/ui/api/functions",
+        "/ui/api/calls",
+        "/ui/api/calls/{id}",
+        "/ui/api/calls/{id}/cancel",
+        "/ui/api/dead-letters",
+        "/ui/api/dead-letters/{id}/redrive",
+        "/ui/api/triggers",
+        "/ui/api/stats",
+        "/ui/api/events",
     }
 )
