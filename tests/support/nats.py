@@ -19,6 +19,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from tests.support.server import free_port, wait_for
+from tests.support.services import service_missing
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 
@@ -34,7 +35,7 @@ def _binary() -> str:
         "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
     )
     if binary is None:
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
+        service_missing("nats-server is not installed (apt-get install nats-server)")
     return binary
 
 
