@@ -15,7 +15,7 @@ from sluice.ids import CallId
 from sluice.records import Call, CallState
 from sluice.wiring import Sluice
 from tests.runtime.helpers import wait_until
-from tests.support.nats import delete_stream
+from tests.support.nats import remove_stream
 from tests.support.postgres import create_database, drop_database
 from tests.support.server import TEST_QUEUE, TEST_STORE, shared_node_modules
 
@@ -58,7 +58,7 @@ async def in_process(tmp_path: Path, **settings: Any) -> AsyncIterator[Sluice]:
         if "store" in backends:
             drop_database(backends["store"], admin=TEST_STORE)
         if "nats_stream" in backends:
-            delete_stream(TEST_QUEUE, backends["nats_stream"])
+            await remove_stream(TEST_QUEUE, backends["nats_stream"])
 
 
 async def put_python(app: Sluice, name: str, code: str, **body: Any) -> None:
