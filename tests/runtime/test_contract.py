@@ -1,8 +1,8 @@
 """What every kind of code gives, one body run on each kind installed here: a cold start
-that initialises the code, a run that answers with the call's parameters, the process kept
-warm for the next call where the kind keeps one (and a fresh one each call where it does
-not), a failure reported as the call's error, never raised, and a time limit that ends the
-run; after either, the next call runs."""
+that initialises the code (code that cannot start fails its call), a run that answers with
+the call's parameters, the process kept warm for the next call where the kind keeps one (a
+fresh one each call where it does not), a failure reported as the call's error, never
+raised, and a time limit that ends the run; after each, the next call runs."""
 
 from __future__ import annotations
 
@@ -151,52 +151,42 @@ class Case:
     def action(self) -> ActionCode:
         return action(self.code, self.kind, binary=self.binary, main=self.main)
 
+    def broken(self) -> ActionCode:
+        """Code of this kind that cannot start: source that does not compile, a zip without
+        its `exec`, a command that is not there."""
+        if self.main.startswith("python3 "):
+            return action(self.code, self.kind, binary=True, main="./not-there")
+        if self.binary:
+            return action(zip_b64({"run.sh": "echo"}), self.kind, binary=True)
+        return action(self.code.replace("(", "(("), self.kind)
+
 
 def _zip(name: str, source: str) -> str:
     return zip_b64({name: source}, modes={name: 0o755})
 
 
+def _serving(kind: str, name: str, source: str, warm: bool) -> Case:
+    """A case of a kind that serves HTTP: a zip of one Python file, run by python3."""
+    return Case(
+        kind,
+        _zip(name, source),
+        warm,
+        main=f"python3 {name}",
+        binary=True,
+        params=_http_params,
+        answer=_http_answer,
+    )
+
+
 CASES = {
     "python": Case("python:3", PYTHON, warm=True),
     "nodejs": Case("nodejs:20", NODE, warm=True),
-    "go": Case("go:default", GO, warm=True, main="main"),
+    "go": Case("go:default", GO, warm=True),
     "blackbox": Case("blackbox", _zip("exec", BLACKBOX), warm=False, binary=True),
-    "fn:default": Case(
-        "fn:default",
-        _zip("func.py", ONE_SHOT),
-        warm=False,
-        main="python3 func.py",
-        binary=True,
-        params=_http_params,
-        answer=_http_answer,
-    ),
-    "fn:json": Case(
-        "fn:json",
-        _zip("func.py", FN_JSON),
-        warm=True,
-        main="python3 func.py",
-        binary=True,
-        params=_http_params,
-        answer=_http_answer,
-    ),
-    "process": Case(
-        "process",
-        _zip("func.py", ONE_SHOT),
-        warm=False,
-        main="python3 func.py",
-        binary=True,
-        params=_http_params,
-        answer=_http_answer,
-    ),
-    "http": Case(
-        "http",
-        _zip("server.py", HTTP_SERVER),
-        warm=True,
-        main="python3 server.py",
-        binary=True,
-        params=_http_params,
-        answer=_http_answer,
-    ),
+    "fn:default": _serving("fn:default", "func.py", ONE_SHOT, warm=False),
+    "fn:json": _serving("fn:json", "func.py", FN_JSON, warm=True),
+    "process": _serving("process", "func.py", ONE_SHOT, warm=False),
+    "http": _serving("http", "server.py", HTTP_SERVER, warm=True),
 }
 
 
@@ -244,6 +234,16 @@ async def test_a_cold_start_initialises_and_a_warm_process_serves_again(
     # the same process where the kind keeps one warm; a fresh one each call where not
     assert (answered["instance"] == _answer(case, first)["instance"]) is case.warm
     assert (again.init_ms is None) is case.warm
+
+
+async def test_code_that_cannot_start_fails_its_call_and_other_code_runs(
+    runtime: ProcessRuntime, case: Case
+) -> None:
+    failed = await _run(runtime, case, case.broken(), x=1)
+    assert failed.outcome is Outcome.DEVELOPER_ERROR, failed
+    assert isinstance(failed.result, dict)
+    assert failed.result.get("error"), failed
+    assert _answer(case, await _run(runtime, case, case.action(), x=5))["x"] == 5
 
 
 async def test_a_failure_is_the_calls_error_and_the_next_call_runs(
