@@ -210,8 +210,9 @@ def case(request: pytest.FixtureRequest, runtime: ProcessRuntime) -> Case:
 
 
 async def _run(
-    runtime: ProcessRuntime, case: Case, code: ActionCode, timeout_ms: int = 20_000, **args: Any
+    runtime: ProcessRuntime, case: Case, code: ActionCode, timeout_ms: int = 60_000, **args: Any
 ) -> RunResult:
+    """A call of `code` with `args`; its time limit leaves room for a cold build (Go's)."""
     return await runtime.run(request(code, case.params(args), timeout_ms=timeout_ms))
 
 
