@@ -95,6 +95,30 @@ for line in sys.stdin:
     body = json.dumps({"x": args.get("x"), "instance": INSTANCE})
     print(json.dumps({"body": body, "content_type": "application/json"}), flush=True)
 """
+#: fn:http-stream: an FDK's HTTP server on the unix socket FN_LISTENER names
+FN_STREAM = """import json, os, socketserver, time
+from http.server import BaseHTTPRequestHandler
+INSTANCE = os.urandom(8).hex()
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        args = json.loads(self.rfile.read(int(self.headers["content-length"] or 0)) or "{}")
+        if args.get("mode") == "spin":
+            time.sleep(60)
+        if args.get("mode") == "fail":
+            os._exit(3)
+        out = json.dumps({"x": args.get("x"), "instance": INSTANCE}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def address_string(self):
+        return "fn"
+    def log_message(self, format, *args):
+        pass
+socketserver.UnixStreamServer(os.environ["FN_LISTENER"][len("unix:"):], Handler).serve_forever()
+"""
 HTTP_SERVER = """import json, os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 INSTANCE = os.urandom(8).hex()
@@ -185,6 +209,7 @@ CASES = {
     "blackbox": Case("blackbox", _zip("exec", BLACKBOX), warm=False, binary=True),
     "fn:default": _serving("fn:default", "func.py", ONE_SHOT, warm=False),
     "fn:json": _serving("fn:json", "func.py", FN_JSON, warm=True),
+    "fn:http-stream": _serving("fn:http-stream", "func.py", FN_STREAM, warm=True),
     "process": _serving("process", "func.py", ONE_SHOT, warm=False),
     "http": _serving("http", "server.py", HTTP_SERVER, warm=True),
 }
