@@ -11,6 +11,7 @@ from tests.support.listener import LOOPBACK_CALLBACKS
 from tests.support.nats import nats_url, private_nats
 from tests.support.postgres import create_database, drop_database, postgres_unavailable
 from tests.support.server import SluiceServer
+from tests.support.services import service_missing
 
 __all__ = ["nats_url", "private_nats"]  # fixtures for the tests that need NATS
 
@@ -50,7 +51,7 @@ def pg_database() -> Iterator[str]:
 
     why = postgres_unavailable()
     if why is not None:
-        pytest.skip(why)
+        service_missing(why)
     url = create_database()
     try:
         asyncio.run(migrate(url))

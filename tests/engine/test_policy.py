@@ -1,12 +1,15 @@
 """The retry policy's arithmetic: exponential, bounded backoff (for calls and callbacks),
-Go durations, retry codes, and a function's annotations over the settings."""
+Go durations, retry codes, and a function's annotations over the settings; and the policy
+as a whole engine applies it, in process."""
 
 from __future__ import annotations
 
 import pytest
+from tests.support.engine import NAMESPACE, annotations, ended, put_python
 
 from sluice.config import Settings
 from sluice.engine.policy import (
+    ASYNC,
     Policy,
     RetryPolicy,
     backoff_ms,
@@ -15,6 +18,8 @@ from sluice.engine.policy import (
     retry_annotations,
 )
 from sluice.errors import BadRequest
+from sluice.records import CallState
+from sluice.wiring import Sluice
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
@@ -85,3 +90,41 @@ def test_the_workers_policy_is_the_actions_and_a_bad_one_falls_back_to_the_setti
     for _ in range(2):  # asked again: the same answer
         assert policy.policy(good) == RetryPolicy.of(good, settings)
         assert policy.policy(bad) == RetryPolicy.of({}, settings)
+
+
+# The policy applied by a whole engine in process (tests/support/engine.py)
+
+ANSWER_503 = "def main(args):\n    return {'error': {'statusCode': 503, 'body': 'busy'}}\n"
+ANSWER_500 = "def main(args):\n    return {'error': {'statusCode': 500, 'body': 'broken'}}\n"
+RETRY = {
+    "com.openfaas.retry.attempts": "3",
+    "com.openfaas.retry.codes": "429,503",
+    "com.openfaas.retry.min_wait": "200ms",
+    "com.openfaas.retry.max_wait": "400ms",
+}
+
+
+@pytest.mark.anyio
+async def test_a_call_answering_a_retry_code_runs_again_after_a_wait_till_its_attempts(
+    engine: Sluice,
+) -> None:
+    await put_python(engine, "busy", ANSWER_503, annotations=annotations(RETRY))
+    meta = {ASYNC: True}
+    accepted = await engine.calls.invoke(NAMESPACE, NAMESPACE, "busy", {}, 2, meta, None)
+    call = await ended(engine, accepted.id)
+    assert (call.state, call.attempts) == (CallState.APPLICATION_ERROR, 3)
+    # the attempts waited 200 then 400 ms (the queue hid the call till then), besides running
+    assert call.started is not None
+    assert call.started - call.created >= 600
+    [(letter, _)] = await engine.dead_letters.list(NAMESPACE, "busy", 10)
+    assert (letter.id, letter.reason) == (call.id, "failed 3 times (503)")
+
+
+@pytest.mark.anyio
+async def test_a_call_failing_with_another_code_ends_at_its_first_attempt(engine: Sluice) -> None:
+    await put_python(engine, "broken", ANSWER_500, annotations=annotations(RETRY))
+    accepted = await engine.calls.invoke(NAMESPACE, NAMESPACE, "broken", {}, 2, {}, None)
+    call = await ended(engine, accepted.id)
+    assert (call.state, call.attempts) == (CallState.APPLICATION_ERROR, 1)
+    # a caller who is not async keeps no dead letter
+    assert await engine.dead_letters.list(NAMESPACE, "broken", 10) == []

@@ -1,5 +1,5 @@
 """The fixture that runs one scenario on each SQL queue (a SQLite file, a PostgreSQL
-database)."""
+database): the queues that poll; tests/queue/test_contract.py adds JetStream's."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from tests.support.backends import deployment
 
 from sluice.queue.base import Queue
-from sluice.queue.postgres import PostgresQueue
-from sluice.queue.sqlite import SqliteQueue
-from sluice.store.pg_db import PgDatabase
-from sluice.store.sqlite_db import Database
 
 Run = Callable[[Callable[[Queue], Awaitable[None]]], None]
 
@@ -21,23 +18,12 @@ Run = Callable[[Callable[[Queue], Awaitable[None]]], None]
 @pytest.fixture(params=["sqlite", "postgres"])
 def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
     """Runs a scenario on an empty queue of the kind named by the parameter."""
-    url = str(request.getfixturevalue("pg_url")) if request.param == "postgres" else ""
+    made = deployment(request, tmp_path)
 
     def on(scenario: Callable[[Queue], Awaitable[None]]) -> None:
         async def main() -> None:
-            db: Database | PgDatabase
-            if url:
-                db = PgDatabase(url)
-                await db.open()
-                queue: Queue = PostgresQueue(db, "a")
-            else:
-                db = Database(tmp_path / "q.db")
-                await db.open()
-                queue = SqliteQueue(db)
-            try:
-                await scenario(queue)
-            finally:
-                await db.close()
+            async with made.open() as opened:
+                await scenario(opened.queue)
 
         asyncio.run(main())
 

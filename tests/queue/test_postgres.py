@@ -1,5 +1,6 @@
-"""The PostgreSQL queue (the call ledger) on a real database: durable accept, SKIP LOCKED
-leases shared by several workers, attempt fencing, per-node recovery, fenced callbacks."""
+"""What is the PostgreSQL queue's (the call ledger's) own, on a real database: SKIP LOCKED
+leases shared by several workers, leasing by id, per-node recovery, fenced callbacks (what
+every queue does is tests/queue/test_contract.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import psycopg
-import pytest
 
-from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, DuplicateCall, Outcome, candidate_of
+from sluice.queue.base import Candidate, Outcome, candidate_of
 from sluice.queue.postgres import PostgresQueue
 from sluice.records import CallbackState, CallState, NewCall
 from sluice.store.pg_db import PgDatabase
@@ -60,24 +59,6 @@ def run(url: str, scenario: Scenario) -> None:
     asyncio.run(main())
 
 
-def test_accepted_calls_survive_reopen_and_lease_once(pg_url: str) -> None:
-    calls = [_call(at=1000 + i) for i in range(20)]
-
-    async def accept(db: PgDatabase) -> None:
-        queue = PostgresQueue(db, "a")
-        await asyncio.gather(*(queue.enqueue(c) for c in calls))
-
-    async def take(db: PgDatabase) -> None:
-        queue = PostgresQueue(db, "a")
-        leases = await queue.take(2000, 1000, 100, _admit_all)
-        assert [lease.id for lease in leases] == [c.id for c in calls]
-        assert all(lease.attempt == 1 for lease in leases)
-        assert await queue.take(2000, 1000, 100, _admit_all) == []
-
-    run(pg_url, accept)
-    run(pg_url, take)
-
-
 def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
         await PostgresQueue(db, "x").enqueue(*(_call(at=i) for i in range(300)))
@@ -90,33 +71,6 @@ def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
 
         everything = await _each_worker(pg_url, drain)
         assert len(everything) == len(set(everything)) == 300
-
-    run(pg_url, scenario)
-
-
-def test_ack_is_fenced_on_the_attempt(pg_url: str) -> None:
-    async def scenario(db: PgDatabase) -> None:
-        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
-        call = _call(callback="http://127.0.0.1:9/")
-        await queue.enqueue(call)
-        [first] = await queue.take(2000, 100, 1, _admit_all)
-        # the lease runs out; the call is given to someone else
-        assert [lease.id for lease in await queue.expired(5000, 10)] == [call.id]
-        assert await queue.nak(first, 5000)
-        assert not await queue.nak(first, 5000)
-        [second] = await queue.take(5000, 100, 1, _admit_all)
-        assert second.attempt == 2
-        await queue.extend([first], 99_999)  # the stale holder's heartbeat changes nothing
-        assert await queue.expired(5200, 10) == [second]
-        assert not await queue.ack(first, _done(6000, "first"))  # nor does its result
-        assert await queue.ack(second, _done(6000, "second"))
-        assert not await queue.ack(second, _done(7000, "again"))  # one outcome, once
-        stored = await store.get_call(call.id)
-        assert stored is not None
-        assert (stored.state, stored.record) == (CallState.SUCCESS, {"result": {"who": "second"}})
-        callback = await store.get_callback(call.id)
-        assert callback is not None
-        assert callback.due == 6000
 
     run(pg_url, scenario)
 
@@ -150,20 +104,6 @@ def test_two_nodes_claiming_the_same_calls_lease_each_once(pg_url: str) -> None:
         finally:
             await other.close()
         assert sorted(lease.id.raw for lease in a + b) == sorted(i.raw for i in ids)
-
-    run(pg_url, scenario)
-
-
-def test_admission_skips_calls_that_do_not_fit(pg_url: str) -> None:
-    async def scenario(db: PgDatabase) -> None:
-        queue = PostgresQueue(db, "a")
-        busy, other = _call("busy"), _call("other")
-        await queue.enqueue(busy)
-        await queue.enqueue(other)
-        leases = await queue.take(2000, 1000, 10, lambda c: c.namespace == "other")
-        assert [lease.id for lease in leases] == [other.id]
-        # a refused call stays queued for the next take
-        assert [lease.id for lease in await queue.take(2000, 1000, 10, _admit_all)] == [busy.id]
 
     run(pg_url, scenario)
 
@@ -239,40 +179,6 @@ def test_capped_workers_taking_at_once_lease_each_call_once(pg_url: str) -> None
     run(pg_url, scenario)
 
 
-def test_accepting_is_all_or_none(pg_url: str) -> None:
-    async def scenario(db: PgDatabase) -> None:
-        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
-        call = _call()
-        await queue.enqueue(call)
-        other = _call(callback="http://127.0.0.1:9/", blob=b"big")
-        with pytest.raises(Conflict):
-            await queue.enqueue(other, call)  # the second row collides
-        assert await store.get_call(other.id) is None
-        assert await store.get_callback(other.id) is None
-        assert await store.get_blob(other.id) is None
-        await queue.enqueue(other)
-        assert await store.get_blob(other.id) == b"big"
-
-    run(pg_url, scenario)
-
-
-def test_an_idempotency_key_names_its_first_call_for_a_day(pg_url: str) -> None:
-    async def scenario(db: PgDatabase) -> None:
-        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
-        first = _call(idempotency_key="k")
-        await queue.enqueue(first)
-        again = [_call(at=2000, idempotency_key="k") for _ in range(5)]
-        results = await asyncio.gather(*(queue.enqueue(c) for c in again), return_exceptions=True)
-        assert all(isinstance(r, DuplicateCall) and r.existing == first.id for r in results)
-        assert await store.get_call(again[0].id) is None
-        assert await store.get_call(first.id) is not None
-        later = _call(at=1000 + 24 * 3600 * 1000 + 1, idempotency_key="k")
-        await queue.enqueue(later)  # the key has expired: it names the new call now
-        await queue.enqueue(_call("other-ns", idempotency_key="k"))
-
-    run(pg_url, scenario)
-
-
 def test_recover_returns_only_this_nodes_running_calls(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
         mine, theirs = PostgresQueue(db, "node-a"), PostgresQueue(db, "node-b")
@@ -283,24 +189,6 @@ def test_recover_returns_only_this_nodes_running_calls(pg_url: str) -> None:
         await mine.enqueue(direct)  # accepted straight into this node's worker
         assert {lease.id for lease in await mine.recover()} == {a.id, direct.id}
         assert [lease.id for lease in await theirs.recover()] == [b.id]
-
-    run(pg_url, scenario)
-
-
-def test_cancel_ends_only_queued_calls_and_makes_their_callbacks_due(pg_url: str) -> None:
-    async def scenario(db: PgDatabase) -> None:
-        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
-        running, queued = _call(), _call(callback="http://127.0.0.1:9/")
-        await queue.enqueue(running, queued)
-        await queue.take(2000, 1000, 1, _admit_all)
-        cancelled = Outcome(CallState.CANCELLED, {"result": {}}, 3000)
-        assert await queue.cancel_queued("ns", cancelled, path="act") == [queued.id]
-        assert await queue.cancel_queued("ns", cancelled, call_id=running.id) == []
-        with pytest.raises(ValueError, match="call id or a path"):
-            await queue.cancel_queued("ns", cancelled)
-        callback = await store.get_callback(queued.id)
-        assert callback is not None
-        assert callback.due == 3000
 
     run(pg_url, scenario)
 

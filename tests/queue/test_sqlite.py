@@ -1,4 +1,5 @@
-"""The SQLite queue on a real file: durable accept, leases, fencing, recovery."""
+"""What is the SQLite queue's own, on a real file: its group commits and the index its takes
+read (what every queue does is tests/queue/test_contract.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,10 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Outcome
 from sluice.queue.choose import after_sql, candidates_sql, skip_refused
 from sluice.queue.sqlite import SqliteQueue
-from sluice.records import CallState, NewCall
+from sluice.records import NewCall
 from sluice.store.rows import CANDIDATE_COLUMNS
 from sluice.store.sqlite import SqliteStore
 from sluice.store.sqlite_db import Database, apply_schema
@@ -21,71 +18,6 @@ from sluice.store.sqlite_db import Database, apply_schema
 
 def _call(namespace: str = "ns", memory: int = 256, at: int = 1000) -> NewCall:
     return NewCall(CallId.new(), namespace, "act", {"a": 1}, {}, memory, at, at)
-
-
-def _admit_all(candidate: Candidate) -> bool:
-    return True
-
-
-def test_accepted_calls_survive_reopen_and_lease_once(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        queue = SqliteQueue(db)
-        calls = [_call() for _ in range(20)]
-        await asyncio.gather(*(queue.enqueue(c) for c in calls))  # one group commit
-        await db.close()
-
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        queue = SqliteQueue(db)
-        leases = await queue.take(2000, 1000, 100, _admit_all)
-        assert [lease.id for lease in leases] == [c.id for c in calls]
-        assert all(lease.attempt == 1 for lease in leases)
-        assert await queue.take(2000, 1000, 100, _admit_all) == []
-        await db.close()
-
-    asyncio.run(scenario())
-
-
-def test_ack_is_fenced_on_the_attempt(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        queue, store = SqliteQueue(db), SqliteStore(db)
-        call = _call()
-        await queue.enqueue(call)
-        [first] = await queue.take(2000, 100, 1, _admit_all)
-        # the lease runs out; the call is given to someone else
-        assert [lease.id for lease in await queue.expired(5000, 10)] == [call.id]
-        assert await queue.nak(first, 5000)
-        [second] = await queue.take(5000, 100, 1, _admit_all)
-        assert second.attempt == 2
-        done = Outcome(CallState.SUCCESS, {"result": {"who": "first"}}, 6000)
-        assert not await queue.ack(first, done)  # the stale holder writes nothing
-        assert await queue.ack(second, Outcome(CallState.SUCCESS, {"result": {}}, 6000))
-        stored = await store.get_call(call.id)
-        assert stored is not None
-        assert stored.state is CallState.SUCCESS
-        assert stored.record == {"result": {}}
-        await db.close()
-
-    asyncio.run(scenario())
-
-
-def test_admission_skips_calls_that_do_not_fit(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        queue = SqliteQueue(db)
-        busy, other = _call("busy"), _call("other")
-        await queue.enqueue(busy)
-        await queue.enqueue(other)
-        leases = await queue.take(2000, 1000, 10, lambda c: c.namespace == "other")
-        assert [lease.id for lease in leases] == [other.id]
-        await db.close()
-
-    asyncio.run(scenario())
 
 
 def test_a_failing_write_does_not_undo_its_batch_neighbours(tmp_path: Path) -> None:
@@ -103,24 +35,6 @@ def test_a_failing_write_does_not_undo_its_batch_neighbours(tmp_path: Path) -> N
         )
         assert sum(isinstance(r, Exception) for r in results) == 1
         assert await store.get_call(good.id) is not None
-        await db.close()
-
-    asyncio.run(scenario())
-
-
-def test_a_failing_write_alone_leaves_nothing_behind(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        queue, store = SqliteQueue(db), SqliteStore(db)
-        call = _call()
-        await queue.enqueue(call)
-        other = _call()
-        with pytest.raises(Conflict):
-            await queue.enqueue(other, call)  # the second row collides: all or none
-        assert await store.get_call(other.id) is None
-        await queue.enqueue(other)  # the writer is still fine afterwards
-        assert await store.get_call(other.id) is not None
         await db.close()
 
     asyncio.run(scenario())

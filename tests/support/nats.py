@@ -19,6 +19,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from tests.support.server import free_port, wait_for
+from tests.support.services import service_missing
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 
@@ -34,7 +35,7 @@ def _binary() -> str:
         "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
     )
     if binary is None:
-        pytest.skip("nats-server is not installed (apt-get install nats-server)")
+        service_missing("nats-server is not installed (apt-get install nats-server)")
     return binary
 
 
@@ -117,10 +118,9 @@ def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
         server.stop()
 
 
-def delete_stream(url: str, stream: str) -> None:
+async def remove_stream(url: str, stream: str) -> None:
     """Remove a test's stream (and its consumer) from a NATS server that outlives the test."""
-
-    async def delete() -> None:
+    with suppress(OSError, nats.errors.Error):
         nc = await nats.connect(url, max_reconnect_attempts=0, connect_timeout=5)
         try:
             with suppress(NotFoundError):
@@ -128,8 +128,10 @@ def delete_stream(url: str, stream: str) -> None:
         finally:
             await nc.close()
 
-    with suppress(OSError, nats.errors.Error):
-        asyncio.run(delete())
+
+def delete_stream(url: str, stream: str) -> None:
+    """remove_stream, from outside an event loop."""
+    asyncio.run(remove_stream(url, stream))
 
 
 def machine_nats() -> str | None:

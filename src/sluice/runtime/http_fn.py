@@ -279,8 +279,13 @@ class HttpFunctions:
             gone = isinstance(exc, httpx.ConnectError) or (
                 reach is not None and reach.refusals > refused
             )
-            if gone and await self._exited(server):
-                raise _Gone(message) from exc
+            if gone:
+                if await self._exited(server):
+                    raise _Gone(message) from exc
+            elif isinstance(exc, httpx.TransportError):
+                # cut off mid-answer: a server dying of this call is seen gone before the next
+                # call, which would otherwise reach it still closing its sockets (a reset)
+                await self._exited(server)
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
         end_ms = now_ms()
         result: dict[str, Any] = response(status, answer_headers, body)
