@@ -20,7 +20,7 @@ T = TypeVar("T")
 #: the machine's settings a build passes on to pip, npm and go (proxies, package indexes,
 #: CA bundles); nothing else of the server's environment reaches a build
 _PASSED = ("http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")
-_PASSED_PREFIXES = ("PIP_", "NPM_CONFIG_", "npm_config_", "GOFLAGS", "GOPROXY")
+_PASSED_PREFIXES = ("PIP_", "NPM_CONFIG_", "npm_config_", "GOSUMDB", "GONOSUM", "GOPRIVATE")
 #: the most log kept per step
 _LOG_MAX_LINES = 400
 

@@ -30,7 +30,7 @@ from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
-from sluice.runtime.process_fn import CommandError, prepare
+from sluice.runtime.process_fn import EXIT_BYTES, EXIT_LINES, CommandError, prepare
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
 from sluice.sandbox.api_bridge import Forward
 from sluice.sandbox.base import Sandbox
@@ -367,18 +367,14 @@ class HttpFunctions:
         await self._client.aclose()
 
 
-#: how much of what a server wrote before it died the error carries
-_EXIT_LINES, _EXIT_BYTES = 20, 4096
-
-
 async def _early_exit(child: Child, logs: CallLogs) -> str:
     """Why a server died before listening: its status and the end of its stderr (a
     traceback, a missing module), so that the caller's 500 says it, not only the logs."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(EXIT_NOTICE_SECONDS):
             await asyncio.shield(child.closed)  # its last lines may still be in the pipe
-    said = logs.last_text(STDERR, _EXIT_LINES, _EXIT_BYTES) or logs.last_text(
-        STDOUT, _EXIT_LINES, _EXIT_BYTES
+    said = logs.last_text(STDERR, EXIT_LINES, EXIT_BYTES) or logs.last_text(
+        STDOUT, EXIT_LINES, EXIT_BYTES
     )
     status = f"the server exited (status {child.returncode}) before listening"
     return f"{status}:\n{said}" if said else status

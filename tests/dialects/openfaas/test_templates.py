@@ -1,8 +1,8 @@
-"""A template directory laid out as OpenFaaS's python3-http is (index.py serving
-function/handler.py on the port its Dockerfile's upstream_url names, a requirements.txt
-beside each) deploys with `sluice function deploy NAME --dir DIR` alone: the command, mode
-and port come from the Dockerfile's ENV lines, the requirements are installed, and a server
-that dies before listening answers with its own error in the 500."""
+"""Template directories laid out as OpenFaaS's python3-http and python3-flask are (index.py
+serving function/handler.py on the port its Dockerfile's upstream_url names, a
+requirements.txt beside each) deploy with `sluice function deploy NAME --dir DIR` alone: the
+command, mode and port come from the Dockerfile's ENV lines, the requirements are
+installed, and a server that dies before listening answers with its own error in the 500."""
 
 from __future__ import annotations
 
@@ -91,3 +91,58 @@ def test_a_server_that_dies_before_listening_says_why(server: SluiceServer, tmp_
     assert answer.status_code == 500
     assert "before listening" in answer.text
     assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in answer.text
+
+
+# python3-flask: the same Dockerfile ENV lines; its index.py serves with waitress and hands
+# the handler the body alone (text), the handler's return value being the answer
+FLASK_INDEX_PY = """from flask import Flask, request
+from waitress import serve
+from function import handler
+
+app = Flask(__name__)
+
+@app.route("/", defaults={"path": ""}, methods=["POST", "GET"])
+@app.route("/<path:path>", methods=["POST", "GET"])
+def main_route(path):
+    return handler.handle(request.get_data(as_text=True))
+
+if __name__ == "__main__":
+    serve(app, host="0.0.0.0", port=5000)
+"""
+
+FLASK_HANDLER_PY = """import iso8601
+
+def handle(req):
+    return "year=%d" % iso8601.parse_date(req).year
+"""
+
+
+def _flask_template(root: Path, handler: str = FLASK_HANDLER_PY) -> Path:
+    _template(root, FLASK_INDEX_PY)
+    (root / "requirements.txt").write_text("flask\nwaitress\n")
+    (root / "function" / "handler.py").write_text(handler)
+    return root
+
+
+def test_a_python3_flask_template_runs_unchanged(server: SluiceServer, tmp_path: Path) -> None:
+    folder = _flask_template(tmp_path / "py-flask")
+    sluice(server, "function", "remove", "of-flask", ok=False)
+    sluice(server, "function", "deploy", "of-flask", "--dir", str(folder))
+    with open_client(server) as anyone:
+        answer = anyone.post("/function/of-flask", content=b"2027-01-02T03:04:05Z")
+    assert answer.status_code == 200, answer.text
+    assert answer.text == "year=2027"
+
+
+def test_a_flask_handler_that_fails_to_import_says_why(
+    server: SluiceServer, tmp_path: Path
+) -> None:
+    broken = "raise RuntimeError('DATABASE_URL is not set')\n" + FLASK_HANDLER_PY
+    folder = _flask_template(tmp_path / "py-flask-broken", broken)
+    sluice(server, "function", "remove", "of-flask-broken", ok=False)
+    sluice(server, "function", "deploy", "of-flask-broken", "--dir", str(folder))
+    with open_client(server) as anyone:
+        answer = anyone.post("/function/of-flask-broken", content=b"x")
+    assert answer.status_code == 500
+    assert "before listening" in answer.text
+    assert "RuntimeError: DATABASE_URL is not set" in answer.text
