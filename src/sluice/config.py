@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     #: where Go builds download the modules a go.mod requires (Go's GOPROXY: e.g.
     #: https://proxy.golang.org,direct, or a file:// directory); off: standard library and
     #: the function's own local modules only
-    go_proxy: str = "off"
+    goproxy: str = "off"
 
     # OpenFaaS dialect and callbacks
     #: the namespace whose actions are OpenFaaS functions (/function, /async-function)

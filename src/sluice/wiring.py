@@ -107,7 +107,7 @@ def build_sandbox(sandbox: Sandbox, settings: Settings) -> Sandbox:
     if settings.build_network == "egress" and isinstance(sandbox, BwrapSandbox):
         if sandbox.egress is not None:
             return sandbox.reaching(
-                registry_networks(registry_hosts({**os.environ, "GOPROXY": settings.go_proxy}))
+                registry_networks(registry_hosts({**os.environ, "GOPROXY": settings.goproxy}))
             ).with_network(Network.EGRESS)
         log.warning("builds run on the host's network: there is no egress here (slirp4netns)")
     return sandbox.with_network(Network.HOST)
@@ -139,7 +139,7 @@ class Sluice:
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
             interpreter_of=self._interpreter_of,
-            go_proxy=settings.go_proxy,
+            go_proxy=settings.goproxy,
         )
         self.packages = Packages(self.store)
         self.actions = Actions(

@@ -53,7 +53,7 @@ class Toolchains:
     def __init__(self, step: Step, cache: BuildCache, go_proxy: str = "off") -> None:
         self.step = step
         self.cache = cache
-        #: Go's GOPROXY for module downloads (settings.go_proxy)
+        #: Go's GOPROXY for module downloads (settings.goproxy)
         self.go_proxy = go_proxy
         self.go = shutil.which("go")
         self.npm = shutil.which("npm")
