@@ -10,17 +10,14 @@ answers with its own error in the 500."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.dialects.openfaas.helpers import open_client
 from tests.support.cli import sluice
+from tests.support.goproxy import goproxy_dir, publish
 from tests.support.server import SluiceServer
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="the Go toolchain is missing")
@@ -151,22 +148,6 @@ def _go_mod(module: str) -> str:
     return f"module {module}\n\ngo {GO_LANGUAGE}\n\nrequire {SDK} {SDK_VERSION}\n"
 
 
-def _proxy(root: Path) -> Path:
-    """A GOPROXY directory serving the SDK module at the pinned version (Go's module proxy
-    protocol: list, .info, .mod and a .zip of `path@version/` files)."""
-    versions = root / SDK / "@v"
-    versions.mkdir(parents=True)
-    (versions / "list").write_text(f"{SDK_VERSION}\n")
-    info = {"Version": SDK_VERSION, "Time": "2022-04-08T08:27:16Z"}
-    (versions / f"{SDK_VERSION}.info").write_text(json.dumps(info))
-    mod = f"module {SDK}\n\ngo 1.15\n"
-    (versions / f"{SDK_VERSION}.mod").write_text(mod)
-    with zipfile.ZipFile(versions / f"{SDK_VERSION}.zip", "w") as archive:
-        archive.writestr(f"{SDK}@{SDK_VERSION}/go.mod", mod)
-        archive.writestr(f"{SDK}@{SDK_VERSION}/handler.go", SDK_GO)
-    return root
-
-
 def _template(root: Path, handler: str = HANDLER_GO) -> Path:
     (root / "function").mkdir(parents=True)
     (root / "Dockerfile").write_text(DOCKERFILE)
@@ -180,11 +161,9 @@ def _template(root: Path, handler: str = HANDLER_GO) -> Path:
 
 @pytest.fixture(scope="module")
 def go_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
-    # builds run as the functions' user: the proxy is where that user may read it (pytest's
-    # own directories are its user's alone)
-    with tempfile.TemporaryDirectory(prefix="goproxy-") as where:
-        os.chmod(where, 0o755)
-        proxy = _proxy(Path(where))
+    with goproxy_dir() as proxy:
+        sdk = {"go.mod": f"module {SDK}\n\ngo 1.15\n", "handler.go": SDK_GO}
+        publish(proxy, SDK, SDK_VERSION, sdk)
         env = {"SLUICE_GOPROXY": f"file://{proxy}", "GOSUMDB": "off"}
         instance = SluiceServer(tmp_path_factory.mktemp("go-templates"), extra_env=env)
         try:
