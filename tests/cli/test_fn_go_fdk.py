@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from tests.cli.test_fn_cli import fn
-from tests.support.goproxy import goproxy_dir, publish
+from tests.support.goproxy import goproxy_server
 from tests.support.server import SluiceServer
 
 from sluice.cli.fn.templates import FDK_GO_VERSION
@@ -78,15 +78,10 @@ func Handle(handler Handler) {
 
 @pytest.fixture(scope="module")
 def go_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
-    with goproxy_dir() as proxy:
-        module = {"go.mod": f"module {FDK_GO}\n\ngo 1.19\n", "fdk.go": STAND_IN_FDK}
-        publish(proxy, FDK_GO, FDK_GO_VERSION, module)
-        env = {"SLUICE_GOPROXY": f"file://{proxy}", "GOSUMDB": "off"}
-        instance = SluiceServer(tmp_path_factory.mktemp("go-fdk"), extra_env=env)
-        try:
-            yield instance.start()
-        finally:
-            instance.close()
+    module = {"go.mod": f"module {FDK_GO}\n\ngo 1.19\n", "fdk.go": STAND_IN_FDK}
+    root = tmp_path_factory.mktemp("go-fdk")
+    with goproxy_server(root, FDK_GO, FDK_GO_VERSION, module) as made:
+        yield made
 
 
 def test_init_writes_what_todays_fn_init_writes(go_server: SluiceServer, tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.server import SluiceServer
+
 
 @contextmanager
 def goproxy_dir() -> Iterator[Path]:
@@ -37,3 +39,19 @@ def publish(root: Path, module: str, version: str, files: dict[str, str]) -> Non
             archive.writestr(f"{module}@{version}/{name}", text)
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@contextmanager
+def goproxy_server(
+    root: Path, module: str, version: str, files: dict[str, str]
+) -> Iterator[SluiceServer]:
+    """A running server (data in `root`) whose Go builds take modules from a proxy serving
+    `files` as `module`@`version` (and nothing else: no checksum database)."""
+    with goproxy_dir() as proxy:
+        publish(proxy, module, version, files)
+        env = {"SLUICE_GOPROXY": f"file://{proxy}", "GOSUMDB": "off"}
+        instance = SluiceServer(root, extra_env=env)
+        try:
+            yield instance.start()
+        finally:
+            instance.close()

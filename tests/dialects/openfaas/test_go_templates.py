@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.dialects.openfaas.helpers import open_client
+from tests.dialects.openfaas.helpers import deploy_dir, died_saying, open_client
 from tests.support.cli import sluice
-from tests.support.goproxy import goproxy_dir, publish
+from tests.support.goproxy import goproxy_server
 from tests.support.server import SluiceServer
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="the Go toolchain is missing")
@@ -161,20 +161,14 @@ def _template(root: Path, handler: str = HANDLER_GO) -> Path:
 
 @pytest.fixture(scope="module")
 def go_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceServer]:
-    with goproxy_dir() as proxy:
-        sdk = {"go.mod": f"module {SDK}\n\ngo 1.15\n", "handler.go": SDK_GO}
-        publish(proxy, SDK, SDK_VERSION, sdk)
-        env = {"SLUICE_GOPROXY": f"file://{proxy}", "GOSUMDB": "off"}
-        instance = SluiceServer(tmp_path_factory.mktemp("go-templates"), extra_env=env)
-        try:
-            yield instance.start()
-        finally:
-            instance.close()
+    sdk = {"go.mod": f"module {SDK}\n\ngo 1.15\n", "handler.go": SDK_GO}
+    with goproxy_server(tmp_path_factory.mktemp("go-templates"), SDK, SDK_VERSION, sdk) as made:
+        yield made
 
 
 def test_a_golang_http_template_runs_unchanged(go_server: SluiceServer, tmp_path: Path) -> None:
     folder = _template(tmp_path / "golang-http")
-    sluice(go_server, "function", "deploy", "of-go", "--dir", str(folder))
+    deploy_dir(go_server, "of-go", folder)
     with go_server.client() as client:
         status = client.get("/system/function/of-go").json()
     assert status["envProcess"] == "./handler"
@@ -191,12 +185,8 @@ def test_a_go_server_that_dies_before_listening_says_why(
 ) -> None:
     folder = _template(tmp_path / "golang-dying")
     (folder / "function" / "init.go").write_text(DYING_GO)
-    sluice(go_server, "function", "deploy", "of-go-dying", "--dir", str(folder))
-    with open_client(go_server) as anyone:
-        answer = anyone.post("/function/of-go-dying", content=b"x")
-    assert answer.status_code == 500
-    assert "before listening" in answer.text
-    assert "no DATABASE_URL in the environment" in answer.text
+    deploy_dir(go_server, "of-go-dying", folder)
+    assert "no DATABASE_URL in the environment" in died_saying(go_server, "of-go-dying")
 
 
 def test_without_a_goproxy_the_sdk_is_not_found(server: SluiceServer, tmp_path: Path) -> None:

@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.dialects.openfaas.helpers import open_client
-from tests.support.cli import sluice
+from tests.dialects.openfaas.helpers import deploy_dir, died_saying, open_client
 from tests.support.server import SluiceServer
 
 DOCKERFILE = """FROM node:%(version)s-alpine AS ship
@@ -106,8 +105,7 @@ def _template(root: Path, version: str, handler: str = HANDLER_JS) -> Path:
 def test_a_node_template_runs_unchanged(server: SluiceServer, tmp_path: Path, version: str) -> None:
     name = f"of-node{version}"
     folder = _template(tmp_path / name, version)
-    sluice(server, "function", "remove", name, ok=False)
-    sluice(server, "function", "deploy", name, "--dir", str(folder))
+    deploy_dir(server, name, folder)
     with server.client() as client:
         status = client.get(f"/system/function/{name}").json()
     assert status["envProcess"] == "node index.js"
@@ -133,10 +131,5 @@ def test_a_node_server_that_dies_before_listening_says_why(
 ) -> None:
     broken = 'require("left-out-of-package-json")\n' + HANDLER_JS
     folder = _template(tmp_path / "node-broken", "20", broken)
-    sluice(server, "function", "remove", "of-node-broken", ok=False)
-    sluice(server, "function", "deploy", "of-node-broken", "--dir", str(folder))
-    with open_client(server) as anyone:
-        answer = anyone.post("/function/of-node-broken", content=b"x")
-    assert answer.status_code == 500
-    assert "before listening" in answer.text
-    assert "Cannot find module 'left-out-of-package-json'" in answer.text
+    deploy_dir(server, "of-node-broken", folder)
+    assert "Cannot find module 'left-out-of-package-json'" in died_saying(server, "of-node-broken")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.dialects.openfaas.helpers import open_client
-from tests.support.cli import sluice
+from tests.dialects.openfaas.helpers import deploy_dir, open_client
 from tests.support.server import SluiceServer, wait_for
 
 DOCKERFILE = """FROM alpine:3.20 AS build
@@ -43,8 +42,7 @@ def _template(root: Path, handler: str = HANDLER_SH) -> Path:
 
 def test_a_bash_streaming_template_runs_unchanged(server: SluiceServer, tmp_path: Path) -> None:
     folder = _template(tmp_path / "bash-streaming")
-    sluice(server, "function", "remove", "of-stream", ok=False)
-    sluice(server, "function", "deploy", "of-stream", "--dir", str(folder))
+    deploy_dir(server, "of-stream", folder)
     with server.client() as client:
         status = client.get("/system/function/of-stream").json()
     assert status["envProcess"] == "sh ./index.sh"
@@ -65,8 +63,7 @@ def test_a_bash_streaming_template_runs_unchanged(server: SluiceServer, tmp_path
 def test_a_failing_streaming_handler_says_why(server: SluiceServer, tmp_path: Path) -> None:
     failing = '#!/bin/sh\necho "partial"\necho "no credentials in $HOME/.aws" >&2\nexit 3\n'
     folder = _template(tmp_path / "bash-failing", failing)
-    sluice(server, "function", "remove", "of-stream-fail", ok=False)
-    sluice(server, "function", "deploy", "of-stream-fail", "--dir", str(folder))
+    deploy_dir(server, "of-stream-fail", folder)
     with open_client(server) as anyone:
         answer = anyone.post("/function/of-stream-fail", content=b"x")
     assert answer.status_code == 500

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.dialects.openfaas.helpers import open_client
-from tests.support.cli import sluice
+from tests.dialects.openfaas.helpers import deploy_dir, died_saying, open_client
 from tests.support.server import SluiceServer
 
 DOCKERFILE = """FROM python:3.12-alpine AS ship
@@ -67,9 +66,7 @@ def _template(root: Path, index: str = INDEX_PY) -> Path:
 
 def test_a_python3_http_template_runs_unchanged(server: SluiceServer, tmp_path: Path) -> None:
     folder = _template(tmp_path / "py-http")
-    sluice(server, "function", "remove", "of-template", ok=False)
-    deployed = sluice(server, "function", "deploy", "of-template", "--dir", str(folder))
-    assert deployed.returncode == 0, deployed.stderr
+    deploy_dir(server, "of-template", folder)
     with server.client() as client:
         status = client.get("/system/function/of-template").json()
     assert status["envProcess"] == "python index.py"
@@ -83,14 +80,9 @@ def test_a_python3_http_template_runs_unchanged(server: SluiceServer, tmp_path: 
 
 def test_a_server_that_dies_before_listening_says_why(server: SluiceServer, tmp_path: Path) -> None:
     folder = _template(tmp_path / "py-broken", "import not_installed_anywhere\n" + INDEX_PY)
-    sluice(server, "function", "remove", "of-broken", ok=False)
-    deployed = sluice(server, "function", "deploy", "of-broken", "--dir", str(folder))
-    assert deployed.returncode == 0, deployed.stderr
-    with open_client(server) as anyone:
-        answer = anyone.post("/function/of-broken")
-    assert answer.status_code == 500
-    assert "before listening" in answer.text
-    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in answer.text
+    deploy_dir(server, "of-broken", folder)
+    said = died_saying(server, "of-broken")
+    assert "ModuleNotFoundError: No module named 'not_installed_anywhere'" in said
 
 
 # python3-flask: the same Dockerfile ENV lines; its index.py serves with waitress and hands
@@ -126,8 +118,7 @@ def _flask_template(root: Path, handler: str = FLASK_HANDLER_PY) -> Path:
 
 def test_a_python3_flask_template_runs_unchanged(server: SluiceServer, tmp_path: Path) -> None:
     folder = _flask_template(tmp_path / "py-flask")
-    sluice(server, "function", "remove", "of-flask", ok=False)
-    sluice(server, "function", "deploy", "of-flask", "--dir", str(folder))
+    deploy_dir(server, "of-flask", folder)
     with open_client(server) as anyone:
         answer = anyone.post("/function/of-flask", content=b"2027-01-02T03:04:05Z")
     assert answer.status_code == 200, answer.text
@@ -139,10 +130,5 @@ def test_a_flask_handler_that_fails_to_import_says_why(
 ) -> None:
     broken = "raise RuntimeError('DATABASE_URL is not set')\n" + FLASK_HANDLER_PY
     folder = _flask_template(tmp_path / "py-flask-broken", broken)
-    sluice(server, "function", "remove", "of-flask-broken", ok=False)
-    sluice(server, "function", "deploy", "of-flask-broken", "--dir", str(folder))
-    with open_client(server) as anyone:
-        answer = anyone.post("/function/of-flask-broken", content=b"x")
-    assert answer.status_code == 500
-    assert "before listening" in answer.text
-    assert "RuntimeError: DATABASE_URL is not set" in answer.text
+    deploy_dir(server, "of-flask-broken", folder)
+    assert "RuntimeError: DATABASE_URL is not set" in died_saying(server, "of-flask-broken")
