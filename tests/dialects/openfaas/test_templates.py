@@ -6,10 +6,11 @@ installed, and a server that dies before listening answers with its own error in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.dialects.openfaas.helpers import deploy_dir, died_saying, open_client
-from tests.support.server import SluiceServer
+from tests.support.server import SluiceServer, free_port
 
 DOCKERFILE = """FROM python:3.12-alpine AS ship
 WORKDIR /home/app/
@@ -132,3 +133,39 @@ def test_a_flask_handler_that_fails_to_import_says_why(
     folder = _flask_template(tmp_path / "py-flask-broken", broken)
     deploy_dir(server, "of-flask-broken", folder)
     assert "RuntimeError: DATABASE_URL is not set" in died_saying(server, "of-flask-broken")
+
+
+# a template's server of the standard library alone, on the port its Dockerfile names
+PLAIN_INDEX_PY = """import http.server
+
+class Answer(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = open("function/name.txt", "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.HTTPServer(("127.0.0.1", %(port)d), Answer).serve_forever()
+"""
+
+
+def test_two_servers_of_one_port_without_a_network_of_their_own(
+    new_server: Callable[..., SluiceServer], tmp_path: Path
+) -> None:
+    """Unsandboxed, the second of two templates of one port would be reached at the first's
+    server: it answers 500 saying the port was taken instead."""
+    server = new_server(SLUICE_SANDBOX="none").start()
+    port = free_port()  # a template's fixed port, one that nothing else here listens on
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        (folder / "function").mkdir(parents=True)
+        (folder / "Dockerfile").write_text(DOCKERFILE.replace(":5000", f":{port}"))
+        (folder / "index.py").write_text(PLAIN_INDEX_PY % {"port": port})
+        (folder / "function" / "name.txt").write_text(name)
+        deploy_dir(server, f"of-{name}", folder)
+    with open_client(server) as anyone:
+        assert anyone.post("/function/of-first").text == "first"
+        second = anyone.post("/function/of-second")
+    assert second.status_code == 500
+    assert f"port {port} (the function's upstream_url) was in use" in second.text
