@@ -181,6 +181,10 @@ class Settings(BaseSettings):
     fn_namespace: str = "guest"
     #: longest a function build (go build, pip install, npm install) may take
     build_timeout_seconds: float = 600.0
+    #: where Go builds download the modules a go.mod requires (Go's GOPROXY: e.g.
+    #: https://proxy.golang.org,direct, or a file:// directory); off: standard library and
+    #: the function's own local modules only
+    goproxy: str = "off"
 
     # OpenFaaS dialect and callbacks
     #: the namespace whose actions are OpenFaaS functions (/function, /async-function)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from sluice.backends import build_backends, node_name
@@ -105,9 +106,9 @@ def build_sandbox(sandbox: Sandbox, settings: Settings) -> Sandbox:
     if there is no egress here."""
     if settings.build_network == "egress" and isinstance(sandbox, BwrapSandbox):
         if sandbox.egress is not None:
-            return sandbox.reaching(registry_networks(registry_hosts())).with_network(
-                Network.EGRESS
-            )
+            return sandbox.reaching(
+                registry_networks(registry_hosts({**os.environ, "GOPROXY": settings.goproxy}))
+            ).with_network(Network.EGRESS)
         log.warning("builds run on the host's network: there is no egress here (slirp4netns)")
     return sandbox.with_network(Network.HOST)
 
@@ -138,6 +139,7 @@ class Sluice:
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
             interpreter_of=self._interpreter_of,
+            go_proxy=settings.goproxy,
         )
         self.packages = Packages(self.store)
         self.actions = Actions(

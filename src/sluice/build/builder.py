@@ -20,7 +20,9 @@ from typing import Any
 
 from sluice.build.cache import BuildCache
 from sluice.build.errors import BuildFailed
+from sluice.build.gomod import binary_name
 from sluice.build.step import Step
+from sluice.build.templates import merged_package_json
 from sluice.build.toolchains import GO, GO_BINARY, Made, Toolchains
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.bundle import MANIFEST, NODE, PYTHON, manifest_bytes
@@ -61,12 +63,13 @@ class Builder:
         work_dir: Path,
         timeout_seconds: float,
         interpreter_of: InterpreterOf | None = None,
+        go_proxy: str = "off",
     ) -> None:
         self.work_dir = work_dir
         #: a python kind's requirements are installed by that kind's own Python
         self.interpreter_of = interpreter_of or (lambda kind: None)
         self.toolchains = Toolchains(
-            Step(sandbox, work_dir, timeout_seconds), BuildCache(builds_dir)
+            Step(sandbox, work_dir, timeout_seconds), BuildCache(builds_dir), go_proxy
         )
 
     async def build(
@@ -107,9 +110,10 @@ class Builder:
         """A command's zip (kinds process and http: an OpenFaaS template's files) with the
         environments of its requirements.txt files (the template's own and its
         function/'s, installed together as its Dockerfile installs both) and of its
-        package.json attached."""
+        package.json files (likewise) attached, and its go.mod's module built into the
+        binary `go build` names (golang-http's `handler`)."""
         names = await asyncio.to_thread(_top_names, code)
-        if not names & {"requirements.txt", "package.json", "function"}:
+        if not names & {"requirements.txt", "package.json", "function", "go.mod"}:
             return code
         self.work_dir.mkdir(parents=True, exist_ok=True)
         source = Path(await asyncio.to_thread(tempfile.mkdtemp, "-src", "build-", self.work_dir))
@@ -125,12 +129,20 @@ class Builder:
                 merged = source / ".requirements.txt"
                 merged.write_text("\n".join(texts))
                 steps.append(await self.toolchains.python_env(namespace, merged))
-            if (source / "package.json").is_file() and "node_modules" not in names:
-                steps.append(await self.toolchains.node_env(namespace, source / "package.json"))
-            if not steps:
+            package_json = await asyncio.to_thread(merged_package_json, source)
+            if package_json is not None and "node_modules" not in names:
+                steps.append(await self.toolchains.node_env(namespace, package_json))
+            extra: dict[str, tuple[bytes, int]] = {}
+            if (source / "go.mod").is_file():
+                binary = await asyncio.to_thread(binary_name, source / "go.mod")
+                made = await self.toolchains.go_binary(namespace, source, binary)
+                steps.append(made)
+                extra[binary] = (await asyncio.to_thread((made.path / binary).read_bytes), 0o755)
+            hashes = {s.family: s.key for s in steps if s.family in (PYTHON, NODE)}
+            if hashes:
+                extra[MANIFEST] = (manifest_bytes(hashes), 0o644)
+            if not extra:
                 return code
-            hashes = {step.family: step.key for step in steps}
-            extra = {MANIFEST: (manifest_bytes(hashes), 0o644)}
             return await asyncio.to_thread(_rezip, code, extra)
         finally:
             await asyncio.to_thread(shutil.rmtree, source, True)

@@ -20,7 +20,9 @@ T = TypeVar("T")
 #: the machine's settings a build passes on to pip, npm and go (proxies, package indexes,
 #: CA bundles); nothing else of the server's environment reaches a build
 _PASSED = ("http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")
-_PASSED_PREFIXES = ("PIP_", "NPM_CONFIG_", "npm_config_", "GOFLAGS", "GOPROXY")
+_PASSED_PREFIXES = ("PIP_", "NPM_CONFIG_", "npm_config_")
+#: Go's checksum and private-module settings (its proxy is settings.goproxy)
+_PASSED_GO = ("GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOINSECURE")
 #: the most log kept per step
 _LOG_MAX_LINES = 400
 
@@ -28,7 +30,8 @@ _LOG_MAX_LINES = 400
 def passed_env() -> dict[str, str]:
     out = {}
     for key, value in os.environ.items():
-        if key in _PASSED or key.upper() in _PASSED or key.startswith(_PASSED_PREFIXES):
+        named = key in _PASSED or key.upper() in _PASSED or key in _PASSED_GO
+        if named or key.startswith(_PASSED_PREFIXES):
             out[key] = value
     return out
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sluice.build.cache import BuildCache, digest, tree_parts
 from sluice.build.errors import BuildFailed
+from sluice.build.gomod import fold_local_modules
 from sluice.build.step import Step
 from sluice.runtime.bundle import MANIFEST, NODE, PYTHON
 from sluice.runtime.interpreters import Interpreter
@@ -49,9 +50,11 @@ def _version(argv: Sequence[str]) -> str:
 
 
 class Toolchains:
-    def __init__(self, step: Step, cache: BuildCache) -> None:
+    def __init__(self, step: Step, cache: BuildCache, go_proxy: str = "off") -> None:
         self.step = step
         self.cache = cache
+        #: Go's GOPROXY for module downloads (settings.goproxy)
+        self.go_proxy = go_proxy
         self.go = shutil.which("go")
         self.npm = shutil.which("npm")
         self._versions: dict[str, str] = {}
@@ -85,8 +88,9 @@ class Toolchains:
             path, log = await self.step.run(name, prepare, collect, visible)
             return Made(name, family, key, path, False, log)
 
-    async def go_binary(self, namespace: str, source: Path) -> Made:
-        """`go build` of the function (standard library only: no module downloads)."""
+    async def go_binary(self, namespace: str, source: Path, binary: str = GO_BINARY) -> Made:
+        """`go build` of the function into `binary`: the modules its go.mod requires come
+        from `go_proxy` (none when it is off), those in its own directories from there."""
         go = self.go
         if go is None:
             raise BuildFailed(
@@ -95,29 +99,36 @@ class Toolchains:
             )
         version = await self._version_of([go, "env", "GOVERSION"])
         # func.yaml is not Go's input: the version `fn deploy` bumps in it is no reason to build
-        parts = await asyncio.to_thread(tree_parts, source, (MANIFEST, GO_BINARY, FUNC_YAML))
-        key = digest(GO, version, *parts)
+        skipped = (MANIFEST, GO_BINARY, FUNC_YAML, binary)
+        parts = await asyncio.to_thread(tree_parts, source, skipped)
+        named = [] if binary == GO_BINARY else [binary]  # the keys of `func` builds stay
+        key = digest(GO, version, *named, *parts)
+        proxy = self.go_proxy
 
         def prepare(home: Path) -> tuple[list[str], dict[str, str]]:
             shutil.copytree(source, home, dirs_exist_ok=True)
-            (home / GO_BINARY).unlink(missing_ok=True)
+            (home / binary).unlink(missing_ok=True)
             if not (home / "go.mod").exists():
                 language = ".".join(version.removeprefix("go").split(".")[:2]) or "1.19"
                 (home / "go.mod").write_text(f"module func\n\ngo {language}\n")
+            fold_local_modules(home)
             # go ignores a go.mod in the temporary directory itself: give it another one
             (home / ".tmp").mkdir()
             env = {
                 "TMPDIR": str(home / ".tmp"),
                 "CGO_ENABLED": "0",
-                "GOPROXY": "off",
-                "GOFLAGS": "-mod=mod",
+                "GOPROXY": proxy,
+                # go.sum is written as modules come (a template's go.sum, when it has one,
+                # is checked); the module cache may be removed with the directory
+                "GOFLAGS": "-mod=mod -modcacherw",
                 "GOTOOLCHAIN": "local",
                 "GOCACHE": str(home / ".gocache"),
                 "GOPATH": str(home / ".gopath"),
             }
-            return [go, "build", "-o", str(home / _OUT / GO_BINARY), "."], env
+            return [go, "build", "-o", str(home / _OUT / binary), "."], env
 
-        return await self._build("go build", namespace, GO, key, prepare)
+        visible = [Path(p) for p in _file_proxies(proxy)]
+        return await self._build("go build", namespace, GO, key, prepare, visible)
 
     async def python_env(
         self, namespace: str, requirements: Path, python: Interpreter | None = None
@@ -164,3 +175,9 @@ class Toolchains:
             return argv, env
 
         return await self._build("npm install", namespace, NODE, key, prepare)
+
+
+def _file_proxies(proxy: str) -> list[str]:
+    """The directories of GOPROXY's file:// entries, which the build must see."""
+    entries = proxy.replace("|", ",").split(",")
+    return [e.removeprefix("file://") for e in entries if e.startswith("file:///")]

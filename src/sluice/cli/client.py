@@ -96,6 +96,11 @@ class Invoked:
         return self.status != 202
 
 
+#: the most of a plain-text error shown: OpenFaaS's errors are text, and a failed build's
+#: carries its log (the compiler's or pip's own words come last)
+_TEXT_ERROR_MAX = 8192
+
+
 def _error_message(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -104,7 +109,9 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return str(body["error"])
     text = response.text.strip()
-    return text[:200] if text and not text.startswith(("{", "<")) else "request failed"
+    if not text or text.startswith(("{", "<")):
+        return "request failed"
+    return text if len(text) <= _TEXT_ERROR_MAX else "..." + text[-_TEXT_ERROR_MAX:]
 
 
 _ENTITY_PATH = re.compile(

@@ -30,9 +30,9 @@ from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
-from sluice.runtime.process_fn import CommandError, prepare
+from sluice.runtime.process_fn import EXIT_BYTES, EXIT_LINES, CommandError, prepare
 from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
-from sluice.sandbox.api_bridge import Forward
+from sluice.sandbox.api_bridge import Forward, SamePort
 from sluice.sandbox.base import Sandbox
 
 #: how long a server may take to listen
@@ -68,6 +68,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def port_taken(port: int) -> bool:
+    """Something on this machine listens on `port` already (any address, IPv4 or both)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
 
 
 def upstream_port(env: Mapping[str, str]) -> int | None:
@@ -182,7 +193,11 @@ class HttpFunctions:
         except (CommandError, StartFailed) as exc:
             shutil.rmtree(home, ignore_errors=True)
             raise StartFailed(str(exc)) from exc
-        port = 0 if socket_path else upstream_port(action.env) or free_port()
+        fixed = None if socket_path else upstream_port(action.env)
+        port = 0 if socket_path else fixed or free_port()
+        # a template's own port (python3-http's 5000) held by another server here is
+        # reached as if it were this one's, where the process shares the host's network
+        taken = fixed is not None and await asyncio.to_thread(port_taken, fixed)
         where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
         deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
         env = {**action.env, **where, "mode": "http", **command_paths(home, deps, action.env)}
@@ -210,6 +225,13 @@ class HttpFunctions:
         self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
         try:
             await self._listening(server, logs)
+            if taken and isinstance(server.reach, SamePort):
+                raise StartFailed(
+                    f"port {port} (the function's upstream_url) was in use on this machine"
+                    " before its server started (another function's server of the same"
+                    " port?): with the host's network (no sandbox of its own) two"
+                    " functions cannot listen on one port"
+                )
         except StartFailed:
             await self._stop(server)
             raise
@@ -372,18 +394,14 @@ class HttpFunctions:
         await self._client.aclose()
 
 
-#: how much of what a server wrote before it died the error carries
-_EXIT_LINES, _EXIT_BYTES = 20, 4096
-
-
 async def _early_exit(child: Child, logs: CallLogs) -> str:
     """Why a server died before listening: its status and the end of its stderr (a
     traceback, a missing module), so that the caller's 500 says it, not only the logs."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(EXIT_NOTICE_SECONDS):
             await asyncio.shield(child.closed)  # its last lines may still be in the pipe
-    said = logs.last_text(STDERR, _EXIT_LINES, _EXIT_BYTES) or logs.last_text(
-        STDOUT, _EXIT_LINES, _EXIT_BYTES
+    said = logs.last_text(STDERR, EXIT_LINES, EXIT_BYTES) or logs.last_text(
+        STDOUT, EXIT_LINES, EXIT_BYTES
     )
     status = f"the server exited (status {child.returncode}) before listening"
     return f"{status}:\n{said}" if said else status

@@ -31,6 +31,13 @@ from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, 
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import DEFAULT_PATH
 
+#: of-watchdog's streaming mode: a process per call as here, its stdout the body and its
+#: stderr the logs only (upstream has sent 200 before the process ends; here the answer
+#: waits for the end, so a failure answers 500 with the end of the stderr it wrote)
+STREAMING = "streaming"
+#: how much of what a process wrote to stderr before it failed a 500 carries
+EXIT_LINES, EXIT_BYTES = 40, 4096  # a Node.js error with its stack fits
+
 
 class CommandError(Exception):
     """The function has no command to run."""
@@ -114,7 +121,7 @@ class ProcessFunctions:
         spec = self.sandbox.launch(
             command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
         )
-        combine = _flag(action.env, "combine_output", True)
+        combine = _flag(action.env, "combine_output", action.env.get("mode") != STREAMING)
         with (
             tempfile.TemporaryFile(dir=self.work_dir) as stdin,
             tempfile.TemporaryFile(dir=self.work_dir) as stdout,
@@ -148,25 +155,31 @@ class ProcessFunctions:
                 f"more than {request.result_limit_bytes} bytes."
             )
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms, end)
+        said = b""
+        if ended.returncode != 0 and not combine:
+            said = logs.last_text(STDERR, EXIT_LINES, EXIT_BYTES).encode()
         seconds = (end - start_ms) / 1000
         logs.add(STDERR, f"Wrote {len(body)} Bytes - Duration: {seconds:f} seconds".encode())
         if _flag(action.env, "write_debug", False):
             for line in body.splitlines():
                 logs.add(STDERR, line)
-        outcome, result = _answer(action.env, ended.returncode, body)
+        outcome, result = _answer(action.env, ended.returncode, body, said)
         return RunResult(outcome, result, logs.lines(), start_ms, end, init_ms, len(body))
 
 
 def _answer(
-    env: Mapping[str, str], returncode: int | None, body: bytes
+    env: Mapping[str, str], returncode: int | None, body: bytes, said: bytes = b""
 ) -> tuple[Outcome, dict[str, Any]]:
-    """200 with the output, or 500 with `exit status N` and the output, as the watchdog."""
+    """200 with the output, or 500 with `exit status N` and the output, as the watchdog
+    (and `said`, the stderr of a process whose stderr is not in its output)."""
     content_type = env.get("content_type")
     headers = {"Content-Type": content_type} if content_type else {}
     if returncode == 0:
         return Outcome.SUCCESS, response(200, headers, body)
     status = f"exit status {returncode}\n".encode()
-    return Outcome.APPLICATION_ERROR, {"error": response(500, headers, status + body)}
+    if said and body and not body.endswith(b"\n"):
+        said = b"\n" + said
+    return Outcome.APPLICATION_ERROR, {"error": response(500, headers, status + body + said)}
 
 
 def _read(file: IO[bytes], limit: int) -> bytes:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.cli import sluice
 from tests.support.server import SluiceServer, put_action
 
 from sluice.records import TERMINAL_STATES
@@ -40,6 +42,21 @@ def open_client(server: SluiceServer) -> httpx.Client:
     """A client without credentials: it may invoke OpenFaaS functions (by default), and
     nothing else; reading or cancelling calls takes `server.client()`, with the key."""
     return httpx.Client(base_url=server.url, timeout=90)
+
+
+def deploy_dir(server: SluiceServer, name: str, folder: Path) -> None:
+    """`sluice function deploy NAME --dir FOLDER`, replacing what an earlier run left."""
+    sluice(server, "function", "remove", name, ok=False)
+    sluice(server, "function", "deploy", name, "--dir", str(folder))
+
+
+def died_saying(server: SluiceServer, name: str) -> str:
+    """The 500 a call of function `name` answers when its server dies before listening."""
+    with open_client(server) as anyone:
+        answer = anyone.post(f"/function/{name}", content=b"x")
+    assert answer.status_code == 500, answer.text
+    assert "before listening" in answer.text
+    return answer.text
 
 
 def make_function(server: SluiceServer, name: str, code: str, **fields: Any) -> None:

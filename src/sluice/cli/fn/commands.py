@@ -53,9 +53,10 @@ def fn() -> None:
     "format_",
     type=click.Choice(FORMATS),
     help=(
-        "http-stream (python, node; the default): Fn's FDKs, func.yaml as today's `fn init`"
-        " writes it; default (go's default): body on stdin, output on stdout; json: a JSON"
-        " object per call on stdin and per answer on stdout."
+        "http-stream (python's and node's default; go with fdk-go, which the server's"
+        " SLUICE_GOPROXY must provide): Fn's FDKs, func.yaml as today's `fn init` writes it;"
+        " default (go's default): body on stdin, output on stdout; json: a JSON object per"
+        " call on stdin and per answer on stdout."
     ),
 )
 @click.option(
@@ -66,7 +67,8 @@ def fn() -> None:
 def init(name: str | None, runtime: str, format_: str | None, trigger: str | None) -> None:
     """Create a hello-world function in directory NAME (or here)."""
     language = templates.family(runtime)
-    # Go: seed 004's stdin/stdout function (Go's FDK, fdk-go, needs a module download)
+    # Go: seed 004's stdin/stdout function, which builds with no module download (Go's FDK,
+    # fdk-go, needs one: --format http-stream writes what today's `fn init` writes)
     format_ = format_ or ("default" if language == "go" else "http-stream")
     if (language, format_) not in templates.TEMPLATES:
         raise click.UsageError(f"the {runtime} runtime has no {format_} template (no FDK here)")

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 #: Fn's runtime images for a runtime name, and the memory `fn init` sets for it
-_IMAGE_VERSIONS = {"python": "3.12", "node": "24"}
+_IMAGE_VERSIONS = {"python": "3.12", "node": "24", "go": "1.24"}
+#: the fdk-go `fn init` requires (it asks GitHub for the newest tag; this was it)
+FDK_GO_VERSION = "v0.0.66"
 _INIT_MEMORY = {"python": 256}
 
 GO_DEFAULT = """package main
@@ -90,6 +92,38 @@ fdk.handle(function (input) {
   const name = (input && input.name) || 'World';
   return { message: 'Hello ' + name };
 });
+"""
+
+GO_FDK = """package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	fdk "github.com/fnproject/fdk-go"
+)
+
+func main() {
+	fdk.Handle(fdk.HandlerFunc(greet))
+}
+
+// greet answers {"message":"Hello <name>"} to a body {"name": ...}, Hello World to any other.
+func greet(ctx context.Context, in io.Reader, out io.Writer) {
+	who := struct {
+		Name string `json:"name"`
+	}{Name: "World"}
+	json.NewDecoder(in).Decode(&who)
+	json.NewEncoder(out).Encode(map[string]string{"message": fmt.Sprintf("Hello %s", who.Name)})
+}
+"""
+
+#: go.mod as `fn init --runtime go` writes it (a blank line first, no go directive)
+GO_FDK_MOD = f"""
+module func
+
+require github.com/fnproject/fdk-go {FDK_GO_VERSION}
 """
 
 GO_JSON = """package main
@@ -186,7 +220,17 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
 """
 
 #: the runtime names `fn init --runtime` takes (Fn's image versions)
-INIT_RUNTIMES = ("go", "python", "python3.12", "python3.11", "node", "node24", "node22")
+INIT_RUNTIMES = (
+    "go",
+    "go1.24",
+    "go1.23",
+    "python",
+    "python3.12",
+    "python3.11",
+    "node",
+    "node24",
+    "node22",
+)
 
 #: (runtime, format) -> {file name: content}, entrypoint
 TEMPLATES: dict[tuple[str, str], tuple[dict[str, str], str]] = {
@@ -201,6 +245,7 @@ TEMPLATES: dict[tuple[str, str], tuple[dict[str, str], str]] = {
         {"func.js": NODE_FDK, "package.json": ""},
         "node func.js",
     ),
+    ("go", "http-stream"): ({"func.go": GO_FDK, "go.mod": GO_FDK_MOD}, "./func"),
     ("go", "json"): ({"func.go": GO_JSON}, "./func"),
     ("python", "json"): ({"func.py": PYTHON_JSON}, "python3 func.py"),
     ("node", "json"): ({"func.js": NODE_JSON}, "node func.js"),
