@@ -112,8 +112,9 @@ def test_top_in_tmux_shows_the_queue_running_calls_and_slowest(
 
 
 def test_top_once_fits_the_terminal_and_json_is_the_same_figures(
-    server: SluiceServer, tmp_path: Path
+    new_server: Callable[..., SluiceServer], tmp_path: Path
 ) -> None:
+    server = new_server().start()  # of its own: the slowest ten are those of this test
     deploy(server, tmp_path)
     narrow = sluice(server, "top", "--once", env={**server.cli_env, "COLUMNS": "60"})
     lines = narrow.stdout.splitlines()

@@ -25,6 +25,7 @@ from sluice.cli.output import (
     print_count,
     print_json,
     print_listing,
+    show,
     with_client,
 )
 
@@ -268,18 +269,22 @@ def update(client: SluiceClient, /, name: EntityName, file: Path | None, **optio
 @click.option("--code", is_flag=True, help="Print the action's code only.")
 @click.option("--url", is_flag=True, help="Print the action's web or API URL only.")
 @click.option("--curl", is_flag=True, help="Print its URL and curl lines calling it.")
+@json_option("Print it as JSON (with --code: {code}; --url: {url}; --curl: {curl: [lines]}).")
 @with_client
-def get(client: SluiceClient, /, name: EntityName, code: bool, url: bool, curl: bool) -> None:
+def get(
+    client: SluiceClient, /, name: EntityName, code: bool, url: bool, curl: bool, as_json: bool
+) -> None:
     """Print action NAME (without its code)."""
     record = client.get_action(name, code=code)
     if code:
-        click.echo(action_code(record))
+        show({"code": action_code(record)}, as_json, lambda v: v["code"])
     elif url:
-        click.echo(action_url(client.config.apihost, record))
+        show({"url": action_url(client.config.apihost, record)}, as_json, lambda v: v["url"])
     elif curl:
-        click.echo("\n".join(action_curl(client.config.apihost, client.config.auth, record)))
+        lines = action_curl(client.config.apihost, client.config.auth, record)
+        show({"curl": lines}, as_json, lambda v: "\n".join(v["curl"]))
     else:
-        print_json(record)
+        show(record, as_json)
 
 
 def action_code(record: Json) -> str:
@@ -297,7 +302,7 @@ def list_(
 ) -> None:
     """List actions, newest first."""
     if count:
-        print_count(client.count_actions(), "actions")
+        print_count(client.count_actions(), "actions", as_json)
         return
     own = f"{client.config.namespace}/"
     found = client.list_actions(limit, skip)

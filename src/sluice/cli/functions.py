@@ -11,7 +11,14 @@ import click
 
 from sluice.cli.client import SluiceClient
 from sluice.cli.fn.bundle import zip_directory
-from sluice.cli.output import CommandError, note, print_json, print_listing, with_client
+from sluice.cli.output import (
+    CommandError,
+    json_option,
+    note,
+    print_listing,
+    show,
+    with_client,
+)
 from sluice.cli.template_env import dockerfile_env
 
 Json = dict[str, Any]
@@ -95,7 +102,7 @@ def deploy(client: SluiceClient, /, name: str, **options: Any) -> None:
 
 
 @function.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the FunctionStatus list as JSON.")
+@json_option("Print the FunctionStatus list as JSON.")
 @with_client
 def list_(client: SluiceClient, /, as_json: bool) -> None:
     """List functions (every action of the namespace)."""
@@ -110,10 +117,11 @@ def _row(item: Json) -> list[str]:
 
 @function.command("get")
 @click.argument("name")
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_client
-def get(client: SluiceClient, /, name: str) -> None:
+def get(client: SluiceClient, /, name: str, as_json: bool) -> None:
     """Print function NAME's FunctionStatus."""
-    print_json(client.json("GET", f"/system/function/{name}"))
+    show(client.json("GET", f"/system/function/{name}"), as_json)
 
 
 @function.command("remove")
