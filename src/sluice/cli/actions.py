@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from sluice.cli.output import (
     show,
     with_client,
 )
+from sluice.cli.progress import working
 
 Pair = tuple[str, str]
 
@@ -230,7 +232,10 @@ def put_action(
     options: ActionOptions,
     overwrite: bool,
 ) -> None:
-    stored = client.put_action(name, action_body(name, file, options), overwrite)
+    body = action_body(name, file, options)
+    # the server builds at the put (a zip's dependencies, a Go binary): it may take a while
+    with working(f"{'updating' if overwrite else 'creating'} action {name.path}"):
+        stored = client.put_action(name, body, overwrite)
     if options.as_json:
         print_json(stored)
 
@@ -356,7 +361,9 @@ def invoke(
     result: bool,
 ) -> None:
     """Invoke action NAME; without --blocking print the activation id at once."""
-    invoked = client.invoke(name, invoke_params(params, param_file), blocking or result)
+    waits = blocking or result
+    with working(f"running {name.path}") if waits else nullcontext():
+        invoked = client.invoke(name, invoke_params(params, param_file), waits)
     if not invoked.finished and (blocking or result):
         activation_id = invoked.body["activationId"]
         print_json(invoked.body)

@@ -32,6 +32,7 @@ from sluice.cli.output import (
     show,
     with_client,
 )
+from sluice.cli.progress import working
 from sluice.records import TERMINAL_STATES
 
 ACTIVATION_COLUMNS = (
@@ -250,8 +251,10 @@ def get(
     resolved = resolve_id(client, activation_id, last)
     if wait is None:
         show(record_or_state(client, resolved), as_json)
-    else:
-        show(wait_for_record(client, resolved, wait), as_json)
+        return
+    with working(f"waiting for {resolved}", limit=wait):
+        found = wait_for_record(client, resolved, wait)
+    show(found, as_json)
 
 
 _SHORTEST_ID = 26

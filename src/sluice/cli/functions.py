@@ -19,6 +19,7 @@ from sluice.cli.output import (
     show,
     with_client,
 )
+from sluice.cli.progress import working
 from sluice.cli.template_env import dockerfile_env
 
 Json = dict[str, Any]
@@ -95,9 +96,10 @@ def function() -> None:
 def deploy(client: SluiceClient, /, name: str, **options: Any) -> None:
     """Deploy function NAME: create it, or replace it when it exists."""
     spec = deployment(name, options)
-    replaced = client.request("PUT", "/system/functions", body=spec, accept=(404,))
-    if replaced.status_code == 404:
-        client.request("POST", "/system/functions", body=spec)
+    with working(f"deploying {name}"):  # the server builds a template's function at deploy
+        replaced = client.request("PUT", "/system/functions", body=spec, accept=(404,))
+        if replaced.status_code == 404:
+            client.request("POST", "/system/functions", body=spec)
     click.echo(f"Deployed. {name}: {client.config.apihost}/function/{name}")
 
 

@@ -24,6 +24,7 @@ from sluice.cli.fn.funcyaml import (
 )
 from sluice.cli.fn.session import with_fn_client
 from sluice.cli.output import CommandError, json_option, note, print_json, show
+from sluice.cli.progress import working
 
 
 def _app(app: str) -> str:
@@ -131,7 +132,8 @@ def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory:
     if func.schema_version is not None:
         click.echo(f"Deploying {func.name} to app: {app}")
         click.echo(f"Building image {func.name}:{version}")
-        v2_deploy.deploy(client, app, func, _route_body(func, version)["route"])
+        with working(f"building {func.name}:{version}"):
+            v2_deploy.deploy(client, app, func, _route_body(func, version)["route"])
         # told once the server has built and taken it: a failed deploy bumps nothing
         if not no_bump:
             write_version(func, version)
@@ -139,9 +141,10 @@ def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory:
         return
     path = func.route_path
     click.echo(f"Deploying {func.name} to app: {app} at path: {path}")
-    answer = client.json(
-        "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
-    )
+    with working(f"building {func.name}:{version}"):
+        answer = client.json(
+            "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
+        )
     # told once the server has built and taken it: a failed deploy bumps nothing
     if not no_bump:
         write_version(func, version)
