@@ -91,7 +91,7 @@ def test_top_in_tmux_shows_the_queue_running_calls_and_slowest(
             raise AssertionError(f"{exc}; the last screen:\n{seen[0]}") from None
         if SCREENS:
             Path(SCREENS).mkdir(parents=True, exist_ok=True)
-            (Path(SCREENS) / "sluice-top.txt").write_text(screen)
+            (Path(SCREENS) / "sluice-top.txt").write_text(screen.rstrip() + "\n")
         assert "sluice top  guest at " + srv.url in screen
         assert "Running (1)" in screen
         running = screen.split("Running (1)")[1].split("Slowest")[0]

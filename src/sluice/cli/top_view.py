@@ -42,7 +42,7 @@ def _table(title: str, *columns: str) -> Table:
 
 def _summary(stats: dict[str, Any]) -> Table:
     window = stats.get("windowSeconds", 60)
-    table = Table(box=box.SIMPLE_HEAD, expand=True)
+    table = Table(box=box.SIMPLE_HEAD)
     by_status: dict[str, int] = dict(stats.get("byStatus") or {})
     shown = [s for s in STATUSES if s in by_status] + sorted(set(by_status) - set(STATUSES))
     headers = ["QUEUED", "OLDEST WAIT", "RUNNING", f"ENDED ({window}s)", "ENDED/S"]
