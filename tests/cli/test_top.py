@@ -12,8 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from tests.support.cli import sluice, sluice_json
 from tests.support.server import SLUICE, SluiceServer, wait_for
+
+from sluice.cli.top_view import duration, render
 
 SLEEPER = """
 function main(args) {
@@ -125,3 +128,20 @@ def test_top_once_fits_the_terminal_and_json_is_the_same_figures(
     stats = sluice_json(server, "top", "--json", "--window", "3600")
     assert stats["windowSeconds"] == 3600
     assert {"guest/quick", "guest/slow"} <= {item["action"] for item in stats["slowest"]}
+
+
+def test_a_stale_screen_says_why_and_durations_read_short() -> None:
+    stats = {"namespace": "guest", "now": 1796608160993, "queued": 3, "byStatus": {"timeout": 2}}
+    console = Console(width=60, record=True, color_system=None)
+    console.print(render(stats, "http://h:1", problem="not updated: cannot reach Sluice"))
+    text = console.export_text()
+    assert "not updated: cannot reach Sluice" in text
+    assert "TIMEOUT" in text
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert [duration(v) for v in (None, 850, 12_400, 185_000, 7_800_000)] == [
+        "--",
+        "850 ms",
+        "12.4 s",
+        "3m05s",
+        "2h10m",
+    ]
