@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ from sluice.cli.output import (
     print_count,
     print_json,
     print_listing,
+    show,
     with_client,
 )
+from sluice.cli.progress import working
 
 Pair = tuple[str, str]
 
@@ -229,7 +232,10 @@ def put_action(
     options: ActionOptions,
     overwrite: bool,
 ) -> None:
-    stored = client.put_action(name, action_body(name, file, options), overwrite)
+    body = action_body(name, file, options)
+    # the server builds at the put (a zip's dependencies, a Go binary): it may take a while
+    with working(f"{'updating' if overwrite else 'creating'} action {name.path}"):
+        stored = client.put_action(name, body, overwrite)
     if options.as_json:
         print_json(stored)
 
@@ -268,18 +274,22 @@ def update(client: SluiceClient, /, name: EntityName, file: Path | None, **optio
 @click.option("--code", is_flag=True, help="Print the action's code only.")
 @click.option("--url", is_flag=True, help="Print the action's web or API URL only.")
 @click.option("--curl", is_flag=True, help="Print its URL and curl lines calling it.")
+@json_option("Print it as JSON (with --code: {code}; --url: {url}; --curl: {curl: [lines]}).")
 @with_client
-def get(client: SluiceClient, /, name: EntityName, code: bool, url: bool, curl: bool) -> None:
+def get(
+    client: SluiceClient, /, name: EntityName, code: bool, url: bool, curl: bool, as_json: bool
+) -> None:
     """Print action NAME (without its code)."""
     record = client.get_action(name, code=code)
     if code:
-        click.echo(action_code(record))
+        show({"code": action_code(record)}, as_json, lambda v: v["code"])
     elif url:
-        click.echo(action_url(client.config.apihost, record))
+        show({"url": action_url(client.config.apihost, record)}, as_json, lambda v: v["url"])
     elif curl:
-        click.echo("\n".join(action_curl(client.config.apihost, client.config.auth, record)))
+        lines = action_curl(client.config.apihost, client.config.auth, record)
+        show({"curl": lines}, as_json, lambda v: "\n".join(v["curl"]))
     else:
-        print_json(record)
+        show(record, as_json)
 
 
 def action_code(record: Json) -> str:
@@ -297,7 +307,7 @@ def list_(
 ) -> None:
     """List actions, newest first."""
     if count:
-        print_count(client.count_actions(), "actions")
+        print_count(client.count_actions(), "actions", as_json)
         return
     own = f"{client.config.namespace}/"
     found = client.list_actions(limit, skip)
@@ -351,7 +361,9 @@ def invoke(
     result: bool,
 ) -> None:
     """Invoke action NAME; without --blocking print the activation id at once."""
-    invoked = client.invoke(name, invoke_params(params, param_file), blocking or result)
+    waits = blocking or result
+    with working(f"running {name.path}") if waits else nullcontext():
+        invoked = client.invoke(name, invoke_params(params, param_file), waits)
     if not invoked.finished and (blocking or result):
         activation_id = invoked.body["activationId"]
         print_json(invoked.body)

@@ -23,13 +23,16 @@ from sluice.cli.output import (
     annotation,
     entity_name,
     format_datetime,
+    json_option,
     list_options,
     note,
     print_count,
     print_json,
     print_table,
+    show,
     with_client,
 )
+from sluice.cli.progress import working
 from sluice.records import TERMINAL_STATES
 
 ACTIVATION_COLUMNS = (
@@ -208,7 +211,7 @@ def list_(
     """List activations, newest first, below the calls not finished yet (queued, running:
     in the table only, on its first page); NAME filters by action."""
     if count:
-        print_count(client.count_activations(name, since, upto), "activations")
+        print_count(client.count_activations(name, since, upto), "activations", as_json)
         return
     own = f"{client.config.namespace}/"
     found = client.list_activations(name, limit, skip, since, upto, docs=full)
@@ -233,17 +236,25 @@ def list_(
     metavar="[SECONDS]",
     help="Wait until the call has finished (at most SECONDS), then print its record.",
 )
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_client
 def get(
-    client: SluiceClient, /, activation_id: str | None, last: bool, wait_given: str | None
+    client: SluiceClient,
+    /,
+    activation_id: str | None,
+    last: bool,
+    wait_given: str | None,
+    as_json: bool,
 ) -> None:
     """Print activation ID; a call not finished yet shows its live state."""
     activation_id, wait = _wait_and_id(wait_given, activation_id)
     resolved = resolve_id(client, activation_id, last)
     if wait is None:
-        print_json(record_or_state(client, resolved))
-    else:
-        print_json(wait_for_record(client, resolved, wait))
+        show(record_or_state(client, resolved), as_json)
+        return
+    with working(f"waiting for {resolved}", limit=wait):
+        found = wait_for_record(client, resolved, wait)
+    show(found, as_json)
 
 
 _SHORTEST_ID = 26
@@ -268,22 +279,27 @@ def _wait_and_id(wait: str | None, activation_id: str | None) -> tuple[str | Non
 
 @activation.command("result")
 @id_argument
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_client
-def result(client: SluiceClient, /, activation_id: str | None, last: bool) -> None:
+def result(client: SluiceClient, /, activation_id: str | None, last: bool, as_json: bool) -> None:
     """Print the response of activation ID: result, size, success, status."""
     resolved = resolve_id(client, activation_id, last)
     with explained_unfinished(client, resolved):
-        print_json(client.activation_result(resolved))
+        show(client.activation_result(resolved), as_json)
 
 
 @activation.command("logs")
 @id_argument
 @click.option("-r", "--strip", is_flag=True, help="Only the text: no timestamps, no stream.")
+@json_option("Print the lines as a JSON list.")
 @with_client
-def logs(client: SluiceClient, /, activation_id: str | None, last: bool, strip: bool) -> None:
+def logs(
+    client: SluiceClient, /, activation_id: str | None, last: bool, strip: bool, as_json: bool
+) -> None:
     """Print the log lines of activation ID."""
     resolved = resolve_id(client, activation_id, last)
     with explained_unfinished(client, resolved):
         lines = client.activation_logs(resolved)
-    for line in lines:
-        click.echo(strip_log_line(line) if strip else line)
+    shown = [strip_log_line(line) if strip else line for line in lines]
+    if shown or as_json:
+        show(shown, as_json, "\n".join)

@@ -379,3 +379,9 @@ class SluiceClient:
         path = f"/sluice/v1/namespaces/{self._namespace()}/calls/{quote(call_id, safe='')}"
         found: Json = self._json("GET", path, params=params)
         return found
+
+    def stats(self, window: int | None = None) -> Json:
+        """The namespace's queue, running calls, rates and slowest functions (`sluice top`)."""
+        path = f"/sluice/v1/namespaces/{self._namespace()}/stats"
+        found: Json = self._json("GET", path, params={"window": window})
+        return found

@@ -18,7 +18,7 @@ from sluice.cli.clientconfig import (
     read_wskprops,
     write_client_config,
 )
-from sluice.cli.output import print_table, reported_errors
+from sluice.cli.output import fitted_table, json_option, reported_errors, show
 
 _FIELDS = ("apihost", "auth", "namespace")
 
@@ -36,8 +36,9 @@ def context() -> None:
     is_flag=True,
     help="As `export` lines for the aio CLI and the openwhisk npm client.",
 )
+@json_option("Print {apihost, namespace, auth, file} (or FIELD alone) as JSON.")
 @click.pass_context
-def get(ctx: click.Context, field: str | None, as_export: bool) -> None:
+def get(ctx: click.Context, field: str | None, as_export: bool, as_json: bool) -> None:
     """Print what commands use (flags, SLUICE_*, AIO_RUNTIME_*, then the file); FIELD alone
     prints one value (`export AIO_RUNTIME_AUTH=$(sluice context get auth)`)."""
     options: dict[str, Any] = ctx.find_root().obj or {}
@@ -45,20 +46,18 @@ def get(ctx: click.Context, field: str | None, as_export: bool) -> None:
         config = load_client_config(
             options.get("apihost"), options.get("auth"), options.get("namespace")
         )
+    settings = {
+        "apihost": config.apihost,
+        "namespace": config.namespace,
+        "auth": config.auth,
+        "file": str(client_config_path()),
+    }
     if field is not None:
-        click.echo(getattr(config, field))
-    elif as_export:
+        show({field: settings[field]}, as_json, lambda value: str(value[field]))
+    elif as_export and not as_json:
         click.echo(_exports(config))
     else:
-        print_table(
-            ("setting", "value"),
-            [
-                ("apihost", config.apihost),
-                ("namespace", config.namespace),
-                ("auth", config.auth),
-                ("file", str(client_config_path())),
-            ],
-        )
+        show(settings, as_json, lambda value: fitted_table(("setting", "value"), value.items()))
 
 
 def _exports(config: ClientConfig) -> str:

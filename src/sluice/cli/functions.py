@@ -11,7 +11,15 @@ import click
 
 from sluice.cli.client import SluiceClient
 from sluice.cli.fn.bundle import zip_directory
-from sluice.cli.output import CommandError, note, print_json, print_listing, with_client
+from sluice.cli.output import (
+    CommandError,
+    json_option,
+    note,
+    print_listing,
+    show,
+    with_client,
+)
+from sluice.cli.progress import working
 from sluice.cli.template_env import dockerfile_env
 
 Json = dict[str, Any]
@@ -88,14 +96,15 @@ def function() -> None:
 def deploy(client: SluiceClient, /, name: str, **options: Any) -> None:
     """Deploy function NAME: create it, or replace it when it exists."""
     spec = deployment(name, options)
-    replaced = client.request("PUT", "/system/functions", body=spec, accept=(404,))
-    if replaced.status_code == 404:
-        client.request("POST", "/system/functions", body=spec)
+    with working(f"deploying {name}"):  # the server builds a template's function at deploy
+        replaced = client.request("PUT", "/system/functions", body=spec, accept=(404,))
+        if replaced.status_code == 404:
+            client.request("POST", "/system/functions", body=spec)
     click.echo(f"Deployed. {name}: {client.config.apihost}/function/{name}")
 
 
 @function.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the FunctionStatus list as JSON.")
+@json_option("Print the FunctionStatus list as JSON.")
 @with_client
 def list_(client: SluiceClient, /, as_json: bool) -> None:
     """List functions (every action of the namespace)."""
@@ -110,10 +119,11 @@ def _row(item: Json) -> list[str]:
 
 @function.command("get")
 @click.argument("name")
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_client
-def get(client: SluiceClient, /, name: str) -> None:
+def get(client: SluiceClient, /, name: str, as_json: bool) -> None:
     """Print function NAME's FunctionStatus."""
-    print_json(client.json("GET", f"/system/function/{name}"))
+    show(client.json("GET", f"/system/function/{name}"), as_json)
 
 
 @function.command("remove")

@@ -22,6 +22,7 @@ from sluice.cli.packages import package
 from sluice.cli.prune import prune
 from sluice.cli.rules import rule
 from sluice.cli.secrets import secret
+from sluice.cli.top import top
 from sluice.cli.triggers import trigger
 
 
@@ -199,5 +200,6 @@ main.add_command(function)
 main.add_command(secret)
 main.add_command(nats_nkey)
 main.add_command(context)
+main.add_command(top)
 activation.add_command(prune)
 _share_options(main)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from sluice.cli.output import json_option, show
 from sluice.errors import SluiceError
 
 if TYPE_CHECKING:
@@ -53,11 +54,16 @@ def create(ctx: click.Context, name: str) -> None:
 
 
 @namespace.command("list")
+@json_option("Print [{name, uuid}] as JSON.")
 @click.pass_context
-def list_(ctx: click.Context) -> None:
+def list_(ctx: click.Context, as_json: bool) -> None:
     """List namespaces."""
-    for item in _with_namespaces(ctx, lambda ns: ns.all()):
-        click.echo(f"{item.name}\t{item.uuid}")
+    found = [
+        {"name": item.name, "uuid": item.uuid}
+        for item in _with_namespaces(ctx, lambda ns: ns.all())
+    ]
+    if found or as_json:
+        show(found, as_json, lambda items: "\n".join(f"{i['name']}\t{i['uuid']}" for i in items))
 
 
 @namespace.command("delete")

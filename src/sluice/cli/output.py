@@ -8,7 +8,11 @@ error (click's own), the HTTP status less 256 for an error answer (404: 148, 409
 from __future__ import annotations
 
 import functools
+import io
 import logging
+import os
+import shutil
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,6 +20,10 @@ from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 import orjson
+from rich.cells import cell_len
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from sluice.cli.client import ClientError, EntityName, SluiceClient
 from sluice.cli.clientconfig import ClientConfig, ConfigError, load_client_config
@@ -47,18 +55,79 @@ def print_json(value: Any) -> None:
     click.echo(format_json(value))
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Plain text columns, left aligned, two spaces apart, header first."""
-    lines = [list(headers), *(list(row) for row in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+#: the width of a table printed to no terminal, COLUMNS unset: a pipe gets whole values
+UNBOUNDED = 1_000_000
+
+
+def terminal_width() -> int | None:
+    """The width a table must fit: COLUMNS when set, else the terminal's when stdout is one;
+    None (no limit) when stdout is a pipe or a file, so that scripts read whole values."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+#: spaces between two columns of a table
+GAP = 2
+
+
+def fit_widths(widths: Sequence[int], room: int) -> list[int]:
+    """Column widths within `room`: the narrow columns keep theirs, the widest are cut to one
+    level (the most that fits), so that a long name does not squeeze a short status."""
+    if sum(widths) <= room:
+        return list(widths)
+    left, level = room, 1
+    for done, width in enumerate(sorted(widths)):
+        share = left // (len(widths) - done)
+        if width > share:
+            level = max(share, 1)
+            break
+        left -= width
+    return [min(width, level) for width in widths]
+
+
+def format_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], width: int | None = None
+) -> str:
+    """Plain text columns, left aligned, two spaces apart, header first; within `width`
+    the widest cells are cut short with `…` (Rich measures wide characters)."""
+    cells = [[Text(cell) for cell in row] for row in rows]
+    natural = [
+        max([cell_len(header), *(row[i].cell_len for row in cells)])
+        for i, header in enumerate(headers)
+    ]
+    room = (width or UNBOUNDED) - GAP * (len(headers) - 1)
+    table = Table(box=None, padding=(0, GAP, 0, 0), pad_edge=False, header_style="")
+    for header, fitted in zip(headers, fit_widths(natural, room), strict=True):
+        table.add_column(header, width=fitted, overflow="ellipsis", no_wrap=True)
+    for row in cells:
+        table.add_row(*row)
+    out = io.StringIO()
+    console = Console(file=out, width=width or UNBOUNDED, color_system=None, highlight=False)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
+
+
+def fitted_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table that fits the terminal (see `terminal_width`)."""
+    return format_table(headers, rows, terminal_width())
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    click.echo(format_table(headers, rows))
+    click.echo(fitted_table(headers, rows))
+
+
+def show(value: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
+    """What a read command prints: `value` as JSON with `--json` (or when it has no text
+    form), else `text(value)`. Every read command answers through here, so that `--json`
+    means the same everywhere: JSON alone on stdout, notes on stderr."""
+    if as_json or text is None:
+        print_json(value)
+    else:
+        click.echo(text(value))
 
 
 def print_listing(
@@ -68,14 +137,14 @@ def print_listing(
     row: Callable[[dict[str, Any]], Sequence[str]],
 ) -> None:
     """A list answer: raw JSON, or a table with one row per item."""
-    if as_json:
-        print_json(found)
-    else:
-        print_table(headers, (row(item) for item in found))
+    show(found, as_json, lambda items: fitted_table(headers, map(row, items)))
 
 
-def print_count(count: int, collection: str) -> None:
-    click.echo(f"You have {count} {collection} in this namespace.")
+def print_count(count: int, collection: str, as_json: bool = False) -> None:
+    """`--count`: a sentence, or OpenWhisk's own `{"actions": 3}` with `--json`."""
+    show(
+        {collection: count}, as_json, lambda _: f"You have {count} {collection} in this namespace."
+    )
 
 
 def format_datetime(epoch_ms: Any) -> str:
@@ -156,8 +225,8 @@ def with_client(fn: Callable[Concatenate[SluiceClient, P], R]) -> Callable[P, R]
     return command
 
 
-def json_option(help_text: str) -> Callable[[F], F]:
-    """`--json` as `as_json`."""
+def json_option(help_text: str = "Print the answer as JSON.") -> Callable[[F], F]:
+    """`--json` as `as_json`: every read command takes it (see `show`)."""
     return click.option("--json", "as_json", is_flag=True, help=help_text)
 
 

@@ -21,6 +21,7 @@ from sluice.cli.output import (
     json_option,
     list_options,
     print_json,
+    show,
     with_client,
 )
 from sluice.cli.triggers import (
@@ -159,10 +160,11 @@ def bind(
 
 @package.command("get")
 @click.argument("name", callback=plain_name)
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_client
-def get(client: SluiceClient, /, name: EntityName) -> None:
+def get(client: SluiceClient, /, name: EntityName, as_json: bool) -> None:
     """Print package NAME with its actions (`/ns/name` for another namespace's shared one)."""
-    print_json(client.get_entity(PACKAGES, name))
+    show(client.get_entity(PACKAGES, name), as_json)
 
 
 @package.command("list")

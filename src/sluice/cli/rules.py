@@ -14,6 +14,7 @@ from sluice.cli.output import (
     json_option,
     list_options,
     print_json,
+    show,
     with_client,
 )
 from sluice.cli.triggers import entity_path, plain_name, print_entities
@@ -99,18 +100,21 @@ def update(
 
 @rule.command("get")
 @click.argument("name", callback=plain_name)
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_client
-def get(client: SluiceClient, /, name: EntityName) -> None:
+def get(client: SluiceClient, /, name: EntityName, as_json: bool) -> None:
     """Print rule NAME."""
-    print_json(client.get_entity(RULES, name))
+    show(client.get_entity(RULES, name), as_json)
 
 
 @rule.command("status")
 @click.argument("name", callback=plain_name)
+@json_option("Print {status} as JSON.")
 @with_client
-def status(client: SluiceClient, /, name: EntityName) -> None:
+def status(client: SluiceClient, /, name: EntityName, as_json: bool) -> None:
     """Print `active` or `inactive`."""
-    click.echo(str(client.get_entity(RULES, name).get("status")))
+    found = str(client.get_entity(RULES, name).get("status"))
+    show({"status": found}, as_json, lambda v: v["status"])
 
 
 @rule.command("enable")

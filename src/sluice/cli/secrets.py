@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from sluice.cli.client import SluiceClient
-from sluice.cli.output import CommandError, note, print_listing, with_client
+from sluice.cli.output import CommandError, json_option, note, print_listing, with_client
 
 ROUTE = "/system/secrets"
 
@@ -94,7 +94,7 @@ def update(
 
 
 @secret.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@json_option("Print the list as JSON.")
 @with_client
 def list_(client: SluiceClient, /, as_json: bool) -> None:
     """List the secrets' names."""

@@ -28,6 +28,7 @@ from sluice.cli.output import (
     print_count,
     print_json,
     print_listing,
+    show,
     with_client,
 )
 
@@ -114,7 +115,7 @@ def print_entities(
     """A list command: `--count`, `--json` (the list answer as is) or a table, whose rows
     come from each entity's full record when `details`."""
     if count:
-        print_count(client.count_entities(collection), collection)
+        print_count(client.count_entities(collection), collection, as_json)
         return
     found = client.list_entities(collection, limit, skip)
     if details and not as_json:
@@ -264,16 +265,18 @@ def update(
 @click.option(
     "--curl", is_flag=True, help="Print that URL and curl lines firing it (with your key)."
 )
+@json_option("Print it as JSON (with --url: {url}; with --curl: {curl: [lines]}).")
 @with_client
-def get(client: SluiceClient, /, name: EntityName, url: bool, curl: bool) -> None:
+def get(client: SluiceClient, /, name: EntityName, url: bool, curl: bool, as_json: bool) -> None:
     """Print trigger NAME."""
     record = client.get_entity(TRIGGERS, name)
     if url:
-        click.echo(trigger_url(client.config.apihost, record))
+        show({"url": trigger_url(client.config.apihost, record)}, as_json, lambda v: v["url"])
     elif curl:
-        click.echo("\n".join(trigger_curl(client.config.apihost, client.config.auth, record)))
+        lines = trigger_curl(client.config.apihost, client.config.auth, record)
+        show({"curl": lines}, as_json, lambda v: "\n".join(v["curl"]))
     else:
-        print_json(record)
+        show(record, as_json)
 
 
 @trigger.command("list")

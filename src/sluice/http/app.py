@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 
 from sluice.dialects.fn import routes as fn
 from sluice.dialects.native import routes as native
+from sluice.dialects.native import stats as native_stats
 from sluice.dialects.openfaas import routes as openfaas
 from sluice.dialects.openwhisk import errors as ow_errors
 from sluice.dialects.openwhisk import routes as openwhisk
@@ -37,7 +38,7 @@ def route_groups() -> dict[str, list[BaseRoute]]:
     """Every dialect's routes (and the server's own), in the order they are matched."""
     return {
         "openwhisk": openwhisk.routes(),
-        "sluice": native.routes(),
+        "sluice": [*native.routes(), *native_stats.routes()],
         "fn": fn.routes(),
         "openfaas": openfaas.routes(),
         "platform": [*platform_routes(), *docs_routes()],

@@ -146,6 +146,11 @@ SPECS: dict[tuple[str, str], Spec] = {
         {"wait": {"type": "number", "minimum": 0, "maximum": 60}},
         bodies={200: _CALL_STATE},
     ),
+    ("GET", "/sluice/v1/namespaces/{ns}/stats"): Spec(
+        "The namespace's queue, running calls, rates and slowest functions (`sluice top`)",
+        {"window": {"type": "integer", "minimum": 1, "maximum": 3600}},
+        bodies={200: OBJECT},
+    ),
     ("GET", "/system/functions"): Spec("List functions", bodies={200: OBJECTS}),
     ("GET", "/system/info"): Spec("The gateway's description", bodies={200: OBJECT}),
     ("GET", "/health"): Spec("The process is up", bodies={200: OBJECT}),

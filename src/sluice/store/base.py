@@ -28,6 +28,8 @@ class CallFilter:
     before: CallId | None = None
     #: only calls not ended yet (queued or running)
     live_only: bool = False
+    #: only calls in this state (`queued`, `running`, `success`, ...)
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,9 @@ def call_where(mark: str, query: CallFilter) -> tuple[str, list[Any]]:
         where.append("state NOT IN ('queued', 'running')")
     if query.live_only:
         where.append("state IN ('queued', 'running')")
+    if query.state is not None:
+        where.append(f"state = {mark}")
+        args.append(query.state)
     if query.since is not None:
         where.append(f"coalesce(started, created) >= {mark}")
         args.append(query.since)

@@ -23,7 +23,8 @@ from sluice.cli.fn.funcyaml import (
     write_version,
 )
 from sluice.cli.fn.session import with_fn_client
-from sluice.cli.output import CommandError, note, print_json
+from sluice.cli.output import CommandError, json_option, note, print_json, show
+from sluice.cli.progress import working
 
 
 def _app(app: str) -> str:
@@ -133,7 +134,8 @@ def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory:
     if func.schema_version is not None:
         click.echo(f"Deploying {func.name} to app: {app}")
         click.echo(f"Building image {func.name}:{version}")
-        v2_deploy.deploy(client, app, func, _route_body(func, version)["route"])
+        with working(f"building {func.name}:{version}"):
+            v2_deploy.deploy(client, app, func, _route_body(func, version)["route"])
         # told once the server has built and taken it: a failed deploy bumps nothing
         if not no_bump:
             write_version(func, version)
@@ -141,9 +143,10 @@ def deploy(client: FnClient, /, app: str, local: bool, no_bump: bool, directory:
         return
     path = func.route_path
     click.echo(f"Deploying {func.name} to app: {app} at path: {path}")
-    answer = client.json(
-        "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
-    )
+    with working(f"building {func.name}:{version}"):
+        answer = client.json(
+            "PUT", _app(app) + "/routes" + _route(path), body=_route_body(func, version)
+        )
     # told once the server has built and taken it: a failed deploy bumps nothing
     if not no_bump:
         write_version(func, version)
@@ -212,13 +215,14 @@ def _newest_call(client: FnClient, app: str) -> str:
 @calls.command("get")
 @click.argument("app")
 @click.argument("call_id", metavar="CALL_ID|last")
+@json_option("Print the call as JSON.")
 @with_fn_client
-def calls_get(client: FnClient, /, app: str, call_id: str) -> None:
+def calls_get(client: FnClient, /, app: str, call_id: str, as_json: bool) -> None:
     """Print call CALL_ID of APP; `last` for the newest."""
     if call_id == "last":
         call_id = _newest_call(client, app)
     found = client.json("GET", f"{_app(app)}/calls/{quote(call_id, safe='')}")
-    click.echo(_call_block(found["call"]))
+    show(found["call"], as_json, _call_block)
 
 
 @calls.command("cancel")
@@ -247,7 +251,7 @@ def _unix_seconds(text: str | None, option: str) -> int | None:
 @click.option("--from-time", help="Created at or after (RFC 3339).")
 @click.option("--to-time", help="Created at or before (RFC 3339).")
 @click.option("-n", "--per-page", type=click.IntRange(1, 100), default=30, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@json_option()
 @with_fn_client
 def calls_list(
     client: FnClient,
@@ -286,13 +290,17 @@ def logs() -> None:
 @logs.command("get")
 @click.argument("app")
 @click.argument("call_id", metavar="CALL_ID|last")
+@json_option("Print the log as JSON ({call_id, log}).")
 @with_fn_client
-def logs_get(client: FnClient, /, app: str, call_id: str) -> None:
+def logs_get(client: FnClient, /, app: str, call_id: str, as_json: bool) -> None:
     """Print the log (stdout and stderr) of call CALL_ID of APP; `last` for the newest."""
     if call_id == "last":
         call_id = _newest_call(client, app)
     found = client.json("GET", f"{_app(app)}/calls/{quote(call_id, safe='')}/log")
-    click.echo(found["log"]["log"], nl=False)
+    if as_json:
+        print_json(found["log"])
+    else:
+        click.echo(found["log"]["log"], nl=False)
 
 
 # apps / routes ---------------------------------------------------------------------------------
@@ -302,11 +310,13 @@ def apps() -> None:
 
 
 @apps.command("list")
+@json_option("Print the apps as JSON.")
 @with_fn_client
-def apps_list(client: FnClient, /) -> None:
+def apps_list(client: FnClient, /, as_json: bool) -> None:
     """List apps."""
-    for item in client.json("GET", "/v1/apps")["apps"]:
-        click.echo(item["name"])
+    found = client.json("GET", "/v1/apps")["apps"]
+    if found or as_json:
+        show(found, as_json, lambda items: "\n".join(item["name"] for item in items))
 
 
 @apps.command("create")
@@ -322,10 +332,11 @@ def apps_create(client: FnClient, /, app: str, config: tuple[str, ...]) -> None:
 
 @apps.command("inspect")
 @click.argument("app")
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_fn_client
-def apps_inspect(client: FnClient, /, app: str) -> None:
+def apps_inspect(client: FnClient, /, app: str, as_json: bool) -> None:
     """Print APP as JSON."""
-    print_json(client.json("GET", _app(app))["app"])
+    show(client.json("GET", _app(app))["app"], as_json)
 
 
 @apps.command("delete")
@@ -344,20 +355,27 @@ def routes() -> None:
 
 @routes.command("list")
 @click.argument("app")
+@json_option("Print the routes as JSON.")
 @with_fn_client
-def routes_list(client: FnClient, /, app: str) -> None:
+def routes_list(client: FnClient, /, app: str, as_json: bool) -> None:
     """List the routes of APP."""
-    for item in client.json("GET", f"{_app(app)}/routes")["routes"]:
-        click.echo(f"{item['path']}\t{item['image']}\t{item['type']}\t{item['format']}")
+    found = client.json("GET", f"{_app(app)}/routes")["routes"]
+    if found or as_json:
+        show(found, as_json, lambda items: "\n".join(map(_route_line, items)))
+
+
+def _route_line(item: Json) -> str:
+    return f"{item['path']}\t{item['image']}\t{item['type']}\t{item['format']}"
 
 
 @routes.command("inspect")
 @click.argument("app")
 @click.argument("path")
+@json_option("Print it as JSON (as it is printed anyway).")
 @with_fn_client
-def routes_inspect(client: FnClient, /, app: str, path: str) -> None:
+def routes_inspect(client: FnClient, /, app: str, path: str, as_json: bool) -> None:
     """Print route PATH of APP as JSON."""
-    print_json(client.json("GET", f"{_app(app)}/routes{_route(path)}")["route"])
+    show(client.json("GET", f"{_app(app)}/routes{_route(path)}")["route"], as_json)
 
 
 @routes.command("delete")

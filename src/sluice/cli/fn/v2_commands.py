@@ -11,7 +11,7 @@ import click
 
 from sluice.cli.fn.client import FnClient, Json
 from sluice.cli.fn.session import with_fn_client
-from sluice.cli.output import CommandError, print_json
+from sluice.cli.output import CommandError, json_option, print_json
 
 INVOKE_ENDPOINT = "fnproject.io/fn/invokeEndpoint"
 HTTP_ENDPOINT = "fnproject.io/trigger/httpEndpoint"
@@ -81,8 +81,9 @@ def _property(value: Json, prop: str | None) -> Any:
     return found
 
 
-def _print(value: Any) -> None:
-    if isinstance(value, str):
+def _print(value: Any, as_json: bool = False) -> None:
+    """A string as it is (a property such as an endpoint), else JSON; JSON alone with --json."""
+    if isinstance(value, str) and not as_json:
         click.echo(value)
     else:
         print_json(value)
@@ -94,10 +95,14 @@ def list_() -> None:
 
 
 @list_.command("apps")
+@json_option("Print the apps as JSON.")
 @with_fn_client
-def list_apps(client: FnClient, /) -> None:
+def list_apps(client: FnClient, /, as_json: bool) -> None:
     """List apps."""
     apps = items(client, "/v2/apps")
+    if as_json:
+        print_json(apps)
+        return
     if not apps:
         click.echo("No apps found", err=True)
         return
@@ -106,10 +111,14 @@ def list_apps(client: FnClient, /) -> None:
 
 @list_.command("fns")
 @click.argument("app")
+@json_option("Print the functions as JSON.")
 @with_fn_client
-def list_fns(client: FnClient, /, app: str) -> None:
+def list_fns(client: FnClient, /, app: str, as_json: bool) -> None:
     """List the functions of APP."""
     fns = items(client, "/v2/fns", app_id=find_app(client, app)["id"])
+    if as_json:
+        print_json(fns)
+        return
     if not fns:
         click.echo(f"No functions found for app: {app}", err=True)
         return
@@ -120,14 +129,18 @@ def list_fns(client: FnClient, /, app: str) -> None:
 @list_.command("triggers")
 @click.argument("app")
 @click.argument("function", required=False)
+@json_option("Print the triggers as JSON.")
 @with_fn_client
-def list_triggers(client: FnClient, /, app: str, function: str | None) -> None:
+def list_triggers(client: FnClient, /, app: str, function: str | None, as_json: bool) -> None:
     """List the triggers of APP (or of its FUNCTION)."""
     app_id = find_app(client, app)["id"]
     params = {"app_id": app_id}
     if function:
         params["fn_id"] = find_fn(client, app, function)["id"]
     triggers = items(client, "/v2/triggers", **params)
+    if as_json:
+        print_json(triggers)
+        return
     if not triggers:
         click.echo(f"No triggers found for app: {app}", err=True)
         return
@@ -149,10 +162,11 @@ def inspect() -> None:
 @inspect.command("app")
 @click.argument("app")
 @click.argument("prop", required=False)
+@json_option("Print it as JSON (a string property too).")
 @with_fn_client
-def inspect_app(client: FnClient, /, app: str, prop: str | None) -> None:
+def inspect_app(client: FnClient, /, app: str, prop: str | None, as_json: bool) -> None:
     """Print APP (or its property PROP, e.g. config)."""
-    _print(_property(find_app(client, app), prop))
+    _print(_property(find_app(client, app), prop), as_json)
 
 
 @inspect.command("fn")
@@ -160,16 +174,23 @@ def inspect_app(client: FnClient, /, app: str, prop: str | None) -> None:
 @click.argument("function")
 @click.argument("prop", required=False)
 @click.option("--endpoint", is_flag=True, help="Print the function's invoke endpoint.")
+@json_option("Print it as JSON (a string property or the endpoint too).")
 @with_fn_client
 def inspect_fn(
-    client: FnClient, /, app: str, function: str, prop: str | None, endpoint: bool
+    client: FnClient,
+    /,
+    app: str,
+    function: str,
+    prop: str | None,
+    endpoint: bool,
+    as_json: bool,
 ) -> None:
     """Print FUNCTION of APP (or its property PROP)."""
     found = find_fn(client, app, function)
     if endpoint:
-        click.echo((found.get("annotations") or {}).get(INVOKE_ENDPOINT, ""))
+        _print((found.get("annotations") or {}).get(INVOKE_ENDPOINT, ""), as_json)
         return
-    _print(_property(found, prop))
+    _print(_property(found, prop), as_json)
 
 
 @inspect.command("trigger")
@@ -178,6 +199,7 @@ def inspect_fn(
 @click.argument("trigger")
 @click.argument("prop", required=False)
 @click.option("--endpoint", is_flag=True, help="Print the trigger's URL.")
+@json_option("Print it as JSON (a string property or the endpoint too).")
 @with_fn_client
 def inspect_trigger(
     client: FnClient,
@@ -187,13 +209,14 @@ def inspect_trigger(
     trigger: str,
     prop: str | None,
     endpoint: bool,
+    as_json: bool,
 ) -> None:
     """Print TRIGGER of FUNCTION of APP (or its property PROP)."""
     found = find_trigger(client, app, function, trigger)
     if endpoint:
-        click.echo((found.get("annotations") or {}).get(HTTP_ENDPOINT, ""))
+        _print((found.get("annotations") or {}).get(HTTP_ENDPOINT, ""), as_json)
         return
-    _print(_property(found, prop))
+    _print(_property(found, prop), as_json)
 
 
 @click.command("invoke")
