@@ -21,6 +21,7 @@ from sluice.engine.secrets import (
 )
 from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import BadRequest, NotFound
+from sluice.observe import trace
 from sluice.queue.base import Outcome
 from sluice.records import CallState, Entity, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
@@ -110,6 +111,8 @@ class Execution:
             "__OW_TRANSACTION_ID": str(lease.meta.get("transid", lease.id.hex)),
             "__OW_DEADLINE": str(deadline),
         }
+        if lease.trace is not None:  # the function's own spans are children of its run
+            env[trace.ENV] = lease.trace.phase(trace.RUN, lease.attempt).traceparent
         if annotation(doc, "provide-api-key", True) is not False:
             env["__OW_API_KEY"] = str(self.namespaces.function_key(namespace))
         try:

@@ -48,7 +48,7 @@ from sluice.notify.signing import (
     webhook_headers,
     webhook_signer,
 )
-from sluice.observe import metrics
+from sluice.observe import metrics, trace
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
@@ -97,6 +97,8 @@ def build(call: Call, callback: Callback, secret: str | None, now_s: int | None 
     headers["X-Duration-Seconds"] = duration_text(call)
     headers["X-Sluice-Call-Status"] = call.state.value
     headers["X-Callback-Attempt"] = str(callback.attempts)
+    if call.trace is not None:  # the receiver's spans are children of the delivery's
+        headers[trace.HEADER] = call.trace.phase(trace.CALLBACK, callback.attempts).traceparent
     if secret:
         when = int(time.time()) if now_s is None else now_s
         headers.update(webhook_headers(webhook_signer(secret), callback.id.uuid, when, answer.body))
