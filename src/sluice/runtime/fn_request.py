@@ -111,20 +111,20 @@ class FnRequest:
             method=str(params.get(METHOD) or "post").upper(),
             url=str(params.get(REQUEST_URL) or ""),
             deadline=rfc3339_ms(int(deadline_ms)) if deadline_ms.isdigit() else "",
-            headers=_traced(_headers(params.get(HEADERS)), env.get(trace.ENV)),
+            headers=traced(headers_of(params.get(HEADERS)), env.get(trace.ENV)),
             body=_body(params),
         )
 
 
-def _headers(value: Any) -> dict[str, str]:
+def headers_of(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _traced(headers: dict[str, str], traceparent: str | None) -> dict[str, str]:
-    """The caller's traceparent is replaced by the call's: the function's spans are children
-    of the call's run, as the caller's span is its parent."""
+def traced(headers: dict[str, str], traceparent: str | None) -> dict[str, str]:
+    """The request's headers as the function sees them: the caller's traceparent replaced by
+    the call's run's, so that the function's spans are children of its run."""
     if traceparent is None:
         return headers
     kept = {k: v for k, v in headers.items() if k.lower() != trace.HEADER}
