@@ -21,7 +21,7 @@ from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.observe import metrics
+from sluice.observe import metrics, spans
 from sluice.observe.trace import Trace
 from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
@@ -95,6 +95,7 @@ class Calls:
         capped by the action's timeout and the blocking cap. The call belongs to `caller`,
         whichever namespace owns the action."""
         options = options or CallOptions()
+        arrived = now_ms()
         if not self.accepting:
             raise Unavailable()
         call_id = options.call_id or CallId.new()
@@ -126,6 +127,7 @@ class Calls:
                 return await self._replay(caller, exc.existing, wait_ms)
             raise
         metrics.call_accepted(caller, action.name, meta.get(metrics.DIALECT, "sluice"))
+        spans.accepted(call.trace, caller, action.name, call_id.hex, arrived, now_ms())
         if lease_until is None:
             self.dispatcher.wake()
         if waiter is None or wait_ms is None:

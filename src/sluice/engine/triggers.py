@@ -20,6 +20,7 @@ from sluice.engine.resolve import resolve_action
 from sluice.engine.rules import ACTIVE, TRIGGER_UID, TRIGGERS, Rules, rule_target
 from sluice.errors import SluiceError, TooLarge
 from sluice.ids import CallId
+from sluice.observe import spans
 from sluice.observe.trace import Trace, begin
 from sluice.queue.base import Queue
 from sluice.records import CallState, Entity, NewCall
@@ -145,4 +146,5 @@ class Triggers:
             trace=fired,
         )
         await self.queue.enqueue(trigger_call, *calls)
+        spans.fired(fired, namespace, name, trigger_id.hex, now)
         return Fired(trigger_id, started)

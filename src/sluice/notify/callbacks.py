@@ -48,7 +48,7 @@ from sluice.notify.signing import (
     webhook_headers,
     webhook_signer,
 )
-from sluice.observe import metrics, trace
+from sluice.observe import metrics, spans, trace
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
@@ -222,16 +222,22 @@ class CallbackSender:
                 delivery.body[:4096],
             )
         timeout = self.settings.callback_timeout_seconds
+        sent = now_ms()
         try:
             async with asyncio.timeout(timeout):
                 status, retry_after = await _post(lane.client, route, delivery)
         except TimeoutError:
             error = f"the receiver did not answer within {timeout:g} s"
+            spans.delivered(call.trace, call.id.hex, callback.attempts, sent, now_ms(), None, error)
             await self._failed(callback, None, error, None)
             return
         except httpx.HTTPError as exc:
-            await self._failed(callback, None, f"{type(exc).__name__}: {exc}".strip(), None)
+            error = f"{type(exc).__name__}: {exc}".strip()
+            spans.delivered(call.trace, call.id.hex, callback.attempts, sent, now_ms(), None, error)
+            await self._failed(callback, None, error, None)
             return
+        failed = None if 200 <= status < 300 else f"the receiver answered {status}"
+        spans.delivered(call.trace, call.id.hex, callback.attempts, sent, now_ms(), status, failed)
         if 200 <= status < 300:
             await self._settle(callback, CallbackState.DELIVERED, status, None)
             return
