@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +22,14 @@ from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.observe import metrics, spans
+from sluice.observe import logs, metrics, spans
 from sluice.observe.trace import Trace
 from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
 from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
+
+log = logging.getLogger("sluice.calls")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,9 @@ class Calls:
             raise
         metrics.call_accepted(caller, action.name, meta.get(metrics.DIALECT, "sluice"))
         spans.accepted(call.trace, caller, action.name, call_id.hex, arrived, now_ms())
+        if log.isEnabledFor(logging.DEBUG):
+            about = logs.about(call_id.hex, caller, action.name, call.trace)
+            log.debug("call %s of %s accepted", call_id.hex, action.name, extra=about)
         if lease_until is None:
             self.dispatcher.wake()
         if waiter is None or wait_ms is None:

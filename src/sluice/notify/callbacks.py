@@ -48,7 +48,7 @@ from sluice.notify.signing import (
     webhook_headers,
     webhook_signer,
 )
-from sluice.observe import metrics, spans, trace
+from sluice.observe import logs, metrics, spans, trace
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
@@ -265,6 +265,7 @@ class CallbackSender:
             error,
             callback.attempts + 1,
             wait,
+            extra=_about(callback),
         )
         await self.queue.retry_callback(callback, now_ms() + wait, status, error)
         metrics.callback_retried()
@@ -275,7 +276,11 @@ class CallbackSender:
     ) -> None:
         if state is CallbackState.FAILED:
             log.warning(
-                "callback of call %s to %s failed: %s", callback.id.uuid, callback.url, error
+                "callback of call %s to %s failed: %s",
+                callback.id.uuid,
+                callback.url,
+                error,
+                extra=_about(callback),
             )
         await self.queue.settle_callback(callback, state, status, error, now_ms())
         if state is CallbackState.DELIVERED:
@@ -306,3 +311,9 @@ async def _post(
     finally:
         await response.aclose()
     return response.status_code, response.headers.get("retry-after")
+
+
+def _about(callback: Callback) -> dict[str, Any]:
+    """A callback's log fields: its call's id and namespace (its function and trace are the
+    call's, not read again for a line)."""
+    return logs.about(callback.id.hex, callback.namespace, None, None)
