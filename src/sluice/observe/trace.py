@@ -8,10 +8,10 @@ trace of its own. Ids are lowercase hex, as on the wire."""
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: the header, and the environment variable an OpenWhisk action reads it from
 HEADER = "traceparent"
@@ -28,9 +28,9 @@ _ZERO_SPAN = "0" * 16
 _SAMPLED = "01"
 
 
-@dataclass(frozen=True, slots=True)
-class Trace:
-    """A span's place in a trace: the call's own, or (parsed) the caller's."""
+class Trace(NamedTuple):
+    """A span's place in a trace: the call's own, or (parsed) the caller's. A tuple: made
+    on every accept, it costs a tenth of a frozen dataclass."""
 
     trace_id: str
     span_id: str
@@ -78,11 +78,14 @@ def begin(caller: Trace | None) -> Trace:
     """A call's own span: a child of the caller's, or the root of a new trace."""
     if caller is not None:
         return caller.child()
-    return Trace(os.urandom(16).hex(), _new_span_id())
+    ids = f"{random.getrandbits(192):048x}"  # one draw for both ids: this is the accept path
+    return Trace(ids[:32], ids[32:])
 
 
 def _new_span_id() -> str:
-    return os.urandom(8).hex()
+    # ids need be unique, not secret (W3C): the `random` module, reseeded in each forked
+    # child, as OpenTelemetry's own id generator
+    return f"{random.getrandbits(64):016x}"
 
 
 def encode(trace: Trace | None) -> tuple[str | None, str | None]:
