@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 from tests.http.test_tracing import CALLER, ECHO_TRACE_JS, TRACE_ID
 from tests.support.server import SluiceServer, put_action, wait_for
 
@@ -18,8 +19,14 @@ def _lines(server: SluiceServer) -> list[dict[str, Any]]:
     return lines
 
 
-def test_json_lines_carry_the_call(new_server: Callable[..., SluiceServer]) -> None:
-    server = new_server(SLUICE_LOG_FORMAT="json", SLUICE_LOG_LEVEL="DEBUG").start()
+@pytest.mark.parametrize("worker_process", ["0", "1"])
+def test_json_lines_carry_the_call(
+    new_server: Callable[..., SluiceServer], worker_process: str
+) -> None:
+    """In one process, and with the calls run in a second one (SLUICE_WORKER_PROCESS)."""
+    server = new_server(
+        SLUICE_LOG_FORMAT="json", SLUICE_LOG_LEVEL="DEBUG", SLUICE_WORKER_PROCESS=worker_process
+    ).start()
     with server.client() as client:
         assert put_action(client, "log-echo", ECHO_TRACE_JS).status_code == 200
         answer = client.post(
@@ -39,7 +46,8 @@ def test_json_lines_carry_the_call(new_server: Callable[..., SluiceServer]) -> N
         assert line["trace_id"] == TRACE_ID
         assert line["level"] == "DEBUG"
         assert {"time", "message"} <= set(line)
-    assert any(line["message"] == f"call {call_id} ended: success" for line in lines)
+    (ended,) = [line for line in lines if line["message"] == f"call {call_id} ended: success"]
+    assert ended.get("process") == ("worker" if worker_process == "1" else None)
     server.stop()
     assert len(_lines(server)) > len(lines)  # the server's other lines are JSON too
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from tests.dialects.openfaas.helpers import ECHO_JS, make_function, open_client
 from tests.http.test_tracing import CALLER, CALLER_SPAN, ECHO_TRACE_JS, TRACE_ID
@@ -63,11 +64,15 @@ def _spans_of(collector: Listener, call_id: str, names: set[str]) -> dict[str, S
     return wait_for(every, 60, f"spans {names} of call {call_id}")
 
 
+@pytest.mark.parametrize("worker_process", ["0", "1"])
 def test_a_calls_phases_are_exported_in_the_callers_trace(
-    new_server: Callable[..., SluiceServer],
+    new_server: Callable[..., SluiceServer], worker_process: str
 ) -> None:
+    """In one process, and with the calls run in a second one (SLUICE_WORKER_PROCESS): the
+    API process exports the accept, the worker process the rest, into one tree."""
     with Listener() as collector, Listener() as receiver:
         server = new_server(
+            SLUICE_WORKER_PROCESS=worker_process,
             SLUICE_OTLP_ENDPOINT=collector.url,
             OTEL_BSP_SCHEDULE_DELAY="50",
             OTEL_SERVICE_NAME="sluice-test",
