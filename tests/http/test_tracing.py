@@ -11,6 +11,7 @@ import orjson
 import pytest
 from tests.dialects.fn.helpers import deploy, fn_client
 from tests.dialects.openfaas.helpers import ECHO_JS, make_function, open_client
+from tests.runtime.helpers import zip_b64
 from tests.support.calls import wait_call
 from tests.support.server import SluiceServer, put_action
 
@@ -194,3 +195,45 @@ def test_an_fn_function_gets_the_calls_traceparent_header(server: SluiceServer) 
     assert trace_id == TRACE_ID
     assert span_id not in (CALLER_SPAN, call["spanId"])
     assert call["parentSpanId"] == CALLER_SPAN
+
+
+def test_a_web_action_joins_the_callers_trace(server: SluiceServer) -> None:
+    web = [{"key": "web-export", "value": True}]
+    with server.client() as client:
+        made = put_action(client, "tr-web", ECHO_TRACE_JS, annotations=web)
+        assert made.status_code == 200, made.text
+    answer = httpx.get(
+        f"{server.url}/api/v1/web/guest/default/tr-web.json", headers={"traceparent": CALLER}
+    )
+    assert answer.status_code == 200, answer.text
+    _, trace_id, span_id, _ = _parts(answer.json()["traceparent"])
+    assert trace_id == TRACE_ID
+    assert span_id != CALLER_SPAN
+
+
+FDK_TRACE_PY = """import io, json
+from fdk import response
+
+def handler(ctx, data: io.BytesIO = None):
+    return response.Response(ctx, response_data=json.dumps({
+        "hop": ctx.Headers().get("traceparent"), "http": ctx.HTTPHeaders().get("traceparent"),
+    }), headers={"Content-Type": "application/json"})
+"""
+
+
+def test_an_fn_http_stream_function_gets_the_calls_traceparent(server: SluiceServer) -> None:
+    """The real Python FDK: the call's traceparent on the hop to the function, and as the
+    request's own header (Fn-Http-H-Traceparent)."""
+    files = {"func.py": FDK_TRACE_PY, "requirements.txt": "fdk>=0.1.128\n"}
+    route = {"path": "/fdk", "runtime": "python", "format": "http-stream", "code": zip_b64(files)}
+    with fn_client(server) as client:
+        put = client.put("/v1/apps/trfdk/routes/fdk", json={"route": route})
+        assert put.status_code == 200, put.text
+        answer = client.post("/r/trfdk/fdk", headers={"traceparent": CALLER})
+        assert answer.status_code == 200, answer.text
+    told = answer.json()
+    hop, http = told["hop"], told["http"]
+    assert hop == (http[0] if isinstance(http, list) else http)
+    _, trace_id, span_id, _ = _parts(hop)
+    assert trace_id == TRACE_ID
+    assert span_id != CALLER_SPAN
