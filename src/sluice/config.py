@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     metrics: bool = True
     #: the bearer token /metrics wants from clients not on loopback (unset: loopback only)
     metrics_token: str | None = None
+    #: where calls' spans are exported, OTLP over HTTP (the collector's base URL, e.g.
+    #: http://localhost:4318; /v1/traces is added); unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    #: or OTEL_EXPORTER_OTLP_ENDPOINT, and with neither no export (observe/spans.py)
+    otlp_endpoint: str | None = None
 
     # Keys
     #: wrong keys one client address may send per minute before they are answered 429

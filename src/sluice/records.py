@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sluice.ids import CallId
+from sluice.observe.trace import Trace
 
 
 class CallState(StrEnum):
@@ -89,6 +90,8 @@ class NewCall:
     fn_limit: int = 0
     #: calls of the function one process runs at once (worker/capacity.py)
     concurrency: int = 1
+    #: the call's span in its trace (observe/trace.py)
+    trace: Trace | None = None
 
     @property
     def attempts(self) -> int:
@@ -109,6 +112,7 @@ class NewCall:
             self.queue_name,
             self.fn_limit,
             self.concurrency,
+            self.trace,
         )
 
 
@@ -127,6 +131,8 @@ class Call:
     attempts: int
     #: the finished activation's details (response, logs, timings); None until terminal
     record: dict[str, Any] | None = field(default=None)
+    #: the call's span in its trace; None for a call stored before traces were kept
+    trace: Trace | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +153,8 @@ class Lease:
     fn_limit: int = 0
     #: calls of the function one process runs at once
     concurrency: int = 1
+    #: the call's span in its trace
+    trace: Trace | None = None
 
 
 class CallbackState(StrEnum):

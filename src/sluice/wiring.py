@@ -32,7 +32,7 @@ from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
 from sluice.notify.waiters import Waiters
-from sluice.observe import metrics
+from sluice.observe import metrics, spans
 from sluice.paths import claim_work_dir, release_work_dir
 from sluice.runtime.base import Runtime
 from sluice.runtime.config import RuntimeConfig
@@ -212,6 +212,7 @@ class Sluice:
         return jobs
 
     async def start(self) -> None:
+        spans.install(self.settings)
         try:
             await self.store.open()
             if self.node_lock is not None and not await self.node_lock.acquire():
@@ -259,6 +260,7 @@ class Sluice:
         if self.node_lock is not None:
             await self.node_lock.release()
         metrics.remove()  # in the work dir: before it is released
+        spans.uninstall()  # sends the spans still batched
         if "worker" in self.roles:
             release_work_dir(self.settings.resolved_work_dir)
 

@@ -214,7 +214,14 @@ CORRELATION = {
 
 
 def _echoed(got: Received) -> dict[str, str]:
-    return {name: got.headers.get(name.lower(), "") for name in CORRELATION}
+    """The caller's correlation headers as the callback carries them: the traceparent keeps
+    the caller's trace, its span the delivery's own (a child in that trace)."""
+    echoed = {name: got.headers.get(name.lower(), "") for name in CORRELATION}
+    version, trace_id, span_id, flags = echoed["traceparent"].split("-")
+    caller = CORRELATION["traceparent"].split("-")
+    assert span_id not in (caller[2], "0" * 16)
+    echoed["traceparent"] = "-".join((version, trace_id, caller[2], flags))
+    return echoed
 
 
 def test_a_failed_call_calls_back_too(cb_server: SluiceServer) -> None:

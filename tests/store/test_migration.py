@@ -26,7 +26,9 @@ def test_old_calls_table_gets_the_queue_columns(tmp_path: Path) -> None:
     )
     apply_schema(conn)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
-    row = conn.execute("SELECT queue_name, fn_limit, concurrency FROM calls").fetchone()
+    row = conn.execute(
+        "SELECT queue_name, fn_limit, concurrency, traceparent, trace_parent FROM calls"
+    ).fetchone()
     conn.close()
-    assert {"queue_name", "fn_limit", "concurrency"} <= columns
-    assert row == ("", 0, 1)
+    assert {"queue_name", "fn_limit", "concurrency", "traceparent", "trace_parent"} <= columns
+    assert row == ("", 0, 1, None, None)

@@ -18,7 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sluice.cli.startup import freeze_start_up
+from sluice.cli.startup import freeze_start_up, log_format
 from sluice.config import Settings
 from sluice.engine.keys import Key
 from sluice.engine.system import SYSTEM
@@ -194,6 +194,8 @@ def run_server(settings: Settings) -> None:
         backlog=min(2048, limits.max_connections),
         lifespan="on",
         log_level="warning",
+        # JSON lines: uvicorn's own loggers write through the root's handler (cli/startup.py)
+        log_config=None if log_format() == "json" else uvicorn.config.LOGGING_CONFIG,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
     )

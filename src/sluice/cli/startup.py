@@ -7,15 +7,31 @@ import gc
 import logging
 import os
 
+from sluice.observe import logs
+
+_FORMAT = "SLUICE_LOG_FORMAT"
+
 
 def configure_logging(process: str = "") -> None:
-    """`SLUICE_LOG_LEVEL` on stderr; `process` tags the lines of a second process."""
+    """`SLUICE_LOG_LEVEL` on stderr, in `SLUICE_LOG_FORMAT` (text, or json: one object a
+    line); `process` names the lines of a second process."""
     logging.basicConfig(
         level=os.environ.get("SLUICE_LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s %(levelname)s %(name)s{process}: %(message)s",
+        handlers=[logs.handler(log_format(), process)],
     )
+    wanted = os.environ.get(_FORMAT, "text")
+    if log_format() != wanted.strip().lower():
+        logging.getLogger("sluice").warning(
+            "%s=%s is not text or json: text it is", _FORMAT, wanted
+        )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("asyncio").addFilter(_quiet_tls_eof)
+
+
+def log_format() -> str:
+    """SLUICE_LOG_FORMAT, "text" unless it names another format (an unknown one is text)."""
+    wanted = os.environ.get(_FORMAT, "text").strip().lower()
+    return wanted if wanted in logs.FORMATS else "text"
 
 
 def _quiet_tls_eof(record: logging.LogRecord) -> bool:

@@ -77,7 +77,7 @@ def main() -> None:
     yield_the_cpu()  # before any thread starts, so that all of them inherit it
     # ^C in a terminal reaches the whole process group: the API process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configure_logging("[worker]")
+    configure_logging("worker")
     settings = Settings(**json.loads(sys.stdin.read()))
     counted_in = os.environ.get(metrics.MULTIPROC_ENV)
     if settings.metrics and counted_in:  # where the API process counts (observe/metrics.py)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +22,14 @@ from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.observe import metrics
+from sluice.observe import logs, metrics, spans
+from sluice.observe.trace import Trace
 from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
 from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
+
+log = logging.getLogger("sluice.calls")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,9 @@ class CallOptions:
     #: the request body the parameters carry in `__ow_body`, not in them yet: stored aside
     #: as its bytes when it is past the queue's limit
     body: Body | None = None
+    #: the caller's span (its valid `traceparent`, or the sequence the call is a step of):
+    #: the call joins its trace; None starts a new one
+    trace: Trace | None = None
 
 
 class Calls:
@@ -91,6 +98,7 @@ class Calls:
         capped by the action's timeout and the blocking cap. The call belongs to `caller`,
         whichever namespace owns the action."""
         options = options or CallOptions()
+        arrived = now_ms()
         if not self.accepting:
             raise Unavailable()
         call_id = options.call_id or CallId.new()
@@ -101,7 +109,7 @@ class Calls:
         if is_sequence(target.action.doc):
             await self._check_components(caller, target.action.doc["exec"]["components"])
         if self.feeds is not None and is_feed(target.action):
-            return await self._run_feed(caller, target, params, meta)
+            return await self._run_feed(caller, target, params, meta, options.trace)
         action = target.action
         call, candidate = self._new_call(caller, target, params, meta, options, call_id, blob)
         call_id, lease_until = call.id, call.lease_until
@@ -122,6 +130,10 @@ class Calls:
                 return await self._replay(caller, exc.existing, wait_ms)
             raise
         metrics.call_accepted(caller, action.name, meta.get(metrics.DIALECT, "sluice"))
+        spans.accepted(call.trace, caller, action.name, call_id.hex, arrived, now_ms())
+        if log.isEnabledFor(logging.DEBUG):
+            about = logs.about(call_id.hex, caller, action.name, call.trace)
+            log.debug("call %s of %s accepted", call_id.hex, action.name, extra=about)
         if lease_until is None:
             self.dispatcher.wake()
         if waiter is None or wait_ms is None:
@@ -164,6 +176,7 @@ class Calls:
             callback=options.callback,
             idempotency_key=options.idempotency_key,
             blob=blob,
+            parent=options.trace,
         )
         candidate = candidate_of(call)
         lease_until = self.dispatcher.reserve(candidate) if call.visible_at == when.now else None
@@ -188,7 +201,12 @@ class Calls:
             self.dispatcher.run_leased(call.lease())
 
     async def _run_feed(
-        self, caller: str, target: Target, params: dict[str, Any], meta: dict[str, Any]
+        self,
+        caller: str,
+        target: Target,
+        params: dict[str, Any],
+        meta: dict[str, Any],
+        parent: Trace | None,
     ) -> Accepted:
         """A built-in feed action runs here and now; its activation is recorded finished."""
         assert self.feeds is not None
@@ -210,7 +228,7 @@ class Calls:
             "limits": target.action.doc["limits"],
         }
         params = {k: v for k, v in params.items() if k != "authKey"}  # never store keys
-        made = new_call(caller, target, params, meta, CallId.new(), When(now))
+        made = new_call(caller, target, params, meta, CallId.new(), When(now), parent=parent)
         call = dataclasses.replace(
             made, memory_mb=0, state=state, record=record, ended=record["end"]
         )

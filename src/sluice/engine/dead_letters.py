@@ -43,7 +43,8 @@ class DeadLetters:
             0,
             meta,
             None,
-            CallOptions(callback=callback.url if callback is not None else None),
+            # the call runs again as a child of the dead one: its trace shows both
+            CallOptions(callback=callback.url if callback is not None else None, trace=call.trace),
         )
         await self.store.remove_dead_letter(namespace, letter.id)
         return accepted

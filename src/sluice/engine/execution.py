@@ -21,10 +21,12 @@ from sluice.engine.secrets import (
 )
 from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import BadRequest, NotFound
+from sluice.observe import trace
 from sluice.queue.base import Outcome
 from sluice.records import CallState, Entity, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
 from sluice.runtime.base import Outcome as RunOutcome
+from sluice.runtime.fn_request import HEADERS, headers_of, traced
 from sluice.store.base import Store
 
 _STATES = {
@@ -110,6 +112,10 @@ class Execution:
             "__OW_TRANSACTION_ID": str(lease.meta.get("transid", lease.id.hex)),
             "__OW_DEADLINE": str(deadline),
         }
+        if lease.trace is not None:  # the function's own spans are children of its run
+            env[trace.ENV] = lease.trace.phase(trace.RUN, lease.attempt).traceparent
+            if isinstance(params.get(HEADERS), dict):  # an HTTP request: its header too
+                params[HEADERS] = traced(headers_of(params[HEADERS]), env[trace.ENV])
         if annotation(doc, "provide-api-key", True) is not False:
             env["__OW_API_KEY"] = str(self.namespaces.function_key(namespace))
         try:

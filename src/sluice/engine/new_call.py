@@ -12,6 +12,7 @@ from sluice.engine.lanes import lane, sharing
 from sluice.engine.resolve import Target
 from sluice.engine.sequence_exec import CONDUCTED, is_sequence
 from sluice.ids import CallId
+from sluice.observe.trace import Trace, begin
 from sluice.records import CallState, NewCall
 
 
@@ -39,8 +40,10 @@ def new_call(
     callback: str | None = None,
     idempotency_key: str | None = None,
     blob: bytes | None = None,
+    parent: Trace | None = None,
 ) -> NewCall:
-    """A queued call of `target` on behalf of `caller`."""
+    """A queued call of `target` on behalf of `caller`: a span of `parent`'s trace (the
+    caller's, or the sequence or trigger it is part of), or the root of a new one."""
     meta = dict(meta)
     if target.owner != caller:
         meta["owner"] = target.owner
@@ -72,4 +75,5 @@ def new_call(
         queue_name=queue_name,
         fn_limit=fn_limit,
         concurrency=concurrency,
+        trace=begin(parent),
     )

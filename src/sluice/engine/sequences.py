@@ -234,7 +234,7 @@ class Sequences:
         meta = {k: lease.meta[k] for k in _INHERITED if k in lease.meta}
         meta.update({PARENT: lease.id.hex, RUN_BEFORE: run, _DEPTH: depth + 1})
         size = len(orjson.dumps(params))
-        options = CallOptions(call_id=call_id, claim_check=True)
+        options = CallOptions(call_id=call_id, claim_check=True, trace=lease.trace)
         try:
             ref = parse_reference(lease.namespace, component)
             await self.calls.invoke(

@@ -20,6 +20,8 @@ from sluice.engine.resolve import resolve_action
 from sluice.engine.rules import ACTIVE, TRIGGER_UID, TRIGGERS, Rules, rule_target
 from sluice.errors import SluiceError, TooLarge
 from sluice.ids import CallId
+from sluice.observe import spans
+from sluice.observe.trace import Trace, begin
 from sluice.queue.base import Queue
 from sluice.records import CallState, Entity, NewCall
 from sluice.store.base import Store
@@ -78,9 +80,11 @@ class Triggers:
         size: int,
         meta: dict[str, Any],
         fire_id: CallId | None = None,
+        trace: Trace | None = None,
     ) -> Fired:
         """Accept every active rule's action and record the trigger's activation, in one
-        write. A given `fire_id` that was used before raises Conflict (nothing is written)."""
+        write. A given `fire_id` that was used before raises Conflict (nothing is written).
+        The activation is a span of `trace` (the caller's), each rule's call a child of it."""
         if size > self.settings.request_max_bytes:
             raise TooLarge(
                 f"The request content was too large ({size} > "
@@ -96,6 +100,7 @@ class Triggers:
         }
         now = now_ms()
         trigger_id = fire_id or CallId.new()
+        fired = begin(trace)
         calls: list[NewCall] = []
         logs: list[str] = []
         started: list[tuple[Entity, CallId | None]] = []
@@ -118,7 +123,9 @@ class Triggers:
                 started.append((rule, None))
             else:
                 call_meta: dict[str, Any] = {**meta, "cause": trigger_id.hex}
-                call = new_call(namespace, target, payload, call_meta, CallId.new(), When(now))
+                call = new_call(
+                    namespace, target, payload, call_meta, CallId.new(), When(now), parent=fired
+                )
                 calls.append(call)
                 entry["activationId"] = call.id.hex
                 started.append((rule, call.id))
@@ -136,6 +143,8 @@ class Triggers:
             state=CallState.SUCCESS,
             record=record,
             ended=now,
+            trace=fired,
         )
         await self.queue.enqueue(trigger_call, *calls)
+        spans.fired(fired, namespace, name, trigger_id.hex, now)
         return Fired(trigger_id, started)

@@ -97,6 +97,15 @@ _CALL_STATE: Schema = {
         "action": STRING,
         "state": STRING,
         "attempts": COUNT,
+        "trace": {
+            "type": ["object", "null"],
+            "properties": {
+                "traceId": STRING,
+                "spanId": STRING,
+                "parentSpanId": {"type": ["string", "null"]},
+                "traceparent": STRING,
+            },
+        },
     },
 }
 

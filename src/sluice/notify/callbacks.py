@@ -48,7 +48,7 @@ from sluice.notify.signing import (
     webhook_headers,
     webhook_signer,
 )
-from sluice.observe import metrics
+from sluice.observe import logs, metrics, spans, trace
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
@@ -97,6 +97,8 @@ def build(call: Call, callback: Callback, secret: str | None, now_s: int | None 
     headers["X-Duration-Seconds"] = duration_text(call)
     headers["X-Sluice-Call-Status"] = call.state.value
     headers["X-Callback-Attempt"] = str(callback.attempts)
+    if call.trace is not None:  # the receiver's spans are children of the delivery's
+        headers[trace.HEADER] = call.trace.phase(trace.CALLBACK, callback.attempts).traceparent
     if secret:
         when = int(time.time()) if now_s is None else now_s
         headers.update(webhook_headers(webhook_signer(secret), callback.id.uuid, when, answer.body))
@@ -220,16 +222,22 @@ class CallbackSender:
                 delivery.body[:4096],
             )
         timeout = self.settings.callback_timeout_seconds
+        sent = now_ms()
         try:
             async with asyncio.timeout(timeout):
                 status, retry_after = await _post(lane.client, route, delivery)
         except TimeoutError:
             error = f"the receiver did not answer within {timeout:g} s"
+            spans.delivered(call.trace, call.id.hex, callback.attempts, sent, now_ms(), None, error)
             await self._failed(callback, None, error, None)
             return
         except httpx.HTTPError as exc:
-            await self._failed(callback, None, f"{type(exc).__name__}: {exc}".strip(), None)
+            error = f"{type(exc).__name__}: {exc}".strip()
+            spans.delivered(call.trace, call.id.hex, callback.attempts, sent, now_ms(), None, error)
+            await self._failed(callback, None, error, None)
             return
+        failed = None if 200 <= status < 300 else f"the receiver answered {status}"
+        spans.delivered(call.trace, call.id.hex, callback.attempts, sent, now_ms(), status, failed)
         if 200 <= status < 300:
             await self._settle(callback, CallbackState.DELIVERED, status, None)
             return
@@ -257,6 +265,7 @@ class CallbackSender:
             error,
             callback.attempts + 1,
             wait,
+            extra=_about(callback),
         )
         await self.queue.retry_callback(callback, now_ms() + wait, status, error)
         metrics.callback_retried()
@@ -267,7 +276,11 @@ class CallbackSender:
     ) -> None:
         if state is CallbackState.FAILED:
             log.warning(
-                "callback of call %s to %s failed: %s", callback.id.uuid, callback.url, error
+                "callback of call %s to %s failed: %s",
+                callback.id.uuid,
+                callback.url,
+                error,
+                extra=_about(callback),
             )
         await self.queue.settle_callback(callback, state, status, error, now_ms())
         if state is CallbackState.DELIVERED:
@@ -298,3 +311,9 @@ async def _post(
     finally:
         await response.aclose()
     return response.status_code, response.headers.get("retry-after")
+
+
+def _about(callback: Callback) -> dict[str, Any]:
+    """A callback's log fields: its call's id and namespace (its function and trace are the
+    call's, not read again for a line)."""
+    return logs.about(callback.id.hex, callback.namespace, None, None)

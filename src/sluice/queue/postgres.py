@@ -64,7 +64,7 @@ _LOCK = " FOR UPDATE SKIP LOCKED"
 
 _CALL_INSERT = (
     f"INSERT INTO calls ({NEW_CALL_COLUMNS}, owner)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f" VALUES ({', '.join(['%s'] * (len(NEW_CALL_COLUMNS.split(',')) + 1))})"
 )
 
 #: the outcome, fenced on the attempt; with it (one statement, one round trip) the call's

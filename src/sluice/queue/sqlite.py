@@ -41,6 +41,9 @@ from sluice.store.rows import (
 )
 from sluice.store.sqlite_db import Database
 
+#: a parameter mark for each of NEW_CALL_COLUMNS
+_MARKS = ", ".join(["?"] * len(NEW_CALL_COLUMNS.split(",")))
+
 
 class _Window:
     """A take's reads, on the queue's reader connection."""
@@ -134,8 +137,7 @@ class SqliteQueue:
                 _claim_key(conn, call)
             try:
                 conn.executemany(
-                    f"INSERT INTO calls ({NEW_CALL_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO calls ({NEW_CALL_COLUMNS}) VALUES ({_MARKS})",
                     rows,
                 )
             except sqlite3.IntegrityError as exc:

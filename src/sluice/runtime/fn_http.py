@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from sluice.observe import trace
 from sluice.runtime.fn_request import FnRequest
 
 #: headers the platform sets itself
@@ -53,8 +54,11 @@ def encode(request: FnRequest) -> bytes:
         "Fn-Http-Request-Url": request.url,
     }
     for name, value in request.headers.items():
-        if name.lower() not in _OWN:
+        lowered = name.lower()
+        if lowered not in _OWN:
             headers[f"Fn-Http-H-{name}"] = value
+        if lowered == trace.HEADER:  # the hop to the function is part of the call's trace too
+            headers[trace.HEADER] = value
     lines = "".join(f"{k}: {_clean(v)}\r\n" for k, v in headers.items())
     return f"POST /call HTTP/1.1\r\n{lines}\r\n".encode("latin-1", "replace") + request.body
 

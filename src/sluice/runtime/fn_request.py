@@ -20,6 +20,7 @@ from typing import Any, Literal
 import orjson
 
 from sluice.ids import CallId
+from sluice.observe import trace
 
 METHOD = "__ow_method"
 HEADERS = "__ow_headers"
@@ -110,15 +111,24 @@ class FnRequest:
             method=str(params.get(METHOD) or "post").upper(),
             url=str(params.get(REQUEST_URL) or ""),
             deadline=rfc3339_ms(int(deadline_ms)) if deadline_ms.isdigit() else "",
-            headers=_headers(params.get(HEADERS)),
+            headers=traced(headers_of(params.get(HEADERS)), env.get(trace.ENV)),
             body=_body(params),
         )
 
 
-def _headers(value: Any) -> dict[str, str]:
+def headers_of(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): str(v) for k, v in value.items()}
+
+
+def traced(headers: dict[str, str], traceparent: str | None) -> dict[str, str]:
+    """The request's headers as the function sees them: the caller's traceparent replaced by
+    the call's run's, so that the function's spans are children of its run."""
+    if traceparent is None:
+        return headers
+    kept = {k: v for k, v in headers.items() if k.lower() != trace.HEADER}
+    return {**kept, trace.HEADER: traceparent}
 
 
 def _body(params: Mapping[str, Any]) -> bytes:

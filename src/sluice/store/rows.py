@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from sluice.ids import CallId
+from sluice.observe import trace
 from sluice.records import (
     Call,
     Callback,
@@ -24,20 +25,21 @@ from sluice.records import (
 from sluice.store.base import CallFilter
 
 CALL_COLUMNS = (
-    "id, namespace, path, state, params, meta, memory_mb, created, started, ended, attempts, record"
+    "id, namespace, path, state, params, meta, memory_mb, created, started, ended, attempts,"
+    " record, traceparent, trace_parent"
 )
 CALLBACK_COLUMNS = "id, namespace, url, state, attempts, due, last_status, last_error, settled"
 ENTITY_COLUMNS = "namespace, collection, name, version, updated, doc"
 NAMESPACE_COLUMNS = "name, uuid, key_hash, generation, created"
 LEASE_COLUMNS = (
     "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name,"
-    " fn_limit, concurrency"
+    " fn_limit, concurrency, traceparent, trace_parent"
 )
 CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit, concurrency"
 #: the columns of `new_call_row`, in its order
 NEW_CALL_COLUMNS = (
     "id, namespace, path, state, params, meta, memory_mb, created, visible_at, ended, record,"
-    " attempts, started, lease_until, queue_name, fn_limit, concurrency"
+    " attempts, started, lease_until, queue_name, fn_limit, concurrency, traceparent, trace_parent"
 )
 #: the tables whose rows belong to a namespace (deleted with it), entities and calls first
 NAMESPACE_TABLES = ("entities", "calls", "callbacks", "idempotency", "dead_letters", "blobs")
@@ -57,6 +59,7 @@ def call_from_row(row: tuple[Any, ...]) -> Call:
         ended=row[9],
         attempts=row[10],
         record=orjson.loads(row[11]) if row[11] is not None else None,
+        trace=trace.decode(row[12], row[13]),
     )
 
 
@@ -88,6 +91,7 @@ def lease_from_row(row: tuple[Any, ...]) -> Lease:
         queue_name=row[9],
         fn_limit=row[10],
         concurrency=row[11],
+        trace=trace.decode(row[12], row[13]),
     )
 
 
@@ -111,6 +115,7 @@ def new_call_row(call: NewCall) -> tuple[Any, ...]:
         call.queue_name,
         call.fn_limit,
         call.concurrency,
+        *trace.encode(call.trace),
     )
 
 

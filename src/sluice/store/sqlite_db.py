@@ -70,6 +70,8 @@ _ADDED_COLUMNS = (
     ("calls", "queue_name", "TEXT NOT NULL DEFAULT ''"),
     ("calls", "fn_limit", "INTEGER NOT NULL DEFAULT 0"),
     ("calls", "concurrency", "INTEGER NOT NULL DEFAULT 1"),
+    ("calls", "traceparent", "TEXT"),
+    ("calls", "trace_parent", "TEXT"),
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from sluice.config import Settings
 from sluice.engine.clock import now_ms
@@ -15,7 +16,7 @@ from sluice.engine.sequences import Sequences
 from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.observe import metrics
+from sluice.observe import logs, metrics, spans
 from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
@@ -215,13 +216,19 @@ class Worker:
             if isinstance(outcome, Retry):
                 retried = await self.queue.nak(lease, outcome.at_ms)
             elif not await self.queue.ack(lease, outcome):
-                log.warning("call %s: lease lost, outcome dropped", lease.id.hex)
+                log.warning(
+                    "call %s: lease lost, outcome dropped", lease.id.hex, extra=_about(lease)
+                )
             else:
-                _finished(lease, outcome.state, outcome.dead_letter is not None)
+                _finished(lease, outcome)
         except Unavailable:
             # the store is down, which is no fault of the call: it runs again later (if the
             # hand-back fails too, its lease runs out and the reaper hands it back)
-            log.warning("call %s: the store is unavailable; handing it back", lease.id.hex)
+            log.warning(
+                "call %s: the store is unavailable; handing it back",
+                lease.id.hex,
+                extra=_about(lease),
+            )
             retried = True
             with contextlib.suppress(Exception):
                 await self.queue.nak(lease, now_ms() + _STORE_DOWN_RETRY_MS)
@@ -232,14 +239,13 @@ class Worker:
                 if self.sequences is not None and self.sequences.conducts(lease):
                     await self.sequences.cancel_steps(lease)
                 await self.queue.ack(lease, failure(lease, CallState.CANCELLED, CANCELLED))
-            _finished(lease, CallState.CANCELLED, False)
+            _finished(lease, failure(lease, CallState.CANCELLED, CANCELLED))
         except Exception:
-            log.exception("call %s failed inside the platform", lease.id.hex)
+            log.exception("call %s failed inside the platform", lease.id.hex, extra=_about(lease))
+            broken = failure(lease, CallState.PLATFORM_ERROR, "Internal error running call.")
             with contextlib.suppress(Exception):
-                await self.queue.ack(
-                    lease, failure(lease, CallState.PLATFORM_ERROR, "Internal error running call.")
-                )
-            _finished(lease, CallState.PLATFORM_ERROR, False)
+                await self.queue.ack(lease, broken)
+            _finished(lease, broken)
         finally:
             self._cancelled.discard(key)
             self._begun.discard(key)
@@ -310,6 +316,14 @@ class Worker:
         await asyncio.gather(*self._tasks, *(t for _, t in left), return_exceptions=True)
 
 
-def _finished(lease: Lease, state: CallState, dead_letter: bool) -> None:
+def _finished(lease: Lease, outcome: Outcome) -> None:
     dialect = lease.meta.get(metrics.DIALECT, "sluice")
-    metrics.call_finished(lease.namespace, lease.path, dialect, state.value, dead_letter)
+    dead = outcome.dead_letter is not None
+    metrics.call_finished(lease.namespace, lease.path, dialect, outcome.state.value, dead)
+    spans.ended(lease, outcome)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("call %s ended: %s", lease.id.hex, outcome.state.value, extra=_about(lease))
+
+
+def _about(lease: Lease) -> dict[str, Any]:
+    return logs.about(lease.id.hex, lease.namespace, lease.path, lease.trace)

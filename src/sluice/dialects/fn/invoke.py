@@ -16,8 +16,9 @@ from sluice.dialects.fn.errors import FnJSON, Maker, error
 from sluice.dialects.openwhisk.context import engine
 from sluice.engine.answers import BODILESS, valid_header, valid_status
 from sluice.engine.apps import FnRoute
-from sluice.engine.calls import Accepted
+from sluice.engine.calls import Accepted, CallOptions
 from sluice.http.body import read_body
+from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
@@ -44,8 +45,9 @@ async def start(request: Request, namespace: str, route: FnRoute, run_async: boo
     params = envelope(request.method, str(request.url), path, request.url.query, headers, body)
     meta = {DIALECT: "fn", "subject": namespace, "transid": new_transaction_id()}
     wait_ms = None if run_async else route.fields.timeout * 1000
+    options = CallOptions(trace=caller_trace(request))
     return await sluice.calls.invoke(
-        namespace, namespace, route.action, params, len(body), meta, wait_ms
+        namespace, namespace, route.action, params, len(body), meta, wait_ms, options
     )
 
 

@@ -30,6 +30,20 @@ def call_state(call: Call) -> dict[str, Any]:
         "started": call.started,
         "completed": call.ended,
         "attempts": call.attempts,
+        "trace": _trace(call),
+    }
+
+
+def _trace(call: Call) -> dict[str, Any] | None:
+    """The call's span: its trace id, its own span id and the caller's (or the sequence's
+    or trigger's) it is a child of; None for a call kept from before traces."""
+    if call.trace is None:
+        return None
+    return {
+        "traceId": call.trace.trace_id,
+        "spanId": call.trace.span_id,
+        "parentSpanId": call.trace.parent_id,
+        "traceparent": call.trace.traceparent,
     }
 
 

@@ -25,6 +25,7 @@ from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.http.auth import carries_key
 from sluice.http.body import read_body
+from sluice.http.tracing import caller_trace
 from sluice.ids import CallId, new_transaction_id
 from sluice.notify.callbacks import META as CALLBACK_META
 from sluice.notify.callbacks import callback_meta
@@ -75,6 +76,7 @@ class _Request:
             idempotency_key=self.idempotency_key,
             claim_check=True,
             body=body,
+            trace=caller_trace(self.request),
         )
 
     def finish_ids(self, call_id: CallId) -> dict[str, str]:

@@ -14,10 +14,12 @@ from sluice.dialects.openwhisk.context import (
     query_bool,
     query_int,
 )
+from sluice.engine.calls import CallOptions
 from sluice.engine.names import check_name
 from sluice.engine.resolve import resolve_action
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
+from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import CallState
@@ -87,8 +89,9 @@ async def invoke_action(request: Request) -> Response:
         "subject": caller,
         "transid": request.headers.get("x-request-id") or new_transaction_id(),
     }
+    options = CallOptions(trace=caller_trace(request))
     accepted = await sluice.calls.invoke(
-        caller, namespace, request.path_params["name"], params, size, meta, wait_ms
+        caller, namespace, request.path_params["name"], params, size, meta, wait_ms, options
     )
     headers = {"x-openwhisk-activation-id": accepted.id.hex}
     call = accepted.call

@@ -21,6 +21,7 @@ from sluice.dialects.openwhisk.context import (
 from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
 from sluice.http.routing import by_method
+from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
 from sluice.records import Entity
 
@@ -88,7 +89,10 @@ async def fire_trigger(request: Request) -> Response:
         "subject": namespace,
         "transid": request.headers.get("x-request-id") or new_transaction_id(),
     }
-    fired = await sluice.triggers.fire(namespace, request.path_params["name"], params, size, meta)
+    name = request.path_params["name"]
+    fired = await sluice.triggers.fire(
+        namespace, name, params, size, meta, trace=caller_trace(request)
+    )
     if fired.id is None:
         return Response(status_code=204)
     sluice.dispatcher.wake()

@@ -17,12 +17,14 @@ from sluice.dialects.openwhisk.context import engine
 from sluice.dialects.openwhisk.errors import error_body
 from sluice.engine.actions import annotation
 from sluice.engine.answers import is_text, web_answer
+from sluice.engine.calls import CallOptions
 from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, NotFound, Unauthenticated
 from sluice.http.auth import carries_key, check_key, credentials
 from sluice.http.body import parse_json, read_body
 from sluice.http.responses import JSON
+from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
@@ -225,8 +227,10 @@ async def serve(
         "transid": new_transaction_id(),
         "web": True,
     }
+    wait_ms = sluice.settings.blocking_wait_ms
+    options = CallOptions(trace=caller_trace(request))
     accepted = await sluice.calls.invoke(
-        namespace, namespace, path, params, size, meta, sluice.settings.blocking_wait_ms
+        namespace, namespace, path, params, size, meta, wait_ms, options
     )
     headers["x-openwhisk-activation-id"] = accepted.id.hex
     if accepted.call is None:

@@ -8,6 +8,9 @@
     ow.fire("my-trigger", {"from": "python"})
     record = ow.activation(started["activationId"])
 
+Calls it makes carry the running call's `traceparent` (__OW_TRACEPARENT): the calls they
+start are spans of the same trace.
+
 Only the standard library: functions run without Sluice's packages on their path.
 """
 
@@ -63,6 +66,10 @@ class Client:
         req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http(s) only)
         req.add_header("Authorization", self._auth)
         req.add_header("Content-Type", "application/json")
+        # the call this function runs for: what it starts joins the same trace
+        traceparent = os.environ.get("__OW_TRACEPARENT")
+        if traceparent:
+            req.add_header("traceparent", traceparent)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 raw = resp.read()

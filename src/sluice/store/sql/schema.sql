@@ -41,7 +41,10 @@ CREATE TABLE IF NOT EXISTS calls (
     record      BLOB,
     queue_name  TEXT NOT NULL DEFAULT '',
     fn_limit    INTEGER NOT NULL DEFAULT 0,
-    concurrency INTEGER NOT NULL DEFAULT 1
+    concurrency INTEGER NOT NULL DEFAULT 1,
+    -- the call's span (W3C traceparent) and its parent's span id (observe/trace.py)
+    traceparent TEXT,
+    trace_parent TEXT
 ) WITHOUT ROWID;
 
 -- The queue, oldest first. It holds every column a take decides from (queue/choose.py), so

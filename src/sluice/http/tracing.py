@@ -1,0 +1,12 @@
+"""The caller's span a request carries (its W3C `traceparent` header), on every route that
+makes a call: a header that breaks the rules is ignored, never refused."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from sluice.observe.trace import HEADER, Trace, parse
+
+
+def caller_trace(request: Request) -> Trace | None:
+    return parse(request.headers.getlist(HEADER))
