@@ -6,15 +6,9 @@ from __future__ import annotations
 import pytest
 
 from sluice.config import Settings
-from sluice.engine.policy import (
-    Policy,
-    RetryPolicy,
-    backoff_ms,
-    duration_ms,
-    parse_codes,
-    retry_annotations,
-)
+from sluice.engine.policy import Policy, RetryPolicy, duration_ms, parse_codes, retry_annotations
 from sluice.errors import BadRequest
+from sluice.timing import backoff_ms
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:

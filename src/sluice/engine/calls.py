@@ -11,7 +11,6 @@ from typing import Any
 from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
-from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
 from sluice.engine.names import parse_reference
 from sluice.engine.new_call import When, new_call
@@ -26,6 +25,7 @@ from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
 from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
+from sluice.timing import now_ms
 
 
 @dataclass(frozen=True, slots=True)

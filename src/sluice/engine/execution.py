@@ -9,7 +9,6 @@ import orjson
 from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, REPLICAS, annotation, is_count
-from sluice.engine.clock import now_ms
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.secrets import (
     NO_SECRETS,
@@ -26,6 +25,7 @@ from sluice.records import CallState, Entity, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
 from sluice.runtime.base import Outcome as RunOutcome
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 _STATES = {
     RunOutcome.SUCCESS: CallState.SUCCESS,

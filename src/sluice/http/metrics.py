@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from sluice.engine.clock import now_ms
 from sluice.observe import metrics
 from sluice.store.base import QueueDepth
+from sluice.timing import now_ms
 
 if TYPE_CHECKING:
     from sluice.wiring import Sluice

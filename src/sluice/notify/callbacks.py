@@ -37,8 +37,6 @@ import httpx
 
 from sluice.config import Settings
 from sluice.engine.answers import call_answer, duration_text
-from sluice.engine.clock import now_ms
-from sluice.engine.policy import backoff_ms
 from sluice.notify.destinations import Destinations, Refused, Route, Undeliverable
 from sluice.notify.lanes import WAITING_TURNS, Lane, Lanes
 from sluice.notify.signing import (
@@ -52,6 +50,7 @@ from sluice.observe import metrics
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
+from sluice.timing import backoff_ms, now_ms
 
 log = logging.getLogger("sluice.callbacks")
 

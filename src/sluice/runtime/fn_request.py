@@ -14,12 +14,12 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
 from sluice.ids import CallId
+from sluice.timing import rfc3339_ms
 
 METHOD = "__ow_method"
 HEADERS = "__ow_headers"
@@ -77,12 +77,6 @@ def envelope(
 ) -> dict[str, Any]:
     """A call's parameters for an HTTP request to a function."""
     return {**request_head(method, url, path, query, headers), **Body(body, "utf8").params()}
-
-
-def rfc3339_ms(epoch_ms: int) -> str:
-    """`2017-10-03T22:31:01.258Z`: UTC, exactly three fractional digits."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,10 @@ from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import CommandError, prepare
-from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
 from sluice.sandbox.api_bridge import Forward
 from sluice.sandbox.base import Sandbox
+from sluice.timing import now_ms
 
 #: how long a server may take to listen
 START_SECONDS = 10.0

@@ -36,9 +36,10 @@ from sluice.runtime.kinds import (
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process import Launcher, RuntimeProcess, State
 from sluice.runtime.process_fn import ProcessFunctions
-from sluice.runtime.results import failure, now_ms
+from sluice.runtime.results import failure
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
+from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.runtime")
 

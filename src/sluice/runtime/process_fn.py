@@ -27,9 +27,10 @@ from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
 from sluice.runtime.logs import STDERR, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_to_end
-from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import DEFAULT_PATH
+from sluice.timing import now_ms
 
 
 class CommandError(Exception):

@@ -8,7 +8,6 @@ import contextlib
 import logging
 
 from sluice.config import Settings
-from sluice.engine.clock import now_ms
 from sluice.engine.execution import CANCELLED, Execution, failure
 from sluice.engine.policy import Policy, Retry
 from sluice.engine.sequences import Sequences
@@ -19,6 +18,7 @@ from sluice.observe import metrics
 from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
+from sluice.timing import now_ms
 from sluice.worker.capacity import Capacity, parse_queues
 from sluice.worker.reaper import reap
 

@@ -25,8 +25,8 @@ from sluice.http.body import read_json_object
 from sluice.http.responses import JSON
 from sluice.ids import CallId
 from sluice.records import Call, DeadLetter
-from sluice.runtime.fn_request import rfc3339_ms
 from sluice.store.base import CallFilter
+from sluice.timing import rfc3339_ms
 
 #: the most functions one listing shows
 LIST_MAX = 1000

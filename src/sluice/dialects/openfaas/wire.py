@@ -17,7 +17,7 @@ from sluice.ids import CallId
 from sluice.notify.destinations import Destinations, Undeliverable
 from sluice.numbers import decimal, storable
 from sluice.records import Call, Callback
-from sluice.runtime.fn_request import rfc3339_ms
+from sluice.timing import rfc3339_ms
 
 #: the key of a call's meta that holds what the gateway knew when it accepted the call
 META = "openfaas"
