@@ -123,7 +123,6 @@ OWED: frozenset[tuple[str, str]] = frozenset(
         ("sluice.http.health", "sluice.wiring"),
         ("sluice.http.metrics", "sluice.wiring"),
         ("sluice.notify.callbacks", "sluice.engine.answers"),
-        ("sluice.queue.jetstream", "sluice.engine.execution"),
     }
 )
 

@@ -20,7 +20,7 @@ from sluice.engine.secrets import (
 )
 from sluice.engine.sequence_exec import is_sequence
 from sluice.errors import BadRequest, NotFound
-from sluice.queue.base import Outcome
+from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Entity, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
 from sluice.runtime.base import Outcome as RunOutcome
@@ -45,21 +45,6 @@ CANCELLED = "The call was cancelled."
 
 def _stringify(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
-def failure(lease: Lease, state: CallState, message: str, **extra: Any) -> Outcome:
-    """A terminal outcome for a call that did not get to run its code."""
-    now = now_ms()
-    record: dict[str, Any] = {
-        "result": {"error": message},
-        "logs": [],
-        "start": lease.started,
-        "end": now,
-        "waitTime": max(lease.started - lease.created, 0),
-        "attempts": lease.attempt,
-        **extra,
-    }
-    return Outcome(state, record, now)
 
 
 class Execution:

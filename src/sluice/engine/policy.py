@@ -24,10 +24,9 @@ from typing import Any
 
 from sluice.config import Settings
 from sluice.engine.answers import outcome_answer
-from sluice.engine.execution import failure
 from sluice.errors import BadRequest
 from sluice.numbers import decimal, storable, whole_number
-from sluice.queue.base import Outcome
+from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Lease
 from sluice.timing import backoff_ms
 

@@ -8,14 +8,14 @@ import contextlib
 import logging
 
 from sluice.config import Settings
-from sluice.engine.execution import CANCELLED, Execution, failure
+from sluice.engine.execution import CANCELLED, Execution
 from sluice.engine.policy import Policy, Retry
 from sluice.engine.sequences import Sequences
 from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.observe import metrics
-from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
+from sluice.queue.base import Candidate, Outcome, Queue, candidate_of, failure
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
 from sluice.timing import now_ms

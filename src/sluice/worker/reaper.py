@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sluice.engine.execution import failure
-from sluice.queue.base import Queue
+from sluice.queue.base import Queue, failure
 from sluice.records import CallState, Lease
 from sluice.timing import now_ms
 
