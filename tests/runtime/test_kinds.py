@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from sluice.config import Settings
+from sluice.kinds import Family
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.interpreters import (
     BadRuntimes,
@@ -23,7 +24,6 @@ from sluice.runtime.kinds import (
     ACTIONLOOP_RUNNER,
     NODE_RUNNER,
     PYTHON_RUNNER,
-    Family,
     Kind,
     Kinds,
     available_kinds,

@@ -17,13 +17,13 @@ from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import Target, resolve_action
 from sluice.engine.sequence_exec import is_sequence
+from sluice.envelope import Body
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.observe import metrics
 from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
-from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
 from sluice.timing import now_ms
 

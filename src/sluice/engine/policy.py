@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.answers import outcome_answer
 from sluice.config import Settings
-from sluice.engine.answers import outcome_answer
 from sluice.errors import BadRequest
 from sluice.numbers import decimal, storable, whole_number
 from sluice.queue.base import Outcome, failure

@@ -24,10 +24,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from sluice.envelope import HOP_BY_HOP, PATH, QUERY
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
-from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
+from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import CommandError, prepare
@@ -46,19 +47,6 @@ SOCKET_NAME = "http.sock"
 _SOCKET_PATH_MAX = 107
 #: how long a server that refused a connection gets to show that it has exited
 EXIT_NOTICE_SECONDS = 2.0
-#: headers that belong to one hop, never forwarded either way
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "host",
-    }
-)
 
 
 class StartFailed(Exception):

@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from sluice.envelope import PATH, QUERY
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
-from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
+from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_to_end

@@ -22,15 +22,15 @@ from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
 from sluice.engine.policy import ASYNC
 from sluice.engine.resolve import Target, resolve_action
+from sluice.envelope import HEADERS, Body, request_head
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.http.auth import carries_key
 from sluice.http.body import read_body
 from sluice.ids import CallId, new_transaction_id
+from sluice.kinds import serves_http
 from sluice.notify.callbacks import META as CALLBACK_META
 from sluice.notify.callbacks import callback_meta
 from sluice.observe.metrics import DIALECT
-from sluice.runtime.fn_request import HEADERS, Body, request_head
-from sluice.runtime.kinds import serves_http
 
 log = logging.getLogger("sluice.openfaas")
 #: the most of a message write_debug shows

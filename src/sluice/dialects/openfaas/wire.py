@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from starlette.responses import Response
 
-from sluice.engine.answers import HttpAnswer, call_answer, duration_seconds, duration_text
+from sluice.answers import HttpAnswer, call_answer, duration_seconds, duration_text
 from sluice.errors import BadRequest
 from sluice.ids import CallId
 from sluice.notify.destinations import Destinations, Undeliverable

@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sluice.answers import is_text, web_answer
 from sluice.dialects.openwhisk.context import engine
 from sluice.dialects.openwhisk.errors import error_body
 from sluice.engine.actions import annotation
-from sluice.engine.answers import is_text, web_answer
 from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target, resolve_action
+from sluice.envelope import Body
 from sluice.errors import BadRequest, NotFound, Unauthenticated
 from sluice.http.auth import carries_key, check_key, credentials
 from sluice.http.body import parse_json, read_body
@@ -26,7 +27,6 @@ from sluice.http.responses import JSON
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
-from sluice.runtime.fn_request import Body
 
 EXTENSIONS = {".json": "json", ".http": "http", ".html": "html", ".svg": "svg", ".text": "text"}
 _NOT_ALLOWED = "Request defines parameters that are not allowed (e.g., reserved properties)."
