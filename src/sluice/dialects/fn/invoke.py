@@ -14,11 +14,11 @@ from starlette.responses import Response
 from sluice.answers import BODILESS, valid_header, valid_status
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON, Maker, error
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.apps import FnRoute
 from sluice.engine.calls import Accepted
 from sluice.envelope import HOP_BY_HOP, envelope
 from sluice.http.body import read_body
+from sluice.http.context import engine
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState

@@ -16,12 +16,11 @@ from sluice.dialects.openfaas.deployment import (
     secret_names,
     service_name,
 )
-from sluice.dialects.openwhisk.actions import CODE_MAX_BYTES
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.actions import REPLICAS, annotation
 from sluice.engine.secrets import MissingSecret
 from sluice.errors import BadRequest, NotFound
-from sluice.http.body import read_json_object
+from sluice.http.body import CODE_MAX_BYTES, read_json_object
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 from sluice.ids import CallId
 from sluice.records import Call, DeadLetter

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sluice.dialects.openwhisk.context import engine
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 from sluice.kinds import serves_http
 from sluice.runtime.base import Runtime
