@@ -80,14 +80,6 @@ OWED: frozenset[tuple[str, str]] = frozenset(
         ("sluice.config", "sluice.notify.destinations"),
         ("sluice.config", "sluice.runtime.interpreters"),
         ("sluice.config", "sluice.sandbox.egress"),
-        ("sluice.http.app", "sluice.dialects.fn.routes"),
-        ("sluice.http.app", "sluice.dialects.native.routes"),
-        ("sluice.http.app", "sluice.dialects.openfaas.routes"),
-        ("sluice.http.app", "sluice.dialects.openwhisk.errors"),
-        ("sluice.http.app", "sluice.dialects.openwhisk.routes"),
-        ("sluice.http.app", "sluice.wiring"),
-        ("sluice.http.health", "sluice.wiring"),
-        ("sluice.http.metrics", "sluice.wiring"),
     }
 )
 
@@ -184,7 +176,6 @@ def test_the_owed_arrows_still_exist() -> None:
         ("sluice.engine.calls", "sluice.runtime.pool"),
         ("sluice.dialects.fn.invoke", "sluice.dialects.openwhisk.web"),
         ("sluice.http.auth", "sluice.wiring"),
-        ("sluice.http.app", "sluice.dialects.fn.routes"),
         ("sluice.worker.loop", "sluice.build.builder"),
     ],
 )
