@@ -19,7 +19,6 @@ from ipaddress import (
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
 
-
 #: what a host name in SLUICE_CALLBACK_ALLOW may look like
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_][a-z0-9_-]{0,62})*$")
 
@@ -27,7 +26,7 @@ _HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_][
 NODEJS = "nodejs"
 PYTHON = "python"
 GO = "go"
-
+#: a versioned kind's name in SLUICE_RUNTIMES
 _KIND = re.compile(r"^([a-z][a-z0-9]*):(\d+(?:\.\d+)*)$")
 
 
