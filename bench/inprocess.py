@@ -31,9 +31,9 @@ from typing import Any
 
 import uvloop
 
+from sluice.asgi import build_app
 from sluice.cli.serve import first_start
 from sluice.config import Settings
-from sluice.http.app import build_app
 from sluice.wiring import Sluice
 
 Message = dict[str, Any]

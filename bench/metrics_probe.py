@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sluice.http.app import all_routes
+from sluice.asgi import all_routes
 from sluice.http.request_metrics import RequestMetrics
 from sluice.http.route_table import Templates
 from sluice.observe import metrics

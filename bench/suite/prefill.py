@@ -12,11 +12,11 @@ from typing import Any
 
 import orjson
 
-from sluice.engine.clock import now_ms
 from sluice.ids import CallId
 from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, NewCall
 from sluice.store.sqlite_db import Database
+from sluice.timing import now_ms
 
 
 @dataclass(frozen=True)

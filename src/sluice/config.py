@@ -10,8 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sluice.config_lists import Allowed, parse_allowed, parse_runtimes, server_address
 from sluice.paths import default_client_config, default_data_dir, default_work_dir
-from sluice.runtime.interpreters import parse_runtimes
 
 
 def duration_value(value: object) -> object:
@@ -272,24 +272,18 @@ class Settings(BaseSettings):
     @field_validator("callback_allow")
     @classmethod
     def _known_allow(cls, value: str) -> str:
-        from sluice.notify.destinations import Allowed  # it reads these settings
-
         Allowed.parse(value)
         return value
 
     @field_validator("function_egress_allow")
     @classmethod
     def _known_egress_allow(cls, value: str) -> str:
-        from sluice.sandbox.egress import parse_allowed  # it reads these settings
-
         parse_allowed(value)
         return value
 
     @field_validator("callback_resolver")
     @classmethod
     def _known_resolver(cls, value: str) -> str:
-        from sluice.notify.destinations import server_address  # it reads these settings
-
         if value:
             try:
                 server_address(value)

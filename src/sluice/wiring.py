@@ -11,6 +11,7 @@ from sluice.bootstrap import ensure_node_packages, platform_secret
 from sluice.build.builder import Builder
 from sluice.build.registries import registry_hosts, registry_networks
 from sluice.config import Settings
+from sluice.config_lists import parse_allowed
 from sluice.engine.actions import Actions
 from sluice.engine.alarms import Alarms
 from sluice.engine.apis import Apis
@@ -41,7 +42,6 @@ from sluice.runtime.pool import ProcessRuntime
 from sluice.sandbox.base import Network, Sandbox
 from sluice.sandbox.bwrap import BwrapSandbox, Limits, api_address
 from sluice.sandbox.choose import choose_sandbox
-from sluice.sandbox.egress import parse_allowed
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.transport import Transport, node_lock, scheduler_lock
 from sluice.worker.housekeeping import pruner, reaper, sweeper

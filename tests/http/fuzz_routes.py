@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from sluice.http.app import all_routes
+from sluice.asgi import all_routes
 
 _PARAM = re.compile(r"{([a-z_]+)(?::path)?}")
 

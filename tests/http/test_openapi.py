@@ -9,7 +9,7 @@ import re
 import httpx
 from tests.support.server import SluiceServer
 
-from sluice.http.app import all_routes
+from sluice.asgi import all_routes
 from sluice.http.route_table import walk
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from tests.support.backends import QUEUES, Deployment, admit_all, deployment, take_until
 
-from sluice.engine.clock import now_ms
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, DuplicateCall, Outcome
 from sluice.records import CallState, NewCall
+from sluice.timing import now_ms
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from sluice.engine.clock import now_ms
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Ledger, Outcome
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
@@ -23,6 +22,7 @@ from sluice.store.pg_db import PgDatabase
 from sluice.store.postgres import PostgresStore
 from sluice.store.sqlite import SqliteStore
 from sluice.store.sqlite_db import Database
+from sluice.timing import now_ms
 
 
 def _call(queue_name: str = "", at: int | None = None) -> NewCall:

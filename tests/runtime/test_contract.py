@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from sluice.envelope import envelope
 from sluice.runtime.base import ActionCode, Outcome, RunResult
-from sluice.runtime.fn_request import envelope
 from sluice.runtime.pool import ProcessRuntime
 from tests.runtime.helpers import action, open_runtime, request, zip_b64
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sluice.envelope import envelope
 from sluice.runtime.base import Outcome, RunResult
-from sluice.runtime.fn_request import envelope
 from tests.runtime.helpers import action, open_runtime, request, run, zip_b64
 
 GREET = """import json, os, sys

@@ -8,22 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from sluice.config import Settings
+from sluice.config_lists import BadRuntimes, parse_runtimes
+from sluice.kinds import Family
 from sluice.runtime.config import RuntimeConfig
-from sluice.runtime.interpreters import (
-    BadRuntimes,
-    Found,
-    Interpreter,
-    Refused,
-    discover,
-    kind_of,
-    matches,
-    parse_runtimes,
-)
+from sluice.runtime.interpreters import Found, Interpreter, Refused, discover, kind_of, matches
 from sluice.runtime.kinds import (
     ACTIONLOOP_RUNNER,
     NODE_RUNNER,
     PYTHON_RUNNER,
-    Family,
     Kind,
     Kinds,
     available_kinds,

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 
+from sluice.envelope import envelope
 from sluice.runtime.base import ActionCode, Outcome, RunResult
-from sluice.runtime.fn_request import envelope
 from sluice.runtime.pool import ProcessRuntime
 from tests.runtime.helpers import action, open_runtime, request, run, wait_until, zip_b64
 

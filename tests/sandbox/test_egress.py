@@ -20,8 +20,9 @@ from ipaddress import IPv4Address, ip_address
 
 import pytest
 
+from sluice.config_lists import parse_allowed
 from sluice.sandbox.bwrap import bwrap_works
-from sluice.sandbox.egress import NOT_GLOBAL, parse_allowed, routes
+from sluice.sandbox.egress import NOT_GLOBAL, routes
 from tests.sandbox.test_hostile import invoke, result_of
 from tests.support.server import SluiceServer, free_port, wait_for
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from sluice.engine.clock import now_ms
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Queue
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
@@ -25,6 +24,7 @@ from sluice.store.pg_db import PgDatabase
 from sluice.store.postgres import PostgresStore
 from sluice.store.sqlite import SqliteStore
 from sluice.store.sqlite_db import Database
+from sluice.timing import now_ms
 from tests.runtime.helpers import wait_until
 from tests.support.nats import delete_stream
 

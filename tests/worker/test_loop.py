@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from sluice.config import Settings
-from sluice.engine.clock import now_ms
 from sluice.records import CallState
+from sluice.timing import now_ms
 from sluice.wiring import Sluice
 
 SLEEPY = {"exec": {"kind": "python:3", "code": "import time\ndef main(a):\n    time.sleep(60)"}}

@@ -18,12 +18,12 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sluice.asgi import build_app
 from sluice.cli.startup import freeze_start_up, log_format
 from sluice.config import Settings
 from sluice.engine.keys import Key
 from sluice.engine.system import SYSTEM
 from sluice.errors import CannotStart
-from sluice.http.app import build_app
 from sluice.http.edge import edge_limits, protocol, raise_open_files_limit
 from sluice.http.health import build_health_app
 from sluice.instance_lock import DataDirLock

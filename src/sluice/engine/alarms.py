@@ -18,7 +18,6 @@ from croniter import CroniterBadCronError, croniter
 
 from sluice.engine import entities
 from sluice.engine.actions import ACTIONS, PACKAGES
-from sluice.engine.clock import now_ms
 from sluice.engine.names import parse_reference
 from sluice.engine.rules import TRIGGERS
 from sluice.engine.system import SYSTEM, ensure_system_namespace, put_if_absent
@@ -27,6 +26,7 @@ from sluice.errors import BadRequest, Conflict, Forbidden, NotFound
 from sluice.ids import CallId
 from sluice.records import Entity
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 PACKAGE = "alarms"
 FEEDS = ("alarm", "once", "interval")

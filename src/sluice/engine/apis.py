@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.engine import entities
-from sluice.engine.clock import now_ms
 from sluice.errors import BadRequest, Conflict
 from sluice.records import Entity
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 APIS = "apis"
 VERBS = ("get", "post", "put", "patch", "delete", "head", "options")

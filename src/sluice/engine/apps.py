@@ -10,7 +10,6 @@ from typing import Any
 
 from sluice.config import Settings
 from sluice.engine.actions import ACTIONS, NETWORK, PACKAGES, Actions, annotation, is_zip
-from sluice.engine.clock import now_ms
 from sluice.engine.execution import IDLE_TIMEOUT
 from sluice.engine.fn_fields import (
     FORMAT_KINDS,
@@ -28,6 +27,7 @@ from sluice.engine.secrets import SECRETS_ANNOTATION
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 APP_ANNOTATION = "fn-app"
 ROUTE_ANNOTATION = "fn-route"

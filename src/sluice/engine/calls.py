@@ -12,13 +12,13 @@ from typing import Any
 from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
-from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
 from sluice.engine.names import parse_reference
 from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import Target, resolve_action
 from sluice.engine.sequence_exec import is_sequence
+from sluice.envelope import Body
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
@@ -26,8 +26,8 @@ from sluice.observe import logs, metrics, spans
 from sluice.observe.trace import Trace
 from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
 from sluice.records import Call, CallState, NewCall
-from sluice.runtime.fn_request import Body
 from sluice.store.base import CallFilter, Store
+from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.calls")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from sluice.engine.clock import now_ms
 from sluice.engine.dispatch import Dispatcher
 from sluice.engine.execution import CANCELLED
 from sluice.errors import Conflict, NotFound
@@ -16,6 +15,7 @@ from sluice.notify.waiters import Waiters
 from sluice.queue.base import Outcome, Queue
 from sluice.records import Call, CallState
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 #: a call just leased may take a moment to show up in its worker
 _TRIES = 20

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 
 from sluice.config import Settings
+from sluice.envelope import ENCODINGS, Body
 from sluice.errors import NotFound, TooLarge
 from sluice.ids import CallId
-from sluice.runtime.fn_request import ENCODINGS, Body
 from sluice.store.base import Store
 
 #: the parameter of a call whose parameters (or body) are stored aside

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sluice.engine.clock import now_ms
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 DocBuilder = Callable[[dict[str, Any] | None], Awaitable[dict[str, Any]]]
 

@@ -9,7 +9,6 @@ import orjson
 from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, REPLICAS, annotation, is_count
-from sluice.engine.clock import now_ms
 from sluice.engine.namespaces import Namespaces
 from sluice.engine.secrets import (
     NO_SECRETS,
@@ -20,14 +19,15 @@ from sluice.engine.secrets import (
     wanted_names,
 )
 from sluice.engine.sequence_exec import is_sequence
+from sluice.envelope import HEADERS, headers_of, traced
 from sluice.errors import BadRequest, NotFound
 from sluice.observe import trace
-from sluice.queue.base import Outcome
+from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Entity, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
 from sluice.runtime.base import Outcome as RunOutcome
-from sluice.runtime.fn_request import HEADERS, headers_of, traced
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 _STATES = {
     RunOutcome.SUCCESS: CallState.SUCCESS,
@@ -47,21 +47,6 @@ CANCELLED = "The call was cancelled."
 
 def _stringify(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
-def failure(lease: Lease, state: CallState, message: str, **extra: Any) -> Outcome:
-    """A terminal outcome for a call that did not get to run its code."""
-    now = now_ms()
-    record: dict[str, Any] = {
-        "result": {"error": message},
-        "logs": [],
-        "start": lease.started,
-        "end": now,
-        "waitTime": max(lease.started - lease.created, 0),
-        "attempts": lease.attempt,
-        **extra,
-    }
-    return Outcome(state, record, now)
 
 
 class Execution:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sluice.engine.answers import valid_header
+from sluice.answers import valid_header
 from sluice.errors import BadRequest
 
 TYPES = ("sync", "async")

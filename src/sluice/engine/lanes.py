@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.engine.actions import annotation
+from sluice.kinds import calls_per_process
 from sluice.numbers import INT64_MAX, whole_number
-from sluice.runtime.kinds import calls_per_process
 
 QUEUE = "com.openfaas.queue"
 MAX_INFLIGHT = "max_inflight"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sluice.engine.clock import now_ms
 from sluice.engine.keys import Key, function_key, hash_secret, new_key, verify
 from sluice.engine.names import check_name
 from sluice.errors import NotFound
 from sluice.records import Namespace
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 
 class Namespaces:

@@ -22,13 +22,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.answers import outcome_answer
 from sluice.config import Settings
-from sluice.engine.answers import outcome_answer
-from sluice.engine.execution import failure
 from sluice.errors import BadRequest
 from sluice.numbers import decimal, storable, whole_number
-from sluice.queue.base import Outcome
+from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Lease
+from sluice.timing import backoff_ms
 
 #: the meta key a dialect sets on calls nobody waits for: they may become dead letters
 ASYNC = "async"
@@ -52,16 +52,6 @@ def duration_ms(text: str, field: str) -> int:
     if not storable(total):
         raise BadRequest(f"Invalid {field} '{text[:40]}': use a duration such as 30s or 5m.")
     return round(total)
-
-
-def backoff_ms(attempt: int, first_ms: int, max_ms: int, retry_after: str | None) -> int:
-    """The wait before try `attempt + 1`: doubling from `first_ms`, capped at `max_ms`; a
-    Retry-After (seconds) is honoured within the cap."""
-    wait: int = min(first_ms * 2 ** max(attempt - 1, 0), max_ms)
-    seconds = whole_number(retry_after.strip()) if retry_after is not None else None
-    if seconds is not None:
-        wait = max(wait, min(seconds * 1000, max_ms))
-    return wait
 
 
 def parse_codes(text: str) -> frozenset[int]:

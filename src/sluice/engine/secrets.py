@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sluice.engine import entities
-from sluice.engine.clock import now_ms
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.records import Entity
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 #: the entity collection secrets are kept in
 SECRETS = "secrets"

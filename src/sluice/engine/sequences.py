@@ -22,8 +22,6 @@ from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.actions import ACTIONS
 from sluice.engine.calls import CallOptions, Calls
-from sluice.engine.clock import now_ms
-from sluice.engine.execution import failure
 from sluice.engine.names import parse_reference
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import resolve_action
@@ -38,9 +36,10 @@ from sluice.engine.sequence_exec import (
 )
 from sluice.errors import BadRequest, Conflict, NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
-from sluice.queue.base import Outcome
+from sluice.queue.base import Outcome, failure
 from sluice.records import Call, CallState, Entity, Lease
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 #: a step is looked at again this often even when no end was heard (it may end elsewhere)
 _LOOK_SECONDS = 2.0

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import secrets
 
-from sluice.engine.clock import now_ms
 from sluice.engine.keys import hash_secret, new_key
 from sluice.errors import Conflict
 from sluice.records import Entity, Namespace
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 SYSTEM = "whisk.system"
 

@@ -11,7 +11,6 @@ import orjson
 
 from sluice.config import Settings
 from sluice.engine import entities
-from sluice.engine.clock import now_ms
 from sluice.engine.entities import common_fields
 from sluice.engine.names import check_name
 from sluice.engine.new_call import When, new_call
@@ -25,6 +24,7 @@ from sluice.observe.trace import Trace, begin
 from sluice.queue.base import Queue
 from sluice.records import CallState, Entity, NewCall
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,83 +1,69 @@
-"""The ASGI app: every dialect's routes on one Starlette app, errors in OpenWhisk's shape
-unless a dialect answers in its own."""
+"""The API's ASGI app, assembled from route groups and the error handlers of the shape
+errors take unless a dialect answers in its own: which groups and which shape is the
+composition root's choice (sluice/asgi.py), so that this edge names no dialect."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from sluice.dialects.fn import routes as fn
-from sluice.dialects.native import routes as native
-from sluice.dialects.native import stats as native_stats
-from sluice.dialects.openfaas import routes as openfaas
-from sluice.dialects.openwhisk import errors as ow_errors
-from sluice.dialects.openwhisk import routes as openwhisk
 from sluice.errors import SluiceError
 from sluice.http.body_cap import BodyCap
-from sluice.http.contain import ContainUnexpected
+from sluice.http.contain import ContainUnexpected, Handler
+from sluice.http.context import Server
 from sluice.http.cors import ApiCors
-from sluice.http.docs import Documents, docs_routes
-from sluice.http.health import platform_routes
+from sluice.http.docs import Documents
 from sluice.http.request_metrics import RequestMetrics
 from sluice.http.route_table import Templates
 from sluice.http.routing import SegmentRouter
 from sluice.http.throttle import KeyFailures
-from sluice.ui import routes as ui
-
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
 
 
-def route_groups() -> dict[str, list[BaseRoute]]:
-    """Every dialect's routes (and the server's own), in the order they are matched."""
-    return {
-        "openwhisk": openwhisk.routes(),
-        "sluice": [*native.routes(), *native_stats.routes()],
-        "fn": fn.routes(),
-        "openfaas": openfaas.routes(),
-        "platform": [*platform_routes(), *docs_routes()],
-        "ui": ui.routes(),
-    }
+@dataclass(frozen=True, slots=True)
+class ErrorShape:
+    """The handlers that answer an error the route did not answer itself."""
+
+    on_sluice_error: Handler
+    on_http_error: Handler
+    on_unexpected: Handler
 
 
-def all_routes() -> list[BaseRoute]:
-    return [route for group in route_groups().values() for route in group]
-
-
-def build_app(
-    sluice: Sluice,
+def api_app(
+    server: Server,
+    groups: dict[str, list[BaseRoute]],
+    errors: ErrorShape,
+    own_cors: tuple[str, ...],
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
-    groups = route_groups()
+    """The app serving `groups` (matched in their order); routes under the `own_cors`
+    prefixes answer OPTIONS and set CORS themselves."""
     routes = [route for group in groups.values() for route in group]
     app = Starlette(
         exception_handlers={
-            SluiceError: ow_errors.on_sluice_error,
-            HTTPException: ow_errors.on_http_error,
+            SluiceError: errors.on_sluice_error,
+            HTTPException: errors.on_http_error,
         },
         middleware=[
             Middleware(
                 RequestMetrics,
                 templates=Templates(routes),
-                openfaas_namespace=sluice.settings.openfaas_namespace,
+                openfaas_namespace=server.settings.openfaas_namespace,
             ),
-            Middleware(BodyCap, limit=sluice.settings.body_max_bytes),
-            # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves; the
-            # dashboard is for its own page alone
-            Middleware(ApiCors, skip_prefix=("/api/v1/web/", "/ui", *openfaas.FUNCTION_PREFIXES)),
-            Middleware(ContainUnexpected, handler=ow_errors.on_unexpected),
+            Middleware(BodyCap, limit=server.settings.body_max_bytes),
+            Middleware(ApiCors, skip_prefix=own_cors),
+            Middleware(ContainUnexpected, handler=errors.on_unexpected),
         ],
     )
     # Starlette cannot be handed a router: its own one, made above, is replaced before the
     # first request builds the middleware stack around it
     app.router = SegmentRouter(routes, lifespan=lifespan)
-    app.state.sluice = sluice
+    app.state.sluice = server
     app.state.openapi = Documents(groups)
-    app.state.key_failures = KeyFailures(sluice.settings.auth_failures_per_minute)
+    app.state.key_failures = KeyFailures(server.settings.auth_failures_per_minute)
     return app

@@ -14,6 +14,9 @@ from sluice.numbers import whole_number
 #: and what Sluice stores wraps a body in a few levels of its own (an activation's
 #: response.result, an entity's parameters)
 JSON_MAX_DEPTH = 128
+#: a function's code, deployed in a body, may be far larger than a call's parameters
+#: (OpenWhisk allows 48 MB)
+CODE_MAX_BYTES = 48 * 1024 * 1024
 
 
 async def read_body(request: Request, limit: int) -> bytes:

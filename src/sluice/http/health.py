@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,22 +15,15 @@ from starlette.routing import BaseRoute, Route
 
 from sluice.engine.system import SYSTEM
 from sluice.http import metrics
+from sluice.http.context import Server, server
 from sluice.http.responses import JSON
-
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
 
 #: a store that takes longer than this to answer a read is not ready
 _STORE_TIMEOUT_S = 2.0
 
 
-def _sluice(request: Request) -> Sluice:
-    sluice: Sluice = request.app.state.sluice
-    return sluice
-
-
 async def health(request: Request) -> JSON:
-    sluice = _sluice(request)
+    sluice = server(request)
     body: dict[str, object] = {"status": "ok", "role": sluice.settings.role}
     if "worker" in sluice.roles:
         capacity = sluice.worker.capacity
@@ -43,7 +35,7 @@ async def health(request: Request) -> JSON:
     return JSON(body)
 
 
-async def _store(sluice: Sluice) -> str | None:
+async def _store(sluice: Server) -> str | None:
     try:
         await asyncio.wait_for(sluice.store.get_namespace(SYSTEM), _STORE_TIMEOUT_S)
     except TimeoutError:
@@ -53,14 +45,14 @@ async def _store(sluice: Sluice) -> str | None:
     return None
 
 
-def _queue(sluice: Sluice) -> str | None:
+def _queue(sluice: Server) -> str | None:
     nats = sluice.transport.nats
     if nats is not None and not nats.is_connected:
         return "NATS is not connected"
     return None  # the embedded queue is the store's
 
 
-def _workers(sluice: Sluice) -> str | None:
+def _workers(sluice: Server) -> str | None:
     if sluice.worker_process is not None:
         process = sluice.worker_process.process
         if process is None or process.returncode is not None:
@@ -71,7 +63,7 @@ def _workers(sluice: Sluice) -> str | None:
 
 
 async def ready(request: Request) -> JSON:
-    sluice = _sluice(request)
+    sluice = server(request)
     checks = {
         "store": await _store(sluice),
         "queue": _queue(sluice),
@@ -90,7 +82,7 @@ async def ready(request: Request) -> JSON:
 
 
 async def scrape(request: Request) -> Response:
-    return await metrics.scrape(_sluice(request), request)
+    return await metrics.scrape(server(request), request)
 
 
 def platform_routes() -> list[BaseRoute]:
@@ -102,7 +94,7 @@ def platform_routes() -> list[BaseRoute]:
 
 
 def build_health_app(
-    sluice: Sluice, lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]]
+    sluice: Server, lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]]
 ) -> Starlette:
     app = Starlette(
         routes=[Route("/", health, methods=["GET"]), *platform_routes()], lifespan=lifespan

@@ -12,17 +12,15 @@ import hmac
 import ipaddress
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from sluice.engine.clock import now_ms
+from sluice.http.context import Server
 from sluice.observe import metrics
 from sluice.store.base import QueueDepth
-
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
+from sluice.timing import now_ms
 
 #: OpenFaaS functions listed for gateway_service_count at most
 _FUNCTIONS_MAX = 1000
@@ -92,7 +90,7 @@ def _render(directory: Path, read: _ReadAtScrape) -> bytes:
     return generate_latest(registry)
 
 
-async def _functions(sluice: Sluice) -> list[str]:
+async def _functions(sluice: Server) -> list[str]:
     """OpenFaaS's function_name of each function (name.namespace), as its API lists them."""
     if "api" not in sluice.roles:
         return []
@@ -101,7 +99,7 @@ async def _functions(sluice: Sluice) -> list[str]:
     return [f"{a.name}.{namespace}" for a in actions if "/" not in a.name]
 
 
-async def scrape(sluice: Sluice, request: Request) -> Response:
+async def scrape(sluice: Server, request: Request) -> Response:
     refused = refusal(request, sluice.settings.metrics_token)
     if refused is not None:
         return refused

@@ -14,7 +14,7 @@ gets `callback_timeout_seconds` from connecting to the receiver's answer; the an
 is read up to `_ANSWER_MAX` bytes and dropped.
 
 What a callback carries:
-- the body and content type of the call's answer (engine/answers.py), and its headers
+- the body and content type of the call's answer (sluice/answers.py), and its headers
   (except those named below: the function cannot set them);
 - the headers the dialect chose at accept (`meta["callback"]["headers"]`: X-Call-Id,
   X-Start-Time, X-Function-Name, the caller's correlation headers);
@@ -35,10 +35,8 @@ from typing import Any
 
 import httpx
 
+from sluice.answers import call_answer, duration_text
 from sluice.config import Settings
-from sluice.engine.answers import call_answer, duration_text
-from sluice.engine.clock import now_ms
-from sluice.engine.policy import backoff_ms
 from sluice.notify.destinations import Destinations, Refused, Route, Undeliverable
 from sluice.notify.lanes import WAITING_TURNS, Lane, Lanes
 from sluice.notify.signing import (
@@ -52,6 +50,7 @@ from sluice.observe import logs, metrics, spans, trace
 from sluice.queue.base import Queue
 from sluice.records import Call, Callback, CallbackState
 from sluice.store.base import Store
+from sluice.timing import backoff_ms, now_ms
 
 log = logging.getLogger("sluice.callbacks")
 

@@ -20,14 +20,11 @@ call another function.
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 from dataclasses import dataclass, field
 from ipaddress import (
     IPv4Address,
-    IPv4Network,
     IPv6Address,
-    IPv6Network,
     ip_address,
     ip_network,
 )
@@ -38,16 +35,12 @@ import dns.exception
 import httpx
 
 from sluice.config import Settings
-
-Address = IPv4Address | IPv6Address
-Network = IPv4Network | IPv6Network
+from sluice.config_lists import Address, Allowed, server_address
 
 #: NAT64's well-known prefix: the last 32 bits are the IPv4 address it reaches
 _NAT64 = ip_network("64:ff9b::/96")
 #: ranges Python's is_global does not call private: NAT64 for local use, site-local
 _ALSO_REFUSED = (ip_network("64:ff9b:1::/48"), ip_network("fec0::/10"))
-#: what a host name in SLUICE_CALLBACK_ALLOW may look like
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_][a-z0-9_-]{0,62})*$")
 #: Sluice's routes that a callback may call on its own API
 _OWN_ROUTES = ("/function/", "/async-function/")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -103,46 +96,6 @@ def refusal(ip: Address) -> str | None:
     ):
         return "a private or reserved address"
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Allowed:
-    """SLUICE_CALLBACK_ALLOW: networks and host names callbacks may go to although
-    their addresses would be refused."""
-
-    networks: tuple[Network, ...] = ()
-    hosts: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, text: str) -> Allowed:
-        """`10.0.0.0/8,127.0.0.1,hooks.internal`: ValueError for an entry that is neither
-        a network nor a host name."""
-        networks: list[Network] = []
-        hosts: set[str] = set()
-        for entry in (e.strip() for e in text.split(",")):
-            if not entry:
-                continue
-            try:
-                networks.append(ip_network(entry.strip("[]"), strict=False))
-                continue
-            except ValueError:
-                pass
-            name = entry.lower().rstrip(".")
-            if not _HOST_NAME.match(name):
-                raise ValueError(f"'{entry}' is neither a CIDR, an IP address nor a host name")
-            hosts.add(name)
-        return cls(tuple(networks), frozenset(hosts))
-
-    def address(self, ip: Address) -> bool:
-        candidates = [ip]
-        if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-            candidates.append(ip.ipv4_mapped)
-        return any(
-            c in net for c in candidates for net in self.networks if net.version == c.version
-        )
-
-    def host(self, host: str) -> bool:
-        return host.lower().rstrip(".") in self.hosts
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int]:
@@ -217,19 +170,6 @@ class Resolver:
         if not addresses:
             raise Unresolved(f"its host '{host}' has no address")
         return addresses
-
-
-def server_address(text: str) -> tuple[str, int]:
-    """`IP`, `IP:PORT`, `[IPv6]:PORT`: the DNS server's address (ValueError if not one)."""
-    text = text.strip()
-    host, port = text, 53
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else 53
-    elif text.count(":") == 1:
-        host, _, number = text.partition(":")
-        port = int(number)
-    return str(ip_address(host)), port
 
 
 class Destinations:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from sluice.config import Settings
-    from sluice.queue.base import Outcome
     from sluice.records import Lease
 
 log = logging.getLogger("sluice.observe")
@@ -136,25 +135,24 @@ def accepted(
     _sink.emit("accept", accept, start_ms, end_ms, _call_attributes(namespace, path, call_id))
 
 
-def ended(lease: Lease, outcome: Outcome) -> None:
-    """The call ended: its own span (accept to end), its wait in the queue and, when its
-    code ran, its run."""
+def ended(lease: Lease, state: CallState, started: int | None, ended_ms: int) -> None:
+    """The call ended in `state` (its code started at `started`, or never): its own span
+    (accept to end), its wait in the queue and, when its code ran, its run."""
     span = lease.trace
     if _sink is None or span is None or not span.sampled:
         return
-    state = outcome.state.value
     attributes = {
         **_call_attributes(lease.namespace, lease.path, lease.id.hex),
-        "sluice.state": state,
+        "sluice.state": state.value,
     }
-    failed = outcome.state is not CallState.SUCCESS
-    begun = outcome.started if outcome.started is not None else outcome.ended
+    failed = state is not CallState.SUCCESS
+    begun = started if started is not None else ended_ms
     _sink.emit("queue", span.phase("queue", lease.attempt), lease.created, begun, attributes)
-    if outcome.started is not None:
+    if started is not None:
         run = span.phase(RUN, lease.attempt)
         run_attributes = {**attributes, "sluice.attempt": lease.attempt}
-        _sink.emit(RUN, run, begun, outcome.ended, run_attributes, failed)
-    _sink.emit(f"call {lease.path}", span, lease.created, outcome.ended, attributes, failed, True)
+        _sink.emit(RUN, run, begun, ended_ms, run_attributes, failed)
+    _sink.emit(f"call {lease.path}", span, lease.created, ended_ms, attributes, failed, True)
 
 
 def fired(span: Trace | None, namespace: str, trigger: str, call_id: str, at_ms: int) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+from sluice.timing import now_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,21 @@ class Outcome:
     started: int | None = None
     #: why the call is kept as a dead letter (an async call that failed for good), if it is
     dead_letter: str | None = None
+
+
+def failure(lease: Lease, state: CallState, message: str, **extra: Any) -> Outcome:
+    """A terminal outcome for a call that did not get to run its code."""
+    now = now_ms()
+    record: dict[str, Any] = {
+        "result": {"error": message},
+        "logs": [],
+        "start": lease.started,
+        "end": now,
+        "waitTime": max(lease.started - lease.created, 0),
+        "attempts": lease.attempt,
+        **extra,
+    }
+    return Outcome(state, record, now)
 
 
 class Queue(Protocol):

@@ -28,11 +28,10 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
-from sluice.engine.clock import now_ms
-from sluice.engine.execution import failure
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Claim, Ledger, Outcome, candidate_of
+from sluice.queue.base import Candidate, Claim, Ledger, Outcome, candidate_of, failure
 from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.jetstream")
 

@@ -23,12 +23,12 @@ from sluice.runtime.results import (
     classify,
     failure,
     init_failed,
-    now_ms,
     out_of_memory,
     timed_out,
     too_large,
 )
 from sluice.sandbox.base import Sandbox
+from sluice.timing import now_ms
 
 EXECUTABLE = "exec"
 

@@ -17,11 +17,11 @@ from sluice.runtime.results import (
     EXITED,
     failure,
     init_failed,
-    now_ms,
     out_of_memory,
     read_answer,
     timed_out,
 )
+from sluice.timing import now_ms
 
 INIT_OK = b'{"ok":true}'
 #: what Node.js prints when its heap (sized to the memory limit) is full

@@ -20,7 +20,8 @@ from sluice.runtime.fn_request import FnRequest, guess_content_type, response
 from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.oneshot import run_to_end
-from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.timing import now_ms
 
 STDIN_FILE = ".sluice-stdin"
 

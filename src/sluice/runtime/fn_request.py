@@ -1,8 +1,6 @@
-"""The HTTP request an Fn function serves, carried in a call's parameters, and the response
-it gives, carried in the call's result.
+"""The HTTP request an Fn function serves, read from a call's parameters (sluice/envelope.py),
+and the response it gives, carried in the call's result.
 
-Parameters follow OpenWhisk's raw web-action names (`__ow_method`, `__ow_headers`,
-`__ow_path`, `__ow_query`, `__ow_body`) plus `__fn_request_url` and `__fn_body_base64`.
 Parameters without `__ow_body` (a call made through another dialect) become a JSON body.
 The result is `{"statusCode", "headers", "body"}` (`"bodyBase64": true` when the body is
 not UTF-8), as a web action answers.
@@ -14,76 +12,23 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
+from sluice.envelope import (
+    BODY,
+    BODY_BASE64,
+    ENVELOPE,
+    HEADERS,
+    METHOD,
+    REQUEST_URL,
+    headers_of,
+    traced,
+)
 from sluice.ids import CallId
 from sluice.observe import trace
-
-METHOD = "__ow_method"
-HEADERS = "__ow_headers"
-PATH = "__ow_path"
-QUERY = "__ow_query"
-BODY = "__ow_body"
-REQUEST_URL = "__fn_request_url"
-BODY_BASE64 = "__fn_body_base64"
-_ENVELOPE = (METHOD, HEADERS, PATH, QUERY, BODY, REQUEST_URL, BODY_BASE64)
-
-
-#: how a request body is carried in `__ow_body`: `utf8` as text when it is UTF-8, else
-#: base64 marked by `__fn_body_base64`; `text` as text whatever it holds (what is not UTF-8
-#: replaced), as web actions carry text; `base64` always base64, as they carry the rest
-BodyEncoding = Literal["utf8", "text", "base64"]
-ENCODINGS: tuple[BodyEncoding, ...] = ("utf8", "text", "base64")
-
-
-@dataclass(frozen=True, slots=True)
-class Body:
-    """A request's body, kept as its bytes until the call's parameters are made: a body
-    stored aside (engine/claims.py) is stored once, at its size, and encoded for the
-    function only when the call runs (base64 makes 4 bytes of 3, JSON makes 6 of a NUL)."""
-
-    data: bytes
-    encoding: BodyEncoding
-
-    def params(self) -> dict[str, Any]:
-        """The parameters that carry it."""
-        if self.encoding == "text":
-            return {BODY: self.data.decode(errors="replace")}
-        if self.encoding == "utf8":
-            try:
-                return {BODY: self.data.decode("utf-8")}
-            except UnicodeDecodeError:
-                return {BODY: base64.b64encode(self.data).decode(), BODY_BASE64: True}
-        return {BODY: base64.b64encode(self.data).decode()}
-
-
-def request_head(
-    method: str, url: str, path: str, query: str, headers: Mapping[str, str]
-) -> dict[str, Any]:
-    """A call's parameters for an HTTP request to a function, but for its body."""
-    return {
-        METHOD: method.lower(),
-        HEADERS: dict(headers),
-        PATH: path,
-        QUERY: query,
-        REQUEST_URL: url,
-    }
-
-
-def envelope(
-    method: str, url: str, path: str, query: str, headers: Mapping[str, str], body: bytes
-) -> dict[str, Any]:
-    """A call's parameters for an HTTP request to a function."""
-    return {**request_head(method, url, path, query, headers), **Body(body, "utf8").params()}
-
-
-def rfc3339_ms(epoch_ms: int) -> str:
-    """`2017-10-03T22:31:01.258Z`: UTC, exactly three fractional digits."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+from sluice.timing import rfc3339_ms
 
 
 @dataclass(frozen=True)
@@ -116,24 +61,9 @@ class FnRequest:
         )
 
 
-def headers_of(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): str(v) for k, v in value.items()}
-
-
-def traced(headers: dict[str, str], traceparent: str | None) -> dict[str, str]:
-    """The request's headers as the function sees them: the caller's traceparent replaced by
-    the call's run's, so that the function's spans are children of its run."""
-    if traceparent is None:
-        return headers
-    kept = {k: v for k, v in headers.items() if k.lower() != trace.HEADER}
-    return {**kept, trace.HEADER: traceparent}
-
-
 def _body(params: Mapping[str, Any]) -> bytes:
     if BODY not in params:
-        rest = {k: v for k, v in params.items() if k not in _ENVELOPE}
+        rest = {k: v for k, v in params.items() if k not in ENVELOPE}
         return orjson.dumps(rest)
     text = str(params[BODY])
     if params.get(BODY_BASE64):

@@ -24,7 +24,8 @@ from sluice.runtime.fn_links import Link, PipeLink, Reply, SocketLink
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
-from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.timing import now_ms
 
 
 class StartFailed(Exception):

@@ -24,16 +24,18 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from sluice.envelope import HOP_BY_HOP, PATH, QUERY
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
-from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
+from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import EXIT_BYTES, EXIT_LINES, CommandError, prepare
-from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
 from sluice.sandbox.api_bridge import Forward, SamePort
 from sluice.sandbox.base import Sandbox
+from sluice.timing import now_ms
 
 #: how long a server may take to listen
 START_SECONDS = 10.0
@@ -45,19 +47,6 @@ SOCKET_NAME = "http.sock"
 _SOCKET_PATH_MAX = 107
 #: how long a server that refused a connection gets to show that it has exited
 EXIT_NOTICE_SECONDS = 2.0
-#: headers that belong to one hop, never forwarded either way
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "host",
-    }
-)
 
 
 class StartFailed(Exception):

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from sluice.config_lists import GO, NODEJS, PYTHON, parse_runtimes
+
 log = logging.getLogger("sluice.runtime")
 
-#: the families Sluice has runners of its own for; any other is served by an actionloop runner
-NODEJS = "nodejs"
-PYTHON = "python"
-GO = "go"
 #: versions looked for on PATH by their own names (node22, python3.12); any other version is
 #: served when a plain `node` / `python3` / `go` is that version, or when configured
 SEARCHED = {
@@ -33,12 +31,7 @@ SEARCHED = {
 #: generic names whose version decides which kind of their family they serve
 GENERIC = {NODEJS: ("node", "nodejs"), PYTHON: ("python3",), GO: ("go",)}
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
-_KIND = re.compile(r"^([a-z][a-z0-9]*):(\d+(?:\.\d+)*)$")
 PROBE_SECONDS = 10.0
-
-
-class BadRuntimes(ValueError):
-    """SLUICE_RUNTIMES is not a list of KIND=INTERPRETER [RUNNER] entries."""
 
 
 @dataclass(frozen=True)
@@ -91,38 +84,6 @@ class Refused:
 class Found:
     served: tuple[Interpreter, ...]
     refused: tuple[Refused, ...]
-
-
-def parse_runtimes(text: str) -> dict[str, tuple[str, str | None]]:
-    """SLUICE_RUNTIMES: `KIND=INTERPRETER [RUNNER]` entries separated by `;` or new lines,
-    e.g. `nodejs:22=/opt/node22/bin/node; ruby:3.1=/usr/bin/ruby /opt/runners/ruby.rb`."""
-    out: dict[str, tuple[str, str | None]] = {}
-    for entry in re.split(r"[;\n]", text):
-        entry = entry.strip()
-        if not entry:
-            continue
-        kind, equals, command = entry.partition("=")
-        kind = kind.strip()
-        if not equals or not _KIND.match(kind):
-            raise BadRuntimes(
-                f"SLUICE_RUNTIMES entry {entry!r} is not KIND=INTERPRETER [RUNNER]"
-                " with KIND like nodejs:22"
-            )
-        try:
-            words = shlex.split(command)
-        except ValueError as exc:
-            raise BadRuntimes(f"SLUICE_RUNTIMES entry {entry!r}: {exc}") from None
-        if not 1 <= len(words) <= 2:
-            raise BadRuntimes(
-                f"SLUICE_RUNTIMES entry {entry!r} must name an interpreter and at most a runner"
-            )
-        if len(words) == 1 and kind.partition(":")[0] not in (NODEJS, PYTHON, GO):
-            raise BadRuntimes(
-                f"SLUICE_RUNTIMES entry {entry!r}: a {kind.partition(':')[0]} kind needs a"
-                " runner after its interpreter (an actionloop runner, see docs/runtimes.md)"
-            )
-        out[kind] = (words[0], words[1] if len(words) == 2 else None)
-    return out
 
 
 def version_argv(family: str, path: str) -> list[str]:

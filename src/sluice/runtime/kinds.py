@@ -10,42 +10,17 @@ import shutil
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sluice.kinds import FAMILIES, Family
 from sluice.runtime.interpreters import Found, Interpreter, Refused, newest
 
 LAUNCHERS = Path(__file__).parent / "launchers"
 NODE_RUNNER = LAUNCHERS / "node_runner.js"
 PYTHON_RUNNER = LAUNCHERS / "python_runner.py"
 ACTIONLOOP_RUNNER = LAUNCHERS / "actionloop.py"
-
-
-class Family(StrEnum):
-    NODEJS = "nodejs"
-    PYTHON = "python"
-    BLACKBOX = "blackbox"
-    #: Fn's function formats (runtime/fn.py)
-    FN = "fn"
-    #: OpenFaaS's classic watchdog: a command per call, stdin to stdout (runtime/process_fn.py)
-    PROCESS = "process"
-    #: of-watchdog's http mode: a warm HTTP server per function (runtime/http_fn.py)
-    HTTP = "http"
-    #: OpenWhisk's actionloop protocol: compiled Go, and configured interpreter + runner kinds
-    ACTIONLOOP = "actionloop"
-
-
-#: kind-name prefixes of the families Sluice has a runner of its own for
-_FAMILIES = {
-    "nodejs": Family.NODEJS,
-    "python": Family.PYTHON,
-    "blackbox": Family.BLACKBOX,
-    "fn": Family.FN,
-    "process": Family.PROCESS,
-    "http": Family.HTTP,
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +51,7 @@ class Kind:
     @property
     def serves_http(self) -> bool:
         """Whether its functions take an HTTP request and give a response (the call's
-        parameters and result are runtime/fn_request.py's envelope)."""
+        parameters and result are sluice/envelope.py's)."""
         return self.family in (Family.FN, Family.PROCESS, Family.HTTP)
 
     @property
@@ -156,7 +131,7 @@ def versioned_kinds(found: Found) -> list[Kind]:
                     aliases = ("python:3", *aliases)
             family = Family.ACTIONLOOP
             if interpreter.runner is None and prefix in ("nodejs", "python"):
-                family = _FAMILIES[prefix]
+                family = FAMILIES[prefix]
             kinds.append(Kind(interpreter.kind, family, aliases, interpreter))
     return kinds
 
@@ -226,28 +201,6 @@ class Kinds:
 
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9]*(:(\d+(\.\d+)*|default))?$")
 _PROGRAM = {"nodejs": "node", "python": "python3", "go": "go"}
-
-_EVERY_KIND = Kinds()
-
-
-def family_of(kind: str) -> Family | None:
-    """The family of a kind named `kind`, whether or not it is installed here."""
-    found = _EVERY_KIND.resolve(kind)
-    if found is not None:
-        return found.family
-    return _FAMILIES.get(kind.partition(":")[0]) if ":" in kind else None
-
-
-def serves_http(kind: str) -> bool:
-    """Whether functions of the kind named `kind` serve HTTP requests (see Kind)."""
-    family = family_of(kind)
-    return family in (Family.FN, Family.PROCESS, Family.HTTP)
-
-
-def calls_per_process(kind: str, concurrency: int) -> int:
-    """How many calls of a function of kind `kind` with limits.concurrency `concurrency` one
-    process runs at once."""
-    return max(1, concurrency) if family_of(kind) is Family.NODEJS else 1
 
 
 def find_node(configured: str | None) -> str | None:

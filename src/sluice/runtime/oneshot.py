@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sluice.runtime.child import Child
 from sluice.runtime.memory import MemoryWatch
-from sluice.runtime.results import now_ms
+from sluice.timing import now_ms
 
 #: how long the output of an exited process may take to drain
 _DRAIN_SECONDS = 2.0

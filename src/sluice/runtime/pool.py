@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sluice.kinds import Family, calls_per_process
 from sluice.observe import metrics
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.blackbox import Blackbox
@@ -24,21 +25,14 @@ from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
 from sluice.runtime.http_fn import HttpFunctions
 from sluice.runtime.interpreters import discover, report
-from sluice.runtime.kinds import (
-    Family,
-    Kind,
-    Kinds,
-    available_kinds,
-    calls_per_process,
-    find_node,
-    python_runner_script,
-)
+from sluice.runtime.kinds import Kind, Kinds, available_kinds, find_node, python_runner_script
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process import Launcher, RuntimeProcess, State
 from sluice.runtime.process_fn import ProcessFunctions
-from sluice.runtime.results import failure, now_ms
+from sluice.runtime.results import failure
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
+from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.runtime")
 

@@ -19,17 +19,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from sluice.envelope import PATH, QUERY
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import command_paths, read_deps
 from sluice.runtime.child import Child, make_home
-from sluice.runtime.fn_request import PATH, QUERY, FnRequest, response
+from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, CallLogs
 from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_to_end
-from sluice.runtime.results import failure, init_failed, now_ms, out_of_memory, timed_out
+from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import DEFAULT_PATH
+from sluice.timing import now_ms
 
 #: of-watchdog's streaming mode: a process per call as here, its stdout the body and its
 #: stderr the logs only (upstream has sent 200 before the process ends; here the answer

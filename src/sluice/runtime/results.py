@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 
 from sluice.runtime.base import Outcome, RunResult
 from sluice.runtime.logs import CallLogs
+from sluice.timing import now_ms
 
 NOT_A_DICTIONARY = "The action did not return a dictionary."
 EXITED = "The action did not produce a valid response and exited unexpectedly."
@@ -32,10 +32,6 @@ def without_host_paths(message: str) -> str:
     """`/opt/x/src/sluice/runtime/...` as `sluice/runtime/...`, and a function's own files
     as relative to its directory (`action/index.js`)."""
     return _PROCESS_DIR.sub("", message.replace(_SLUICE_DIR, "sluice/"))
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def timed_out(timeout_ms: int) -> str:

@@ -64,22 +64,6 @@ NOT_GLOBAL = tuple(
 )
 
 
-def parse_allowed(value: str) -> tuple[IPv4Network, ...]:
-    """`SLUICE_FUNCTION_EGRESS_ALLOW`: IPv4 networks or addresses, comma-separated."""
-    allowed: list[IPv4Network] = []
-    for item in (part.strip() for part in value.split(",")):
-        if not item:
-            continue
-        try:
-            network = ip_network(item, strict=False)
-        except ValueError as exc:
-            raise ValueError(f"{item!r} is not an IPv4 network or address") from exc
-        if not isinstance(network, IPv4Network):
-            raise ValueError(f"{item!r}: functions have no IPv6 way out")
-        allowed.append(network)
-    return tuple(allowed)
-
-
 def host_addresses() -> tuple[IPv4Address, ...]:
     """The host's own IPv4 addresses: services listening on any address answer on each."""
     found: set[IPv4Address] = set()

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from sluice.engine.clock import now_ms
 from sluice.errors import CannotStart
+from sluice.timing import now_ms
 
 #: the advisory lock key migrations hold ("sluice" in hex digits, near enough)
 _LOCK_KEY = 0x51_1CE_0001

@@ -11,15 +11,16 @@ from starlette.responses import Response
 
 from sluice.engine.actions import ACTIONS
 from sluice.engine.alarms import SCHEDULES
-from sluice.engine.clock import now_ms
 from sluice.engine.rules import RULES, TRIGGERS
 from sluice.errors import BadRequest, NotFound
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 from sluice.ids import CallId
 from sluice.records import Call, CallState
 from sluice.store.base import CallFilter
+from sluice.timing import now_ms
 from sluice.ui import views
-from sluice.ui.signin import check_origin, engine, signed_in
+from sluice.ui.signin import check_origin, signed_in
 
 #: entities listed at most (functions, triggers, rules)
 MAX_ENTITIES = 500

@@ -11,8 +11,8 @@ import base64
 import hashlib
 import hmac
 
-from sluice.engine.clock import now_ms
 from sluice.records import Namespace
+from sluice.timing import now_ms
 
 COOKIE = "sluice_ui"
 #: how long a sign-in lasts

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.errors import AuthenticationMissing, BadRequest, Forbidden, Unauthenticated
 from sluice.http.auth import check_key
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 from sluice.records import Namespace
 from sluice.ui import session
 
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
-
 #: what the dashboard's own requests carry on every change: a page on another site cannot
 #: send it without a CORS preflight, which Sluice does not grant for /ui
 CSRF_HEADER = "x-sluice-ui"
-
-
-def engine(request: Request) -> Sluice:
-    sluice: Sluice = request.app.state.sluice
-    return sluice
 
 
 async def signed_in(request: Request) -> Namespace:

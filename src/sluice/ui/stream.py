@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from sluice.engine.clock import now_ms
+from sluice.http.context import engine
+from sluice.timing import now_ms
 from sluice.ui import views
 from sluice.ui.api import Filter, namespace_stats, recent_calls
-from sluice.ui.signin import engine, signed_in
+from sluice.ui.signin import signed_in
 
 TICK_SECONDS = 0.4
 #: the stats go out every this many ticks

@@ -9,17 +9,17 @@ import logging
 from typing import Any
 
 from sluice.config import Settings
-from sluice.engine.clock import now_ms
-from sluice.engine.execution import CANCELLED, Execution, failure
+from sluice.engine.execution import CANCELLED, Execution
 from sluice.engine.policy import Policy, Retry
 from sluice.engine.sequences import Sequences
 from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.observe import logs, metrics, spans
-from sluice.queue.base import Candidate, Outcome, Queue, candidate_of
+from sluice.queue.base import Candidate, Outcome, Queue, candidate_of, failure
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
+from sluice.timing import now_ms
 from sluice.worker.capacity import Capacity, parse_queues
 from sluice.worker.reaper import reap
 
@@ -320,7 +320,7 @@ def _finished(lease: Lease, outcome: Outcome) -> None:
     dialect = lease.meta.get(metrics.DIALECT, "sluice")
     dead = outcome.dead_letter is not None
     metrics.call_finished(lease.namespace, lease.path, dialect, outcome.state.value, dead)
-    spans.ended(lease, outcome)
+    spans.ended(lease, outcome.state, outcome.started, outcome.ended)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("call %s ended: %s", lease.id.hex, outcome.state.value, extra=_about(lease))
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sluice.engine.clock import now_ms
-from sluice.engine.execution import failure
-from sluice.queue.base import Queue
+from sluice.queue.base import Queue, failure
 from sluice.records import CallState, Lease
+from sluice.timing import now_ms
 
 
 async def reap(queue: Queue, leases: list[Lease], max_attempts: int, why: str) -> list[Lease]:

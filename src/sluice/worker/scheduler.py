@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sluice.engine.alarms import Alarms
-from sluice.engine.clock import now_ms
+from sluice.timing import now_ms
 from sluice.worker.lock import Lock
 
 log = logging.getLogger("sluice.scheduler")

@@ -11,7 +11,7 @@ from tests.dialects.openfaas.helpers import SLEEP_JS, make_function, open_client
 from tests.support.listener import Listener
 from tests.support.server import SluiceServer, wait_for
 
-from sluice.runtime.fn_request import rfc3339_ms
+from sluice.timing import rfc3339_ms
 
 
 def _ms(text: str) -> int:

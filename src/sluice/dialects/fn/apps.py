@@ -14,8 +14,8 @@ from sluice.dialects.fn.context import (
     wrapped,
 )
 from sluice.dialects.fn.errors import FnJSON
-from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest
+from sluice.http.context import engine
 
 
 async def list_apps(request: Request) -> Response:

@@ -9,10 +9,9 @@ from starlette.responses import PlainTextResponse, Response
 from sluice.dialects.fn import wire
 from sluice.dialects.fn.context import fn_namespace, per_page
 from sluice.dialects.fn.errors import FnJSON, error
-from sluice.dialects.native.routes import wait_seconds
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.fn_fields import check_path, route_name
 from sluice.errors import BadRequest, NotFound
+from sluice.http.context import engine, wait_seconds
 from sluice.ids import CallId
 from sluice.numbers import INT64_MAX, whole_number
 from sluice.records import Call

@@ -9,10 +9,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest, Forbidden
 from sluice.http.auth import authenticate
 from sluice.http.body import read_json_object
+from sluice.http.context import engine
 from sluice.numbers import INT64_MAX, whole_number
 
 #: apps and routes are small JSON; a route carries its code (a zip of its source)

@@ -11,19 +11,18 @@ import binascii
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice.answers import BODILESS, valid_header, valid_status
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON, Maker, error
-from sluice.dialects.openwhisk.context import engine
-from sluice.engine.answers import BODILESS, valid_header, valid_status
 from sluice.engine.apps import FnRoute
 from sluice.engine.calls import Accepted, CallOptions
+from sluice.envelope import HOP_BY_HOP, envelope
 from sluice.http.body import read_body
+from sluice.http.context import engine
 from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
-from sluice.runtime.fn_request import envelope
-from sluice.runtime.http_fn import HOP_BY_HOP
 
 CALL_ID_HEADER = "Fn_call_id"
 #: request headers the function never sees

@@ -12,9 +12,9 @@ from sluice.dialects.fn.errors import v2_error
 from sluice.dialects.fn.invoke import detached, output, start
 from sluice.dialects.fn.v2_fns import fn_of
 from sluice.dialects.fn.v2_triggers import find_by_source
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.apps import FnRoute
 from sluice.errors import BadRequest, NotFound
+from sluice.http.context import engine
 
 CALL_ID_HEADER = "Fn-Call-Id"
 

@@ -8,8 +8,8 @@ from starlette.responses import Response
 from sluice.dialects.fn import wire
 from sluice.dialects.fn.context import fn_namespace, wrapped
 from sluice.dialects.fn.errors import FnJSON
-from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest
+from sluice.http.context import engine
 
 
 def _path(request: Request) -> str:

@@ -8,9 +8,9 @@ from starlette.responses import Response
 from sluice.dialects.fn import ids, v2_wire
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.apps import FnApp
 from sluice.errors import BadRequest, Conflict, NotFound
+from sluice.http.context import engine
 
 APP_NOT_FOUND = "App not found"
 SHAPES = ("GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM")

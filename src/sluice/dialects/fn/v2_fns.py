@@ -13,10 +13,10 @@ from sluice.dialects.fn import ids, v2_wire
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON
 from sluice.dialects.fn.v2_apps import app_of
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.apps import FnRoute
 from sluice.engine.fn_fields import route_path
 from sluice.errors import BadRequest, Conflict, NotFound
+from sluice.http.context import engine
 
 FN_NOT_FOUND = "Fn not found"
 V2_FORMAT = "http-stream"

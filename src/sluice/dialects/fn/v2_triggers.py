@@ -14,11 +14,11 @@ from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON
 from sluice.dialects.fn.v2_apps import app_of
 from sluice.dialects.fn.v2_fns import check_name, fn_of
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.apps import FnRoute
-from sluice.engine.clock import now_ms
 from sluice.engine.fn_fields import annotation_map, route_path
 from sluice.errors import BadRequest, Conflict, NotFound
+from sluice.http.context import engine
+from sluice.timing import now_ms
 
 TRIGGER_NOT_FOUND = "Trigger not found"
 #: a source is a URL path: segments of unreserved characters

@@ -7,7 +7,7 @@ from typing import Any
 from sluice.engine.apps import FnApp, FnRoute
 from sluice.engine.fn_fields import route_path
 from sluice.records import Call, CallState
-from sluice.runtime.fn_request import rfc3339_ms
+from sluice.timing import rfc3339_ms
 
 #: what Fn shows for a time not reached yet
 ZERO_TIME = "0001-01-01T00:00:00.000Z"

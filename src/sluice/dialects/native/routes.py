@@ -8,14 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sluice.dialects.openwhisk.activations import parse_activation_id
-from sluice.dialects.openwhisk.context import caller_namespace, engine
 from sluice.errors import BadRequest
+from sluice.http.context import caller_namespace, engine, parse_activation_id, wait_seconds
 from sluice.http.responses import JSON
 from sluice.records import Call
 from sluice.store.base import CallFilter
-
-MAX_WAIT_SECONDS = 60.0
 
 
 def call_state(call: Call) -> dict[str, Any]:
@@ -45,15 +42,6 @@ def _trace(call: Call) -> dict[str, Any] | None:
         "parentSpanId": call.trace.parent_id,
         "traceparent": call.trace.traceparent,
     }
-
-
-def wait_seconds(request: Request) -> float:
-    """The long poll's `?wait=` (seconds, 0 to MAX_WAIT_SECONDS; 0 when absent)."""
-    try:
-        wait = float(request.query_params.get("wait") or "0")
-    except ValueError as exc:
-        raise BadRequest("The query parameter 'wait' must be a number of seconds.") from exc
-    return min(max(wait, 0.0), MAX_WAIT_SECONDS) if wait == wait else 0.0
 
 
 async def get_call(request: Request) -> Response:

@@ -16,12 +16,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sluice.dialects.native.routes import call_state
-from sluice.dialects.openwhisk.context import caller_namespace, engine
-from sluice.engine.clock import now_ms
 from sluice.errors import BadRequest
+from sluice.http.context import caller_namespace, engine
 from sluice.http.responses import JSON
 from sluice.records import Call, CallState
 from sluice.store.base import CallFilter
+from sluice.timing import now_ms
 
 DEFAULT_WINDOW_SECONDS = 60
 MAX_WINDOW_SECONDS = 3600

@@ -8,11 +8,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sluice.dialects.native.routes import wait_seconds
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import owner_namespace
 from sluice.dialects.openfaas.invoke import call_async, function_target
-from sluice.dialects.openwhisk.context import engine
+from sluice.http.context import engine, wait_seconds
 from sluice.http.responses import JSON
 from sluice.ids import CallId
 

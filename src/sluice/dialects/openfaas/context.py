@@ -13,10 +13,10 @@ import re
 from starlette.requests import Request
 
 from sluice.dialects.openfaas.deployment import is_function
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.resolve import Target
 from sluice.errors import Forbidden, NotFound
 from sluice.http.auth import authenticate
+from sluice.http.context import engine
 
 #: the gateway's route pattern for a function name; `name.namespace` names a namespace
 _NAME = re.compile(r"^[-a-zA-Z_0-9.]+$")

@@ -16,22 +16,22 @@ from starlette.responses import Response
 
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import function_name, open_to_all, owner_namespace
-from sluice.dialects.openwhisk.context import engine
-from sluice.dialects.openwhisk.web import check_final, request_parts
 from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
 from sluice.engine.policy import ASYNC
 from sluice.engine.resolve import Target, resolve_action
+from sluice.envelope import HEADERS, Body, request_head
 from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.http.auth import carries_key
 from sluice.http.body import read_body
+from sluice.http.context import engine
+from sluice.http.params import check_final, request_parts
 from sluice.http.tracing import caller_trace
 from sluice.ids import CallId, new_transaction_id
+from sluice.kinds import serves_http
 from sluice.notify.callbacks import META as CALLBACK_META
 from sluice.notify.callbacks import callback_meta
 from sluice.observe.metrics import DIALECT
-from sluice.runtime.fn_request import HEADERS, Body, request_head
-from sluice.runtime.kinds import serves_http
 
 log = logging.getLogger("sluice.openfaas")
 #: the most of a message write_debug shows

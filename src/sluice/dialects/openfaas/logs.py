@@ -22,8 +22,8 @@ from starlette.responses import Response, StreamingResponse
 from sluice.dialects.openfaas.context import function_name, owner_namespace
 from sluice.dialects.openfaas.errors import text_error
 from sluice.dialects.openfaas.system import own_namespace
-from sluice.dialects.openwhisk.context import engine
 from sluice.errors import BadRequest, NotFound
+from sluice.http.context import engine
 from sluice.records import Call
 from sluice.store.base import CallFilter
 

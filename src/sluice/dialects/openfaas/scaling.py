@@ -15,10 +15,10 @@ from sluice.dialects.openfaas.context import function_name, owner_namespace
 from sluice.dialects.openfaas.deployment import labels_of, replicas_of
 from sluice.dialects.openfaas.errors import text_error
 from sluice.dialects.openfaas.system import own_namespace
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.actions import REPLICAS, is_count
 from sluice.errors import BadRequest, NotFound
 from sluice.http.body import read_json_object
+from sluice.http.context import engine
 
 #: the gateway's defaults and the labels that override them (gateway/scaling/ranges.go)
 DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 5, 10

@@ -12,11 +12,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.secrets import VALUE_MAX_BYTES, check_name
 from sluice.errors import BadRequest
 from sluice.http.auth import authenticate
 from sluice.http.body import read_json_object
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 
 #: a body holds one value (base64 of it, for rawValue) and a name

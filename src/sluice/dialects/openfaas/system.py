@@ -16,17 +16,16 @@ from sluice.dialects.openfaas.deployment import (
     secret_names,
     service_name,
 )
-from sluice.dialects.openwhisk.actions import CODE_MAX_BYTES
-from sluice.dialects.openwhisk.context import engine
 from sluice.engine.actions import REPLICAS, annotation
 from sluice.engine.secrets import MissingSecret
 from sluice.errors import BadRequest, NotFound
-from sluice.http.body import read_json_object
+from sluice.http.body import CODE_MAX_BYTES, read_json_object
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 from sluice.ids import CallId
 from sluice.records import Call, DeadLetter
-from sluice.runtime.fn_request import rfc3339_ms
 from sluice.store.base import CallFilter
+from sluice.timing import rfc3339_ms
 
 #: the most functions one listing shows
 LIST_MAX = 1000

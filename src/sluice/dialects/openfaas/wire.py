@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 from starlette.responses import Response
 
-from sluice.engine.answers import HttpAnswer, call_answer, duration_seconds, duration_text
+from sluice.answers import HttpAnswer, call_answer, duration_seconds, duration_text
 from sluice.errors import BadRequest
 from sluice.ids import CallId
 from sluice.notify.destinations import Destinations, Undeliverable
 from sluice.numbers import decimal, storable
 from sluice.records import Call, Callback
-from sluice.runtime.fn_request import rfc3339_ms
+from sluice.timing import rfc3339_ms
 
 #: the key of a call's meta that holds what the gateway knew when it accepted the call
 META = "openfaas"

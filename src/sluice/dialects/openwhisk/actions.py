@@ -6,26 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.openwhisk import wire
-from sluice.dialects.openwhisk.context import (
-    caller_and_target,
-    caller_namespace,
-    engine,
-    list_window,
-    query_bool,
-    query_int,
-)
+from sluice.dialects.openwhisk.context import caller_and_target, list_window, query_bool, query_int
 from sluice.engine.calls import CallOptions
 from sluice.engine.names import check_name
 from sluice.engine.resolve import resolve_action
-from sluice.http.body import read_json_object
+from sluice.http.body import CODE_MAX_BYTES, read_json_object
+from sluice.http.context import caller_namespace, engine
 from sluice.http.responses import JSON
 from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
 from sluice.observe.metrics import DIALECT
 from sluice.records import CallState
-
-#: an action's code may be far larger than a call's parameters (OpenWhisk allows 48 MB)
-CODE_MAX_BYTES = 48 * 1024 * 1024
 
 
 async def list_actions(request: Request) -> Response:

@@ -6,25 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.openwhisk import wire
-from sluice.dialects.openwhisk.context import (
-    caller_namespace,
-    engine,
-    list_window,
-    query_bool,
-    query_int,
-)
-from sluice.errors import BadRequest, NotFound
+from sluice.dialects.openwhisk.context import list_window, query_bool, query_int
+from sluice.errors import NotFound
+from sluice.http.context import caller_namespace, engine, parse_activation_id
 from sluice.http.responses import JSON
-from sluice.ids import CallId
 from sluice.records import Call
 from sluice.store.base import CallFilter
-
-
-def parse_activation_id(text: str) -> CallId:
-    call_id = CallId.parse(text)
-    if call_id is None:
-        raise BadRequest(f"Activation id length is {len(text)} but must be 32.")
-    return call_id
 
 
 async def _finished(request: Request) -> Call:

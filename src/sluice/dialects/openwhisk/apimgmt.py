@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sluice.dialects.openwhisk.context import engine, query_bool
+from sluice.dialects.openwhisk.context import query_bool
 from sluice.engine.apis import ApiFailure, Endpoint
 from sluice.errors import BadRequest
 from sluice.http.auth import authenticate
 from sluice.http.body import parse_json, read_body
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 from sluice.ids import CallId
 from sluice.records import Entity, Namespace

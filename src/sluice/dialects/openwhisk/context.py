@@ -1,29 +1,15 @@
-"""What every OpenWhisk handler starts with: the wired engine and the caller's namespace."""
+"""OpenWhisk's request conventions: the caller's namespace beside the one a path names, and
+integer, boolean and skip/limit query parameters (http/context.py has what every dialect
+starts with)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from sluice.errors import BadRequest
-from sluice.http.auth import authenticate, resolve_namespace
+from sluice.http.auth import authenticate
+from sluice.http.context import engine
 from sluice.numbers import INT64_MAX, signed_integer
-
-if TYPE_CHECKING:
-    from sluice.wiring import Sluice
-
-
-def engine(request: Request) -> Sluice:
-    sluice: Sluice = request.app.state.sluice
-    return sluice
-
-
-async def caller_namespace(request: Request) -> str:
-    """Authenticate and return the namespace the path names (`_` = the caller's own)."""
-    sluice = engine(request)
-    caller = await authenticate(request, sluice.namespaces)
-    return resolve_namespace(caller, request.path_params["ns"])
 
 
 async def caller_and_target(request: Request) -> tuple[str, str]:

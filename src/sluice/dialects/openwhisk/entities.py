@@ -11,14 +11,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sluice.dialects.openwhisk import wire
-from sluice.dialects.openwhisk.context import (
-    caller_and_target,
-    caller_namespace,
-    engine,
-    list_window,
-    query_bool,
-)
+from sluice.dialects.openwhisk.context import caller_and_target, list_window, query_bool
 from sluice.http.body import read_json_object
+from sluice.http.context import caller_namespace, engine
 from sluice.http.responses import JSON
 from sluice.http.routing import by_method
 from sluice.http.tracing import caller_trace

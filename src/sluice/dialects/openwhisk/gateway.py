@@ -9,10 +9,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sluice.dialects.openwhisk import web
-from sluice.dialects.openwhisk.context import engine
 from sluice.dialects.openwhisk.errors import error_body
 from sluice.engine.apis import RouteMiss
 from sluice.errors import NotFound
+from sluice.http.context import engine
 from sluice.http.responses import JSON
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sluice.config import Settings
-from sluice.dialects.openwhisk.context import caller_namespace, engine
 from sluice.errors import BadRequest
+from sluice.http.context import caller_namespace, engine
 from sluice.http.responses import JSON
 
 

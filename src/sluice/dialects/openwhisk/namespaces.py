@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sluice.dialects.openwhisk.context import caller_namespace, engine
 from sluice.http.auth import authenticate
+from sluice.http.context import caller_namespace, engine
 from sluice.http.responses import JSON
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sluice.dialects.openwhisk.context import engine
+from sluice.http.context import engine
 from sluice.http.responses import JSON
+from sluice.kinds import serves_http
 from sluice.runtime.base import Runtime
-from sluice.runtime.kinds import serves_http
 
 #: the families clients look for even when nothing of them is installed (an empty list
 #: lets aio say which kinds there are rather than fail on a missing key)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from sluice.engine.actions import ACTIONS, PACKAGES, Actions
-from sluice.engine.clock import now_ms
 from sluice.engine.entities import bump
 from sluice.engine.stock.catalog import PACKAGES as STOCK
 from sluice.engine.stock.catalog import StockAction, StockPackage
@@ -18,6 +17,7 @@ from sluice.engine.system import SYSTEM, ensure_system_namespace
 from sluice.errors import BadRequest, Conflict
 from sluice.records import Entity
 from sluice.store.base import Store
+from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.stock")
 

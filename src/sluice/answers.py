@@ -16,9 +16,9 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from sluice.envelope import HOP_BY_HOP
+from sluice.kinds import serves_http
 from sluice.records import Call, CallState
-from sluice.runtime.http_fn import HOP_BY_HOP
-from sluice.runtime.kinds import serves_http
 
 #: RFC 9110's token (a header's name), and what a header's value may not hold
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
