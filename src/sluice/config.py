@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     idle_seconds: float = 600.0
     stem_cells: int = 1
     max_processes: int = 64
+    #: function processes being started at once at most (0: the machine's cores, at least
+    #: 2): a burst of first calls queues its starts rather than taking every core at once
+    max_starting: int = Field(default=0, ge=0)
 
     # Observing (http/metrics.py, http/health.py)
     #: count Prometheus metrics and serve them at /metrics ("off": neither)

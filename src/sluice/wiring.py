@@ -90,6 +90,7 @@ def build_runtime(settings: Settings) -> Runtime:
         idle_seconds=settings.idle_seconds,
         stem_cells=settings.stem_cells,
         max_processes=settings.max_processes,
+        max_starting=settings.max_starting,
         node_path=(str(node_modules),) if node_modules else (),
         python_path=(str(PYTHON_LIBS),),
         work_dir=claim_work_dir(settings.resolved_work_dir, settings.data_dir),
