@@ -125,9 +125,9 @@ class Sluice:
         #: held while this process runs calls on PostgreSQL as its node (see node_lock)
         self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.worker_process: WorkerProcess | None = None
-        if settings.worker_process and settings.role == "all":
+        if self.transport.local is not None and settings.role == "all":
             self.roles = self.roles - {"worker"}
-            self.worker_process = WorkerProcess(settings)
+            self.worker_process = WorkerProcess(settings, self.transport.local)
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
         sandbox = (
@@ -211,14 +211,20 @@ class Sluice:
         return jobs
 
     async def start(self) -> None:
+        # a worker process links to its API process first: that one listens once its store
+        # is open, the schema made or migrated
+        link_first = self.transport.local is not None and self.settings.role == "worker"
         try:
+            if link_first:
+                await self.transport.open(self.waiters)
             await self.store.open()
             if self.node_lock is not None and not await self.node_lock.acquire():
                 raise CannotStart(
                     f"another Sluice runs calls as {node_name(self.settings)} on this store:"
                     " stop it first (or give this one another --data-dir)"
                 )
-            await self.transport.open(self.waiters)
+            if not link_first:
+                await self.transport.open(self.waiters)
         except BaseException:
             # refused (CannotStart) or interrupted: let go of what was opened
             await self.transport.close()

@@ -30,6 +30,7 @@ from sluice.instance_lock import DataDirLock
 from sluice.observe import metrics
 from sluice.sandbox.choose import SandboxUnavailable
 from sluice.wiring import Sluice
+from sluice.worker.process import fork_worker
 
 log = logging.getLogger("sluice")
 
@@ -129,13 +130,23 @@ def run_server(settings: Settings) -> None:
     try:
         data_dir_lock.acquire(settings.port)
         sock = listening_socket(settings)
-        sluice = Sluice(settings)
-    except (CannotStart, SandboxUnavailable) as exc:
+    except CannotStart as exc:
         raise click.ClickException(str(exc)) from None
     if settings.metrics:  # before the worker process starts: it counts in the same place
         metrics.install(settings.resolved_work_dir)
+    # first: it starts while this process builds its own Sluice (it holds the data dir's lock)
+    forked = (
+        fork_worker(settings, [sock])
+        if settings.worker_process and settings.role == "all"
+        else None
+    )
+    try:
+        sluice = Sluice(settings)
+    except (CannotStart, SandboxUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None  # a forked worker dies with us
     if sluice.worker_process is not None:
         sluice.worker_process.keep_fds = data_dir_lock.fds
+        sluice.worker_process.forked = forked
 
     #: why the start failed, when already told in one line
     told: list[str] = []

@@ -3,8 +3,11 @@ API process listens on a unix socket in the data dir, its worker process connect
 
 The worker hears "calls were queued" (no polling between takes) and cancel requests; the
 API process hears call ends (its blocking requests and callbacks wake) and cancel answers.
-A frame is one kind byte and a 16-byte call id. Frames sent in one turn of the event loop
-go out in one write, and a burst of accepts costs the worker one wake-up, not one each.
+A frame is one kind byte and a 16-byte call id. The worker process says it is ready (its
+runtime and worker loop started) in a frame of its own: the API process reports ready only
+then, so that a call made at once does not wait behind the worker's start. Frames sent in
+one turn of the event loop go out in one write, and a burst of accepts costs the worker one
+wake-up, not one each.
 
 A stream socket, not datagrams: an event is never dropped because the reader was busy."""
 
@@ -27,6 +30,7 @@ _FRAME = 17
 _NO_ID = bytes(16)
 #: the kinds of frame
 _QUEUED, _DONE, _CANCEL, _CANCELLED, _NOT_HERE = b"q", b"d", b"c", b"k", b"n"
+_READY = b"r"
 #: how long a cancel waits for the worker process to answer
 _CANCEL_WAIT_S = 0.5
 #: how long the worker process tries to reach the API process at start
@@ -73,6 +77,8 @@ class LocalEvents:
         self.on_lost: Callable[[], None] | None = None
         self._closing = False
         self._dir_fd: int | None = None
+        #: the API side: set while a worker process is linked and ready to run calls
+        self.ready = asyncio.Event()
 
     async def listen(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -124,6 +130,10 @@ class LocalEvents:
         finally:
             self._asked.pop(call_id.raw, None)
 
+    def tell_ready(self) -> None:
+        """The worker side: its start is done, calls can run."""
+        self._send(_READY, _NO_ID)
+
     def publish(self, call_id: CallId) -> None:
         self._send(_DONE, call_id.raw)
 
@@ -156,6 +166,8 @@ class LocalEvents:
         elif kind == _CANCEL:
             stopped = self._cancel is not None and self._cancel(CallId(raw))
             self._send(_CANCELLED if stopped else _NOT_HERE, raw)
+        elif kind == _READY:
+            self.ready.set()
         elif kind in (_CANCELLED, _NOT_HERE):
             future = self._asked.get(raw)
             if future is not None and not future.done():
@@ -164,6 +176,8 @@ class LocalEvents:
             log.warning("unknown event frame %r from the other process", kind)
 
     def lost(self) -> None:
+        if not self.links:
+            self.ready.clear()
         if not self._closing and self.on_lost is not None:
             self.on_lost()
 
