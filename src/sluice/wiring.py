@@ -236,6 +236,7 @@ class Sluice:
             await self.runtime.start()
             if self.transport.local is not None:
                 self.transport.local.on_queued = self.worker.wake
+                self.transport.local.serve_pool(self.runtime.warm, self.runtime.drop)
             await self.worker.start()
             if self.transport.events is not None:
                 await self.transport.events.serve_cancels(self.worker.cancel)
@@ -271,17 +272,24 @@ class Sluice:
         found = self.runtime.served().resolve(kind)
         return found.interpreter if found is not None else None
 
-    def warm_processes(self, namespace: str, path: str) -> int | None:
+    async def warm_processes(self, namespace: str, path: str) -> int | None:
         """Live processes of the namespace's own action `path` (all versions), when this
-        process runs the calls; None when workers elsewhere do."""
-        if "worker" not in self.roles:
-            return None
-        return self.runtime.warm(f"{namespace}/{namespace}/{path}@")
+        process or its worker process runs the calls; None when workers elsewhere do."""
+        prefix = f"{namespace}/{namespace}/{path}@"
+        if "worker" in self.roles:
+            return self.runtime.warm(prefix)
+        if self.transport.local is not None:
+            return await self.transport.local.warm_remote(prefix)
+        return None
 
     def drop_warm(self, namespace: str, path: str) -> None:
-        """Stop the idle processes of the namespace's own action `path`, where they run here."""
+        """Stop the idle processes of the namespace's own action `path`, where they run here
+        or in this process's worker process."""
+        prefix = f"{namespace}/{namespace}/{path}@"
         if "worker" in self.roles:
-            self.runtime.drop(f"{namespace}/{namespace}/{path}@")
+            self.runtime.drop(prefix)
+        elif self.transport.local is not None:
+            self.transport.local.drop_remote(prefix)
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
         """The kinds that run here, grouped by family, each family's default marked (the API
