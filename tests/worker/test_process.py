@@ -74,6 +74,15 @@ def each_ran_once(server: SluiceServer, ids: list[str], log: Path) -> None:
     assert runs(log) == dict.fromkeys(ids, 1)
 
 
+def test_the_server_is_ready_once_its_worker_process_is(server: SluiceServer) -> None:
+    # no waiting: the server answered only once its worker process said it runs calls
+    assert worker_child(server) is not None
+    with server.client() as c:
+        ready = c.get("/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["workers"] == "ok"
+
+
 def test_calls_run_in_the_worker_process(server: SluiceServer, tmp_path: Path) -> None:
     child = wait_for(lambda: worker_child(server), 30, "the worker process")
     with server.client() as c:

@@ -29,7 +29,7 @@ from sluice.http.health import build_health_app
 from sluice.instance_lock import DataDirLock
 from sluice.observe import metrics
 from sluice.sandbox.choose import SandboxUnavailable
-from sluice.wiring import Sluice
+from sluice.wiring import Sluice, build_runtime
 from sluice.worker.process import fork_worker
 
 log = logging.getLogger("sluice")
@@ -134,14 +134,15 @@ def run_server(settings: Settings) -> None:
         raise click.ClickException(str(exc)) from None
     if settings.metrics:  # before the worker process starts: it counts in the same place
         metrics.install(settings.resolved_work_dir)
-    # first: it starts while this process builds its own Sluice (it holds the data dir's lock)
-    forked = (
-        fork_worker(settings, [sock])
-        if settings.worker_process and settings.role == "all"
-        else None
-    )
     try:
-        sluice = Sluice(settings)
+        # the interpreters found and the sandbox chosen once, for both processes
+        runtime = build_runtime(settings)
+        forked = (
+            fork_worker(settings, runtime, [sock])
+            if settings.worker_process and settings.role == "all"
+            else None
+        )
+        sluice = Sluice(settings, runtime)
     except (CannotStart, SandboxUnavailable) as exc:
         raise click.ClickException(str(exc)) from None  # a forked worker dies with us
     if sluice.worker_process is not None:

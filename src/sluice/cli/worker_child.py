@@ -19,6 +19,7 @@ import uvloop
 from sluice.cli.startup import configure_logging, freeze_start_up
 from sluice.config import Settings
 from sluice.observe import metrics
+from sluice.runtime.base import Runtime
 from sluice.wiring import Sluice
 
 _NICE = 10
@@ -27,8 +28,8 @@ _PR_SET_PDEATHSIG, _PR_SET_NAME = 1, 15
 NAME = b"sluice-worker"
 
 
-async def serve(settings: Settings, parent: int) -> None:
-    sluice = Sluice(settings)
+async def serve(settings: Settings, parent: int, runtime: Runtime | None = None) -> None:
+    sluice = Sluice(settings, runtime)
     local = sluice.transport.local
     assert local is not None, "the worker process needs SLUICE_WORKER_PROCESS"
     stop = asyncio.Event()
@@ -91,8 +92,9 @@ def die_with_the_api_process() -> None:
     libc.prctl(_PR_SET_NAME, NAME)
 
 
-def run(settings: Settings, parent: int) -> int:
-    """The worker process's life, forked or started anew; its exit status."""
+def run(settings: Settings, parent: int, runtime: Runtime | None = None) -> int:
+    """The worker process's life, forked (with the API process's `runtime`, not started)
+    or started anew; its exit status."""
     die_with_the_api_process()
     if os.getppid() != parent:  # it died before the line above
         return 1
@@ -104,7 +106,7 @@ def run(settings: Settings, parent: int) -> int:
     counted_in = os.environ.get(metrics.MULTIPROC_ENV)
     if settings.metrics and counted_in:  # where the API process counts (observe/metrics.py)
         metrics.join(Path(counted_in))
-    uvloop.run(serve(settings, parent))
+    uvloop.run(serve(settings, parent, runtime))
     return 0
 
 

@@ -185,8 +185,9 @@ def install(work_dir: Path) -> Instruments:
     directory = parent / str(os.getpid())
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(mode=0o700)
+    instruments = join(directory)
     _owner = True
-    return join(directory)
+    return instruments
 
 
 def join(directory: Path) -> Instruments:

@@ -27,6 +27,7 @@ from sluice.config import Settings
 from sluice.errors import CannotStart
 from sluice.notify.local import LocalEvents
 from sluice.observe import metrics
+from sluice.runtime.base import Runtime
 
 log = logging.getLogger("sluice.worker")
 
@@ -86,10 +87,11 @@ class Forked:
         self.send_signal(signal.SIGKILL)
 
 
-def fork_worker(settings: Settings, close: list[socket.socket]) -> Forked | None:
+def fork_worker(settings: Settings, runtime: Runtime, close: list[socket.socket]) -> Forked | None:
     """The first worker process, forked while this process has no thread and no event loop
-    yet (what fork copies is then sound); it closes `close` (this process's listening
-    socket). None when threads already run: `start` then starts a new interpreter."""
+    yet (what fork copies is then sound): it runs its calls on `runtime`, built but not
+    started (its interpreters found, its sandbox chosen), and closes `close` (this process's
+    listening socket). None when threads already run: `start` then starts a new one."""
     if threading.active_count() > 1:
         return None
     parent = os.getpid()
@@ -104,7 +106,7 @@ def fork_worker(settings: Settings, close: list[socket.socket]) -> Forked | None
             sock.close()
         from sluice.cli.worker_child import run
 
-        code = run(settings.model_copy(update={"role": "worker"}), parent)
+        code = run(settings.model_copy(update={"role": "worker"}), parent, runtime)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
