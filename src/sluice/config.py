@@ -101,9 +101,11 @@ class Settings(BaseSettings):
     # Scale-out: several processes on one or many hosts
     #: what this process runs: the HTTP API, the worker loop, the scheduler, or all three
     role: Literal["all", "api", "worker", "scheduler"] = "all"
-    #: the embedded store: run the calls in a second process beside the API's (with the
-    #: scheduler), so accepting and running them use two cores instead of sharing one
-    worker_process: bool = False
+    #: the embedded queue: run the calls in a second process beside the API's (with the
+    #: scheduler), at a lower priority, so that accepting them never waits behind running
+    #: them or starting their processes. Unset: on for `sluice serve` with the embedded
+    #: queue (one process where Sluice is embedded in a program of its own)
+    worker_process: bool | None = None
     #: "embedded" (the store's own queue) or a NATS URL (nats://host:4222; tls://host:4222
     #: for TLS; nats://user:password@host or nats://token@host with credentials): JetStream
     #: delivers the calls, the store keeps their records
@@ -164,6 +166,9 @@ class Settings(BaseSettings):
     idle_seconds: float = 600.0
     stem_cells: int = 1
     max_processes: int = 64
+    #: function processes being started at once at most (0: the machine's cores, at least
+    #: 2): a burst of first calls queues its starts rather than taking every core at once
+    max_starting: int = Field(default=0, ge=0)
 
     # Observing (http/metrics.py, http/health.py)
     #: count Prometheus metrics and serve them at /metrics ("off": neither)

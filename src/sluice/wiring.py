@@ -91,6 +91,7 @@ def build_runtime(settings: Settings) -> Runtime:
         idle_seconds=settings.idle_seconds,
         stem_cells=settings.stem_cells,
         max_processes=settings.max_processes,
+        max_starting=settings.max_starting,
         node_path=(str(node_modules),) if node_modules else (),
         python_path=(str(PYTHON_LIBS),),
         work_dir=claim_work_dir(settings.resolved_work_dir, settings.data_dir),
@@ -125,9 +126,9 @@ class Sluice:
         #: held while this process runs calls on PostgreSQL as its node (see node_lock)
         self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.worker_process: WorkerProcess | None = None
-        if settings.worker_process and settings.role == "all":
+        if self.transport.local is not None and settings.role == "all":
             self.roles = self.roles - {"worker"}
-            self.worker_process = WorkerProcess(settings)
+            self.worker_process = WorkerProcess(settings, self.transport.local)
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
         sandbox = (
@@ -213,14 +214,20 @@ class Sluice:
 
     async def start(self) -> None:
         spans.install(self.settings)
+        # a worker process links to its API process first: that one listens once its store
+        # is open, the schema made or migrated
+        link_first = self.transport.local is not None and self.settings.role == "worker"
         try:
+            if link_first:
+                await self.transport.open(self.waiters)
             await self.store.open()
             if self.node_lock is not None and not await self.node_lock.acquire():
                 raise CannotStart(
                     f"another Sluice runs calls as {node_name(self.settings)} on this store:"
                     " stop it first (or give this one another --data-dir)"
                 )
-            await self.transport.open(self.waiters)
+            if not link_first:
+                await self.transport.open(self.waiters)
         except BaseException:
             # refused (CannotStart) or interrupted: let go of what was opened
             await self.transport.close()
@@ -232,6 +239,7 @@ class Sluice:
             await self.runtime.start()
             if self.transport.local is not None:
                 self.transport.local.on_queued = self.worker.wake
+                self.transport.local.serve_pool(self.runtime.warm, self.runtime.drop)
             await self.worker.start()
             if self.transport.events is not None:
                 await self.transport.events.serve_cancels(self.worker.cancel)
@@ -268,17 +276,24 @@ class Sluice:
         found = self.runtime.served().resolve(kind)
         return found.interpreter if found is not None else None
 
-    def warm_processes(self, namespace: str, path: str) -> int | None:
+    async def warm_processes(self, namespace: str, path: str) -> int | None:
         """Live processes of the namespace's own action `path` (all versions), when this
-        process runs the calls; None when workers elsewhere do."""
-        if "worker" not in self.roles:
-            return None
-        return self.runtime.warm(f"{namespace}/{namespace}/{path}@")
+        process or its worker process runs the calls; None when workers elsewhere do."""
+        prefix = f"{namespace}/{namespace}/{path}@"
+        if "worker" in self.roles:
+            return self.runtime.warm(prefix)
+        if self.transport.local is not None:
+            return await self.transport.local.warm_remote(prefix)
+        return None
 
     def drop_warm(self, namespace: str, path: str) -> None:
-        """Stop the idle processes of the namespace's own action `path`, where they run here."""
+        """Stop the idle processes of the namespace's own action `path`, where they run here
+        or in this process's worker process."""
+        prefix = f"{namespace}/{namespace}/{path}@"
         if "worker" in self.roles:
-            self.runtime.drop(f"{namespace}/{namespace}/{path}@")
+            self.runtime.drop(prefix)
+        elif self.transport.local is not None:
+            self.transport.local.drop_remote(prefix)
 
     def runtime_kinds(self) -> dict[str, list[dict[str, Any]]]:
         """The kinds that run here, grouped by family, each family's default marked (the API

@@ -77,7 +77,8 @@ def test_a_second_server_during_running_calls_refuses_and_costs_no_call(
     assert "Traceback" not in taken.stderr
     assert not (srv.root / "elsewhere" / "sluice.db").exists()
 
-    assert _states(srv, ids).count("running") == CALLS  # none was handed back
+    # none was handed back (queued again); a load-slowed run may have seen some end already
+    assert set(_states(srv, ids)) <= {"running", "success"}
     with srv.client() as c:
         ends = [wait_call(c, i, timeout=120) for i in ids]
     assert [e["state"] for e in ends] == ["success"] * CALLS

@@ -259,3 +259,18 @@ def test_processes_killed_from_outside_are_dropped_and_stems_replaced(tmp_path: 
             assert again.init_ms is not None
 
     run(scenario())
+
+
+def test_starts_beyond_the_bound_wait_their_turn(tmp_path: Path) -> None:
+    """At most one start at a time: cold calls of four actions (and the stem cells refilled
+    behind them) all get processes of their own, one start after another."""
+
+    async def scenario() -> None:
+        async with open_runtime(tmp_path / "work", max_starting=1, stem_cells=1) as runtime:
+            codes = [action(COUNTER_JS, key=f"ns/a{n}@1") for n in range(4)]
+            results = await asyncio.gather(*(runtime.run(request(c)) for c in codes))
+            assert all(r.outcome is Outcome.SUCCESS for r in results), results
+            pids = {r.result["pid"] for r in results if isinstance(r.result, dict)}
+            assert len(pids) == 4
+
+    run(scenario())

@@ -176,7 +176,10 @@ def serve(
     settings = ctx.obj["server_settings"](
         host=host, port=port, sync=sync, store=store, migrate=migrate, role=role, queue=queue
     )
-    if settings.worker_process and (settings.role != "all" or settings.queue != "embedded"):
+    if settings.worker_process is None:  # the default: accepting apart from running
+        embedded = settings.role == "all" and settings.queue == "embedded"
+        settings = settings.model_copy(update={"worker_process": embedded})
+    elif settings.worker_process and (settings.role != "all" or settings.queue != "embedded"):
         raise click.UsageError(
             "SLUICE_WORKER_PROCESS splits one embedded Sluice in two processes:"
             " it needs --role all and the embedded queue"

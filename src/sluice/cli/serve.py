@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.asgi import build_app
+from sluice.cli import worker_child
 from sluice.cli.startup import freeze_start_up, log_format
 from sluice.config import Settings
 from sluice.engine.keys import Key
@@ -29,7 +30,8 @@ from sluice.http.health import build_health_app
 from sluice.instance_lock import DataDirLock
 from sluice.observe import metrics
 from sluice.sandbox.choose import SandboxUnavailable
-from sluice.wiring import Sluice
+from sluice.wiring import Sluice, build_runtime
+from sluice.worker.process import fork_worker
 
 log = logging.getLogger("sluice")
 
@@ -129,13 +131,24 @@ def run_server(settings: Settings) -> None:
     try:
         data_dir_lock.acquire(settings.port)
         sock = listening_socket(settings)
-        sluice = Sluice(settings)
-    except (CannotStart, SandboxUnavailable) as exc:
+    except CannotStart as exc:
         raise click.ClickException(str(exc)) from None
     if settings.metrics:  # before the worker process starts: it counts in the same place
         metrics.install(settings.resolved_work_dir)
+    try:
+        # the interpreters found and the sandbox chosen once, for both processes
+        runtime = build_runtime(settings)
+        forked = (
+            fork_worker(settings, runtime, [sock], worker_child.run)
+            if settings.worker_process and settings.role == "all"
+            else None
+        )
+        sluice = Sluice(settings, runtime)
+    except (CannotStart, SandboxUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None  # a forked worker dies with us
     if sluice.worker_process is not None:
         sluice.worker_process.keep_fds = data_dir_lock.fds
+        sluice.worker_process.forked = forked
 
     #: why the start failed, when already told in one line
     told: list[str] = []

@@ -57,6 +57,8 @@ def _workers(sluice: Server) -> str | None:
         process = sluice.worker_process.process
         if process is None or process.returncode is not None:
             return "the worker process is not running"
+        if not sluice.worker_process.link.ready.is_set():  # started again, not yet linked
+            return "the worker process is starting"
     elif "worker" in sluice.roles and not sluice.worker.alive:
         return "the worker is not running"
     return None  # an API process whose workers run elsewhere: their own /ready tells

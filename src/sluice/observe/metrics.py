@@ -185,13 +185,16 @@ def install(work_dir: Path) -> Instruments:
     directory = parent / str(os.getpid())
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(mode=0o700)
+    instruments = join(directory)
     _owner = True
-    return join(directory)
+    return instruments
 
 
 def join(directory: Path) -> Instruments:
-    """Count in `directory` beside the process that made it (the worker process)."""
-    global _on
+    """Count in `directory` beside the process that made it (the worker process, which
+    leaves it to that process to remove, even when forked from it after `install`)."""
+    global _on, _owner
+    _owner = False
     os.environ[MULTIPROC_ENV] = str(directory)
     if _on is None:
         _on = Instruments()

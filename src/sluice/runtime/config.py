@@ -14,6 +14,8 @@ class RuntimeConfig:
     stem_cells: int = 1
     #: all warm, busy and stem-cell processes together (blackbox runs are not pooled)
     max_processes: int = 64
+    #: processes being started at once at most (0: the machine's cores, at least 2)
+    max_starting: int = 0
     #: directories on NODE_PATH, so functions can require("openwhisk") without bundling it
     node_path: tuple[str, ...] = ()
     #: directories on the Python functions' sys.path (they never see Sluice's site-packages)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Coroutine
@@ -57,9 +58,18 @@ class PoolSnapshot:
 
 class Pool:
     def __init__(
-        self, launcher: Launcher, max_processes: int, stem_cells: int, idle_seconds: float
+        self,
+        launcher: Launcher,
+        max_processes: int,
+        stem_cells: int,
+        idle_seconds: float,
+        max_starting: int = 0,
     ) -> None:
         self.launcher = launcher
+        #: starts under way at most: a burst of cold calls starts a few interpreters at a
+        #: time, each soon done, rather than all at once, each slowed by the others (and the
+        #: accept path with them, when it shares the cores)
+        self._starting = asyncio.Semaphore(max_starting or max(2, os.cpu_count() or 1))
         self.max_processes = max(1, max_processes)
         self.stem_cells = max(0, stem_cells)
         self.idle_seconds = idle_seconds
@@ -157,9 +167,15 @@ class Pool:
             return stem
         await self._reserve()
         try:
-            process = await RuntimeProcess.start(
-                kind, launch[1], self.launcher, deps, network=action.network, secrets=action.secrets
-            )
+            async with self._starting:
+                process = await RuntimeProcess.start(
+                    kind,
+                    launch[1],
+                    self.launcher,
+                    deps,
+                    network=action.network,
+                    secrets=action.secrets,
+                )
         except BaseException:
             self._free_slot()
             raise
@@ -270,7 +286,8 @@ class Pool:
 
     async def _start_stem(self, kind: Kind, launch: Launch) -> None:
         try:
-            process = await RuntimeProcess.start(kind, launch[1], self.launcher)
+            async with self._starting:
+                process = await RuntimeProcess.start(kind, launch[1], self.launcher)
         except Exception:
             log.exception("could not start a %s stem cell", kind.name)
             self._free_slot()
@@ -428,6 +445,7 @@ class ProcessRuntime:
             max_processes=config.max_processes,
             stem_cells=config.stem_cells,
             idle_seconds=config.idle_seconds,
+            max_starting=config.max_starting,
         )
         self.blackbox = Blackbox(
             self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes

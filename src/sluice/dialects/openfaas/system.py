@@ -46,7 +46,8 @@ async def list_functions(request: Request) -> Response:
     for action in await sluice.actions.page(namespace, 0, LIST_MAX):
         if "/" in action.name:  # actions in packages are not reachable as functions
             continue
-        status = function_status(action, namespace, sluice.warm_processes(namespace, action.name))
+        warm = await sluice.warm_processes(namespace, action.name)
+        status = function_status(action, namespace, warm)
         calls = CallFilter(namespace, path=action.name, terminal_only=False)
         status["invocationCount"] = float(await sluice.calls.count(calls))
         found.append(status)
@@ -62,7 +63,7 @@ async def get_function(request: Request) -> Response:
         action = await sluice.actions.get(namespace, name)
     except (NotFound, BadRequest) as exc:
         raise NotFound(f"function {name} not found") from exc
-    return JSON(function_status(action, namespace, sluice.warm_processes(namespace, name)))
+    return JSON(function_status(action, namespace, await sluice.warm_processes(namespace, name)))
 
 
 async def namespaces(request: Request) -> Response:
