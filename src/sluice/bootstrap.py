@@ -24,9 +24,20 @@ def platform_secret(data_dir: Path) -> bytes:
     path = data_dir / "secret"
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written aside, then linked into place: the API process and its worker process may
+        # both get here on a first start, and neither may read a half-written secret
+        aside = data_dir / f".secret.{os.getpid()}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # the other one's is the secret
+        finally:
+            aside.unlink()
     return path.read_text().strip().encode()
 
 
