@@ -37,6 +37,10 @@ async def one_run(api: Api, pid: int, args: argparse.Namespace, label: str) -> d
     name = PYTHON[0]
     for _ in range(20):  # its processes are up before the meter starts
         await api.invoke(name, blocking=True)
+    if args.warm_burst:  # and, optionally, as many as a burst makes the pool grow to
+        burst = await submit(api, name, args.warm_burst, args.submitters)
+        if burst["last"]:
+            await api.wait_call(burst["last"], time.monotonic() + 120)
     before = await api.count(name)
     cpu0 = _tree_cpu(pid)
     profiler = Profiler(args, pid, label)
@@ -71,8 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--calls", type=int, default=3000)
     p.add_argument("--submitters", type=int, default=8)
+    p.add_argument(
+        "--warm-burst",
+        type=int,
+        default=0,
+        help="calls sent before the meter starts (the pool's growth left out of the figure)",
+    )
     p.add_argument("--sync", default="FULL")
     p.add_argument("--py-spy", default=None)
+    p.add_argument("--py-spy-gil", action="store_true", help="sample the GIL holder only")
     p.add_argument("--profile-dir", default=None)
     p.add_argument("--server-env", action="append", default=[])
     p.add_argument("--start-timeout", type=float, default=120)
@@ -90,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if r["profile"]:
+            print(f"    profile: {r['profile'].get('file')}")
             for frame, pct in r["profile"].get("self_pct", [])[:12]:
                 print(f"    self {pct:5.1f}%  {frame}")
     median = statistics.median(r["server_us"] + r["functions_us"] for r in results)
