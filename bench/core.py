@@ -325,7 +325,8 @@ class Profiler:
         self.out = Path(args.profile_dir or tempfile.gettempdir()) / f"sluice-{label}.raw"
         py_spy = find_py_spy(args.py_spy) if args.py_spy is not None else None
         if py_spy and pid is not None:
-            self.proc = start_profile(py_spy, pid, self.out)
+            gil = bool(getattr(args, "py_spy_gil", False))
+            self.proc = start_profile(py_spy, pid, self.out, gil=gil)
             time.sleep(0.5)  # py-spy attaches
 
     def stop(self) -> dict[str, Any] | None:

@@ -23,9 +23,11 @@ def find_py_spy(explicit: str | None) -> str | None:
 
 
 def start_profile(
-    py_spy: str, pid: int, out: Path, seconds: float = 600, rate: int = 200
+    py_spy: str, pid: int, out: Path, seconds: float = 600, rate: int = 200, gil: bool = False
 ) -> subprocess.Popen[bytes]:
-    """Sample `pid` without pausing it, until `finish_profile` (or `seconds`)."""
+    """Sample `pid` without pausing it, until `finish_profile` (or `seconds`); with `gil`,
+    only the thread holding the interpreter lock (Python's CPU, not threads waiting in a
+    system call or the loop idling in epoll)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [
@@ -40,6 +42,7 @@ def start_profile(
             "--format",
             "raw",
             "--nonblocking",
+            *(["--gil"] if gil else []),
             "--output",
             str(out),
         ],

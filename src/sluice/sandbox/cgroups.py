@@ -100,6 +100,9 @@ class ProcessGroup:
         #: per controller ("unified" alone for v2)
         self.dirs = dirs
         self.v2 = "unified" in dirs
+        #: the memory limit last written: a warm process's calls set the same one each time,
+        #: and two or three cgroup file writes per call are a measurable part of a no-op's CPU
+        self._memory_bytes: int | None = None
 
     def _dir(self, controller: str) -> Path | None:
         return self.dirs.get("unified") or self.dirs.get(controller)
@@ -125,13 +128,15 @@ class ProcessGroup:
     def limit_memory(self, memory_mb: int) -> None:
         """Memory plus swap of the whole group: past it the kernel kills inside the group."""
         path = self._dir("memory")
-        if path is None:
+        if path is None or memory_mb << 20 == self._memory_bytes:
             return
+        self._memory_bytes = None  # unknown until every write below has been made
         value = str(memory_mb << 20)
         if self.v2:
             (path / "memory.max").write_text(value)
             with contextlib.suppress(OSError):
                 (path / "memory.swap.max").write_text("0")
+            self._memory_bytes = memory_mb << 20
             return
         memsw = path / "memory.memsw.limit_in_bytes"
         limit = path / "memory.limit_in_bytes"
@@ -141,11 +146,20 @@ class ProcessGroup:
             file.write_text(value)
         if memsw.exists() and memsw not in order:
             memsw.write_text(value)
+        self._memory_bytes = memory_mb << 20
 
     def pids(self) -> list[int]:
         path = self._dir("pids") or next(iter(self.dirs.values()))
         try:
-            return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+            # read after every call (strays): os-level reads skip the text layer's cost
+            fd = os.open(path / "cgroup.procs", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.read(fd, 65536)
+                while chunk := os.read(fd, 65536):
+                    data += chunk
+            finally:
+                os.close(fd)
+            return [int(p) for p in data.split()]
         except (OSError, ValueError):
             return []
 
