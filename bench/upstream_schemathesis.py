@@ -129,7 +129,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("dialect", choices=sorted(SEEDS))
     p.add_argument("document", type=Path, help="upstream's OpenAPI / Swagger file")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--max-time", type=int, default=None, help="seconds (openfaas: 240)")
+    p.add_argument("--max-time", type=int, default=None, help="seconds; 0: none (openfaas: 240)")
     p.add_argument("--report-dir", type=Path, default=Path("schemathesis-report"))
     p.add_argument("--keep", action="store_true", help="keep the server's temp dir")
     p.add_argument("--start-timeout", type=float, default=180)
