@@ -98,7 +98,8 @@ def run(args: argparse.Namespace, server: SluiceServer) -> dict[str, Any]:
     if args.max_time:
         command += ["--max-time", str(args.max_time)]
     log(f"schemathesis run {args.document.name} ({args.dialect}, seed {args.seed})")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # in the report dir: schemathesis leaves a .schemathesis/ where it runs
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=args.report_dir)
     (args.report_dir / f"{args.dialect}-schemathesis.txt").write_text(done.stdout + done.stderr)
     if not report.exists():
         raise SystemExit(f"schemathesis wrote no report:\n{done.stdout}{done.stderr}")
@@ -139,6 +140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cut = argv.index("--") if "--" in argv else len(argv)
     args = p.parse_args(argv[:cut])
     args.extra = argv[cut + 1 :]
+    args.report_dir = args.report_dir.resolve()  # schemathesis runs in it
     if args.max_time is None and args.dialect == "openfaas":
         args.max_time = 240  # its fuzzing has no end of its own within minutes
     return args
