@@ -149,6 +149,27 @@ def test_triggers_answer_at_t(server: SluiceServer) -> None:
         assert (gone.status_code, gone.json()) == (404, {"message": "Trigger not found"})
 
 
+def test_empty_strings_in_a_put_keep_what_is_there(server: SluiceServer) -> None:
+    """Fn's Update methods skip an empty image or source, as schemathesis's bodies send."""
+    with fn_client(server) as client:
+        app = v2_app(client, "v2keep")
+        made = v2_fn(client, app["id"], "kept")
+        put = client.put(f"/v2/fns/{made['id']}", json={"name": "", "image": "", "memory": 0})
+        assert put.status_code == 200, put.text
+        assert (put.json()["image"], put.json()["memory"]) == ("kept:0.0.1", made["memory"])
+        assert client.get(f"/v2/fns/{made['id']}").json()["image"] == "kept:0.0.1"
+        body = {"name": "kept", "app_id": app["id"], "fn_id": made["id"], "type": "http"}
+        trigger = client.post("/v2/triggers", json={**body, "source": "/kept"}).json()
+        moved = client.put(f"/v2/triggers/{trigger['id']}", json={"name": "", "source": ""})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["source"] == "/kept"
+        bad = client.put(f"/v2/triggers/{trigger['id']}", json={"source": "kept"})
+        assert (bad.status_code, bad.json()) == (
+            400,
+            {"message": "Missing Trigger Source Prefix '/'"},
+        )
+
+
 def test_v1_routes_are_v2_fns(server: SluiceServer) -> None:
     with fn_client(server) as client:
         deploy(client, "v1both", "/old")

@@ -42,10 +42,14 @@ async def fn_of(request: Request, fn_id: str) -> FnRoute:
 
 
 def _route_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The route fields in a v2 body; Fn's 0 means "the default"."""
+    """The route fields in a v2 body; Fn's 0 means "the default", and an empty image leaves
+    the image as it is (Fn's `Fn.Update` in api/models/fn.go)."""
     out = {k: body[k] for k in (*_FIELDS, *_SLUICE_FIELDS) if k in body and body[k] is not None}
     return {
-        k: v for k, v in out.items() if not (k in ("memory", "timeout", "idle_timeout") and v == 0)
+        k: v
+        for k, v in out.items()
+        if not (k in ("memory", "timeout", "idle_timeout") and v == 0)
+        and not (k == "image" and v == "")
     }
 
 

@@ -153,7 +153,8 @@ async def update_trigger(request: Request) -> Response:
         if body.get(key) not in (None, "", value):
             raise BadRequest(f"Could not update - {key} is immutable")
     changed = dict(found)
-    if body.get("source") is not None:
+    # an empty source, like null, keeps the one there (Fn's `Trigger.Update`)
+    if body.get("source") not in (None, ""):
         source = _source(body["source"])
         other = await find_by_source(request, route.app, source)
         if other is not None and not same_source(source, str(found["source"])):
