@@ -123,12 +123,13 @@ class Sluice:
         #: what this process runs (`sluice serve --role`); the calls of an API process with
         #: a worker process of its own run there
         self.roles = ROLES[settings.role]
-        #: held while this process runs calls on PostgreSQL as its node (see node_lock)
-        self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.worker_process: WorkerProcess | None = None
         if self.transport.local is not None and settings.role == "all":
             self.roles = self.roles - {"worker"}
             self.worker_process = WorkerProcess(settings, self.transport.local)
+        #: held while this process runs calls on PostgreSQL as its node (see node_lock): by
+        #: the worker process, where there is one
+        self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.runtime = runtime or build_runtime(settings)
         self.waiters = Waiters()
         sandbox = (
