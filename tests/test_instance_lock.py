@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,35 @@ def test_a_data_dir_that_cannot_be_made_is_one_clear_error(tmp_path: Path) -> No
     (tmp_path / "file").write_text("")  # even root cannot make a directory inside a file
     with pytest.raises(CannotStart, match=r"the data dir .* cannot be used: Not a directory"):
         DataDirLock(tmp_path / "file" / "data").acquire(1)
+
+
+def test_a_start_waits_for_the_worker_process_a_dead_server_left(tmp_path: Path) -> None:
+    """The server was killed; its worker process still holds the inherited lock for the
+    moments it takes to hand its calls back: the next start waits for it, then starts."""
+    data_dir = tmp_path / "data"
+    # the server: takes the lock, then forks a child that keeps it, and dies (kill -9)
+    script = (
+        "import os, sys, time; from pathlib import Path;"
+        "from sluice.instance_lock import DataDirLock;"
+        f"DataDirLock(Path({str(data_dir)!r})).acquire(1);"
+        "r, w = os.pipe();"
+        "pid = os.fork();"
+        "(os.close(r), os.read(os.open(sys.argv[1], os.O_RDONLY), 1), os._exit(0))"
+        " if pid == 0 else None;"
+        "print(pid, flush=True); os.kill(os.getpid(), 9)"
+    )
+    release = tmp_path / "release"
+    os.mkfifo(release)
+    server = subprocess.Popen(
+        [sys.executable, "-c", script, str(release)], stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    assert int(server.stdout.readline()) > 0  # the worker's pid: it was forked
+    server.wait()
+    server.stdout.close()
+    lock = DataDirLock(data_dir)
+    with pytest.raises(DataDirInUse):  # the worker still holds it, and lets go only when told
+        lock._acquire(2)
+    threading.Timer(0.5, lambda: release.write_bytes(b"x")).start()
+    lock.acquire(2)  # waits for the worker, told to end half a second from now
+    lock.release()

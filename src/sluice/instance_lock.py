@@ -13,13 +13,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
+import time
 from pathlib import Path
 
 from sluice.errors import CannotStart
 from sluice.processes import pid_running
 
 _MAIN = "server.lock"
+#: how long a start waits for the worker process of a server that died to end
+ORPHAN_WAIT_S = 20.0
+
+log = logging.getLogger("sluice")
 
 
 class DataDirInUse(CannotStart):
@@ -39,7 +45,24 @@ class DataDirLock:
 
     def acquire(self, port: int) -> None:
         """Take the lock and record this process's pid and port in it; DataDirInUse when
-        another server holds it, CannotStart when the data dir cannot be made or written."""
+        another server holds it, CannotStart when the data dir cannot be made or written.
+        A server that died leaves its worker process holding the lock for the moments it
+        takes to hand its calls back and end: a start right after waits for it."""
+        deadline = time.monotonic() + ORPHAN_WAIT_S
+        told = False
+        while True:
+            try:
+                self._acquire(port)
+                return
+            except DataDirInUse:
+                if not self._orphaned() or time.monotonic() > deadline:
+                    raise
+                if not told:
+                    log.info("the last server on this data dir died: waiting for its worker")
+                    told = True
+                time.sleep(0.05)
+
+    def _acquire(self, port: int) -> None:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             if self.role == "all":
@@ -67,6 +90,15 @@ class DataDirLock:
         self._fds.append(fd)
         fcntl.flock(fd, how | fcntl.LOCK_NB)
         return fd
+
+    def _orphaned(self) -> bool:
+        """Whether the lock is held by no server written down in it: every one recorded has
+        died, so what holds it is a worker process that outlives its server on the way out."""
+        pids = []
+        for path in self.data_dir.glob("server*.lock"):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                pids.append(int(json.loads(path.read_text())["pid"]))
+        return bool(pids) and not any(pid_running(pid) for pid in pids)
 
     def _holder(self) -> str:
         """Who holds it, as its lock files tell (a holder that has just started may not
