@@ -1,0 +1,112 @@
+"""One process cap for every warm family: an OpenWhisk action's process, an Fn http-stream
+function's and an OpenFaaS http server count against the same SLUICE_MAX_PROCESSES, the
+least recently used idle one of any family making room, counted as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import psutil
+
+from sluice.runtime.base import ActionCode, Outcome, RunResult
+from sluice.runtime.pool import ProcessRuntime
+from tests.runtime.helpers import action, open_runtime, pid_gone, request, run, wait_until
+from tests.runtime.test_contract import CASES
+from tests.runtime.test_pool import COUNTER_JS
+
+FN = CASES["fn:http-stream"]
+HTTP = CASES["http"]
+
+
+def function_processes() -> int:
+    """Live process groups started under this test (each function process leads one)."""
+    own = os.getpgid(0)
+    groups = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                groups.add(os.getpgid(child.pid))
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            continue
+    return len(groups - {own})
+
+
+@asynccontextmanager
+async def most_processes_seen() -> AsyncIterator[Callable[[], int]]:
+    """Samples the function processes alive until the block ends; gives the most seen."""
+    seen = [0]
+
+    async def sample() -> None:
+        while True:
+            seen[0] = max(seen[0], await asyncio.to_thread(function_processes))
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield lambda: max(seen[0], function_processes())  # and once more, now
+    finally:
+        task.cancel()
+
+
+def ok(result: RunResult) -> RunResult:
+    assert result.outcome is Outcome.SUCCESS, result
+    return result
+
+
+async def call(runtime: ProcessRuntime, code: ActionCode) -> RunResult:
+    if code.kind in (FN.kind, HTTP.kind):
+        case = FN if code.kind == FN.kind else HTTP
+        return ok(await runtime.run(request(code, case.params({"x": 1}))))
+    return ok(await runtime.run(request(code)))
+
+
+def test_a_start_of_one_family_evicts_the_idle_process_of_another(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            open_runtime(tmp_path / "work", max_processes=2) as runtime,
+            most_processes_seen() as most,
+        ):
+            ow, fn, http = action(COUNTER_JS), FN.action(), HTTP.action()
+            first = await call(runtime, ow)
+            assert isinstance(first.result, dict)
+            ow_pid = first.result["pid"]
+            await call(runtime, fn)
+            # a third function: the OpenWhisk process is the least recently used idle one
+            assert (await call(runtime, http)).init_ms is not None
+            await wait_until(lambda: pid_gone(ow_pid), "the OpenWhisk process to be evicted")
+            assert not runtime.pool.snapshot().idle
+            assert runtime.http.warm(http.process_key) == 1
+            # and back: now the Fn process is the least recently used idle one
+            assert (await call(runtime, ow)).init_ms is not None
+            await wait_until(lambda: function_processes() == 2, "the Fn process to end")
+            assert runtime.http.warm(http.process_key) == 1
+            assert runtime.pool.warm(ow.process_key) == 1
+            assert (await call(runtime, fn)).init_ms is not None  # cold again
+            assert runtime.capacity.taken == 2
+            assert most() == 2
+
+    run(scenario())
+
+
+def test_a_start_waits_while_every_process_of_any_family_is_busy(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            open_runtime(tmp_path / "work", max_processes=1) as runtime,
+            most_processes_seen() as most,
+        ):
+            ow = action(COUNTER_JS)
+            busy = asyncio.create_task(runtime.run(request(ow, {"wait": 300})))
+            await wait_until(lambda: runtime.pool.snapshot().busy, "the OpenWhisk call to run")
+            # the Fn function's start waits for the OpenWhisk call, then takes its slot
+            fn = await call(runtime, FN.action())
+            assert busy.done()
+            assert ok(await busy).init_ms is not None
+            assert fn.init_ms is not None
+            assert not runtime.pool.snapshot().idle
+            assert most() == 1
+
+    run(scenario())
