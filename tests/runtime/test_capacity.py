@@ -22,32 +22,32 @@ FN = CASES["fn:http-stream"]
 HTTP = CASES["http"]
 
 
-def function_processes() -> int:
-    """Live process groups started under this test (each function process leads one)."""
-    own = os.getpgid(0)
+def function_processes(work: Path) -> int:
+    """Live function processes of the runtime working in `work`: process groups (each
+    function process leads one) with a process in a directory there."""
     groups = set()
     for child in psutil.Process().children(recursive=True):
         try:
-            if child.status() != psutil.STATUS_ZOMBIE:
+            if child.status() != psutil.STATUS_ZOMBIE and Path(child.cwd()).is_relative_to(work):
                 groups.add(os.getpgid(child.pid))
-        except (psutil.NoSuchProcess, ProcessLookupError):
+        except (psutil.Error, ProcessLookupError):
             continue
-    return len(groups - {own})
+    return len(groups)
 
 
 @asynccontextmanager
-async def most_processes_seen() -> AsyncIterator[Callable[[], int]]:
+async def most_processes_seen(work: Path) -> AsyncIterator[Callable[[], int]]:
     """Samples the function processes alive until the block ends; gives the most seen."""
     seen = [0]
 
     async def sample() -> None:
         while True:
-            seen[0] = max(seen[0], await asyncio.to_thread(function_processes))
+            seen[0] = max(seen[0], await asyncio.to_thread(function_processes, work))
             await asyncio.sleep(0.005)
 
     task = asyncio.create_task(sample())
     try:
-        yield lambda: max(seen[0], function_processes())  # and once more, now
+        yield lambda: max(seen[0], function_processes(work))  # and once more, now
     finally:
         task.cancel()
 
@@ -65,10 +65,12 @@ async def call(runtime: ProcessRuntime, code: ActionCode) -> RunResult:
 
 
 def test_a_start_of_one_family_evicts_the_idle_process_of_another(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+
     async def scenario() -> None:
         async with (
-            open_runtime(tmp_path / "work", max_processes=2) as runtime,
-            most_processes_seen() as most,
+            open_runtime(work, max_processes=2) as runtime,
+            most_processes_seen(work) as most,
         ):
             ow, fn, http = action(COUNTER_JS), FN.action(), HTTP.action()
             first = await call(runtime, ow)
@@ -82,7 +84,7 @@ def test_a_start_of_one_family_evicts_the_idle_process_of_another(tmp_path: Path
             assert runtime.http.warm(http.process_key) == 1
             # and back: now the Fn process is the least recently used idle one
             assert (await call(runtime, ow)).init_ms is not None
-            await wait_until(lambda: function_processes() == 2, "the Fn process to end")
+            await wait_until(lambda: function_processes(work) == 2, "two processes again")
             assert runtime.http.warm(http.process_key) == 1
             assert runtime.pool.warm(ow.process_key) == 1
             assert (await call(runtime, fn)).init_ms is not None  # cold again
@@ -93,10 +95,12 @@ def test_a_start_of_one_family_evicts_the_idle_process_of_another(tmp_path: Path
 
 
 def test_a_start_waits_while_every_process_of_any_family_is_busy(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+
     async def scenario() -> None:
         async with (
-            open_runtime(tmp_path / "work", max_processes=1) as runtime,
-            most_processes_seen() as most,
+            open_runtime(work, max_processes=1) as runtime,
+            most_processes_seen(work) as most,
         ):
             ow = action(COUNTER_JS)
             busy = asyncio.create_task(runtime.run(request(ow, {"wait": 300})))
