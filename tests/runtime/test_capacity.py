@@ -1,6 +1,7 @@
-"""One process cap for every warm family: an OpenWhisk action's process, an Fn http-stream
-function's and an OpenFaaS http server count against the same SLUICE_MAX_PROCESSES, the
-least recently used idle one of any family making room, counted as real processes."""
+"""One process cap and one start bound for every warm family: an OpenWhisk action's
+process, an Fn http-stream function's and an OpenFaaS http server count against the same
+SLUICE_MAX_PROCESSES (the least recently used idle one of any family making room), counted
+as real processes, and wait for one another's starts under SLUICE_MAX_STARTING."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ import psutil
 
 from sluice.runtime.base import ActionCode, Outcome, RunResult
 from sluice.runtime.pool import ProcessRuntime
-from tests.runtime.helpers import action, open_runtime, pid_gone, request, run, wait_until
-from tests.runtime.test_contract import CASES
+from tests.runtime.helpers import (
+    action,
+    open_runtime,
+    pid_gone,
+    request,
+    run,
+    wait_until,
+    zip_b64,
+)
+from tests.runtime.test_contract import CASES, HTTP_SERVER
 from tests.runtime.test_pool import COUNTER_JS
 
 FN = CASES["fn:http-stream"]
@@ -112,5 +121,38 @@ def test_a_start_waits_while_every_process_of_any_family_is_busy(tmp_path: Path)
             assert fn.init_ms is not None
             assert not runtime.pool.snapshot().idle
             assert most() == 1
+
+    run(scenario())
+
+
+#: an http server that listens only once the file $GATE exists
+GATED_SERVER = (
+    "import os, time\nwhile not os.path.exists(os.environ['GATE']):\n    time.sleep(0.01)\n"
+) + HTTP_SERVER
+
+
+def test_starts_of_every_family_share_one_bound(tmp_path: Path) -> None:
+    work, gate = tmp_path / "work", tmp_path / "gate"
+    server = action(
+        zip_b64({"server.py": GATED_SERVER}),
+        "http",
+        binary=True,
+        main="python3 server.py",
+        env={"GATE": str(gate)},
+    )
+
+    async def scenario() -> None:
+        async with open_runtime(work, max_starting=1) as runtime, most_processes_seen(work) as most:
+            http = asyncio.create_task(runtime.run(request(server, HTTP.params({"x": 1}))))
+            await wait_until(lambda: function_processes(work) == 1, "the server's process")
+            ow = asyncio.create_task(runtime.run(request(action(COUNTER_JS))))
+            # the OpenWhisk start has its slot and waits for the server's start to end
+            await wait_until(lambda: runtime.pool.snapshot().total == 1, "the second start")
+            assert function_processes(work) == 1
+            assert not ow.done()
+            gate.touch()
+            assert ok(await http).init_ms is not None
+            assert ok(await ow).init_ms is not None
+            assert most() == 2
 
     run(scenario())
