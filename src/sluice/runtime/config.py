@@ -12,9 +12,11 @@ class RuntimeConfig:
     idle_seconds: float = 600.0
     #: started but not yet initialised interpreters kept ready per kind, for cold starts
     stem_cells: int = 1
-    #: all warm, busy and stem-cell processes together (blackbox runs are not pooled)
+    #: all warm, busy and stem-cell processes of every warm family together (runtime/
+    #: capacity.py); the per-call processes (blackbox, fn:default, process) are not counted
     max_processes: int = 64
-    #: processes being started at once at most (0: the machine's cores, at least 2)
+    #: processes being started at once at most, every warm family together (0: the
+    #: machine's cores, at least 2)
     max_starting: int = 0
     #: directories on NODE_PATH, so functions can require("openwhisk") without bundling it
     node_path: tuple[str, ...] = ()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sluice.runtime.base import Outcome, RunRequest, RunResult
+from sluice.runtime.capacity import Capacity
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn_command import Interpreters
 from sluice.runtime.fn_default import FnDefault
@@ -17,7 +18,12 @@ from sluice.sandbox.base import Sandbox
 
 class FnRuntime:
     def __init__(
-        self, config: RuntimeConfig, sandbox: Sandbox, memory: MemoryWatch, node: str | None
+        self,
+        config: RuntimeConfig,
+        sandbox: Sandbox,
+        memory: MemoryWatch,
+        node: str | None,
+        capacity: Capacity,
     ) -> None:
         settings = FnSettings(
             sandbox=sandbox,
@@ -28,7 +34,7 @@ class FnRuntime:
             ),
             builds_dir=config.builds_dir,
             idle_seconds=config.idle_seconds,
-            max_processes=config.max_processes,
+            capacity=capacity,
             max_unzipped=config.max_unzipped_bytes,
         )
         self.default = FnDefault(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sluice.runtime.capacity import Capacity
 from sluice.runtime.fn_command import Interpreters
 from sluice.runtime.memory import MemoryWatch
 from sluice.sandbox.base import Sandbox
@@ -21,7 +22,7 @@ class FnSettings:
     builds_dir: Path | None
     #: a warm process idle this long stops, unless its route says otherwise
     idle_seconds: float
-    #: warm processes of the hot formats, all functions together
-    max_processes: int
+    #: the process slots shared with the other warm families
+    capacity: Capacity
     #: largest total uncompressed size of a function's zip
     max_unzipped: int

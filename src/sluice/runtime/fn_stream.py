@@ -11,11 +11,15 @@ import contextlib
 import os
 import shutil
 import time
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import read_deps
+from sluice.runtime.capacity import CapacityClosed, Idle
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_command import CommandError, argv, search_paths
 from sluice.runtime.fn_default import output_goes_to_log
@@ -43,16 +47,38 @@ class StreamProcess:
     logs: CallLogs | None = None
     idle_since: float = field(default_factory=time.monotonic)
     timer: asyncio.TimerHandle | None = None
+    #: stopped, its slot given back
+    gone: bool = False
 
 
 class FnStream:
     def __init__(self, settings: FnSettings) -> None:
         self.settings = settings
-        self.max_processes = max(1, settings.max_processes)
+        #: the process slots shared with the other warm families
+        self.capacity = settings.capacity
+        self.capacity.register(self._idle_processes)
         self._idle: dict[str, list[StreamProcess]] = {}
-        self._count = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def _start(self, action: ActionCode, logs: CallLogs, json: bool) -> StreamProcess:
+        """A process for `action`, in the slot reserved for it (given back if none starts)."""
+        async with self.capacity.starting:
+            try:
+                process = await self._spawn(action, logs, json)
+            except BaseException:
+                self.capacity.release()
+                raise
+            try:
+                ready = await process.link.ready(process.child)
+            except BaseException:
+                await self._stop(process)
+                raise
+        if not ready:
+            await self._stop(process)
+            raise StartFailed(process.link.not_ready)
+        return process
+
+    async def _spawn(self, action: ActionCode, logs: CallLogs, json: bool) -> StreamProcess:
         settings = self.settings
         home = make_home(settings.work_dir)
         try:
@@ -91,18 +117,42 @@ class FnStream:
                 os.close(link.stdin)
         idle = action.idle_seconds or settings.idle_seconds
         process = StreamProcess(action.process_key, child, link, idle, logs)
-        self._count += 1
-        if not await link.ready(child):
-            await self._stop(process)
-            raise StartFailed(link.not_ready)
         return process
 
     async def _stop(self, process: StreamProcess) -> None:
+        self._forget(process)
+        await process.child.close()
+
+    def _forget(self, process: StreamProcess) -> None:
+        """Kill `process` and give its slot back (once); its directory goes with close."""
+        if process.gone:
+            return
+        process.gone = True
         if process.timer is not None:
             process.timer.cancel()
-        self._count -= 1
+        stack = self._idle.get(process.key, [])
+        if process in stack:
+            stack.remove(process)
+        if not stack:
+            self._idle.pop(process.key, None)
+        process.child.kill()
         process.link.close()
-        await process.child.close()
+        self.capacity.release()
+
+    def _evict(self, process: StreamProcess) -> None:
+        """Stop an idle process at once, for another's start."""
+        self._forget(process)
+        self._background(process.child.close())
+
+    def _idle_processes(self) -> Iterator[Idle]:
+        for stack in self._idle.values():
+            for process in stack:
+                yield Idle(process.idle_since, partial(self._evict, process))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _take(self, key: str) -> StreamProcess | None:
         stack = self._idle.get(key, [])
@@ -112,18 +162,8 @@ class FnStream:
                 process.timer.cancel()
             if process.child.alive:
                 return process
-            asyncio.get_running_loop().create_task(self._stop(process))
+            self._evict(process)
         return None
-
-    async def _make_room(self) -> None:
-        """Stop the longest idle process when there are as many as allowed."""
-        if self._count < self.max_processes:
-            return
-        idle = [p for stack in self._idle.values() for p in stack]
-        if idle:
-            oldest = min(idle, key=lambda p: p.idle_since)
-            self._idle[oldest.key].remove(oldest)
-            await self._stop(oldest)
 
     def _release(self, process: StreamProcess) -> None:
         process.logs = None
@@ -131,12 +171,11 @@ class FnStream:
         self._idle.setdefault(process.key, []).append(process)
         loop = asyncio.get_running_loop()
         process.timer = loop.call_later(process.idle_seconds, self._expire, process)
+        self.capacity.wake()  # a start waiting for a slot may take this one
 
     def _expire(self, process: StreamProcess) -> None:
-        stack = self._idle.get(process.key, [])
-        if process in stack:
-            stack.remove(process)
-            asyncio.get_running_loop().create_task(self._stop(process))
+        if process in self._idle.get(process.key, []):
+            self._evict(process)
 
     async def run(self, request: RunRequest, start_ms: int, json: bool) -> RunResult:
         """One call of a function in the `json` format (`json`) or `http-stream`."""
@@ -145,7 +184,11 @@ class FnStream:
         process = self._take(action.process_key)
         init_ms: int | None = None
         if process is None:
-            await self._make_room()
+            try:
+                await self.capacity.reserve()
+            except CapacityClosed:
+                message = "The runtime is shutting down."
+                return failure(Outcome.PLATFORM_ERROR, message, logs, start_ms)
             try:
                 process = await self._start(action, logs, json)
             except StartFailed as exc:
@@ -222,9 +265,9 @@ class FnStream:
         return result, True
 
     async def close(self) -> None:
-        stacks = list(self._idle.values())
-        self._idle.clear()
-        for stack in stacks:
-            for process in stack:
+        for stack in list(self._idle.values()):
+            for process in list(stack):
                 with contextlib.suppress(Exception):
                     await self._stop(process)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

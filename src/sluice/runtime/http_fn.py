@@ -16,8 +16,9 @@ import contextlib
 import shutil
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ import httpx
 from sluice.envelope import HOP_BY_HOP, PATH, QUERY
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
+from sluice.runtime.capacity import Capacity, CapacityClosed, Idle
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
@@ -99,6 +101,12 @@ class HttpServer:
     over_memory: bool = False
     #: ActionCode.replicas of what it serves
     replicas: int | None = None
+    #: since when no call has been in flight (time.monotonic())
+    idle_since: float = field(default_factory=time.monotonic)
+    #: stopped, its slot given back
+    gone: bool = False
+    #: its fixed port was in use before it started
+    taken: bool = False
 
     def sink(self, stream: str, line: bytes, ns: int) -> None:
         for logs in self.calls:
@@ -113,8 +121,13 @@ class HttpFunctions:
         memory: MemoryWatch,
         idle_seconds: float,
         max_unzipped: int,
+        capacity: Capacity,
         builds_dir: Path | None = None,
     ) -> None:
+        #: the process slots shared with the other warm families
+        self.capacity = capacity
+        capacity.register(self._idle_servers)
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.builds_dir = builds_dir
         self.sandbox = sandbox
         self.work_dir = work_dir
@@ -134,6 +147,9 @@ class HttpFunctions:
                 server, started = await self._server(request.action, logs)
             except StartFailed as exc:
                 return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
+            except CapacityClosed:
+                message = "The runtime is shutting down."
+                return failure(Outcome.PLATFORM_ERROR, message, logs, start_ms)
             init_ms = now_ms() - start_ms if started else None
             server.calls.add(logs)
             if server.idle_timer is not None:
@@ -163,6 +179,7 @@ class HttpFunctions:
         future: asyncio.Future[HttpServer] = asyncio.get_running_loop().create_future()
         self._starting[action.process_key] = future
         try:
+            await self.capacity.reserve()
             server = await self._start(action, logs)
         except BaseException as exc:
             future.set_exception(exc if isinstance(exc, StartFailed) else StartFailed(str(exc)))
@@ -175,6 +192,31 @@ class HttpFunctions:
         return server, True
 
     async def _start(self, action: ActionCode, logs: CallLogs) -> HttpServer:
+        """A listening server for `action`, in the slot reserved for it (given back if none
+        starts)."""
+        async with self.capacity.starting:
+            try:
+                server = await self._spawn(action, logs)
+            except BaseException:
+                self.capacity.release()
+                raise
+            try:
+                await self._listening(server, logs)
+                if server.taken and isinstance(server.reach, SamePort):
+                    raise StartFailed(
+                        f"port {server.port} (the function's upstream_url) was in use on this"
+                        " machine before its server started (another function's server of the"
+                        " same port?): with the host's network (no sandbox of its own) two"
+                        " functions cannot listen on one port"
+                    )
+            except BaseException:
+                await self._stop(server)
+                raise
+            finally:
+                server.calls.discard(logs)
+        return server
+
+    async def _spawn(self, action: ActionCode, logs: CallLogs) -> HttpServer:
         home = make_home(self.work_dir)
         try:
             command = await prepare(action, home, self.max_unzipped)
@@ -210,22 +252,9 @@ class HttpFunctions:
         if socket_path is not None:
             transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
             server.client = httpx.AsyncClient(transport=transport, trust_env=False)
+        server.taken = taken
         server.calls.add(logs)
         self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
-        try:
-            await self._listening(server, logs)
-            if taken and isinstance(server.reach, SamePort):
-                raise StartFailed(
-                    f"port {port} (the function's upstream_url) was in use on this machine"
-                    " before its server started (another function's server of the same"
-                    " port?): with the host's network (no sandbox of its own) two"
-                    " functions cannot listen on one port"
-                )
-        except StartFailed:
-            await self._stop(server)
-            raise
-        finally:
-            server.calls.discard(logs)
         return server
 
     def _exceeded(self, server: HttpServer | None) -> None:
@@ -337,6 +366,8 @@ class HttpFunctions:
     def _maybe_idle(self, server: HttpServer) -> None:
         if server.calls or self._servers.get(server.key) is not server:
             return
+        server.idle_since = time.monotonic()
+        self.capacity.wake()  # a start waiting for a slot may take this one
         if server.replicas == 0:  # scaled to zero: nothing stays after its calls
             self._expire(server)
             return
@@ -346,6 +377,22 @@ class HttpFunctions:
             return
         loop = asyncio.get_running_loop()
         server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
+
+    def _idle_servers(self) -> Iterator[Idle]:
+        """What this family would give up for another start: servers with no call."""
+        for server in self._servers.values():
+            if not server.calls:
+                yield Idle(server.idle_since, partial(self._evict, server))
+
+    def _evict(self, server: HttpServer) -> None:
+        """Stop an idle server at once, for another's start."""
+        self._forget(server)
+        self._background(self._stop(server))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def warm(self, prefix: str) -> int:
         return sum(1 for key, server in self._servers.items() if key.startswith(prefix))
@@ -364,14 +411,23 @@ class HttpFunctions:
 
     def _expire(self, server: HttpServer) -> None:
         if not server.calls and self._servers.get(server.key) is server:
-            asyncio.get_running_loop().create_task(self._stop(server))
+            self._evict(server)
 
-    async def _stop(self, server: HttpServer) -> None:
+    def _forget(self, server: HttpServer) -> None:
+        """Kill `server` and give its slot back (once); its directory goes with _stop."""
         if self._servers.get(server.key) is server:
             del self._servers[server.key]
+        if server.gone:
+            return
+        server.gone = True
         if server.idle_timer is not None:
             server.idle_timer.cancel()
         self.memory.unwatch(server.child.pid)
+        server.child.kill()
+        self.capacity.release()
+
+    async def _stop(self, server: HttpServer) -> None:
+        self._forget(server)
         await server.child.close()
         if server.client is not None:
             await server.client.aclose()
@@ -380,6 +436,8 @@ class HttpFunctions:
         for server in list(self._servers.values()):
             with contextlib.suppress(Exception):
                 await self._stop(server)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._client.aclose()
 
 

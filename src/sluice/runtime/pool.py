@@ -6,13 +6,12 @@ on them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import time
-from collections import Counter, deque
-from collections.abc import Coroutine
+from collections import Counter
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from sluice.kinds import Family, calls_per_process
@@ -21,6 +20,7 @@ from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code
 from sluice.runtime.blackbox import Blackbox
 from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
+from sluice.runtime.capacity import Capacity, CapacityClosed, Idle
 from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
@@ -42,7 +42,7 @@ Launch = tuple[str, int]
 _K = TypeVar("_K", str, Launch)
 
 
-class PoolClosed(Exception):
+class PoolClosed(CapacityClosed):
     pass
 
 
@@ -58,19 +58,12 @@ class PoolSnapshot:
 
 class Pool:
     def __init__(
-        self,
-        launcher: Launcher,
-        max_processes: int,
-        stem_cells: int,
-        idle_seconds: float,
-        max_starting: int = 0,
+        self, launcher: Launcher, capacity: Capacity, stem_cells: int, idle_seconds: float
     ) -> None:
         self.launcher = launcher
-        #: starts under way at most: a burst of cold calls starts a few interpreters at a
-        #: time, each soon done, rather than all at once, each slowed by the others (and the
-        #: accept path with them, when it shares the cores)
-        self._starting = asyncio.Semaphore(max_starting or max(2, os.cpu_count() or 1))
-        self.max_processes = max(1, max_processes)
+        #: the slots and starts shared with the other warm families
+        self.capacity = capacity
+        capacity.register(self._idle_processes)
         self.stem_cells = max(0, stem_cells)
         self.idle_seconds = idle_seconds
         self._idle: dict[str, list[RuntimeProcess]] = {}
@@ -82,9 +75,8 @@ class Pool:
         self._stems: dict[Launch, list[RuntimeProcess]] = {}
         self._stems_starting: Counter[Launch] = Counter()
         self._all: set[RuntimeProcess] = set()
-        #: slots taken: live processes and processes being started
+        #: slots this pool holds: live processes and processes being started
         self._count = 0
-        self._space: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
@@ -121,7 +113,7 @@ class Pool:
             joined = self._join(action.process_key, concurrency)
             if joined is not None:
                 return joined
-            if self._count < self.max_processes or self._least_recently_used() is not None:
+            if self.capacity.room():
                 break
             await self._wait_for_space()  # a call ending makes room in a process, or a slot
         process = await self._acquire_own(kind, action)
@@ -167,7 +159,7 @@ class Pool:
             return stem
         await self._reserve()
         try:
-            async with self._starting:
+            async with self.capacity.starting:
                 process = await RuntimeProcess.start(
                     kind,
                     launch[1],
@@ -201,7 +193,7 @@ class Pool:
         if process.calls > 0:  # others still run on it: it has room again
             if process.state is State.BUSY and process not in self._open.get(key, []):
                 self._open.setdefault(key, []).append(process)
-            self._wake_all()
+            self.capacity.wake()
             return
         self._close_to_calls(process)
         process.state = State.IDLE
@@ -211,7 +203,7 @@ class Pool:
         if replicas is None or len(idle) > replicas or self._superseded(key):
             loop = asyncio.get_running_loop()
             process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
-        self._wake_one()
+        self.capacity.wake()
 
     def warm(self, prefix: str) -> int:
         """Live processes initialised for the keys starting with `prefix`."""
@@ -258,7 +250,7 @@ class Pool:
             return
         missing = self.stem_cells - len(self._stems.get(launch, ())) - self._stems_starting[launch]
         for _ in range(missing):
-            if self._count >= self.max_processes:
+            if not self.capacity.take():
                 return
             self._count += 1
             self._stems_starting[launch] += 1
@@ -275,10 +267,7 @@ class Pool:
 
     async def close(self) -> None:
         self._closing = True
-        while self._space:
-            waiter = self._space.popleft()
-            if not waiter.done():
-                waiter.set_exception(PoolClosed())
+        self.capacity.wake()  # its waiters see it closing
         for process in list(self._all):
             self.discard(process)
         while self._tasks:
@@ -286,7 +275,7 @@ class Pool:
 
     async def _start_stem(self, kind: Kind, launch: Launch) -> None:
         try:
-            async with self._starting:
+            async with self.capacity.starting:
                 process = await RuntimeProcess.start(kind, launch[1], self.launcher)
         except Exception:
             log.exception("could not start a %s stem cell", kind.name)
@@ -362,60 +351,42 @@ class Pool:
             self._free_slot()
 
     async def _reserve(self) -> None:
-        """Take a slot for a new process: evict the least recently used idle process or stem
-        cell when all are taken, or wait until a call ends."""
-        while self._count >= self.max_processes:
-            victim = self._least_recently_used()
-            if victim is not None:
-                metrics.pool_evicted("room")
-                self.discard(victim)
-                continue
-            await self._wait_for_space()
+        """Take a slot for a new process: the least recently used idle process or stem cell
+        of any family is stopped when all are taken, or the call waits until one ends."""
         if self._closing:
+            raise PoolClosed
+        try:
+            await self.capacity.reserve()
+        except CapacityClosed:
+            raise PoolClosed from None
+        if self._closing:
+            self.capacity.release()
             raise PoolClosed
         self._count += 1
 
     async def _wait_for_space(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        self._space.append(waiter)
-        try:
-            await waiter
-        finally:
-            with contextlib.suppress(ValueError):
-                self._space.remove(waiter)
+        await self.capacity.wait()
         if self._closing:
             raise PoolClosed
 
-    def _least_recently_used(self) -> RuntimeProcess | None:
-        candidates = [process for process in self._all if process.state in (State.IDLE, State.STEM)]
-        return min(candidates, key=_last_used, default=None)
+    def _idle_processes(self) -> Iterator[Idle]:
+        """What this pool would give up for another start: idle processes and stem cells."""
+        for process in self._all:
+            if process.state in (State.IDLE, State.STEM):
+                yield Idle(process.last_used, partial(self._evict, process))
+
+    def _evict(self, process: RuntimeProcess) -> None:
+        process.kill()  # at once: its slot goes to a process about to start
+        self.discard(process)
 
     def _free_slot(self) -> None:
         self._count -= 1
-        self._wake_one()
-
-    def _wake_one(self) -> None:
-        while self._space:
-            waiter = self._space.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    def _wake_all(self) -> None:
-        """Room in a shared process (or an idle one): any waiter may be able to use it."""
-        while self._space:
-            waiter = self._space.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+        self.capacity.release()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _last_used(process: RuntimeProcess) -> float:
-    return process.last_used
 
 
 def _calls(process: RuntimeProcess) -> int:
@@ -433,6 +404,8 @@ class ProcessRuntime:
         report(found)
         self._kinds = available_kinds(found)
         self.memory = MemoryWatch(config.memory_sample_seconds)
+        #: one cap on every warm family's processes together
+        self.capacity = Capacity(config.max_processes, config.max_starting)
         self.pool = Pool(
             Launcher(
                 self.sandbox,
@@ -442,15 +415,14 @@ class ProcessRuntime:
                 config.python_path,
                 config.builds_dir,
             ),
-            max_processes=config.max_processes,
+            self.capacity,
             stem_cells=config.stem_cells,
             idle_seconds=config.idle_seconds,
-            max_starting=config.max_starting,
         )
         self.blackbox = Blackbox(
             self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes
         )
-        self.fn = FnRuntime(config, self.sandbox, self.memory, node)
+        self.fn = FnRuntime(config, self.sandbox, self.memory, node, self.capacity)
         self.processes = ProcessFunctions(
             self.sandbox,
             config.work_dir,
@@ -464,6 +436,7 @@ class ProcessRuntime:
             self.memory,
             config.idle_seconds,
             config.max_unzipped_bytes,
+            self.capacity,
             config.builds_dir,
         )
 
@@ -532,6 +505,7 @@ class ProcessRuntime:
         self.http.drop(prefix)
 
     async def close(self) -> None:
+        self.capacity.close()  # calls waiting for a slot end now
         await self.pool.close()
         await self.fn.close()
         await self.http.close()
