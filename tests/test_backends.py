@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sluice.backends import build_backends, node_name
+from sluice.catalogue import build_backends, node_name
 from sluice.config import Settings
 from sluice.queue.postgres import PostgresQueue
 from sluice.queue.sqlite import SqliteQueue

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sluice.catalogue import node_lock
 from sluice.config import Settings
-from sluice.transport import node_lock
 
 
 def test_one_process_per_node_name_on_postgres(pg_database: str, tmp_path: Path) -> None:
