@@ -57,7 +57,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # the composition root: the only modules that name every implementation
     (
         "sluice.wiring",
-        "sluice.backends",
+        "sluice.catalogue",
         "sluice.transport",
         "sluice.bootstrap",
         "sluice.asgi",

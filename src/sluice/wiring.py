@@ -1,17 +1,22 @@
-"""The one place that picks backends and connects the parts."""
+"""Connects the parts: each built once what it needs is, and handed it at construction.
+Which implementation each seam gets is the catalogue's choice (sluice/catalogue.py)."""
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Any
 
-from sluice.backends import build_backends, node_name
-from sluice.bootstrap import ensure_node_packages, platform_secret
+from sluice.bootstrap import platform_secret
 from sluice.build.builder import Builder
-from sluice.build.registries import registry_hosts, registry_networks
+from sluice.catalogue import (
+    build_backends,
+    build_runtime,
+    build_sandbox,
+    build_transport,
+    node_lock,
+    node_name,
+    scheduler_lock,
+)
 from sluice.config import Settings
-from sluice.config_lists import parse_allowed
 from sluice.engine.actions import Actions
 from sluice.engine.alarms import Alarms
 from sluice.engine.apis import Apis
@@ -29,27 +34,17 @@ from sluice.engine.sequences import SequenceCheck, Sequences
 from sluice.engine.stock.install import StockPackages
 from sluice.engine.triggers import Triggers
 from sluice.errors import CannotStart
-from sluice.function_libs import PYTHON_LIBS
 from sluice.notify.callbacks import CallbackSender
 from sluice.notify.destinations import Destinations
 from sluice.notify.waiters import Waiters
 from sluice.observe import metrics, spans
-from sluice.paths import claim_work_dir, release_work_dir
+from sluice.paths import release_work_dir
 from sluice.runtime.base import Runtime
-from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.interpreters import Interpreter
-from sluice.runtime.pool import ProcessRuntime
-from sluice.sandbox.base import Network, Sandbox
-from sluice.sandbox.bwrap import BwrapSandbox, Limits, api_address
-from sluice.sandbox.choose import choose_sandbox
-from sluice.sandbox.rlimits import RlimitSandbox
-from sluice.transport import Transport, node_lock, scheduler_lock
 from sluice.worker.housekeeping import pruner, reaper, sweeper
 from sluice.worker.loop import Worker
 from sluice.worker.process import WorkerProcess
 from sluice.worker.scheduler import Job, Scheduler
-
-log = logging.getLogger("sluice")
 
 #: the parts each `--role` runs
 ROLES = {
@@ -60,66 +55,15 @@ ROLES = {
 }
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    node_modules = ensure_node_packages(
-        settings.node_modules or settings.data_dir / "runtimes" / "node" / "node_modules"
-    )
-    # both must exist before the sandbox can hide them
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    settings.client_config.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    settings.builds_dir.mkdir(exist_ok=True)
-    sandbox = choose_sandbox(
-        settings.sandbox,
-        hidden=[settings.data_dir, settings.client_config.parent],
-        # the builds dir stays hidden: each process is launched seeing the dependency
-        # environments of its own code alone (each launch names them)
-        visible=[node_modules] if node_modules else [],
-        network=Network(settings.function_network),
-        api=api_address(settings.resolved_api_host()),
-        limits=Limits(
-            pids=settings.function_pids,
-            open_files=settings.function_open_files,
-            cpus=settings.function_cpus or None,
-            tmp_mb=settings.function_tmp_mb,
-            memory_mb=settings.memory_max_mb,
-        ),
-        uid=settings.function_uid,
-        egress_allow=parse_allowed(settings.function_egress_allow),
-        bwrap=settings.bwrap,
-    )
-    config = RuntimeConfig(
-        idle_seconds=settings.idle_seconds,
-        stem_cells=settings.stem_cells,
-        max_processes=settings.max_processes,
-        max_starting=settings.max_starting,
-        node_path=(str(node_modules),) if node_modules else (),
-        python_path=(str(PYTHON_LIBS),),
-        work_dir=claim_work_dir(settings.resolved_work_dir, settings.data_dir),
-        builds_dir=settings.builds_dir,
-        runtimes=settings.runtimes,
-    )
-    return ProcessRuntime(config, sandbox)
-
-
-def build_sandbox(sandbox: Sandbox, settings: Settings) -> Sandbox:
-    """Where builds run: the functions' sandbox on the egress network, the package registries
-    let through (a build runs its packages' scripts), or on the host's if so configured or
-    if there is no egress here."""
-    if settings.build_network == "egress" and isinstance(sandbox, BwrapSandbox):
-        if sandbox.egress is not None:
-            return sandbox.reaching(
-                registry_networks(registry_hosts({**os.environ, "GOPROXY": settings.goproxy}))
-            ).with_network(Network.EGRESS)
-        log.warning("builds run on the host's network: there is no egress here (slirp4netns)")
-    return sandbox.with_network(Network.HOST)
-
-
 class Sluice:
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        """Each part is built once what it needs is, and handed it at construction; the
+        implementations are the catalogue's picks (sluice/catalogue.py)."""
         self.settings = settings
         self.store, ledger = build_backends(settings)
-        self.transport = Transport(settings, ledger)
+        self.transport = build_transport(settings, ledger)
         self.queue = self.transport.queue
+        events = self.transport.events
         #: what this process runs (`sluice serve --role`); the calls of an API process with
         #: a worker process of its own run there
         self.roles = ROLES[settings.role]
@@ -131,12 +75,8 @@ class Sluice:
         #: the worker process, where there is one
         self.node_lock = node_lock(settings) if "worker" in self.roles else None
         self.runtime = runtime or build_runtime(settings)
-        self.waiters = Waiters()
-        sandbox = (
-            self.runtime.sandbox if isinstance(self.runtime, ProcessRuntime) else RlimitSandbox()
-        )
         self.builder = Builder(
-            build_sandbox(sandbox, settings),
+            build_sandbox(self.runtime, settings),
             settings.builds_dir,
             settings.resolved_work_dir,
             settings.build_timeout_seconds,
@@ -158,6 +98,23 @@ class Sluice:
         self.apis = Apis(self.store)
         self.triggers = Triggers(self.store, self.queue, self.rules, self.packages, settings)
         self.execution = Execution(self.store, self.namespaces, settings, self.secrets)
+        #: where callbacks may go: checked at submit by the dialects, and at send
+        self.destinations = Destinations(settings)
+        self.callbacks = CallbackSender(self.store, self.queue, settings, self.destinations)
+        self.waiters = Waiters(
+            listeners=[self.callbacks.wake],
+            broadcast=events.publish if events is not None else None,
+        )
+        # the one cycle: the worker conducts sequences, whose steps are calls that Calls and
+        # Cancellation dispatch to this same worker; the conductor gets those two as
+        # callables, looked up when a sequence runs (wiring is done by then)
+        sequences = Sequences(
+            self.store,
+            settings,
+            self.namespaces.platform_secret,
+            calls=lambda: self.calls,
+            cancel=lambda namespace, call_id: self.cancellation.call(namespace, call_id),
+        )
         self.worker = Worker(
             self.queue,
             self.runtime,
@@ -165,6 +122,7 @@ class Sluice:
             self.waiters,
             settings,
             long_poll=self.transport.jetstream is not None,
+            sequences=sequences,
         )
         #: who runs the calls this process accepts: its worker, or the workers elsewhere
         self.dispatcher: Dispatcher = (
@@ -179,21 +137,22 @@ class Sluice:
             self.alarms, self.dispatcher.wake, scheduler_lock(settings), self._housekeeping()
         )
         self.calls = Calls(
-            self.store, self.queue, self.packages, self.waiters, settings, self.dispatcher
+            self.store,
+            self.queue,
+            self.packages,
+            self.waiters,
+            settings,
+            self.dispatcher,
+            feeds=self.alarms,
         )
-        self.calls.feeds = self.alarms
-        #: where callbacks may go: checked at submit by the dialects, and at send
-        self.destinations = Destinations(settings)
-        self.callbacks = CallbackSender(self.store, self.queue, settings, self.destinations)
-        self.cancellation = Cancellation(self.store, self.queue, self.dispatcher, self.waiters)
-        if self.transport.events is not None:
-            self.cancellation.remote = self.transport.events.cancel_remote
-        self.worker.sequences = Sequences(
-            self.store, self.calls, settings, self.namespaces.platform_secret
+        self.cancellation = Cancellation(
+            self.store,
+            self.queue,
+            self.dispatcher,
+            self.waiters,
+            remote=events.cancel_remote if events is not None else None,
         )
-        self.worker.sequences.cancel = self.cancellation.call
         self.dead_letters = DeadLetters(self.store, self.calls)
-        self.waiters.listeners.append(self.callbacks.wake)
         self.apps = Apps(
             self.store, self.packages, self.actions, settings, build=self.builder.for_deploy
         )
@@ -239,8 +198,9 @@ class Sluice:
         if "worker" in self.roles:
             await self.runtime.start()
             if self.transport.local is not None:
-                self.transport.local.on_queued = self.worker.wake
-                self.transport.local.serve_pool(self.runtime.warm, self.runtime.drop)
+                self.transport.local.serve_worker(
+                    self.worker.wake, self.runtime.warm, self.runtime.drop
+                )
             await self.worker.start()
             if self.transport.events is not None:
                 await self.transport.events.serve_cancels(self.worker.cancel)

@@ -14,10 +14,10 @@ from sluice.queue.nats_connect import connect
 def test_a_call_ended_on_one_host_wakes_a_waiter_on_another(nats_url: str) -> None:
     async def scenario() -> None:
         prefix = f"t{CallId.new().hex}"
-        api, worker = Waiters(), Waiters()
         heard: list[CallId] = []
-        api.listeners.append(heard.append)
         hosts = [NatsEvents(await connect(nats_url, name), prefix) for name in ("api", "worker")]
+        api = Waiters(listeners=[heard.append], broadcast=hosts[0].publish)
+        worker = Waiters(broadcast=hosts[1].publish)
         await hosts[0].start(api)
         await hosts[1].start(worker)
         call_id = CallId.new()

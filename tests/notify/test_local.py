@@ -20,7 +20,8 @@ Scenario = Callable[[LocalEvents, Waiters, LocalEvents, Waiters], Awaitable[None
 def linked(path: Path, scenario: Scenario) -> None:
     async def run() -> None:
         api, worker = LocalEvents(path), LocalEvents(path)
-        api_waiters, worker_waiters = Waiters(), Waiters()
+        api_waiters = Waiters(broadcast=api.publish)
+        worker_waiters = Waiters(broadcast=worker.publish)
         await api.listen()
         await api.start(api_waiters)
         await worker.connect()
@@ -63,7 +64,7 @@ def test_a_call_ended_in_the_worker_wakes_its_waiter_in_the_api(tmp_path: Path, 
 def test_queued_calls_wake_the_worker_once_per_burst(tmp_path: Path) -> None:
     async def scenario(api: LocalEvents, aw: Waiters, worker: LocalEvents, ww: Waiters) -> None:
         wakes: list[None] = []
-        worker.on_queued = lambda: wakes.append(None)
+        worker.serve_worker(lambda: wakes.append(None), lambda prefix: 0, lambda prefix: None)
         for _ in range(100):  # one turn of the loop
             api.queued()
         await wait_until(lambda: len(wakes) > 0)

@@ -19,8 +19,8 @@ T = TypeVar("T")
 
 
 def _with_namespaces(ctx: click.Context, fn: Callable[[Namespaces], Awaitable[T]]) -> T:
-    from sluice.backends import build_backends
     from sluice.bootstrap import platform_secret
+    from sluice.catalogue import build_backends
     from sluice.engine.namespaces import Namespaces
 
     settings: Settings = ctx.obj["server_settings"]()

@@ -50,7 +50,7 @@ def prune(ctx: click.Context, older_than: timedelta | None) -> None:
 
 
 async def _prune(settings: Settings, ended_before: int) -> int:
-    from sluice.backends import build_backends
+    from sluice.catalogue import build_backends
     from sluice.worker.housekeeping import PRUNE_BATCH
 
     store, _queue = build_backends(settings)

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sluice.asgi import build_app
+from sluice.catalogue import build_runtime
 from sluice.cli import worker_child
 from sluice.cli.startup import freeze_start_up, log_format
 from sluice.config import Settings
@@ -30,7 +31,7 @@ from sluice.http.health import build_health_app
 from sluice.instance_lock import DataDirLock
 from sluice.observe import metrics
 from sluice.sandbox.choose import SandboxUnavailable
-from sluice.wiring import Sluice, build_runtime
+from sluice.wiring import Sluice
 from sluice.worker.process import fork_worker
 
 log = logging.getLogger("sluice")

@@ -72,6 +72,7 @@ class Calls:
         waiters: Waiters,
         settings: Settings,
         dispatcher: Dispatcher,
+        feeds: Alarms | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -80,8 +81,8 @@ class Calls:
         self.settings = settings
         self.dispatcher = dispatcher
         self.accepting = True
-        #: the built-in feed actions; set once wired
-        self.feeds: Alarms | None = None
+        #: the built-in feed actions (None: feeds cannot be created or deleted)
+        self.feeds = feeds
 
     async def invoke(
         self,

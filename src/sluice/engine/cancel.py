@@ -29,14 +29,19 @@ def cancelled() -> Outcome:
 
 class Cancellation:
     def __init__(
-        self, store: Store, queue: Queue, dispatcher: Dispatcher, waiters: Waiters
+        self,
+        store: Store,
+        queue: Queue,
+        dispatcher: Dispatcher,
+        waiters: Waiters,
+        remote: Callable[[CallId], Awaitable[bool]] | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.dispatcher = dispatcher
         self.waiters = waiters
         #: asks the other hosts' workers to stop a call running there (None: one process)
-        self.remote: Callable[[CallId], Awaitable[bool]] | None = None
+        self.remote = remote
 
     async def call(self, namespace: str, call_id: CallId) -> None:
         """Cancel one call; NotFound if there is none, Conflict if it has ended."""

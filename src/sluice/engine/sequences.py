@@ -135,13 +135,27 @@ class _Tally:
 class Sequences:
     """The conductor of sequence calls (the worker hands it the ones it leases)."""
 
-    def __init__(self, store: Store, calls: Calls, settings: Settings, secret: bytes) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        secret: bytes,
+        calls: Callable[[], Calls],
+        cancel: Callable[[str, CallId], Awaitable[None]],
+    ) -> None:
         self.store = store
-        self.calls = calls
         self.settings = settings
         self.secret = secret
-        #: cancels a call at a caller's request (engine/cancel.py); set once wired
-        self.cancel: Callable[[str, CallId], Awaitable[None]] | None = None
+        #: the worker conducts sequences, and their steps are calls that Calls and
+        #: Cancellation dispatch to that same worker: so the conductor, built before them,
+        #: reaches them through these, looked up when a sequence runs
+        self._calls = calls
+        #: cancels a call at a caller's request (engine/cancel.py)
+        self.cancel = cancel
+
+    @property
+    def calls(self) -> Calls:
+        return self._calls()
 
     @staticmethod
     def conducts(lease: Lease) -> bool:
@@ -161,8 +175,6 @@ class Sequences:
 
     async def cancel_steps(self, lease: Lease) -> None:
         """The sequence was cancelled: so is its step that has not ended."""
-        if self.cancel is None:
-            return
         place = 0
         while True:
             step = await self.store.get_call(step_id(lease.id, place, self.secret))

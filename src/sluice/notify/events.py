@@ -33,6 +33,8 @@ class NatsEvents:
         self.nc = nc
         self.prefix = prefix
         self._waiters: Waiters | None = None
+        #: between start and stop: this host's call ends are told to the others
+        self._telling = False
         self._subs: list[Subscription] = []
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -43,7 +45,7 @@ class NatsEvents:
         """Hear every host's call ends and tell them ours (the connection is open)."""
         self._waiters = waiters
         self._subs.append(await self.nc.subscribe(f"{self.prefix}.done.*", cb=self._heard))
-        waiters.broadcast = self.publish
+        self._telling = True
 
     async def serve_cancels(self, cancel: Callable[[CallId], bool]) -> None:
         """A worker: stop a call running here when another host is asked to cancel it."""
@@ -64,6 +66,8 @@ class NatsEvents:
         return True
 
     def publish(self, call_id: CallId) -> None:
+        if not self._telling:
+            return
         task = asyncio.get_running_loop().create_task(self._send(call_id))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
@@ -81,8 +85,7 @@ class NatsEvents:
             self._waiters.arrived(call_id)
 
     async def stop(self) -> None:
-        if self._waiters is not None:
-            self._waiters.broadcast = None
+        self._telling = False
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
         for sub in self._subs:

@@ -90,7 +90,9 @@ class LocalEvents:
         self._warm: Callable[[str], int] | None = None
         self._drop: Callable[[str], None] | None = None
         #: the worker side: told of "calls were queued"
-        self.on_queued: Callable[[], None] | None = None
+        self._on_queued: Callable[[], None] | None = None
+        #: between start and stop: this process's call ends are told to the other one
+        self._telling = False
         #: the worker side: told when the API process is gone
         self.on_lost: Callable[[], None] | None = None
         self._closing = False
@@ -129,13 +131,20 @@ class LocalEvents:
     # the same surface as NatsEvents, so the engine does not tell them apart
     async def start(self, waiters: Waiters) -> None:
         self._waiters = waiters
-        waiters.broadcast = self.publish
+        self._telling = True
 
     async def serve_cancels(self, cancel: Callable[[CallId], bool]) -> None:
         self._cancel = cancel
 
-    def serve_pool(self, warm: Callable[[str], int], drop: Callable[[str], None]) -> None:
-        """The worker side: answer for its runtime's warm processes."""
+    def serve_worker(
+        self,
+        queued: Callable[[], None],
+        warm: Callable[[str], int],
+        drop: Callable[[str], None],
+    ) -> None:
+        """The worker side: wake the worker when calls were queued, and answer for its
+        runtime's warm processes."""
+        self._on_queued = queued
         self._warm, self._drop = warm, drop
 
     async def warm_remote(self, prefix: str) -> int | None:
@@ -183,7 +192,8 @@ class LocalEvents:
         self._send(_READY, _NO_ID)
 
     def publish(self, call_id: CallId) -> None:
-        self._send(_DONE, call_id.raw)
+        if self._telling:
+            self._send(_DONE, call_id.raw)
 
     def queued(self) -> None:
         """Calls were queued: the worker process looks at the queue (once for a burst)."""
@@ -209,8 +219,8 @@ class LocalEvents:
             if self._waiters is not None:
                 self._waiters.arrived(CallId(raw))
         elif kind == _QUEUED:
-            if self.on_queued is not None:
-                self.on_queued()
+            if self._on_queued is not None:
+                self._on_queued()
         elif kind == _CANCEL:
             stopped = self._cancel is not None and self._cancel(CallId(raw))
             self._send(_CANCELLED if stopped else _NOT_HERE, raw)
@@ -244,8 +254,7 @@ class LocalEvents:
 
     async def stop(self) -> None:
         self._closing = True
-        if self._waiters is not None:
-            self._waiters.broadcast = None
+        self._telling = False
         if self._pending:
             self._flush()
         for link in list(self.links):

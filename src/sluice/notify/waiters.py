@@ -1,14 +1,14 @@
 """Wake requests that wait for a call to end: an in-process future per waiter, no polling.
 
-With several processes, a call may end on another host: `broadcast`, when set, tells the
-others of each call that ended here (notify/events.py), and they `arrived` it.
+With several processes, a call may end on another host: `broadcast`, when given, tells the
+others of each call that ended here (an Events' `publish`), and they `arrived` it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sluice.ids import CallId
@@ -26,16 +26,23 @@ class Events(Protocol):
     async def cancel_remote(self, call_id: CallId) -> bool:
         """Ask whichever worker runs the call to stop it: True if one did."""
 
+    def publish(self, call_id: CallId) -> None:
+        """Tell the other processes that the call ended here (once started, until stopped)."""
+
     async def stop(self) -> None: ...
 
 
 class Waiters:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        listeners: Sequence[Callable[[CallId], None]] = (),
+        broadcast: Callable[[CallId], None] | None = None,
+    ) -> None:
         self._waiting: dict[bytes, set[asyncio.Future[None]]] = {}
         #: told of every call that ended (the callback sender listens)
-        self.listeners: list[Callable[[CallId], None]] = []
+        self.listeners: list[Callable[[CallId], None]] = list(listeners)
         #: tells the other processes of a call that ended here (None: there are none)
-        self.broadcast: Callable[[CallId], None] | None = None
+        self.broadcast = broadcast
 
     def register(self, call_id: CallId) -> asyncio.Future[None]:
         """Register before the call can end, then `wait` on the returned future."""

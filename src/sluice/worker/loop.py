@@ -51,10 +51,11 @@ class Worker:
         settings: Settings,
         policy: Policy | None = None,
         long_poll: bool = False,
+        sequences: Sequences | None = None,
     ) -> None:
         self.queue = queue
-        #: the conductor of sequence calls; set once wired (it accepts their steps)
-        self.sequences: Sequences | None = None
+        #: the conductor of sequence calls (None: sequences are not run here)
+        self.sequences = sequences
         #: the queue's take waits for work itself (JetStream): no idle wait between takes,
         #: and no call skips the queue (the transport decides which worker runs it)
         self.long_poll = long_poll
