@@ -39,7 +39,9 @@ def test_a_callback_owed_by_a_running_call_survives_kill_9(
             done = wait_status(client, call_id)
     assert got.headers["x-call-id"] == call_id
     assert got.body == b'{"slept":2000}'
-    assert done["attempts"] == 2
+    # run again after the restart (2), or ended by the killed server's worker process in the
+    # moments before it learnt that its server had died (1): either way, the callback came
+    assert done["attempts"] in (1, 2)
 
 
 def test_a_callback_still_being_retried_survives_kill_9(
