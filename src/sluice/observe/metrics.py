@@ -31,6 +31,28 @@ EVICTION_REASONS = ("idle", "room")
 _CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 _COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
 
+#: this process's pid, for prometheus_client's check for a fork made since its last update,
+#: which it makes on every update: os.getpid is a system call each time (~16 a call, 0.65 us
+#: of an update's 1.5); a fork through os.fork (the worker process's) sets it anew
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _process_identifier() -> int:
+    return _pid
+
+
+#: prometheus_client's values class of this module's pid function (made once: each holds
+#: its own open files)
+_value_class: Any = None
+
 
 class Children:
     """A labelled metric's children by their label values, for the accept path: each
@@ -51,8 +73,12 @@ class Instruments:
     """The metrics themselves (prometheus_client is imported here, see the module's note)."""
 
     def __init__(self) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
+        global _value_class
+        from prometheus_client import Counter, Gauge, Histogram, values
 
+        if _value_class is None:  # prometheus_client's own hook for the pid it checks
+            _value_class = values.MultiProcessValue(process_identifier=_process_identifier)  # type: ignore[no-untyped-call]
+        values.ValueClass = _value_class
         call = ["namespace", "function", "dialect"]
         self.accepted: Counter = Counter(
             "sluice_calls_accepted", "Calls accepted (stored durably).", call, registry=None
