@@ -55,8 +55,9 @@ _value_class: Any = None
 
 
 class Children:
-    """A labelled metric's children by their label values, for the accept path: each
-    `labels()` checks the values and takes a lock; a dict lookup does not."""
+    """A labelled metric's children by their label values, for the metrics every call
+    moves: each `labels()` checks the values and takes a lock (1.1 us); a dict lookup does
+    not (0.1 us)."""
 
     def __init__(self, metric: Any) -> None:
         self.metric = metric
@@ -87,12 +88,14 @@ class Instruments:
         self.started: Counter = Counter(
             "sluice_calls_started", "Calls whose run began on a worker.", call, registry=None
         )
+        self.started_by = Children(self.started)
         self.finished: Counter = Counter(
             "sluice_calls_finished",
             "Calls ended, by their final state (success, application_error, ...).",
             [*call, "status"],
             registry=None,
         )
+        self.finished_by = Children(self.finished)
         fn = ["namespace", "function"]
         self.wait: Histogram = Histogram(
             "sluice_call_wait_seconds",
@@ -101,6 +104,7 @@ class Instruments:
             buckets=_CALL_BUCKETS,
             registry=None,
         )
+        self.wait_by = Children(self.wait)
         self.init: Histogram = Histogram(
             "sluice_call_init_seconds",
             "Initialising a process for a call (cold starts only).",
@@ -115,6 +119,7 @@ class Instruments:
             buckets=_CALL_BUCKETS,
             registry=None,
         )
+        self.run_by = Children(self.run)
         self.pool_processes: Gauge = Gauge(
             "sluice_warm_pool_processes",
             "Function processes alive (warm, busy or stem cells).",
@@ -159,6 +164,7 @@ class Instruments:
             buckets=_COMMIT_BUCKETS,
             registry=None,
         )
+        self.store_commit_by = Children(self.store_commit)
         self.store_sync: Histogram = Histogram(
             "sluice_store_sync_seconds",
             "One sync of the store's write-ahead log to disk (shared by the commits before it).",
@@ -185,12 +191,15 @@ class Instruments:
             ["function_name"],
             registry=None,
         )
+        self.gateway_started_by = Children(self.gateway_started)
+        self.gateway_invocations_by = Children(self.gateway_invocations)
         self.gateway_seconds: Histogram = Histogram(
             "gateway_functions_seconds",
             "Function time taken",
             ["function_name", "code"],
             registry=None,
         )
+        self.gateway_seconds_by = Children(self.gateway_seconds)
 
 
 #: the metrics of this process once installed (None: not counting)
@@ -268,8 +277,8 @@ def call_accepted(namespace: str, function: str, dialect: str) -> None:
 
 def call_started(namespace: str, function: str, dialect: str, wait_s: float) -> None:
     if _on is not None:
-        _on.started.labels(namespace, function, dialect).inc()
-        _on.wait.labels(namespace, function).observe(max(wait_s, 0.0))
+        _on.started_by.get(namespace, function, dialect).inc()
+        _on.wait_by.get(namespace, function).observe(max(wait_s, 0.0))
 
 
 def call_ran(namespace: str, function: str, init_s: float | None, run_s: float) -> None:
@@ -277,14 +286,14 @@ def call_ran(namespace: str, function: str, init_s: float | None, run_s: float) 
         if init_s is not None:
             _on.cold_starts.labels(namespace, function).inc()
             _on.init.labels(namespace, function).observe(init_s)
-        _on.run.labels(namespace, function).observe(max(run_s, 0.0))
+        _on.run_by.get(namespace, function).observe(max(run_s, 0.0))
 
 
 def call_finished(
     namespace: str, function: str, dialect: str, status: str, dead_letter: bool
 ) -> None:
     if _on is not None:
-        _on.finished.labels(namespace, function, dialect, status).inc()
+        _on.finished_by.get(namespace, function, dialect, status).inc()
         if dead_letter:
             _on.dead_letters.labels(namespace, function).inc()
 
@@ -321,7 +330,7 @@ def callback_failed() -> None:
 
 def store_committed(mode: str, seconds: float) -> None:
     if _on is not None:
-        _on.store_commit.labels(mode).observe(seconds)
+        _on.store_commit_by.get(mode).observe(seconds)
 
 
 def store_synced(seconds: float) -> None:
