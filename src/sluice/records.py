@@ -113,6 +113,7 @@ class NewCall:
             self.fn_limit,
             self.concurrency,
             self.trace,
+            callback=self.callback is not None,
         )
 
 
@@ -155,6 +156,8 @@ class Lease:
     concurrency: int = 1
     #: the call's span in its trace
     trace: Trace | None = None
+    #: the call has a callback, which its ack makes due (True where it was not looked up)
+    callback: bool = True
 
 
 class CallbackState(StrEnum):

@@ -86,6 +86,30 @@ async def test_ack_is_fenced_on_the_attempt(queues: Deployment) -> None:
         assert callback.due == ended.ended  # due with the call's end, in the same write
 
 
+async def test_a_lease_knows_whether_its_ack_has_a_callback_to_make_due(
+    queues: Deployment,
+) -> None:
+    """The ack skips the callback's UPDATE for a call with none; one with one is still due."""
+    async with queues.open() as opened:
+        queue = opened.queue
+        plain, called = _call(), _call(callback="http://127.0.0.1:9/")
+        await queue.enqueue(plain)
+        await queue.enqueue(called)
+        leases = await take_until(queue, 2)
+        assert {lease.id: lease.callback for lease in leases} == {plain.id: False, called.id: True}
+        ended = _done("both")
+        for lease in leases:
+            assert await queue.ack(lease, ended)
+        assert await opened.store.get_callback(plain.id) is None
+        callback = await opened.store.get_callback(called.id)
+        assert callback is not None
+        assert callback.due == ended.ended
+        for call in (plain, called):
+            stored = await opened.store.get_call(call.id)
+            assert stored is not None
+            assert stored.state == CallState.SUCCESS
+
+
 async def test_admission_skips_calls_that_do_not_fit(queues: Deployment) -> None:
     async with queues.open() as opened:
         busy, other = _call("busy"), _call("other")

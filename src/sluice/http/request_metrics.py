@@ -46,9 +46,9 @@ class RequestMetrics:
             # an unknown function's 404 is not counted: its name is anyone's choice
             if function is not None and status != 404:
                 code = str(status)
-                counting.gateway_started.labels(function).inc()
-                counting.gateway_invocations.labels(function, code).inc()
-                counting.gateway_seconds.labels(function, code).observe(time.perf_counter() - began)
+                counting.gateway_started_by.get(function).inc()
+                counting.gateway_invocations_by.get(function, code).inc()
+                counting.gateway_seconds_by.get(function, code).observe(time.perf_counter() - began)
 
     def _function(self, path: str) -> str | None:
         """OpenFaaS's function_name (name.namespace) of a function call's path."""

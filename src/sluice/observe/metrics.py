@@ -31,10 +31,33 @@ EVICTION_REASONS = ("idle", "room")
 _CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 _COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
 
+#: this process's pid, for prometheus_client's check for a fork made since its last update,
+#: which it makes on every update: os.getpid is a system call each time (~16 a call, 0.65 us
+#: of an update's 1.5); a fork through os.fork (the worker process's) sets it anew
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _process_identifier() -> int:
+    return _pid
+
+
+#: prometheus_client's values class of this module's pid function (made once: each holds
+#: its own open files)
+_value_class: Any = None
+
 
 class Children:
-    """A labelled metric's children by their label values, for the accept path: each
-    `labels()` checks the values and takes a lock; a dict lookup does not."""
+    """A labelled metric's children by their label values, for the metrics every call
+    moves: each `labels()` checks the values and takes a lock (1.1 us); a dict lookup does
+    not (0.1 us)."""
 
     def __init__(self, metric: Any) -> None:
         self.metric = metric
@@ -51,8 +74,12 @@ class Instruments:
     """The metrics themselves (prometheus_client is imported here, see the module's note)."""
 
     def __init__(self) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
+        global _value_class
+        from prometheus_client import Counter, Gauge, Histogram, values
 
+        if _value_class is None:  # prometheus_client's own hook for the pid it checks
+            _value_class = values.MultiProcessValue(process_identifier=_process_identifier)  # type: ignore[no-untyped-call]
+        values.ValueClass = _value_class
         call = ["namespace", "function", "dialect"]
         self.accepted: Counter = Counter(
             "sluice_calls_accepted", "Calls accepted (stored durably).", call, registry=None
@@ -61,12 +88,14 @@ class Instruments:
         self.started: Counter = Counter(
             "sluice_calls_started", "Calls whose run began on a worker.", call, registry=None
         )
+        self.started_by = Children(self.started)
         self.finished: Counter = Counter(
             "sluice_calls_finished",
             "Calls ended, by their final state (success, application_error, ...).",
             [*call, "status"],
             registry=None,
         )
+        self.finished_by = Children(self.finished)
         fn = ["namespace", "function"]
         self.wait: Histogram = Histogram(
             "sluice_call_wait_seconds",
@@ -75,6 +104,7 @@ class Instruments:
             buckets=_CALL_BUCKETS,
             registry=None,
         )
+        self.wait_by = Children(self.wait)
         self.init: Histogram = Histogram(
             "sluice_call_init_seconds",
             "Initialising a process for a call (cold starts only).",
@@ -89,6 +119,7 @@ class Instruments:
             buckets=_CALL_BUCKETS,
             registry=None,
         )
+        self.run_by = Children(self.run)
         self.pool_processes: Gauge = Gauge(
             "sluice_warm_pool_processes",
             "Function processes alive (warm, busy or stem cells).",
@@ -133,6 +164,7 @@ class Instruments:
             buckets=_COMMIT_BUCKETS,
             registry=None,
         )
+        self.store_commit_by = Children(self.store_commit)
         self.store_sync: Histogram = Histogram(
             "sluice_store_sync_seconds",
             "One sync of the store's write-ahead log to disk (shared by the commits before it).",
@@ -159,12 +191,15 @@ class Instruments:
             ["function_name"],
             registry=None,
         )
+        self.gateway_started_by = Children(self.gateway_started)
+        self.gateway_invocations_by = Children(self.gateway_invocations)
         self.gateway_seconds: Histogram = Histogram(
             "gateway_functions_seconds",
             "Function time taken",
             ["function_name", "code"],
             registry=None,
         )
+        self.gateway_seconds_by = Children(self.gateway_seconds)
 
 
 #: the metrics of this process once installed (None: not counting)
@@ -242,8 +277,8 @@ def call_accepted(namespace: str, function: str, dialect: str) -> None:
 
 def call_started(namespace: str, function: str, dialect: str, wait_s: float) -> None:
     if _on is not None:
-        _on.started.labels(namespace, function, dialect).inc()
-        _on.wait.labels(namespace, function).observe(max(wait_s, 0.0))
+        _on.started_by.get(namespace, function, dialect).inc()
+        _on.wait_by.get(namespace, function).observe(max(wait_s, 0.0))
 
 
 def call_ran(namespace: str, function: str, init_s: float | None, run_s: float) -> None:
@@ -251,14 +286,14 @@ def call_ran(namespace: str, function: str, init_s: float | None, run_s: float) 
         if init_s is not None:
             _on.cold_starts.labels(namespace, function).inc()
             _on.init.labels(namespace, function).observe(init_s)
-        _on.run.labels(namespace, function).observe(max(run_s, 0.0))
+        _on.run_by.get(namespace, function).observe(max(run_s, 0.0))
 
 
 def call_finished(
     namespace: str, function: str, dialect: str, status: str, dead_letter: bool
 ) -> None:
     if _on is not None:
-        _on.finished.labels(namespace, function, dialect, status).inc()
+        _on.finished_by.get(namespace, function, dialect, status).inc()
         if dead_letter:
             _on.dead_letters.labels(namespace, function).inc()
 
@@ -295,7 +330,7 @@ def callback_failed() -> None:
 
 def store_committed(mode: str, seconds: float) -> None:
     if _on is not None:
-        _on.store_commit.labels(mode).observe(seconds)
+        _on.store_commit_by.get(mode).observe(seconds)
 
 
 def store_synced(seconds: float) -> None:

@@ -77,7 +77,7 @@ WITH done AS (
     RETURNING id, namespace, path
 ), due AS (
     UPDATE callbacks SET due = %(ended)s
-    WHERE id IN (SELECT id FROM done) AND state = 'pending' AND due IS NULL
+    WHERE %(callback)s AND id IN (SELECT id FROM done) AND state = 'pending' AND due IS NULL
 ), letter AS (
     INSERT INTO dead_letters (id, namespace, path, reason, created)
     SELECT id, namespace, path, %(reason)s::text, %(ended)s FROM done
@@ -267,6 +267,7 @@ class PostgresQueue:
                 "id": lease.id.raw,
                 "attempt": lease.attempt,
                 "reason": outcome.dead_letter,
+                "callback": lease.callback,
             },
             durable=False,
         )

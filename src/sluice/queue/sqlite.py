@@ -243,20 +243,20 @@ class SqliteQueue:
                 ).rowcount
                 > 0
             )
-            if finished:
+            if finished and lease.callback:  # no UPDATE that can find no row
                 _callback_due(conn, lease.id, outcome.ended)
-                if outcome.dead_letter is not None:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO dead_letters (id, namespace, path, reason,"
-                        " created) VALUES (?, ?, ?, ?, ?)",
-                        (
-                            lease.id.raw,
-                            lease.namespace,
-                            lease.path,
-                            outcome.dead_letter,
-                            outcome.ended,
-                        ),
-                    )
+            if finished and outcome.dead_letter is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO dead_letters (id, namespace, path, reason,"
+                    " created) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        lease.id.raw,
+                        lease.namespace,
+                        lease.path,
+                        outcome.dead_letter,
+                        outcome.ended,
+                    ),
+                )
             return finished
 
         return await self.db.write(finish, durable=False)

@@ -33,7 +33,9 @@ ENTITY_COLUMNS = "namespace, collection, name, version, updated, doc"
 NAMESPACE_COLUMNS = "name, uuid, key_hash, generation, created"
 LEASE_COLUMNS = (
     "id, namespace, path, attempts, params, meta, memory_mb, created, started, queue_name,"
-    " fn_limit, concurrency, traceparent, trace_parent"
+    " fn_limit, concurrency, traceparent, trace_parent,"
+    # whether its ack has a callback to make due (inserted with the call, never later)
+    " EXISTS (SELECT 1 FROM callbacks WHERE callbacks.id = calls.id)"
 )
 CANDIDATE_COLUMNS = "id, namespace, memory_mb, path, queue_name, fn_limit, concurrency"
 #: the columns of `new_call_row`, in its order
@@ -92,6 +94,7 @@ def lease_from_row(row: tuple[Any, ...]) -> Lease:
         fn_limit=row[10],
         concurrency=row[11],
         trace=trace.decode(row[12], row[13]),
+        callback=bool(row[14]),
     )
 
 
