@@ -38,6 +38,9 @@ async def serve(settings: Settings, parent: int, runtime: Runtime | None = None)
     def lost() -> None:
         nonlocal orphaned
         orphaned = True
+        # also a stop begun with grace: the SIGTERM of the API process's death can come
+        # while getppid still names it, and look like an order to stop
+        sluice.worker.abandon()
         stop.set()
 
     def terminated() -> None:

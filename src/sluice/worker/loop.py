@@ -87,6 +87,9 @@ class Worker:
         self._begun: set[RunKey] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        #: set when the server died: a stop ends its grace at once and counts what still
+        #: runs as interrupted, as the next start would had this process died with it
+        self._abandoned = asyncio.Event()
         #: the last look at the queue found nothing runnable left behind
         self._queue_drained = False
 
@@ -298,20 +301,34 @@ class Worker:
             return too_old
         return self.policy.after(lease, action.doc, await sequences.run(lease, action))
 
+    def abandon(self) -> None:
+        """The server died: a stop (under way or next) gives no more grace, and the calls
+        it interrupts count an attempt each (out of attempts, they end)."""
+        self._abandoned.set()
+
     async def stop(self, grace_seconds: float) -> None:
-        """Take nothing new; let running calls finish within the grace period, then hand
-        the rest back to the queue for the next start."""
+        """Take nothing new; let running calls finish within the grace period (or until
+        `abandon`), then hand the rest back to the queue for the next start."""
         self._stopping = True
         self.wake()
         tasks = [task for _, task in self._running.values()]
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace_seconds)
+        if tasks and not self._abandoned.is_set():
+            ended = asyncio.ensure_future(asyncio.wait(tasks))
+            abandoned = asyncio.ensure_future(self._abandoned.wait())
+            first = asyncio.FIRST_COMPLETED
+            await asyncio.wait([ended, abandoned], timeout=grace_seconds, return_when=first)
+            ended.cancel()  # the waiting, not the calls
+            abandoned.cancel()
         left = list(self._running.values())
         for _, task in left:
             task.cancel()
-        for lease, _ in left:
-            with contextlib.suppress(Exception):
-                await self.queue.nak(lease, now_ms())
+        with contextlib.suppress(Exception):
+            leases = [lease for lease, _ in left]
+            if self._abandoned.is_set():
+                await reap(self.queue, leases, self.settings.max_attempts, "server died")
+            else:
+                for lease in leases:
+                    await self.queue.nak(lease, now_ms())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, *(t for _, t in left), return_exceptions=True)
