@@ -112,7 +112,9 @@ class Calls:
         if self.feeds is not None and is_feed(target.action):
             return await self._run_feed(caller, target, params, meta, options.trace)
         action = target.action
-        call, candidate = self._new_call(caller, target, params, meta, options, call_id, blob)
+        call, candidate = self._new_call(
+            caller, target, params, meta, options, call_id, blob, arrived
+        )
         call_id, lease_until = call.id, call.lease_until
         waiter = self.waiters.register(call_id) if wait_ms is not None else None
         # a caller who waits is told the call's id only with its end, or after the call is
@@ -164,9 +166,11 @@ class Calls:
         options: CallOptions,
         call_id: CallId,
         blob: bytes | None,
+        arrived: int,
     ) -> tuple[NewCall, Candidate]:
-        """The call to write; leased at once when a worker has room and it may run now."""
-        when = When(now_ms(), options.run_at)
+        """The call to write, made when its request `arrived` (so its trace's accept span
+        lies inside its own); leased at once when a worker has room and it may run now."""
+        when = When(arrived, options.run_at)
         call = new_call(
             caller,
             target,
