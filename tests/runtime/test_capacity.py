@@ -1,7 +1,8 @@
-"""One process cap and one start bound for every warm family: an OpenWhisk action's
-process, an Fn http-stream function's and an OpenFaaS http server count against the same
-SLUICE_MAX_PROCESSES (the least recently used idle one of any family making room), counted
-as real processes, and wait for one another's starts under SLUICE_MAX_STARTING."""
+"""One process cap and one start bound for every family: an OpenWhisk action's process, an
+Fn http-stream function's and an OpenFaaS http server, and the processes of one call (an
+executable, an Fn default-format function, an OpenFaaS process function) count against the
+same SLUICE_MAX_PROCESSES (the least recently used idle one of any warm family making room),
+counted as real processes, and wait for one another's starts under SLUICE_MAX_STARTING."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from tests.runtime.test_pool import COUNTER_JS
 
 FN = CASES["fn:http-stream"]
 HTTP = CASES["http"]
+#: the families whose process serves one call and exits
+ONE_SHOT = [CASES["blackbox"], CASES["fn:default"], CASES["process"]]
 
 
 def function_processes(work: Path) -> int:
@@ -67,9 +70,9 @@ def ok(result: RunResult) -> RunResult:
 
 
 async def call(runtime: ProcessRuntime, code: ActionCode) -> RunResult:
-    if code.kind in (FN.kind, HTTP.kind):
-        case = FN if code.kind == FN.kind else HTTP
-        return ok(await runtime.run(request(code, case.params({"x": 1}))))
+    for case in (FN, HTTP, *ONE_SHOT):
+        if code.kind == case.kind:
+            return ok(await runtime.run(request(code, case.params({"x": 1}))))
     return ok(await runtime.run(request(code)))
 
 
@@ -154,5 +157,32 @@ def test_starts_of_every_family_share_one_bound(tmp_path: Path) -> None:
             assert ok(await http).init_ms is not None
             assert ok(await ow).init_ms is not None
             assert most() == 2
+
+    run(scenario())
+
+
+def test_a_call_of_one_process_takes_a_slot_of_the_shared_cap(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+
+    async def scenario() -> None:
+        async with (
+            open_runtime(work, max_processes=1) as runtime,
+            most_processes_seen(work) as most,
+        ):
+            ow = action(COUNTER_JS)
+            for one_shot in ONE_SHOT:
+                first = await call(runtime, ow)
+                assert isinstance(first.result, dict)
+                # the idle OpenWhisk process gives its slot up for the call's own process
+                await call(runtime, one_shot.action())
+                pid = first.result["pid"]
+                await wait_until(lambda pid=pid: pid_gone(pid), "the idle one to go")
+                assert runtime.capacity.taken == 0
+            # while a warm call runs, a one-call process waits for its slot
+            busy = asyncio.create_task(runtime.run(request(ow, {"wait": 300})))
+            await wait_until(lambda: runtime.pool.snapshot().busy, "the OpenWhisk call to run")
+            await call(runtime, ONE_SHOT[0].action())
+            assert busy.done()
+            assert most() == 1
 
     run(scenario())

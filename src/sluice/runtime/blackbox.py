@@ -14,10 +14,11 @@ import orjson
 
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import Outcome, RunRequest, RunResult
+from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.memory import MemoryWatch
-from sluice.runtime.oneshot import run_to_end
+from sluice.runtime.oneshot import run_once
 from sluice.runtime.results import (
     NOT_A_DICTIONARY,
     classify,
@@ -51,9 +52,15 @@ class _Output:
 
 class Blackbox:
     def __init__(
-        self, sandbox: Sandbox, work_dir: Path, memory: MemoryWatch, max_unzipped: int
+        self,
+        sandbox: Sandbox,
+        work_dir: Path,
+        memory: MemoryWatch,
+        max_unzipped: int,
+        capacity: Capacity,
     ) -> None:
         self.sandbox = sandbox
+        self.capacity = capacity
         self.work_dir = work_dir
         self.memory = memory
         self.max_unzipped = max_unzipped
@@ -75,11 +82,18 @@ class Blackbox:
         )
         output = _Output(logs)
         try:
-            child = await Child.spawn(spec, output)
+            ended = await run_once(
+                self.capacity,
+                lambda: Child.spawn(spec, output),
+                self.memory,
+                action.memory_mb,
+                request.timeout_ms,
+            )
         except OSError as exc:
             message = init_failed(f"the executable cannot be started: {exc}")
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
-        ended = await run_to_end(child, self.memory, action.memory_mb, request.timeout_ms)
+        except CapacityClosed:
+            return failure(Outcome.PLATFORM_ERROR, SHUTTING_DOWN, logs, start_ms, init_ms)
         end_ms = ended.end_ms
         if ended.timed_out:
             return failure(

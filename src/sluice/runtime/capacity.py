@@ -1,16 +1,17 @@
-"""One cap on the function processes of every warm family together (OpenWhisk's warm pool
-and its stem cells, Fn's hot formats, OpenFaaS's http servers), and one bound on the starts
+"""One cap on the function processes of every family together (OpenWhisk's warm pool and
+its stem cells, Fn's hot formats, OpenFaaS's http servers, and the processes of one call:
+executables, OpenFaaS's process functions, Fn's default format), and one bound on the starts
 under way. Each family holds a slot per process, from its start until it is stopped, and
-registers a source of its idle processes: a start that finds every slot taken stops the
-least recently used idle process of any family, or waits until a slot or a process is
-freed."""
+the warm ones register a source of their idle processes: a start that finds every slot
+taken stops the least recently used idle process of any family, or waits until a slot or a
+process is freed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import NamedTuple
 
 from sluice.observe import metrics
@@ -18,6 +19,10 @@ from sluice.observe import metrics
 
 class CapacityClosed(Exception):
     """The runtime is shutting down: no more processes start."""
+
+
+#: a call's error when it comes as the runtime shuts down (CapacityClosed)
+SHUTTING_DOWN = "The runtime is shutting down."
 
 
 class Idle(NamedTuple):
@@ -74,6 +79,15 @@ class Capacity:
                 victim.stop()
                 continue
             await self.wait()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """A slot held for the life of a process that serves one call and exits."""
+        await self.reserve()
+        try:
+            yield
+        finally:
+            self.release()
 
     def release(self) -> None:
         """A process is gone, or its start failed: its slot is free."""

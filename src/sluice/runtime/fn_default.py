@@ -14,12 +14,13 @@ from pathlib import Path
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import read_deps
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_command import CommandError, argv, environment
 from sluice.runtime.fn_request import FnRequest, guess_content_type, response
 from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
-from sluice.runtime.oneshot import run_to_end
+from sluice.runtime.oneshot import run_once
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
 from sluice.timing import now_ms
 
@@ -85,13 +86,20 @@ class FnDefault:
         stdin = _stdin(home, fn.body)
         init_ms = now_ms() - start_ms
         try:
-            child = await Child.spawn(spec, output, stdin=stdin)
+            ended = await run_once(
+                settings.capacity,
+                lambda: Child.spawn(spec, output, stdin=stdin),
+                settings.memory,
+                action.memory_mb,
+                request.timeout_ms,
+            )
         except OSError as exc:
             message = init_failed(f"the command cannot be started: {exc}")
             return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
+        except CapacityClosed:
+            return failure(Outcome.PLATFORM_ERROR, SHUTTING_DOWN, logs, start_ms, init_ms)
         finally:
             os.close(stdin)
-        ended = await run_to_end(child, settings.memory, action.memory_mb, request.timeout_ms)
         end = ended.end_ms
         if ended.timed_out:
             message = timed_out(request.timeout_ms)

@@ -19,7 +19,7 @@ from typing import Any
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import read_deps
-from sluice.runtime.capacity import CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed, Idle
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_command import CommandError, argv, search_paths
 from sluice.runtime.fn_default import output_goes_to_log
@@ -187,7 +187,7 @@ class FnStream:
             try:
                 await self.capacity.reserve()
             except CapacityClosed:
-                message = "The runtime is shutting down."
+                message = SHUTTING_DOWN
                 return failure(Outcome.PLATFORM_ERROR, message, logs, start_ms)
             try:
                 process = await self._start(action, logs, json)

@@ -28,7 +28,7 @@ import httpx
 from sluice.envelope import HOP_BY_HOP, PATH, QUERY
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
-from sluice.runtime.capacity import Capacity, CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed, Idle
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
@@ -148,7 +148,7 @@ class HttpFunctions:
             except StartFailed as exc:
                 return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
             except CapacityClosed:
-                message = "The runtime is shutting down."
+                message = SHUTTING_DOWN
                 return failure(Outcome.PLATFORM_ERROR, message, logs, start_ms)
             init_ms = now_ms() - start_ms if started else None
             server.calls.add(logs)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sluice.runtime.capacity import Capacity
 from sluice.runtime.child import Child
 from sluice.runtime.memory import MemoryWatch
 from sluice.timing import now_ms
@@ -23,6 +25,22 @@ class Ended:
     end_ms: int
     #: the exit status (negative: killed by that signal); None if unknown
     returncode: int | None
+
+
+async def run_once(
+    capacity: Capacity,
+    start: Callable[[], Awaitable[Child]],
+    memory: MemoryWatch,
+    memory_mb: int,
+    timeout_ms: int,
+) -> Ended:
+    """Start a process that serves one call (once the cap on every family's processes has
+    room, as one of the starts under way) and run it to its end, holding its slot until
+    then. What `start` raises (OSError) and CapacityClosed propagate."""
+    async with capacity.slot():
+        async with capacity.starting:
+            child = await start()
+        return await run_to_end(child, memory, memory_mb, timeout_ms)
 
 
 async def run_to_end(child: Child, memory: MemoryWatch, memory_mb: int, timeout_ms: int) -> Ended:

@@ -20,7 +20,7 @@ from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code
 from sluice.runtime.blackbox import Blackbox
 from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
-from sluice.runtime.capacity import Capacity, CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed, Idle
 from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
@@ -420,7 +420,7 @@ class ProcessRuntime:
             idle_seconds=config.idle_seconds,
         )
         self.blackbox = Blackbox(
-            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes
+            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes, self.capacity
         )
         self.fn = FnRuntime(config, self.sandbox, self.memory, node, self.capacity)
         self.processes = ProcessFunctions(
@@ -428,6 +428,7 @@ class ProcessRuntime:
             config.work_dir,
             self.memory,
             config.max_unzipped_bytes,
+            self.capacity,
             config.builds_dir,
         )
         self.http = HttpFunctions(
@@ -478,7 +479,7 @@ class ProcessRuntime:
         try:
             process = await self.pool.acquire(kind, request.action)
         except PoolClosed:
-            return failure(Outcome.PLATFORM_ERROR, "The runtime is shutting down.", None, start_ms)
+            return failure(Outcome.PLATFORM_ERROR, SHUTTING_DOWN, None, start_ms)
         except OSError as exc:
             message = f"The runtime could not start a {kind.name} process: {exc}"
             return failure(Outcome.PLATFORM_ERROR, message, None, start_ms)

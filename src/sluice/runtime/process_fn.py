@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,11 +23,12 @@ from sluice.envelope import PATH, QUERY
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import command_paths, read_deps
+from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, CallLogs
 from sluice.runtime.memory import MemoryWatch
-from sluice.runtime.oneshot import run_to_end
+from sluice.runtime.oneshot import run_once
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import DEFAULT_PATH
@@ -100,9 +101,11 @@ class ProcessFunctions:
         work_dir: Path,
         memory: MemoryWatch,
         max_unzipped: int,
+        capacity: Capacity,
         builds_dir: Path | None = None,
     ) -> None:
         self.sandbox = sandbox
+        self.capacity = capacity
         self.work_dir = work_dir
         self.memory = memory
         self.max_unzipped = max_unzipped
@@ -131,18 +134,25 @@ class ProcessFunctions:
             stdin.write(http.body)
             stdin.seek(0)
             init_ms = now_ms() - start_ms
-            try:
-                child = await Child.spawn(
+
+            def start() -> Awaitable[Child]:
+                return Child.spawn(
                     spec,
                     logs.add,
                     stdin=stdin.fileno(),
                     stdout=stdout.fileno(),
                     stderr=stdout.fileno() if combine else None,
                 )
+
+            try:
+                ended = await run_once(
+                    self.capacity, start, self.memory, action.memory_mb, request.timeout_ms
+                )
             except OSError as exc:
                 message = init_failed(f"the command cannot be started: {exc}")
                 return failure(Outcome.DEVELOPER_ERROR, message, logs, start_ms, init_ms)
-            ended = await run_to_end(child, self.memory, action.memory_mb, request.timeout_ms)
+            except CapacityClosed:
+                return failure(Outcome.PLATFORM_ERROR, SHUTTING_DOWN, logs, start_ms, init_ms)
             body = _read(stdout, request.result_limit_bytes + 1)
         end = ended.end_ms
         if ended.timed_out:
