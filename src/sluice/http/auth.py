@@ -42,6 +42,19 @@ def carries_key(header: str | None) -> bool:
     return bool(text) and Key.parse(text or "") is not None
 
 
+_CARRIES_KEY = "sluice.carries_key"
+
+
+def request_carries_key(request: Request) -> bool:
+    """carries_key of the request's Authorization header, worked out once per request
+    (an invoke asks three times: to check it, to keep it from the function, from storage)."""
+    scope = request.scope
+    known: bool | None = scope.get(_CARRIES_KEY)
+    if known is None:
+        known = scope[_CARRIES_KEY] = carries_key(request.headers.get("authorization"))
+    return known
+
+
 async def check_key(request: Request, namespaces: Namespaces, text: str) -> Namespace | None:
     """The namespace whose key `text` is; None (counted against the client's address) when
     it is none's. Past the address's allowance a wrong key raises TooManyRequests instead."""

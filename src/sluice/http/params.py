@@ -14,7 +14,7 @@ from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target
 from sluice.envelope import Body
 from sluice.errors import BadRequest
-from sluice.http.auth import carries_key
+from sluice.http.auth import request_carries_key
 from sluice.http.body import parse_json, read_body
 
 _NOT_ALLOWED = "Request defines parameters that are not allowed (e.g., reserved properties)."
@@ -30,7 +30,7 @@ async def request_parts(
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    if carries_key(headers.get("authorization")):
+    if "authorization" in headers and request_carries_key(request):
         del headers["authorization"]
     params: dict[str, Any] = {
         "__ow_method": request.method.lower(),

@@ -22,7 +22,7 @@ from sluice.engine.policy import ASYNC
 from sluice.engine.resolve import Target, resolve_action
 from sluice.envelope import HEADERS, Body, request_head
 from sluice.errors import BadRequest, Conflict, NotFound
-from sluice.http.auth import carries_key
+from sluice.http.auth import request_carries_key
 from sluice.http.body import read_body
 from sluice.http.context import engine
 from sluice.http.params import check_final, request_parts
@@ -147,7 +147,7 @@ async def _invoked(request: Request) -> tuple[str, str, Target, bool]:
     an unknown name's 404) only with it, so a caller without the key learns nothing of the
     namespace's other action names. A Sluice key, when one is given, is always checked."""
     namespace = engine(request).settings.openfaas_namespace
-    keyed = carries_key(request.headers.get("authorization"))
+    keyed = request_carries_key(request)
     try:
         name, target = await function_target(request, namespace)
     except NotFound:
@@ -162,8 +162,7 @@ async def _invoked(request: Request) -> tuple[str, str, Target, bool]:
 def _private(request: Request) -> tuple[str, ...]:
     """Request headers kept from the function: Authorization when it is a Sluice key (or
     when SLUICE_OPENFAAS_AUTH makes it one); a function's own scheme is passed on."""
-    header = request.headers.get("authorization")
-    if engine(request).settings.openfaas_auth or carries_key(header):
+    if engine(request).settings.openfaas_auth or request_carries_key(request):
         return ("authorization",)
     return ()
 
