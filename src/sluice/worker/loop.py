@@ -41,6 +41,10 @@ def run_key(lease: Lease) -> RunKey:
     return (lease.id.raw, lease.attempt)
 
 
+#: how long a stop after the server died waits for cancelled runs to unwind
+_ABANDONED_UNWIND_S = 2.0
+
+
 class Worker:
     def __init__(
         self,
@@ -331,7 +335,13 @@ class Worker:
                     await self.queue.nak(lease, now_ms())
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *(t for _, t in left), return_exceptions=True)
+        ending = [*self._tasks, *(t for _, t in left)]
+        if self._abandoned.is_set() and ending:
+            # the next server waits for this process to be gone: a run slow to unwind its
+            # cancel (its calls are handed back already) must not hold that up
+            await asyncio.wait(ending, timeout=_ABANDONED_UNWIND_S)
+        else:
+            await asyncio.gather(*ending, return_exceptions=True)
 
 
 def _finished(lease: Lease, outcome: Outcome) -> None:
