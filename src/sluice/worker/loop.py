@@ -326,12 +326,11 @@ class Worker:
         left = list(self._running.values())
         for _, task in left:
             task.cancel()
-        with contextlib.suppress(Exception):
-            leases = [lease for lease, _ in left]
-            if self._abandoned.is_set():
-                await reap(self.queue, leases, self.settings.max_attempts, "server died")
-            else:
-                for lease in leases:
+        for lease, _ in left:
+            with contextlib.suppress(Exception):  # one failed hand-back must not stop the rest
+                if self._abandoned.is_set():
+                    await reap(self.queue, [lease], self.settings.max_attempts, "server died")
+                else:
                     await self.queue.nak(lease, now_ms())
         for task in self._tasks:
             task.cancel()
