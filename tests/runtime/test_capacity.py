@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psutil
+import pytest
 
 from sluice.runtime.base import ActionCode, Outcome, RunResult
 from sluice.runtime.pool import ProcessRuntime
@@ -25,7 +26,7 @@ from tests.runtime.helpers import (
     wait_until,
     zip_b64,
 )
-from tests.runtime.test_contract import CASES, HTTP_SERVER
+from tests.runtime.test_contract import CASES, HTTP_SERVER, Case
 from tests.runtime.test_pool import COUNTER_JS
 
 FN = CASES["fn:http-stream"]
@@ -106,7 +107,10 @@ def test_a_start_of_one_family_evicts_the_idle_process_of_another(tmp_path: Path
     run(scenario())
 
 
-def test_a_start_waits_while_every_process_of_any_family_is_busy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("waiting", [FN, ONE_SHOT[0]], ids=["fn:http-stream", "blackbox"])
+def test_a_start_waits_while_every_process_of_any_family_is_busy(
+    tmp_path: Path, waiting: Case
+) -> None:
     work = tmp_path / "work"
 
     async def scenario() -> None:
@@ -117,8 +121,9 @@ def test_a_start_waits_while_every_process_of_any_family_is_busy(tmp_path: Path)
             ow = action(COUNTER_JS)
             busy = asyncio.create_task(runtime.run(request(ow, {"wait": 300})))
             await wait_until(lambda: runtime.pool.snapshot().busy, "the OpenWhisk call to run")
-            # the Fn function's start waits for the OpenWhisk call, then takes its slot
-            fn = await call(runtime, FN.action())
+            # the other family's start (a warm one's, or a one-call process's) waits for the
+            # OpenWhisk call, then takes its slot
+            fn = await call(runtime, waiting.action())
             assert busy.done()
             assert ok(await busy).init_ms is not None
             assert fn.init_ms is not None
@@ -178,11 +183,6 @@ def test_a_call_of_one_process_takes_a_slot_of_the_shared_cap(tmp_path: Path) ->
                 pid = first.result["pid"]
                 await wait_until(lambda pid=pid: pid_gone(pid), "the idle one to go")
                 assert runtime.capacity.taken == 0
-            # while a warm call runs, a one-call process waits for its slot
-            busy = asyncio.create_task(runtime.run(request(ow, {"wait": 300})))
-            await wait_until(lambda: runtime.pool.snapshot().busy, "the OpenWhisk call to run")
-            await call(runtime, ONE_SHOT[0].action())
-            assert busy.done()
             assert most() == 1
 
     run(scenario())
