@@ -62,15 +62,27 @@ class Netns:
         _ip("link", "set", self.link, "up")
 
     def kill_all(self) -> int:
-        """SIGKILL every process in the namespace (a host's sudden death); how many."""
+        """SIGKILL every process in the namespace (a host's sudden death); how many.
+
+        All of them stop first, then die: killed one by one, a worker could see its
+        function processes die before it does and report that as their calls' outcome,
+        which a host that loses its power never does."""
+        stopped: set[int] = set()
+        while fresh := set(self.pids()) - stopped:  # until nothing new was forked meanwhile
+            for pid in fresh:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+            stopped |= fresh
+        for pid in stopped:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(stopped)
+
+    def pids(self) -> list[int]:
         listed = subprocess.run(
             ["ip", "netns", "pids", self.name], check=True, capture_output=True, text=True
         )
-        pids = [int(pid) for pid in listed.stdout.split()]
-        for pid in pids:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        return len(pids)
+        return [int(pid) for pid in listed.stdout.split()]
 
     def delete(self) -> None:
         with suppress(subprocess.CalledProcessError):
