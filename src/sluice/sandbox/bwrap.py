@@ -18,8 +18,10 @@
   namespaces, a session of its own, and a control group (sandbox/cgroups.py) that caps the
   memory, process count and CPU of the whole tree.
 
-The started bwrap waits (`--block-fd`) until the server has put the process in its control
-group and network, so the function runs no instruction outside them.
+The started bwrap waits until the server has put the process in its control group and
+network, so the function runs no instruction outside them: it reads its seccomp program
+from a pipe the server writes only then. A server that dies or gives up first closes the
+pipe empty, and bwrap, refused an empty filter, dies before running the command.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import copy
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -232,9 +235,9 @@ class BwrapSandbox:
             give(home, self.identity.uid, self.identity.gid)
         secret_fds, mounts = _secret_files(secrets or {})
         info_read, info_write = os.pipe2(os.O_CLOEXEC)
-        block_read, block_write = os.pipe2(os.O_CLOEXEC)
-        rules = seccomp.program_fd()
-        passed = [info_write, block_read, rules]
+        # the sandbox waits here until let go (see BwrapConfiner.attach)
+        rules_read, rules_write = os.pipe2(os.O_CLOEXEC)
+        passed = [info_write, rules_read]
         shown: list[str] = []
         if self.network is Network.EGRESS:
             # the names of the host's resolver mean nothing in here: slirp4netns's forwarder
@@ -253,17 +256,15 @@ class BwrapSandbox:
             "--chdir",
             str(home),
             "--seccomp",
-            str(rules),
+            str(rules_read),
             "--info-fd",
             str(info_write),
-            "--block-fd",
-            str(block_read),
             "--",
         ]
         if self.identity is not None:
             wrapper += _drop_to(self.identity)
         childs = (*passed, *secret_fds)
-        confiner = BwrapConfiner(self, (info_read, block_write), childs)
+        confiner = BwrapConfiner(self, (info_read, rules_write), childs)
         return LaunchSpec(
             argv=(*wrapper, *spec.argv),
             env=spec.env,
@@ -282,11 +283,13 @@ class BwrapConfiner:
         self, sandbox: BwrapSandbox, ours: tuple[int, int], childs: tuple[int, ...]
     ) -> None:
         self.sandbox = sandbox
-        self.info, self.block = ours
+        #: bwrap's info (the sandbox's pid), and the seccomp program's way in, which lets
+        #: the sandbox go
+        self.info, self.rules = ours
         self.childs = childs
 
     def discard(self) -> None:
-        for fd in (*self.childs, self.info, self.block):
+        for fd in (*self.childs, self.info, self.rules):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -297,6 +300,7 @@ class BwrapConfiner:
         bridge: Bridge | None = None
         uplink: Uplink | None = None
         ns: Netns | None = None
+        inner: int | None = None
         try:
             inner = await self._sandbox_pid()
             sandbox = self.sandbox
@@ -320,8 +324,11 @@ class BwrapConfiner:
                 uplink = await sandbox.egress.attach(
                     inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
                 )
-            os.write(self.block, b"1")
+            # one write (a pipe's are whole up to PIPE_BUF): the program, never a part
+            os.write(self.rules, seccomp.program())
         except BaseException:
+            # dead before the pipe closes below, so that not even bwrap's own code runs on
+            _kill_unreleased(pid, inner)
             if uplink is not None:
                 await uplink.close()
             if bridge is not None:
@@ -332,7 +339,7 @@ class BwrapConfiner:
                 group.kill()
             raise
         finally:
-            os.close(self.block)
+            os.close(self.rules)
         return BwrapConfinement(pid, inner, group, bridge, ns, uplink)
 
     async def _sandbox_pid(self) -> int:
@@ -433,6 +440,17 @@ class BwrapConfinement:
                 return
             await asyncio.sleep(0.01)
         log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+def _kill_unreleased(bwrap: int, inner: int | None) -> None:
+    """Kill a sandbox not let go. Its first process waits for its seccomp program in bwrap's
+    process group (it makes a session of its own only once let go), so the group's kill
+    reaches it whether or not bwrap has named it yet; once killed, it runs no more code."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(bwrap, signal.SIGKILL)
+    for pid in (*children_of(bwrap), *([inner] if inner is not None else [])):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _possible(network: Network, egress: Egress | None) -> Network:

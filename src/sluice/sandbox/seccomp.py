@@ -20,8 +20,6 @@ import tempfile
 
 import pyseccomp as seccomp
 
-from sluice.sandbox.memfile import memory_file
-
 #: refused outright (a name the running libseccomp does not know is skipped)
 DENIED = (
     "ptrace",
@@ -123,8 +121,3 @@ def _deny_namespace_clones(rules: seccomp.SyscallFilter, deny: int) -> None:
         flag = 1 << bit
         if NAMESPACE_FLAGS & flag:
             rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
-
-
-def program_fd() -> int:
-    """A new file descriptor to read the program from, positioned at its start."""
-    return memory_file("sluice-seccomp", program())
