@@ -110,6 +110,7 @@ def run(settings: Settings, parent: int, runtime: Runtime | None = None) -> int:
     if settings.metrics and counted_in:  # where the API process counts (observe/metrics.py)
         metrics.join(Path(counted_in))
     uvloop.run(serve(settings, parent, runtime))
+    metrics.flush()  # the last calls' counts, for the scrapes of a server still running
     return 0
 
 

@@ -84,6 +84,7 @@ class _ReadAtScrape:
 def _render(directory: Path, read: _ReadAtScrape) -> bytes:
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
+    metrics.flush()  # what this process counted lately (the files are what is read)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, str(directory))  # type: ignore[no-untyped-call]
     registry.register(read)

@@ -34,25 +34,24 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        function = self._function(scope["path"])
+        path = scope["path"]
+        function = self._function(path) if path.startswith(_FUNCTION_PREFIXES) else None
         began = time.perf_counter() if function is not None else 0.0
         try:
             await self.app(scope, receive, seen)
         finally:
             method = scope["method"]
-            counting.http_requests_by.get(
+            counting.http_requests_by.inc(
                 self.templates.of(scope), method if method in _METHODS else "other", str(status)
-            ).inc()
+            )
             # an unknown function's 404 is not counted: its name is anyone's choice
             if function is not None and status != 404:
                 code = str(status)
-                counting.gateway_started_by.get(function).inc()
-                counting.gateway_invocations_by.get(function, code).inc()
-                counting.gateway_seconds_by.get(function, code).observe(time.perf_counter() - began)
+                counting.gateway_started_by.inc(function)
+                counting.gateway_invocations_by.inc(function, code)
+                counting.gateway_seconds_by.observe(time.perf_counter() - began, function, code)
 
     def _function(self, path: str) -> str | None:
         """OpenFaaS's function_name (name.namespace) of a function call's path."""
-        if not path.startswith(_FUNCTION_PREFIXES):
-            return None
         name = path.split("/", 3)[2]
         return f"{name}.{self.openfaas_namespace}" if name else None

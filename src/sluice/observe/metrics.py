@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from bisect import bisect_left
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,55 +32,55 @@ EVICTION_REASONS = ("idle", "room")
 _CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 _COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
 
-#: this process's pid, for prometheus_client's check for a fork made since its last update,
-#: which it makes on every update: os.getpid is a system call each time (~16 a call, 0.65 us
-#: of an update's 1.5); a fork through os.fork (the worker process's) sets it anew
-_pid = os.getpid()
-
-
-def _forked() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-os.register_at_fork(after_in_child=_forked)
-
-
-def _process_identifier() -> int:
-    return _pid
-
-
-#: prometheus_client's values class of this module's pid function (made once: each holds
-#: its own open files)
-_value_class: Any = None
+#: prometheus_client's values class (made once: each holds its own open files)
+_batched: Any = None
 
 
 class Children:
-    """A labelled metric's children by their label values, for the metrics every call
-    moves: each `labels()` checks the values and takes a lock (1.1 us); a dict lookup does
-    not (0.1 us)."""
+    """A labelled counter's or histogram's children by their label values, for the metrics
+    every call or request moves, updated past prometheus_client's checks: its `labels()`
+    checks the values and takes a lock (1.1 us) and each `inc` or `observe` checks again
+    that the child has them; here that is done once per child, then kept. Each update then
+    moves the child's own values as the library's `inc` and `observe` would
+    (tests/observe/test_metrics.py holds both to the same samples)."""
 
     def __init__(self, metric: Any) -> None:
         self.metric = metric
-        self.children: dict[tuple[str, ...], Any] = {}
+        self._counts: dict[tuple[str, ...], Any] = {}
+        self._buckets: dict[tuple[str, ...], tuple[Any, list[Any], list[float]]] = {}
 
-    def get(self, *values: str) -> Any:
-        child = self.children.get(values)
-        if child is None:  # two threads may both make it: labels() gives both the same
-            child = self.children[values] = self.metric.labels(*values)
-        return child
+    def _child(self, values: tuple[str, ...]) -> Any:
+        return self.metric.labels(*values) if values else self.metric
+
+    def inc(self, *values: str) -> None:
+        """A counter's child, by one."""
+        count = self._counts.get(values)
+        if count is None:  # two threads may both look it up: labels() gives both the same
+            count = self._counts[values] = self._child(values)._value
+        count.inc(1.0)
+
+    def observe(self, amount: float, *values: str) -> None:
+        """A histogram's child: its sum, and the first bucket whose bound holds `amount`."""
+        found = self._buckets.get(values)
+        if found is None:
+            child = self._child(values)
+            found = self._buckets[values] = (child._sum, child._buckets, child._upper_bounds)
+        total, buckets, bounds = found
+        total.observed(amount, buckets[bisect_left(bounds, amount)])
 
 
 class Instruments:
     """The metrics themselves (prometheus_client is imported here, see the module's note)."""
 
     def __init__(self) -> None:
-        global _value_class
+        global _batched
         from prometheus_client import Counter, Gauge, Histogram, values
 
-        if _value_class is None:  # prometheus_client's own hook for the pid it checks
-            _value_class = values.MultiProcessValue(process_identifier=_process_identifier)  # type: ignore[no-untyped-call]
-        values.ValueClass = _value_class
+        from sluice.observe.batched_values import BatchedValues
+
+        if _batched is None:
+            _batched = BatchedValues()
+        values.ValueClass = _batched.value_class()
         call = ["namespace", "function", "dialect"]
         self.accepted: Counter = Counter(
             "sluice_calls_accepted", "Calls accepted (stored durably).", call, registry=None
@@ -171,6 +172,7 @@ class Instruments:
             buckets=_COMMIT_BUCKETS,
             registry=None,
         )
+        self.store_sync_by = Children(self.store_sync)
         self.http_requests: Counter = Counter(
             "sluice_http_requests",
             "HTTP requests by route template, method and status.",
@@ -251,6 +253,13 @@ def directory() -> Path | None:
     return Path(os.environ[MULTIPROC_ENV]) if _on is not None else None
 
 
+def flush() -> None:
+    """Write this process's values to its files now, for a scrape that reads them (other
+    processes' reach theirs within observe/batched_values.FLUSH_S)."""
+    if _batched is not None:
+        _batched.flush()
+
+
 def process_gone(pid: int) -> None:
     """A process that wrote here exited: its live gauges no longer count."""
     if _on is not None:
@@ -272,13 +281,13 @@ def remove() -> None:
 # Recording, called where things happen -------------------------------------------------------
 def call_accepted(namespace: str, function: str, dialect: str) -> None:
     if _on is not None:
-        _on.accepted_by.get(namespace, function, dialect).inc()
+        _on.accepted_by.inc(namespace, function, dialect)
 
 
 def call_started(namespace: str, function: str, dialect: str, wait_s: float) -> None:
     if _on is not None:
-        _on.started_by.get(namespace, function, dialect).inc()
-        _on.wait_by.get(namespace, function).observe(max(wait_s, 0.0))
+        _on.started_by.inc(namespace, function, dialect)
+        _on.wait_by.observe(max(wait_s, 0.0), namespace, function)
 
 
 def call_ran(namespace: str, function: str, init_s: float | None, run_s: float) -> None:
@@ -286,14 +295,14 @@ def call_ran(namespace: str, function: str, init_s: float | None, run_s: float) 
         if init_s is not None:
             _on.cold_starts.labels(namespace, function).inc()
             _on.init.labels(namespace, function).observe(init_s)
-        _on.run_by.get(namespace, function).observe(max(run_s, 0.0))
+        _on.run_by.observe(max(run_s, 0.0), namespace, function)
 
 
 def call_finished(
     namespace: str, function: str, dialect: str, status: str, dead_letter: bool
 ) -> None:
     if _on is not None:
-        _on.finished_by.get(namespace, function, dialect, status).inc()
+        _on.finished_by.inc(namespace, function, dialect, status)
         if dead_letter:
             _on.dead_letters.labels(namespace, function).inc()
 
@@ -330,9 +339,9 @@ def callback_failed() -> None:
 
 def store_committed(mode: str, seconds: float) -> None:
     if _on is not None:
-        _on.store_commit_by.get(mode).observe(seconds)
+        _on.store_commit_by.observe(seconds, mode)
 
 
 def store_synced(seconds: float) -> None:
     if _on is not None:
-        _on.store_sync.observe(seconds)
+        _on.store_sync_by.observe(seconds)
