@@ -49,6 +49,7 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "long_sleep": (30.0, 20.0),
     "quiet_wait": (30.0, 3.0),
     "metrics_rounds": (3, 1),
+    "metrics_accepts": (300, 50),
 }
 
 
@@ -82,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--long-sleep", type=float, help="long: seconds each call sleeps")
     p.add_argument("--quiet-wait", type=float, help="max seconds to wait for a quiet machine")
     p.add_argument("--metrics-rounds", type=int, help="metrics: rounds of on and off (3)")
+    p.add_argument(
+        "--metrics-accepts", type=int, help="metrics: accepts counted under callgrind (300)"
+    )
     p.add_argument("--drain-timeout", type=float, default=300.0)
     p.add_argument("--phase-timeout", type=float, default=300.0)
     p.add_argument("--start-timeout", type=float, default=300.0)

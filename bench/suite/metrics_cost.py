@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 import uvloop
 
+from bench import metrics_instructions
 from bench.core import NODE, Api, running_server
 from bench.loadgen import build_request
 from bench.stats import fmt_ms
@@ -55,8 +57,11 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 figures = uvloop.run(_round(server.port, server.process.pid, Api(server), args))
             rounds[setting].append(figures)
     probes = [_probe() for _ in range(3)]
-    report.results["metrics"] = {**rounds, "probe": probes}
+    counted = _instructions(args)
+    report.results["metrics"] = {**rounds, "probe": probes, "instructions": counted}
     report.rows += rows(rounds, args)
+    if counted:
+        report.rows.append(_instructions_row(counted))
     cost = min(probe["cost_us"] for probe in probes)
     report.rows.append(
         Row(
@@ -68,6 +73,32 @@ def run(args: argparse.Namespace, report: Report) -> None:
             notes="least of three runs of five: "
             + ", ".join(f"{p['cost_us']:.1f}" for p in probes),
         )
+    )
+
+
+def _instructions(args: argparse.Namespace) -> dict[str, float]:
+    """Instructions per accept, on and off, under callgrind (none without valgrind)."""
+    if shutil.which("valgrind") is None:
+        log("metrics: no valgrind, so no count of instructions")
+        return {}
+    log("metrics: instructions per accept under callgrind, on then off")
+    return {
+        setting: metrics_instructions.instructions_per_accept(setting, args.metrics_accepts)
+        for setting in SETTINGS
+    }
+
+
+def _instructions_row(counted: dict[str, float]) -> Row:
+    on, off = counted["on"], counted["off"]
+    return Row(
+        "7 metrics",
+        "instructions per OpenWhisk accept, SLUICE_METRICS=on (bench/metrics_instructions.py: "
+        "callgrind, sequential accepts, each its own commit; the load does not move it)",
+        f"{on:,.0f}",
+        reference=f"SLUICE_METRICS=off: {off:,.0f}",
+        target=f"<= off's + {NOISE:.0%}",
+        verdict=verdict(at_most(on, off * (1 + NOISE))),
+        notes=f"on adds {on - off:,.0f} ({(on - off) / off:.1%})",
     )
 
 
