@@ -14,12 +14,11 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from sluice.errors import SluiceError
-from sluice.http.body_cap import BodyCap
-from sluice.http.contain import ContainUnexpected, Handler
+from sluice.http.contain import Handler
 from sluice.http.context import Server
-from sluice.http.cors import ApiCors
 from sluice.http.docs import Documents
-from sluice.http.request_metrics import RequestMetrics
+from sluice.http.frame import RequestFrame
+from sluice.http.request_metrics import RequestCounter
 from sluice.http.route_table import Templates
 from sluice.http.routing import SegmentRouter
 from sluice.http.throttle import KeyFailures
@@ -51,13 +50,12 @@ def api_app(
         },
         middleware=[
             Middleware(
-                RequestMetrics,
-                templates=Templates(routes),
-                openfaas_namespace=server.settings.openfaas_namespace,
+                RequestFrame,
+                body_limit=server.settings.body_max_bytes,
+                own_cors=own_cors,
+                on_unexpected=errors.on_unexpected,
+                counter=RequestCounter(Templates(routes), server.settings.openfaas_namespace),
             ),
-            Middleware(BodyCap, limit=server.settings.body_max_bytes),
-            Middleware(ApiCors, skip_prefix=own_cors),
-            Middleware(ContainUnexpected, handler=errors.on_unexpected),
         ],
     )
     # Starlette cannot be handed a router: its own one, made above, is replaced before the

@@ -3,44 +3,35 @@ Content-Length past it is refused before a byte of the body is read, and a body 
 (chunked) is counted as it streams and refused the moment it passes. The refusal is a
 TooLarge raised where the handler reads the body, so that each dialect answers its own 413;
 a route that never reads its body answers as it would (the server drops the rest unread).
-Each route's own, lower limit still applies (http/body.py)."""
+Each route's own, lower limit still applies (http/body.py). Applied by http/frame.py."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from sluice.errors import TooLarge
 from sluice.numbers import whole_number
 
 
-class BodyCap:
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
+def capped(scope: Scope, receive: Receive, limit: int) -> Receive:
+    """`receive`, refusing a body past `limit` bytes."""
+    declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+    size = whole_number(declared.decode("latin-1")) if declared is not None else None
+    if size is not None and size > limit:
+        refusal = f"The request content was too large ({size} > {limit} bytes)."
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.limit
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        size = whole_number(declared.decode("latin-1")) if declared is not None else None
-        if size is not None and size > limit:
-            refusal = f"The request content was too large ({size} > {limit} bytes)."
+        async def refused() -> Message:
+            raise TooLarge(refusal)
 
-            async def refused() -> Message:
-                raise TooLarge(refusal)
+        return refused
+    seen = 0
 
-            await self.app(scope, refused, send)
-            return
-        seen = 0
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise TooLarge(f"The request content was too large (more than {limit} bytes).")
+        return message
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise TooLarge(f"The request content was too large (more than {limit} bytes).")
-            return message
-
-        await self.app(scope, counted, send)
+    return counted
