@@ -20,8 +20,10 @@ import pytest
 
 from sluice.paths import default_work_dir
 from sluice.runtime.child import make_home
+from sluice.sandbox import bwrap as bwrap_module
 from sluice.sandbox.base import LaunchSpec, Network
 from sluice.sandbox.bwrap import BwrapSandbox, Limits
+from sluice.sandbox.cgroups import ProcessGroup
 from sluice.sandbox.choose import choose_sandbox
 from tests.support.bwrap import needs_bwrap
 
@@ -126,3 +128,49 @@ async def test_a_sandbox_whose_server_dies_before_letting_it_go_runs_nothing(
             os.kill(pid, signal.SIGKILL)
         bwrap.kill()
         bwrap.wait()
+
+
+def _groups_left(sandbox: BwrapSandbox) -> list[Path]:
+    assert sandbox.cgroups is not None
+    return [p for h in sandbox.cgroups.hierarchies for p in h.base.iterdir() if p.is_dir()]
+
+
+async def _fails_late() -> None:
+    await asyncio.sleep(0.2)  # the group's thread has long made and joined it
+    raise OSError("the network failed")
+
+
+async def _slow(*_: object) -> None:
+    await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize("failing", ["network", "group"])
+async def test_a_failed_step_of_the_start_undoes_the_others_and_runs_nothing(
+    sandbox: BwrapSandbox, home: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """The control group is made beside the network: either failing, the other has ended,
+    the sandbox is dead and the group gone before the start raises."""
+    if sandbox.cgroups is None:
+        pytest.skip("no control groups here (needs root)")
+    if failing == "network":
+        monkeypatch.setattr(bwrap_module, "loopback_ready", lambda _: _fails_late())
+    else:
+        monkeypatch.setattr(bwrap_module, "loopback_ready", _slow)
+        monkeypatch.setattr(ProcessGroup, "join", _refuse_join)
+    token, spec, bwrap = _started(sandbox, home)
+    assert spec.confiner is not None
+    try:
+        with pytest.raises(OSError, match="failed"):
+            await spec.confiner.attach(bwrap.pid)
+        assert await _gone(token, 10), f"still running: {_running_with(token)}"
+        assert _groups_left(sandbox) == []
+        assert not (home / "ran").exists()
+    finally:
+        for pid in _running_with(token):
+            os.kill(pid, signal.SIGKILL)
+        bwrap.kill()
+        bwrap.wait()
+
+
+def _refuse_join(self: ProcessGroup, pid: int) -> None:
+    raise OSError("the group failed")

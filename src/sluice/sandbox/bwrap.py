@@ -35,7 +35,7 @@ import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -287,6 +287,11 @@ class BwrapConfiner:
         #: the sandbox go
         self.info, self.rules = ours
         self.childs = childs
+        #: what holds the sandbox, as each step of `attach` makes it
+        self.group: ProcessGroup | None = None
+        self.bridge: Bridge | None = None
+        self.ns: Netns | None = None
+        self.uplink: Uplink | None = None
 
     def discard(self) -> None:
         for fd in (*self.childs, self.info, self.rules):
@@ -296,51 +301,74 @@ class BwrapConfiner:
     async def attach(self, pid: int) -> Confinement:
         for fd in self.childs:
             os.close(fd)
-        group: ProcessGroup | None = None
-        bridge: Bridge | None = None
-        uplink: Uplink | None = None
-        ns: Netns | None = None
         inner: int | None = None
         try:
             inner = await self._sandbox_pid()
-            sandbox = self.sandbox
-            if sandbox.cgroups is not None:
-                group = sandbox.cgroups.create()
-                limits = sandbox.limits
-                group.limit(limits.memory_mb, limits.pids, limits.cpus)
-                # bwrap's own process too: a server killed meanwhile leaves nothing behind
-                # that the next start's sweep of its groups does not find
-                group.join(pid)
-                group.join(inner)
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
-            if sandbox.network is not Network.HOST:
-                ns = netns_of(inner)
-                await loopback_ready(ns)
-            if ns is not None and sandbox.network is not Network.NONE and sandbox.api:
-                inside, target = _bridge_addresses(sandbox.api)
-                bridge = api_bridge(await listen_in(ns, inside), target)
-            if sandbox.network is Network.EGRESS and sandbox.egress is not None:
-                uplink = await sandbox.egress.attach(
-                    inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
-                )
+            # the group's files are written by a thread while the network comes up: both
+            # are done, or both have ended, before anything below
+            steps = [self._network(inner)]
+            if self.sandbox.cgroups is not None:
+                steps.append(self._join_group(self.sandbox.cgroups, pid, inner))
+            await _together(steps)
             # one write (a pipe's are whole up to PIPE_BUF): the program, never a part
             os.write(self.rules, seccomp.program())
         except BaseException:
             # dead before the pipe closes below, so that not even bwrap's own code runs on
             _kill_unreleased(pid, inner)
-            if uplink is not None:
-                await uplink.close()
-            if bridge is not None:
-                await bridge.close()
-            if ns is not None:
-                await ns.close()
-            if group is not None:
-                group.kill()
+            await self._undo()
             raise
         finally:
             os.close(self.rules)
-        return BwrapConfinement(pid, inner, group, bridge, ns, uplink)
+        return BwrapConfinement(pid, inner, self.group, self.bridge, self.ns, self.uplink)
+
+    async def _join_group(self, cgroups: Cgroups, pid: int, inner: int) -> None:
+        """Put bwrap and its sandbox in a new control group, in a thread (cgroupfs writes
+        take milliseconds); cancelled, this still returns only once the thread has ended,
+        so that the group it made is known and undone."""
+        work = asyncio.ensure_future(asyncio.to_thread(self._grouped, cgroups, pid, inner))
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work})  # _together cancels once: this wait is not cut short
+            raise
+
+    def _grouped(self, cgroups: Cgroups, pid: int, inner: int) -> None:
+        self.group = group = cgroups.create()  # known at once, to be undone on a failure
+        limits = self.sandbox.limits
+        group.limit(limits.memory_mb, limits.pids, limits.cpus)
+        # bwrap's own process too: a server killed meanwhile leaves nothing behind that the
+        # next start's sweep of its groups does not find
+        group.join(pid)
+        group.join(inner)
+
+    async def _network(self, inner: int) -> None:
+        """The sandbox's network: its loopback, then the API bridged in and the way out."""
+        sandbox = self.sandbox
+        if sandbox.network is Network.HOST:
+            return
+        self.ns = ns = netns_of(inner)
+        await loopback_ready(ns)
+        if sandbox.network is not Network.NONE and sandbox.api:
+            inside, target = _bridge_addresses(sandbox.api)
+            self.bridge = api_bridge(await listen_in(ns, inside), target)
+        if sandbox.network is Network.EGRESS and sandbox.egress is not None:
+            self.uplink = await sandbox.egress.attach(
+                inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
+            )
+
+    async def _undo(self) -> None:
+        """Free what a start given up had made (every step of it has ended)."""
+        if self.uplink is not None:
+            await self.uplink.close()
+        if self.bridge is not None:
+            await self.bridge.close()
+        if self.ns is not None:
+            await self.ns.close()
+        if self.group is not None:
+            self.group.kill()
+            await _removed(self.group)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -434,12 +462,33 @@ class BwrapConfinement:
         if group is None:
             return
         group.kill()
-        # the kernel takes a moment to empty a group whose processes were just killed
-        for _ in range(50):
-            if group.remove():
-                return
-            await asyncio.sleep(0.01)
-        log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+        await _removed(group)
+
+
+async def _removed(group: ProcessGroup) -> None:
+    """Remove a group whose processes were just killed: the kernel takes a moment to empty it."""
+    for _ in range(50):
+        if group.remove():
+            return
+        await asyncio.sleep(0.01)
+    log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+async def _together(steps: Sequence[Coroutine[None, None, None]]) -> None:
+    """Run `steps` at once. On a failure or a cancel the others are cancelled, once each, and
+    every one has ended before this raises: none is left making anything."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()  # nothing to a finished one
+        # not cancelled by a cancel of ours (wait's are not): every step ends here
+        await asyncio.wait(tasks)
+    errors = [task.exception() for task in tasks if not task.cancelled()]
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def _kill_unreleased(bwrap: int, inner: int | None) -> None:
