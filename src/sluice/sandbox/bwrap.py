@@ -350,13 +350,22 @@ class BwrapConfiner:
             return
         self.ns = ns = netns_of(inner)
         await loopback_ready(ns)
+        # the listener and slirp4netns each wait on the kernel and another process (a thread
+        # or agent in the namespace, slirp4netns's start): side by side, not one after another
+        steps = []
         if sandbox.network is not Network.NONE and sandbox.api:
-            inside, target = _bridge_addresses(sandbox.api)
-            self.bridge = api_bridge(await listen_in(ns, inside), target)
+            steps.append(self._bridge_in(ns, sandbox.api))
         if sandbox.network is Network.EGRESS and sandbox.egress is not None:
-            self.uplink = await sandbox.egress.attach(
-                inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
-            )
+            steps.append(self._uplink(sandbox.egress, inner))
+        await _together(steps)
+
+    async def _bridge_in(self, ns: Netns, api: tuple[str, int]) -> None:
+        inside, target = _bridge_addresses(api)
+        self.bridge = api_bridge(await listen_in(ns, inside), target)
+
+    async def _uplink(self, egress: Egress, inner: int) -> None:
+        user_namespace = self.sandbox.identity is None and os.geteuid() != 0
+        self.uplink = await egress.attach(inner, user_namespace=user_namespace)
 
     async def _undo(self) -> None:
         """Free what a start given up had made (every step of it has ended)."""
@@ -478,6 +487,8 @@ async def _together(steps: Sequence[Coroutine[None, None, None]]) -> None:
     """Run `steps` at once. On a failure or a cancel the others are cancelled, once each, and
     every one has ended before this raises: none is left making anything."""
     tasks = [asyncio.ensure_future(step) for step in steps]
+    if not tasks:
+        return
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
