@@ -13,9 +13,11 @@ import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
+from ipaddress import IPv4Network
 from pathlib import Path
 from subprocess import Popen
 
+import psutil
 import pytest
 
 from sluice.paths import default_work_dir
@@ -174,3 +176,39 @@ async def test_a_failed_step_of_the_start_undoes_the_others_and_runs_nothing(
 
 def _refuse_join(self: ProcessGroup, pid: int) -> None:
     raise OSError("the group failed")
+
+
+async def test_a_start_whose_routes_are_refused_leaves_nothing_behind(
+    tmp_path: Path, home: Path
+) -> None:
+    """slirp4netns starts beside the API listener and the group's thread: its routes refused
+    (this one exists already: slirp4netns's own network), all three are undone."""
+    sandbox = choose_sandbox(
+        "bwrap",
+        [tmp_path / "data"],
+        [],
+        network=Network.EGRESS,
+        api=("127.0.0.1", 9),
+        limits=Limits(),
+        egress_allow=[IPv4Network("10.0.2.0/24")],
+    )
+    assert isinstance(sandbox, BwrapSandbox)
+    try:
+        if sandbox.egress is None or sandbox.cgroups is None:
+            pytest.skip("no egress or no control groups here")
+        token, spec, bwrap = _started(sandbox, home)
+        assert spec.confiner is not None
+        try:
+            with pytest.raises(OSError, match="File exists"):
+                await spec.confiner.attach(bwrap.pid)
+            assert await _gone(token, 10), f"still running: {_running_with(token)}"
+            assert not [c for c in psutil.Process().children() if c.name() == "slirp4netns"]
+            assert _groups_left(sandbox) == []
+            assert not (home / "ran").exists()
+        finally:
+            for pid in _running_with(token):
+                os.kill(pid, signal.SIGKILL)
+            bwrap.kill()
+            bwrap.wait()
+    finally:
+        sandbox.close()

@@ -356,16 +356,16 @@ class BwrapConfiner:
         if sandbox.network is not Network.NONE and sandbox.api:
             steps.append(self._bridge_in(ns, sandbox.api))
         if sandbox.network is Network.EGRESS and sandbox.egress is not None:
-            steps.append(self._uplink(sandbox.egress, inner))
+            steps.append(self._uplink(sandbox.egress, inner, ns))
         await _together(steps)
 
     async def _bridge_in(self, ns: Netns, api: tuple[str, int]) -> None:
         inside, target = _bridge_addresses(api)
         self.bridge = api_bridge(await listen_in(ns, inside), target)
 
-    async def _uplink(self, egress: Egress, inner: int) -> None:
+    async def _uplink(self, egress: Egress, inner: int, ns: Netns) -> None:
         user_namespace = self.sandbox.identity is None and os.geteuid() != 0
-        self.uplink = await egress.attach(inner, user_namespace=user_namespace)
+        self.uplink = await egress.attach(inner, ns, user_namespace=user_namespace)
 
     async def _undo(self) -> None:
         """Free what a start given up had made (every step of it has ended)."""
