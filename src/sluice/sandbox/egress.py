@@ -23,7 +23,8 @@ import logging
 import os
 import shutil
 import socket
-from collections.abc import Sequence
+import subprocess
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address
 
@@ -96,7 +97,7 @@ def routes(allowed: Sequence[IPv4Network], host: Sequence[IPv4Address]) -> list[
 class Uplink:
     """One process's way out: the slirp4netns serving its namespace."""
 
-    process: asyncio.subprocess.Process
+    process: subprocess.Popen[bytes]
     #: closing it tells slirp4netns to stop (and so does the server's death)
     exit_fd: int
     closed: bool = field(default=False)
@@ -111,11 +112,12 @@ class Uplink:
         if self.said is not None:
             self.said.cancel()
         try:
-            await asyncio.wait_for(self.process.wait(), 5)
+            await asyncio.wait_for(_exited(self.process), 5)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
+            self.process.kill()
+            await _exited(self.process)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 class Egress:
@@ -173,21 +175,25 @@ class Egress:
         # server's user to itself there), so a server of another user runs it without
         sandboxed = ["--enable-sandbox", "--enable-seccomp"] if owner is None else []
         try:
-            process = await asyncio.create_subprocess_exec(
-                self.slirp4netns,
-                "--configure",
-                "--mtu=65520",
-                "--disable-host-loopback",
-                *sandboxed,
-                f"--ready-fd={ready_write}",
-                f"--exit-fd={exit_read}",
-                *userns,
-                str(pid),
-                _DEVICE,
+            # Popen vforks; the loop's subprocess (uvloop's) forks the whole server, which
+            # took ten times as long (2.7 ms against 0.27 at 80 MB)
+            process = subprocess.Popen(  # noqa: ASYNC220 - as short as the loop's own spawn
+                [
+                    self.slirp4netns,
+                    "--configure",
+                    "--mtu=65520",
+                    "--disable-host-loopback",
+                    *sandboxed,
+                    f"--ready-fd={ready_write}",
+                    f"--exit-fd={exit_read}",
+                    *userns,
+                    str(pid),
+                    _DEVICE,
+                ],
                 pass_fds=(ready_write, exit_read, *([owner] if owner is not None else [])),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         except BaseException:
             for fd in (ready_read, exit_write):
@@ -220,14 +226,42 @@ class Egress:
                 raise OSError(f"the routes of a function's network: {exc}") from exc
 
 
-async def _log_what_it_says(process: asyncio.subprocess.Process) -> None:
-    assert process.stderr is not None
-    async for line in process.stderr:
-        log.warning("slirp4netns %s: %s", process.pid, line.decode(errors="replace").rstrip())
+async def _exited(process: subprocess.Popen[bytes]) -> int:
+    """Wait on the loop until `process` has exited (its pidfd is readable), then reap it."""
+    if process.returncode is not None:
+        return process.returncode
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except OSError:  # no pidfd (an old kernel): a thread waits
+        return await asyncio.to_thread(process.wait)
+    try:
+        await readable(pidfd)
+    finally:
+        os.close(pidfd)
+    return process.wait()
 
 
-async def _stderr(process: asyncio.subprocess.Process) -> str:
+async def _said(process: subprocess.Popen[bytes]) -> AsyncIterator[bytes]:
+    """What `process` writes to its stderr, read on the loop, until it closes it."""
     assert process.stderr is not None
+    fd = process.stderr.fileno()
+    while True:
+        await readable(fd)
+        if not (chunk := os.read(fd, 4096)):
+            return
+        yield chunk
+
+
+async def _log_what_it_says(process: subprocess.Popen[bytes]) -> None:
+    async for chunk in _said(process):
+        for line in chunk.decode(errors="replace").splitlines():
+            log.warning("slirp4netns %s: %s", process.pid, line)
+
+
+async def _stderr(process: subprocess.Popen[bytes]) -> str:
+    said = b""
     with contextlib.suppress(TimeoutError):
-        return (await asyncio.wait_for(process.stderr.read(), 2)).decode().strip()
-    return "(nothing said)"
+        async with asyncio.timeout(2):
+            async for chunk in _said(process):
+                said += chunk
+    return said.decode(errors="replace").strip() or "(nothing said)"
