@@ -32,6 +32,7 @@ import copy
 import logging
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,7 +67,7 @@ from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
 from sluice.sandbox.memfile import memory_file
 from sluice.sandbox.netns import Netns, netns_of
-from sluice.sandbox.rlimits import RlimitSandbox
+from sluice.sandbox.rlimits import DEFAULT_PATH, RlimitSandbox
 
 log = logging.getLogger("sluice.sandbox")
 
@@ -128,6 +129,8 @@ class BwrapSandbox:
         self.visible = _outermost(self.shown)
         self.inner = inner or RlimitSandbox()
         self.identity = identity
+        #: by its path, as the sandbox's PATH finds it: bwrap then execs it with no search
+        self.setpriv = shutil.which("setpriv", path=DEFAULT_PATH) or "setpriv"
         #: the way out of processes with the egress network (without one, they get the API)
         self.egress = egress
         self.network = _possible(network, egress)
@@ -262,7 +265,7 @@ class BwrapSandbox:
             "--",
         ]
         if self.identity is not None:
-            wrapper += _drop_to(self.identity)
+            wrapper += _drop_to(self.identity, self.setpriv)
         childs = (*passed, *secret_fds)
         confiner = BwrapConfiner(self, (info_read, rules_write), childs)
         return LaunchSpec(
@@ -564,9 +567,9 @@ def _ro_bind(path: Path) -> list[str]:
     return ["--ro-bind", str(path.resolve()), str(path)]
 
 
-def _drop_to(identity: Identity) -> list[str]:
+def _drop_to(identity: Identity, setpriv: str) -> list[str]:
     return [
-        "setpriv",
+        setpriv,
         f"--reuid={identity.uid}",
         f"--regid={identity.gid}",
         "--clear-groups",
