@@ -30,7 +30,7 @@ from ipaddress import IPv4Address, IPv4Network, ip_address
 
 import psutil
 
-from sluice.sandbox.netns import Netns, network_owner, readable
+from sluice.sandbox.netns import Netns, exited, network_owner, readable
 from sluice.sandbox.rtnetlink import Route, add_routes
 
 log = logging.getLogger("sluice.sandbox")
@@ -112,10 +112,10 @@ class Uplink:
         if self.said is not None:
             self.said.cancel()
         try:
-            await asyncio.wait_for(_exited(self.process), 5)
+            await asyncio.wait_for(exited(self.process), 5)
         except TimeoutError:
             self.process.kill()
-            await _exited(self.process)
+            await exited(self.process)
         if self.process.stderr is not None:
             self.process.stderr.close()
 
@@ -224,21 +224,6 @@ class Egress:
                 await add_routes(link, self._routes)
             except OSError as exc:
                 raise OSError(f"the routes of a function's network: {exc}") from exc
-
-
-async def _exited(process: subprocess.Popen[bytes]) -> int:
-    """Wait on the loop until `process` has exited (its pidfd is readable), then reap it."""
-    if process.returncode is not None:
-        return process.returncode
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except OSError:  # no pidfd (an old kernel): a thread waits
-        return await asyncio.to_thread(process.wait)
-    try:
-        await readable(pidfd)
-    finally:
-        os.close(pidfd)
-    return process.wait()
 
 
 async def _said(process: subprocess.Popen[bytes]) -> AsyncIterator[bytes]:
