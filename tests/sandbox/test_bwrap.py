@@ -78,6 +78,13 @@ def _running_with(token: str) -> list[int]:
     return found
 
 
+def _kill(token: str, bwrap: Popen[bytes]) -> None:
+    for pid in _running_with(token):
+        os.kill(pid, signal.SIGKILL)
+    bwrap.kill()
+    bwrap.wait()
+
+
 async def _gone(token: str, seconds: float) -> bool:
     deadline = asyncio.get_running_loop().time() + seconds
     while _running_with(token):
@@ -104,10 +111,7 @@ async def test_a_start_given_up_before_bwrap_names_the_sandbox_runs_nothing(
         assert await asyncio.to_thread(bwrap.wait, 10) is not None
         assert not (home / "ran").exists()
     finally:
-        for pid in _running_with(token):
-            os.kill(pid, signal.SIGKILL)
-        bwrap.kill()
-        bwrap.wait()
+        _kill(token, bwrap)
 
 
 async def test_a_sandbox_whose_server_dies_before_letting_it_go_runs_nothing(
@@ -126,10 +130,7 @@ async def test_a_sandbox_whose_server_dies_before_letting_it_go_runs_nothing(
         assert await _gone(token, 10), f"still running: {_running_with(token)}"
         assert not (home / "ran").exists()
     finally:
-        for pid in _running_with(token):
-            os.kill(pid, signal.SIGKILL)
-        bwrap.kill()
-        bwrap.wait()
+        _kill(token, bwrap)
 
 
 def _groups_left(sandbox: BwrapSandbox) -> list[Path]:
@@ -159,19 +160,22 @@ async def test_a_failed_step_of_the_start_undoes_the_others_and_runs_nothing(
     else:
         monkeypatch.setattr(bwrap_module, "loopback_ready", _slow)
         monkeypatch.setattr(ProcessGroup, "join", _refuse_join)
+    await _failed_start_leaves_nothing(sandbox, home, "failed")
+
+
+async def _failed_start_leaves_nothing(sandbox: BwrapSandbox, home: Path, error: str) -> None:
+    """bwrap started, its start failing with `error`: nothing of it is left, nothing ran."""
     token, spec, bwrap = _started(sandbox, home)
     assert spec.confiner is not None
     try:
-        with pytest.raises(OSError, match="failed"):
+        with pytest.raises(OSError, match=error):
             await spec.confiner.attach(bwrap.pid)
         assert await _gone(token, 10), f"still running: {_running_with(token)}"
+        assert not [c for c in psutil.Process().children() if c.name() == "slirp4netns"]
         assert _groups_left(sandbox) == []
         assert not (home / "ran").exists()
     finally:
-        for pid in _running_with(token):
-            os.kill(pid, signal.SIGKILL)
-        bwrap.kill()
-        bwrap.wait()
+        _kill(token, bwrap)
 
 
 def _refuse_join(self: ProcessGroup, pid: int) -> None:
@@ -196,19 +200,6 @@ async def test_a_start_whose_routes_are_refused_leaves_nothing_behind(
     try:
         if sandbox.egress is None or sandbox.cgroups is None:
             pytest.skip("no egress or no control groups here")
-        token, spec, bwrap = _started(sandbox, home)
-        assert spec.confiner is not None
-        try:
-            with pytest.raises(OSError, match="File exists"):
-                await spec.confiner.attach(bwrap.pid)
-            assert await _gone(token, 10), f"still running: {_running_with(token)}"
-            assert not [c for c in psutil.Process().children() if c.name() == "slirp4netns"]
-            assert _groups_left(sandbox) == []
-            assert not (home / "ran").exists()
-        finally:
-            for pid in _running_with(token):
-                os.kill(pid, signal.SIGKILL)
-            bwrap.kill()
-            bwrap.wait()
+        await _failed_start_leaves_nothing(sandbox, home, "File exists")
     finally:
         sandbox.close()
