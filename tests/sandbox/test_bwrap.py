@@ -13,15 +13,19 @@ import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
+from ipaddress import IPv4Network
 from pathlib import Path
 from subprocess import Popen
 
+import psutil
 import pytest
 
 from sluice.paths import default_work_dir
 from sluice.runtime.child import make_home
+from sluice.sandbox import bwrap as bwrap_module
 from sluice.sandbox.base import LaunchSpec, Network
 from sluice.sandbox.bwrap import BwrapSandbox, Limits
+from sluice.sandbox.cgroups import ProcessGroup
 from sluice.sandbox.choose import choose_sandbox
 from tests.support.bwrap import needs_bwrap
 
@@ -74,6 +78,13 @@ def _running_with(token: str) -> list[int]:
     return found
 
 
+def _kill(token: str, bwrap: Popen[bytes]) -> None:
+    for pid in _running_with(token):
+        os.kill(pid, signal.SIGKILL)
+    bwrap.kill()
+    bwrap.wait()
+
+
 async def _gone(token: str, seconds: float) -> bool:
     deadline = asyncio.get_running_loop().time() + seconds
     while _running_with(token):
@@ -100,10 +111,7 @@ async def test_a_start_given_up_before_bwrap_names_the_sandbox_runs_nothing(
         assert await asyncio.to_thread(bwrap.wait, 10) is not None
         assert not (home / "ran").exists()
     finally:
-        for pid in _running_with(token):
-            os.kill(pid, signal.SIGKILL)
-        bwrap.kill()
-        bwrap.wait()
+        _kill(token, bwrap)
 
 
 async def test_a_sandbox_whose_server_dies_before_letting_it_go_runs_nothing(
@@ -122,7 +130,76 @@ async def test_a_sandbox_whose_server_dies_before_letting_it_go_runs_nothing(
         assert await _gone(token, 10), f"still running: {_running_with(token)}"
         assert not (home / "ran").exists()
     finally:
-        for pid in _running_with(token):
-            os.kill(pid, signal.SIGKILL)
-        bwrap.kill()
-        bwrap.wait()
+        _kill(token, bwrap)
+
+
+def _groups_left(sandbox: BwrapSandbox) -> list[Path]:
+    assert sandbox.cgroups is not None
+    return [p for h in sandbox.cgroups.hierarchies for p in h.base.iterdir() if p.is_dir()]
+
+
+async def _fails_late() -> None:
+    await asyncio.sleep(0.2)  # the group's thread has long made and joined it
+    raise OSError("the network failed")
+
+
+async def _slow(*_: object) -> None:
+    await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize("failing", ["network", "group"])
+async def test_a_failed_step_of_the_start_undoes_the_others_and_runs_nothing(
+    sandbox: BwrapSandbox, home: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """The control group is made beside the network: either failing, the other has ended,
+    the sandbox is dead and the group gone before the start raises."""
+    if sandbox.cgroups is None:
+        pytest.skip("no control groups here (needs root)")
+    if failing == "network":
+        monkeypatch.setattr(bwrap_module, "loopback_ready", lambda _: _fails_late())
+    else:
+        monkeypatch.setattr(bwrap_module, "loopback_ready", _slow)
+        monkeypatch.setattr(ProcessGroup, "join", _refuse_join)
+    await _failed_start_leaves_nothing(sandbox, home, "failed")
+
+
+async def _failed_start_leaves_nothing(sandbox: BwrapSandbox, home: Path, error: str) -> None:
+    """bwrap started, its start failing with `error`: nothing of it is left, nothing ran."""
+    token, spec, bwrap = _started(sandbox, home)
+    assert spec.confiner is not None
+    try:
+        with pytest.raises(OSError, match=error):
+            await spec.confiner.attach(bwrap.pid)
+        assert await _gone(token, 10), f"still running: {_running_with(token)}"
+        assert not [c for c in psutil.Process().children() if c.name() == "slirp4netns"]
+        assert _groups_left(sandbox) == []
+        assert not (home / "ran").exists()
+    finally:
+        _kill(token, bwrap)
+
+
+def _refuse_join(self: ProcessGroup, pid: int) -> None:
+    raise OSError("the group failed")
+
+
+async def test_a_start_whose_routes_are_refused_leaves_nothing_behind(
+    tmp_path: Path, home: Path
+) -> None:
+    """slirp4netns starts beside the API listener and the group's thread: its routes refused
+    (this one exists already: slirp4netns's own network), all three are undone."""
+    sandbox = choose_sandbox(
+        "bwrap",
+        [tmp_path / "data"],
+        [],
+        network=Network.EGRESS,
+        api=("127.0.0.1", 9),
+        limits=Limits(),
+        egress_allow=[IPv4Network("10.0.2.0/24")],
+    )
+    assert isinstance(sandbox, BwrapSandbox)
+    try:
+        if sandbox.egress is None or sandbox.cgroups is None:
+            pytest.skip("no egress or no control groups here")
+        await _failed_start_leaves_nothing(sandbox, home, "File exists")
+    finally:
+        sandbox.close()

@@ -240,7 +240,10 @@ def _listening(host: str, port: int) -> bool:
 
 def test_routes_close_every_range_that_is_not_global() -> None:
     allowed = parse_allowed("10.1.0.0/16, 192.168.5.7")
-    lines = routes(allowed, [IPv4Address("192.0.2.2"), IPv4Address("203.0.114.9")])
+    lines = [
+        f"route add {route}"
+        for route in routes(allowed, [IPv4Address("192.0.2.2"), IPv4Address("203.0.114.9")])
+    ]
     for network in NOT_GLOBAL:
         assert not network.network_address.is_global or network.is_multicast
         assert f"route add unreachable {network}" in lines

@@ -32,10 +32,11 @@ import copy
 import logging
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -66,7 +67,7 @@ from sluice.sandbox.cgroups import Cgroups, ProcessGroup
 from sluice.sandbox.egress import RESOLV_CONF, Egress, Uplink
 from sluice.sandbox.memfile import memory_file
 from sluice.sandbox.netns import Netns, netns_of
-from sluice.sandbox.rlimits import RlimitSandbox
+from sluice.sandbox.rlimits import DEFAULT_PATH, RlimitSandbox
 
 log = logging.getLogger("sluice.sandbox")
 
@@ -128,6 +129,8 @@ class BwrapSandbox:
         self.visible = _outermost(self.shown)
         self.inner = inner or RlimitSandbox()
         self.identity = identity
+        #: by its path, as the sandbox's PATH finds it: bwrap then execs it with no search
+        self.setpriv = shutil.which("setpriv", path=DEFAULT_PATH) or "setpriv"
         #: the way out of processes with the egress network (without one, they get the API)
         self.egress = egress
         self.network = _possible(network, egress)
@@ -262,7 +265,7 @@ class BwrapSandbox:
             "--",
         ]
         if self.identity is not None:
-            wrapper += _drop_to(self.identity)
+            wrapper += _drop_to(self.identity, self.setpriv)
         childs = (*passed, *secret_fds)
         confiner = BwrapConfiner(self, (info_read, rules_write), childs)
         return LaunchSpec(
@@ -287,6 +290,11 @@ class BwrapConfiner:
         #: the sandbox go
         self.info, self.rules = ours
         self.childs = childs
+        #: what holds the sandbox, as each step of `attach` makes it
+        self.group: ProcessGroup | None = None
+        self.bridge: Bridge | None = None
+        self.ns: Netns | None = None
+        self.uplink: Uplink | None = None
 
     def discard(self) -> None:
         for fd in (*self.childs, self.info, self.rules):
@@ -296,51 +304,84 @@ class BwrapConfiner:
     async def attach(self, pid: int) -> Confinement:
         for fd in self.childs:
             os.close(fd)
-        group: ProcessGroup | None = None
-        bridge: Bridge | None = None
-        uplink: Uplink | None = None
-        ns: Netns | None = None
         inner: int | None = None
         try:
             inner = await self._sandbox_pid()
-            sandbox = self.sandbox
-            if sandbox.cgroups is not None:
-                group = sandbox.cgroups.create()
-                limits = sandbox.limits
-                group.limit(limits.memory_mb, limits.pids, limits.cpus)
-                # bwrap's own process too: a server killed meanwhile leaves nothing behind
-                # that the next start's sweep of its groups does not find
-                group.join(pid)
-                group.join(inner)
             nofile = self.sandbox.limits.open_files
             resource.prlimit(inner, resource.RLIMIT_NOFILE, (nofile, nofile))
-            if sandbox.network is not Network.HOST:
-                ns = netns_of(inner)
-                await loopback_ready(ns)
-            if ns is not None and sandbox.network is not Network.NONE and sandbox.api:
-                inside, target = _bridge_addresses(sandbox.api)
-                bridge = api_bridge(await listen_in(ns, inside), target)
-            if sandbox.network is Network.EGRESS and sandbox.egress is not None:
-                uplink = await sandbox.egress.attach(
-                    inner, user_namespace=sandbox.identity is None and os.geteuid() != 0
-                )
+            # the group's files are written by a thread while the network comes up: both
+            # are done, or both have ended, before anything below
+            steps = [self._network(inner)]
+            if self.sandbox.cgroups is not None:
+                steps.append(self._join_group(self.sandbox.cgroups, pid, inner))
+            await _together(steps)
             # one write (a pipe's are whole up to PIPE_BUF): the program, never a part
             os.write(self.rules, seccomp.program())
         except BaseException:
             # dead before the pipe closes below, so that not even bwrap's own code runs on
             _kill_unreleased(pid, inner)
-            if uplink is not None:
-                await uplink.close()
-            if bridge is not None:
-                await bridge.close()
-            if ns is not None:
-                await ns.close()
-            if group is not None:
-                group.kill()
+            await self._undo()
             raise
         finally:
             os.close(self.rules)
-        return BwrapConfinement(pid, inner, group, bridge, ns, uplink)
+        return BwrapConfinement(pid, inner, self.group, self.bridge, self.ns, self.uplink)
+
+    async def _join_group(self, cgroups: Cgroups, pid: int, inner: int) -> None:
+        """Put bwrap and its sandbox in a new control group, in a thread: on cgroup v1 the
+        first move after a quiet while took 10-12 ms here (the kernel's wait, not CPU).
+        Cancelled, this still returns only once the thread has ended, so that the group it
+        made is known and undone."""
+        work = asyncio.ensure_future(asyncio.to_thread(self._grouped, cgroups, pid, inner))
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work})  # _together cancels once: this wait is not cut short
+            raise
+
+    def _grouped(self, cgroups: Cgroups, pid: int, inner: int) -> None:
+        self.group = group = cgroups.create()  # known at once, to be undone on a failure
+        limits = self.sandbox.limits
+        group.limit(limits.memory_mb, limits.pids, limits.cpus)
+        # bwrap's own process too: a server killed meanwhile leaves nothing behind that the
+        # next start's sweep of its groups does not find
+        group.join(pid)
+        group.join(inner)
+
+    async def _network(self, inner: int) -> None:
+        """The sandbox's network: its loopback, then the API bridged in and the way out."""
+        sandbox = self.sandbox
+        if sandbox.network is Network.HOST:
+            return
+        self.ns = ns = netns_of(inner)
+        await loopback_ready(ns)
+        # the listener and slirp4netns each wait on the kernel and another process (a thread
+        # or agent in the namespace, slirp4netns's start): side by side, not one after another
+        steps = []
+        if sandbox.network is not Network.NONE and sandbox.api:
+            steps.append(self._bridge_in(ns, sandbox.api))
+        if sandbox.network is Network.EGRESS and sandbox.egress is not None:
+            steps.append(self._uplink(sandbox.egress, inner, ns))
+        await _together(steps)
+
+    async def _bridge_in(self, ns: Netns, api: tuple[str, int]) -> None:
+        inside, target = _bridge_addresses(api)
+        self.bridge = api_bridge(await listen_in(ns, inside), target)
+
+    async def _uplink(self, egress: Egress, inner: int, ns: Netns) -> None:
+        user_namespace = self.sandbox.identity is None and os.geteuid() != 0
+        self.uplink = await egress.attach(inner, ns, user_namespace=user_namespace)
+
+    async def _undo(self) -> None:
+        """Free what a start given up had made (every step of it has ended)."""
+        if self.uplink is not None:
+            await self.uplink.close()
+        if self.bridge is not None:
+            await self.bridge.close()
+        if self.ns is not None:
+            await self.ns.close()
+        if self.group is not None:
+            self.group.kill()
+            await _removed(self.group)
 
     async def _sandbox_pid(self) -> int:
         """The pid (as the server sees it) of the sandbox's first process, from bwrap's info."""
@@ -434,12 +475,36 @@ class BwrapConfinement:
         if group is None:
             return
         group.kill()
-        # the kernel takes a moment to empty a group whose processes were just killed
-        for _ in range(50):
-            if group.remove():
-                return
-            await asyncio.sleep(0.01)
-        log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+        await _removed(group)
+
+
+async def _removed(group: ProcessGroup) -> None:
+    """Remove a group whose processes were just killed: the kernel takes a moment to empty it."""
+    for _ in range(50):
+        if group.remove():
+            return
+        await asyncio.sleep(0.01)
+    log.warning("control group %s is not empty; left behind", next(iter(group.dirs.values())))
+
+
+async def _together(steps: Sequence[Coroutine[None, None, None]]) -> None:
+    """Run `steps` at once. On a failure or a cancel the others are cancelled, once each, and
+    every one has ended before this raises: none is left making anything."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    if not tasks:
+        return
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()  # nothing to a finished one
+        # a cancelled asyncio.wait cancels nothing itself: each step gets the one cancel
+        # above, and every one has ended past this line
+        await asyncio.wait(tasks)
+    errors = [task.exception() for task in tasks if not task.cancelled()]
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def _kill_unreleased(bwrap: int, inner: int | None) -> None:
@@ -504,9 +569,9 @@ def _ro_bind(path: Path) -> list[str]:
     return ["--ro-bind", str(path.resolve()), str(path)]
 
 
-def _drop_to(identity: Identity) -> list[str]:
+def _drop_to(identity: Identity, setpriv: str) -> list[str]:
     return [
-        "setpriv",
+        setpriv,
         f"--reuid={identity.uid}",
         f"--regid={identity.gid}",
         "--clear-groups",

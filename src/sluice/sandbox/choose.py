@@ -58,9 +58,9 @@ def choose_sandbox(
         egress = Egress.find(egress_allow)
         if egress is None and network is Network.EGRESS:
             log.warning(
-                "no egress here (slirp4netns, nsenter, ip or /dev/net/tun): functions reach "
-                "Sluice's API but not the internet; install them (Debian: apt-get install "
-                "slirp4netns util-linux iproute2)"
+                "no egress here (slirp4netns or /dev/net/tun): functions reach Sluice's API "
+                "but not the internet; install slirp4netns (Debian: apt-get install "
+                "slirp4netns)"
             )
         sandbox = BwrapSandbox(
             found,

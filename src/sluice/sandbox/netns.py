@@ -17,6 +17,7 @@ import fcntl
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -75,22 +76,18 @@ class ThreadNetns:
 class AgentNetns:
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._agent: asyncio.subprocess.Process | None = None
+        self._agent: subprocess.Popen[bytes] | None = None
         self._channel: socket.socket | None = None
         self._turn = asyncio.Lock()
 
     async def _start(self) -> socket.socket:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._agent = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-I",
-                "-S",
-                str(_AGENT),
-                str(self.pid),
-                str(theirs.fileno()),
+            # Popen vforks (the loop's subprocess, uvloop's, forks the whole server)
+            self._agent = subprocess.Popen(  # noqa: ASYNC220 - as short as the loop's spawn
+                [sys.executable, "-I", "-S", str(_AGENT), str(self.pid), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
             )
         except BaseException:
             ours.close()
@@ -123,10 +120,10 @@ class AgentNetns:
             self._channel = None
         if self._agent is not None:
             try:
-                await asyncio.wait_for(self._agent.wait(), 5)
+                await asyncio.wait_for(exited(self._agent), 5)
             except TimeoutError:
                 self._agent.kill()
-                await self._agent.wait()
+                await exited(self._agent)
             self._agent = None
 
 
@@ -176,3 +173,19 @@ async def readable(fd: int) -> None:
         await ready
     finally:
         loop.remove_reader(fd)
+
+
+async def exited(process: subprocess.Popen[bytes]) -> int:
+    """Wait on the loop until `process`, a helper Popen started, has exited (its pidfd is
+    readable), then reap it."""
+    if process.returncode is not None:
+        return process.returncode
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except OSError:  # no pidfd (an old kernel): a thread waits
+        return await asyncio.to_thread(process.wait)
+    try:
+        await readable(pidfd)
+    finally:
+        os.close(pidfd)
+    return process.wait()
