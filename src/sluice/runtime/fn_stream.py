@@ -26,9 +26,9 @@ from sluice.runtime.fn_default import output_goes_to_log
 from sluice.runtime.fn_http import ProtocolError
 from sluice.runtime.fn_links import Link, PipeLink, Reply, SocketLink
 from sluice.runtime.fn_request import FnRequest, response
-from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.runtime.settings import FamilySettings
 from sluice.timing import now_ms
 
 
@@ -52,7 +52,7 @@ class StreamProcess:
 
 
 class FnStream:
-    def __init__(self, settings: FnSettings) -> None:
+    def __init__(self, settings: FamilySettings) -> None:
         self.settings = settings
         #: the process slots shared with the other warm families
         self.capacity = settings.capacity

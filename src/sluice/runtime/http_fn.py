@@ -28,15 +28,14 @@ import httpx
 from sluice.envelope import HOP_BY_HOP, PATH, QUERY
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
-from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed, Idle
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import EXIT_BYTES, EXIT_LINES, CommandError, prepare
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.runtime.settings import FamilySettings
 from sluice.sandbox.api_bridge import Forward, SamePort
-from sluice.sandbox.base import Sandbox
 from sluice.timing import now_ms
 
 #: how long a server may take to listen
@@ -114,26 +113,12 @@ class HttpServer:
 
 
 class HttpFunctions:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        work_dir: Path,
-        memory: MemoryWatch,
-        idle_seconds: float,
-        max_unzipped: int,
-        capacity: Capacity,
-        builds_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, settings: FamilySettings) -> None:
+        self.settings = settings
         #: the process slots shared with the other warm families
-        self.capacity = capacity
-        capacity.register(self._idle_servers)
+        self.capacity = settings.capacity
+        self.capacity.register(self._idle_servers)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.builds_dir = builds_dir
-        self.sandbox = sandbox
-        self.work_dir = work_dir
-        self.memory = memory
-        self.idle_seconds = idle_seconds
-        self.max_unzipped = max_unzipped
         self._servers: dict[str, HttpServer] = {}
         self._starting: dict[str, asyncio.Future[HttpServer]] = {}
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
@@ -217,9 +202,9 @@ class HttpFunctions:
         return server
 
     async def _spawn(self, action: ActionCode, logs: CallLogs) -> HttpServer:
-        home = make_home(self.work_dir)
+        home = make_home(self.settings.work_dir)
         try:
-            command = await prepare(action, home, self.max_unzipped)
+            command = await prepare(action, home, self.settings.max_unzipped)
             socket_path = _socket_path(action.env, home)
         except (CommandError, StartFailed) as exc:
             shutil.rmtree(home, ignore_errors=True)
@@ -230,9 +215,9 @@ class HttpFunctions:
         # reached as if it were this one's, where the process shares the host's network
         taken = fixed is not None and await asyncio.to_thread(port_taken, fixed)
         where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
-        deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
+        deps = await asyncio.to_thread(read_deps, home, self.settings.builds_dir, action.owner)
         env = {**action.env, **where, "mode": "http", **command_paths(home, deps, action.env)}
-        spec = self.sandbox.launch(
+        spec = self.settings.sandbox.launch(
             command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
         )
         server: HttpServer | None = None
@@ -254,7 +239,7 @@ class HttpFunctions:
             server.client = httpx.AsyncClient(transport=transport, trust_env=False)
         server.taken = taken
         server.calls.add(logs)
-        self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
+        self.settings.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
         return server
 
     def _exceeded(self, server: HttpServer | None) -> None:
@@ -376,7 +361,7 @@ class HttpFunctions:
         if server.replicas is not None and not newer:  # kept warm as a replica
             return
         loop = asyncio.get_running_loop()
-        server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
+        server.idle_timer = loop.call_later(self.settings.idle_seconds, self._expire, server)
 
     def _idle_servers(self) -> Iterator[Idle]:
         """What this family would give up for another start: servers with no call."""
@@ -422,7 +407,7 @@ class HttpFunctions:
         server.gone = True
         if server.idle_timer is not None:
             server.idle_timer.cancel()
-        self.memory.unwatch(server.child.pid)
+        self.settings.memory.unwatch(server.child.pid)
         server.child.kill()
         self.capacity.release()
 

@@ -24,6 +24,7 @@ from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed, Idl
 from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
+from sluice.runtime.fn_command import Interpreters
 from sluice.runtime.http_fn import HttpFunctions
 from sluice.runtime.interpreters import discover, report
 from sluice.runtime.kinds import Kind, Kinds, available_kinds, find_node, python_runner_script
@@ -31,6 +32,7 @@ from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process import Launcher, RuntimeProcess, State
 from sluice.runtime.process_fn import ProcessFunctions
 from sluice.runtime.results import failure
+from sluice.runtime.settings import FamilySettings
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.timing import now_ms
@@ -419,27 +421,22 @@ class ProcessRuntime:
             stem_cells=config.stem_cells,
             idle_seconds=config.idle_seconds,
         )
-        self.blackbox = Blackbox(
-            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes, self.capacity
+        settings = FamilySettings(
+            sandbox=self.sandbox,
+            work_dir=config.work_dir,
+            memory=self.memory,
+            tools=Interpreters(
+                node=node, node_path=config.node_path, python_path=config.python_path
+            ),
+            builds_dir=config.builds_dir,
+            idle_seconds=config.idle_seconds,
+            capacity=self.capacity,
+            max_unzipped=config.max_unzipped_bytes,
         )
-        self.fn = FnRuntime(config, self.sandbox, self.memory, node, self.capacity)
-        self.processes = ProcessFunctions(
-            self.sandbox,
-            config.work_dir,
-            self.memory,
-            config.max_unzipped_bytes,
-            self.capacity,
-            config.builds_dir,
-        )
-        self.http = HttpFunctions(
-            self.sandbox,
-            config.work_dir,
-            self.memory,
-            config.idle_seconds,
-            config.max_unzipped_bytes,
-            self.capacity,
-            config.builds_dir,
-        )
+        self.blackbox = Blackbox(settings)
+        self.fn = FnRuntime(settings)
+        self.processes = ProcessFunctions(settings)
+        self.http = HttpFunctions(settings)
 
     def resolve_kind(self, kind: str) -> str | None:
         found = self._kinds.resolve(kind)
