@@ -107,6 +107,33 @@ def test_a_start_of_one_family_evicts_the_idle_process_of_another(tmp_path: Path
     run(scenario())
 
 
+def test_a_burst_of_every_warm_family_never_takes_more_slots_than_the_cap(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+
+    async def scenario() -> None:
+        async with open_runtime(work, max_processes=2, stem_cells=1) as runtime:
+            # a stem cell holds a slot too, given up like any idle process
+            await wait_until(lambda: runtime.pool.snapshot().stems, "a stem cell")
+            taken = [runtime.capacity.taken]
+            reserve = runtime.capacity.reserve
+
+            async def reserve_seen() -> None:
+                await reserve()
+                taken.append(runtime.capacity.taken)
+
+            runtime.capacity.reserve = reserve_seen  # type: ignore[method-assign]
+            codes = [action(COUNTER_JS), FN.action(), HTTP.action()] * 2
+            for _ in range(2):  # cold, then each start evicting another family's process
+                await asyncio.gather(*(call(runtime, code) for code in codes))
+            assert max(taken) <= 2
+            # an evicted process is killed as its slot is reused: it is gone a moment later
+            await wait_until(lambda: function_processes(work) <= 2, "two processes at most")
+
+    run(scenario())
+
+
 @pytest.mark.parametrize("waiting", [FN, ONE_SHOT[0]], ids=["fn:http-stream", "blackbox"])
 def test_a_start_waits_while_every_process_of_any_family_is_busy(
     tmp_path: Path, waiting: Case

@@ -14,10 +14,9 @@ import orjson
 
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import Outcome, RunRequest, RunResult
-from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.logs import STDOUT, CallLogs
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_once
 from sluice.runtime.results import (
     NOT_A_DICTIONARY,
@@ -28,7 +27,7 @@ from sluice.runtime.results import (
     timed_out,
     too_large,
 )
-from sluice.sandbox.base import Sandbox
+from sluice.runtime.settings import FamilySettings
 from sluice.timing import now_ms
 
 EXECUTABLE = "exec"
@@ -51,24 +50,14 @@ class _Output:
 
 
 class Blackbox:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        work_dir: Path,
-        memory: MemoryWatch,
-        max_unzipped: int,
-        capacity: Capacity,
-    ) -> None:
-        self.sandbox = sandbox
-        self.capacity = capacity
-        self.work_dir = work_dir
-        self.memory = memory
-        self.max_unzipped = max_unzipped
+    def __init__(self, settings: FamilySettings) -> None:
+        self.settings = settings
+        self.capacity = settings.capacity
 
     async def run(self, request: RunRequest, start_ms: int) -> RunResult:
         action = request.action
         logs = CallLogs(request.log_limit_bytes)
-        home = make_home(self.work_dir)
+        home = make_home(self.settings.work_dir)
         try:
             executable = await asyncio.to_thread(self._prepare, action.code, home)
         except ArchiveError as exc:
@@ -77,7 +66,7 @@ class Blackbox:
         init_ms = now_ms() - start_ms
         params = orjson.dumps(dict(request.params)).decode()
         env = {**action.env, **request.env}
-        spec = self.sandbox.launch(
+        spec = self.settings.sandbox.launch(
             [str(executable), params], env, home, network=action.network, secrets=action.secrets
         )
         output = _Output(logs)
@@ -85,7 +74,7 @@ class Blackbox:
             ended = await run_once(
                 self.capacity,
                 lambda: Child.spawn(spec, output),
-                self.memory,
+                self.settings.memory,
                 action.memory_mb,
                 request.timeout_ms,
             )
@@ -140,7 +129,7 @@ class Blackbox:
         )
 
     def _prepare(self, code: str, home: Path) -> Path:
-        unpack(code, home, self.max_unzipped)
+        unpack(code, home, self.settings.max_unzipped)
         executable = home / EXECUTABLE
         if not executable.is_file():
             raise ArchiveError(f"the zip archive has no '{EXECUTABLE}' file")

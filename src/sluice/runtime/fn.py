@@ -4,39 +4,15 @@
 from __future__ import annotations
 
 from sluice.runtime.base import Outcome, RunRequest, RunResult
-from sluice.runtime.capacity import Capacity
-from sluice.runtime.config import RuntimeConfig
-from sluice.runtime.fn_command import Interpreters
 from sluice.runtime.fn_default import FnDefault
-from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.fn_stream import FnStream
 from sluice.runtime.kinds import FN_DEFAULT, FN_HTTP_STREAM, FN_JSON, Kind
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.results import failure
-from sluice.sandbox.base import Sandbox
+from sluice.runtime.settings import FamilySettings
 
 
 class FnRuntime:
-    def __init__(
-        self,
-        config: RuntimeConfig,
-        sandbox: Sandbox,
-        memory: MemoryWatch,
-        node: str | None,
-        capacity: Capacity,
-    ) -> None:
-        settings = FnSettings(
-            sandbox=sandbox,
-            work_dir=config.work_dir,
-            memory=memory,
-            tools=Interpreters(
-                node=node, node_path=config.node_path, python_path=config.python_path
-            ),
-            builds_dir=config.builds_dir,
-            idle_seconds=config.idle_seconds,
-            capacity=capacity,
-            max_unzipped=config.max_unzipped_bytes,
-        )
+    def __init__(self, settings: FamilySettings) -> None:
         self.default = FnDefault(settings)
         self.hot = FnStream(settings)
 

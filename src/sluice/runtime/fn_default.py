@@ -18,10 +18,10 @@ from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_command import CommandError, argv, environment
 from sluice.runtime.fn_request import FnRequest, guess_content_type, response
-from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.oneshot import run_once
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.runtime.settings import FamilySettings
 from sluice.timing import now_ms
 
 STDIN_FILE = ".sluice-stdin"
@@ -57,7 +57,7 @@ class _Output:
 
 
 class FnDefault:
-    def __init__(self, settings: FnSettings) -> None:
+    def __init__(self, settings: FamilySettings) -> None:
         self.settings = settings
 
     async def run(self, request: RunRequest, start_ms: int) -> RunResult:

@@ -10,25 +10,22 @@ import asyncio
 import contextlib
 import os
 import shutil
-import time
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
+from dataclasses import dataclass
 
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import read_deps
-from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_command import CommandError, argv, search_paths
 from sluice.runtime.fn_default import output_goes_to_log
 from sluice.runtime.fn_http import ProtocolError
 from sluice.runtime.fn_links import Link, PipeLink, Reply, SocketLink
 from sluice.runtime.fn_request import FnRequest, response
-from sluice.runtime.fn_settings import FnSettings
 from sluice.runtime.logs import STDOUT, CallLogs
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.runtime.settings import FamilySettings
+from sluice.runtime.warm import Background, IdleProcesses
 from sluice.timing import now_ms
 
 
@@ -45,20 +42,17 @@ class StreamProcess:
     #: how long it may stay idle before it is stopped
     idle_seconds: float
     logs: CallLogs | None = None
-    idle_since: float = field(default_factory=time.monotonic)
-    timer: asyncio.TimerHandle | None = None
     #: stopped, its slot given back
     gone: bool = False
 
 
 class FnStream:
-    def __init__(self, settings: FnSettings) -> None:
+    def __init__(self, settings: FamilySettings) -> None:
         self.settings = settings
         #: the process slots shared with the other warm families
         self.capacity = settings.capacity
-        self.capacity.register(self._idle_processes)
-        self._idle: dict[str, list[StreamProcess]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle = IdleProcesses[str, StreamProcess](self.capacity, _alive, self._evict)
+        self._background = Background()
 
     async def _start(self, action: ActionCode, logs: CallLogs, json: bool) -> StreamProcess:
         """A process for `action`, in the slot reserved for it (given back if none starts)."""
@@ -128,13 +122,7 @@ class FnStream:
         if process.gone:
             return
         process.gone = True
-        if process.timer is not None:
-            process.timer.cancel()
-        stack = self._idle.get(process.key, [])
-        if process in stack:
-            stack.remove(process)
-        if not stack:
-            self._idle.pop(process.key, None)
+        self._idle.remove(process)
         process.child.kill()
         process.link.close()
         self.capacity.release()
@@ -142,46 +130,17 @@ class FnStream:
     def _evict(self, process: StreamProcess) -> None:
         """Stop an idle process at once, for another's start."""
         self._forget(process)
-        self._background(process.child.close())
-
-    def _idle_processes(self) -> Iterator[Idle]:
-        for stack in self._idle.values():
-            for process in stack:
-                yield Idle(process.idle_since, partial(self._evict, process))
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _take(self, key: str) -> StreamProcess | None:
-        stack = self._idle.get(key, [])
-        while stack:
-            process = stack.pop()
-            if process.timer is not None:
-                process.timer.cancel()
-            if process.child.alive:
-                return process
-            self._evict(process)
-        return None
+        self._background.run(process.child.close())
 
     def _release(self, process: StreamProcess) -> None:
         process.logs = None
-        process.idle_since = time.monotonic()
-        self._idle.setdefault(process.key, []).append(process)
-        loop = asyncio.get_running_loop()
-        process.timer = loop.call_later(process.idle_seconds, self._expire, process)
-        self.capacity.wake()  # a start waiting for a slot may take this one
-
-    def _expire(self, process: StreamProcess) -> None:
-        if process in self._idle.get(process.key, []):
-            self._evict(process)
+        self._idle.put(process.key, process, process.idle_seconds)
 
     async def run(self, request: RunRequest, start_ms: int, json: bool) -> RunResult:
         """One call of a function in the `json` format (`json`) or `http-stream`."""
         action = request.action
         logs = CallLogs(request.log_limit_bytes)
-        process = self._take(action.process_key)
+        process = self._idle.take(action.process_key)
         init_ms: int | None = None
         if process is None:
             try:
@@ -265,9 +224,11 @@ class FnStream:
         return result, True
 
     async def close(self) -> None:
-        for stack in list(self._idle.values()):
-            for process in list(stack):
-                with contextlib.suppress(Exception):
-                    await self._stop(process)
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        for process in self._idle:
+            with contextlib.suppress(Exception):
+                await self._stop(process)
+        await self._background.finish()
+
+
+def _alive(process: StreamProcess) -> bool:
+    return process.child.alive

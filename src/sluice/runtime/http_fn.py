@@ -16,9 +16,8 @@ import contextlib
 import shutil
 import socket
 import time
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,15 +27,15 @@ import httpx
 from sluice.envelope import HOP_BY_HOP, PATH, QUERY
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code_stem
 from sluice.runtime.bundle import command_paths, read_deps
-from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, STDOUT, CallLogs
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process_fn import EXIT_BYTES, EXIT_LINES, CommandError, prepare
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
+from sluice.runtime.settings import FamilySettings
+from sluice.runtime.warm import Background, IdleProcesses
 from sluice.sandbox.api_bridge import Forward, SamePort
-from sluice.sandbox.base import Sandbox
 from sluice.timing import now_ms
 
 #: how long a server may take to listen
@@ -97,12 +96,9 @@ class HttpServer:
     #: of its own), once it listens
     reach: Forward | None = None
     calls: set[CallLogs] = field(default_factory=set)
-    idle_timer: asyncio.TimerHandle | None = None
     over_memory: bool = False
     #: ActionCode.replicas of what it serves
     replicas: int | None = None
-    #: since when no call has been in flight (time.monotonic())
-    idle_since: float = field(default_factory=time.monotonic)
     #: stopped, its slot given back
     gone: bool = False
     #: its fixed port was in use before it started
@@ -114,26 +110,13 @@ class HttpServer:
 
 
 class HttpFunctions:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        work_dir: Path,
-        memory: MemoryWatch,
-        idle_seconds: float,
-        max_unzipped: int,
-        capacity: Capacity,
-        builds_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, settings: FamilySettings) -> None:
+        self.settings = settings
         #: the process slots shared with the other warm families
-        self.capacity = capacity
-        capacity.register(self._idle_servers)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.builds_dir = builds_dir
-        self.sandbox = sandbox
-        self.work_dir = work_dir
-        self.memory = memory
-        self.idle_seconds = idle_seconds
-        self.max_unzipped = max_unzipped
+        self.capacity = settings.capacity
+        #: the servers no call is in flight on
+        self._idle = IdleProcesses[str, HttpServer](self.capacity, _alive, self._evict)
+        self._background = Background()
         self._servers: dict[str, HttpServer] = {}
         self._starting: dict[str, asyncio.Future[HttpServer]] = {}
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
@@ -152,9 +135,6 @@ class HttpFunctions:
                 return failure(Outcome.PLATFORM_ERROR, message, logs, start_ms)
             init_ms = now_ms() - start_ms if started else None
             server.calls.add(logs)
-            if server.idle_timer is not None:
-                server.idle_timer.cancel()
-                server.idle_timer = None
             try:
                 return await self._forward(server, request, logs, start_ms, init_ms)
             except _Gone as exc:
@@ -169,12 +149,14 @@ class HttpFunctions:
         """The live server of `action`'s version, started (True) if there was none."""
         server = self._servers.get(action.process_key)
         if server is not None and server.child.alive:
+            self._idle.joined(server)
             return server, False
         if server is not None:
             await self._stop(server)
         starting = self._starting.get(action.process_key)
         if starting is not None:
             return await asyncio.shield(starting), False
+        self._idle.missed()
         self._drop_stale(action.process_key)
         future: asyncio.Future[HttpServer] = asyncio.get_running_loop().create_future()
         self._starting[action.process_key] = future
@@ -217,9 +199,9 @@ class HttpFunctions:
         return server
 
     async def _spawn(self, action: ActionCode, logs: CallLogs) -> HttpServer:
-        home = make_home(self.work_dir)
+        home = make_home(self.settings.work_dir)
         try:
-            command = await prepare(action, home, self.max_unzipped)
+            command = await prepare(action, home, self.settings.max_unzipped)
             socket_path = _socket_path(action.env, home)
         except (CommandError, StartFailed) as exc:
             shutil.rmtree(home, ignore_errors=True)
@@ -230,9 +212,9 @@ class HttpFunctions:
         # reached as if it were this one's, where the process shares the host's network
         taken = fixed is not None and await asyncio.to_thread(port_taken, fixed)
         where = {"SOCKET": str(socket_path)} if socket_path else {"PORT": str(port)}
-        deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
+        deps = await asyncio.to_thread(read_deps, home, self.settings.builds_dir, action.owner)
         env = {**action.env, **where, "mode": "http", **command_paths(home, deps, action.env)}
-        spec = self.sandbox.launch(
+        spec = self.settings.sandbox.launch(
             command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
         )
         server: HttpServer | None = None
@@ -254,7 +236,7 @@ class HttpFunctions:
             server.client = httpx.AsyncClient(transport=transport, trust_env=False)
         server.taken = taken
         server.calls.add(logs)
-        self.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
+        self.settings.memory.watch(child.pid, action.memory_mb, lambda: self._exceeded(server))
         return server
 
     def _exceeded(self, server: HttpServer | None) -> None:
@@ -366,33 +348,19 @@ class HttpFunctions:
     def _maybe_idle(self, server: HttpServer) -> None:
         if server.calls or self._servers.get(server.key) is not server:
             return
-        server.idle_since = time.monotonic()
-        self.capacity.wake()  # a start waiting for a slot may take this one
         if server.replicas == 0:  # scaled to zero: nothing stays after its calls
-            self._expire(server)
+            self._evict(server)
             return
         stem = code_stem(server.key)
         newer = any(k != server.key and code_stem(k) == stem for k in self._servers)
-        if server.replicas is not None and not newer:  # kept warm as a replica
-            return
-        loop = asyncio.get_running_loop()
-        server.idle_timer = loop.call_later(self.idle_seconds, self._expire, server)
-
-    def _idle_servers(self) -> Iterator[Idle]:
-        """What this family would give up for another start: servers with no call."""
-        for server in self._servers.values():
-            if not server.calls:
-                yield Idle(server.idle_since, partial(self._evict, server))
+        kept_as_replica = server.replicas is not None and not newer
+        keep = None if kept_as_replica else self.settings.idle_seconds
+        self._idle.put(server.key, server, keep)
 
     def _evict(self, server: HttpServer) -> None:
-        """Stop an idle server at once, for another's start."""
+        """Stop a server at once (idle, for another's start, or past its keep-warm time)."""
         self._forget(server)
-        self._background(self._stop(server))
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.run(self._stop(server))
 
     def warm(self, prefix: str) -> int:
         return sum(1 for key, server in self._servers.items() if key.startswith(prefix))
@@ -400,18 +368,10 @@ class HttpFunctions:
     def _drop_stale(self, key: str) -> None:
         """Stop the idle servers of the other versions of `key`'s code."""
         stem = code_stem(key)
-        for other, server in list(self._servers.items()):
-            if other != key and code_stem(other) == stem:
-                self._expire(server)
+        self._idle.stop_where(lambda other: other != key and code_stem(other) == stem)
 
     def drop(self, prefix: str) -> None:
-        for key, server in list(self._servers.items()):
-            if key.startswith(prefix):
-                self._expire(server)
-
-    def _expire(self, server: HttpServer) -> None:
-        if not server.calls and self._servers.get(server.key) is server:
-            self._evict(server)
+        self._idle.stop_where(lambda key: key.startswith(prefix))
 
     def _forget(self, server: HttpServer) -> None:
         """Kill `server` and give its slot back (once); its directory goes with _stop."""
@@ -420,9 +380,8 @@ class HttpFunctions:
         if server.gone:
             return
         server.gone = True
-        if server.idle_timer is not None:
-            server.idle_timer.cancel()
-        self.memory.unwatch(server.child.pid)
+        self._idle.remove(server)
+        self.settings.memory.unwatch(server.child.pid)
         server.child.kill()
         self.capacity.release()
 
@@ -436,9 +395,12 @@ class HttpFunctions:
         for server in list(self._servers.values()):
             with contextlib.suppress(Exception):
                 await self._stop(server)
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.finish()
         await self._client.aclose()
+
+
+def _alive(server: HttpServer) -> bool:
+    return server.child.alive
 
 
 async def _early_exit(child: Child, logs: CallLogs) -> str:

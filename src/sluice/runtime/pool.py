@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
-from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
 
 from sluice.kinds import Family, calls_per_process
 from sluice.observe import metrics
@@ -20,10 +16,11 @@ from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult, code
 from sluice.runtime.blackbox import Blackbox
 from sluice.runtime.bundle import Deps, zip_deps
 from sluice.runtime.calls import run_warm
-from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed, Idle
+from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed
 from sluice.runtime.child import sweep_homes
 from sluice.runtime.config import RuntimeConfig
 from sluice.runtime.fn import FnRuntime
+from sluice.runtime.fn_command import Interpreters
 from sluice.runtime.http_fn import HttpFunctions
 from sluice.runtime.interpreters import discover, report
 from sluice.runtime.kinds import Kind, Kinds, available_kinds, find_node, python_runner_script
@@ -31,6 +28,8 @@ from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.process import Launcher, RuntimeProcess, State
 from sluice.runtime.process_fn import ProcessFunctions
 from sluice.runtime.results import failure
+from sluice.runtime.settings import FamilySettings
+from sluice.runtime.warm import Background, IdleProcesses
 from sluice.sandbox.base import Sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.timing import now_ms
@@ -39,7 +38,6 @@ log = logging.getLogger("sluice.runtime")
 
 #: processes are interchangeable before init when they share kind and Node.js heap size
 Launch = tuple[str, int]
-_K = TypeVar("_K", str, Launch)
 
 
 class PoolClosed(CapacityClosed):
@@ -63,21 +61,26 @@ class Pool:
         self.launcher = launcher
         #: the slots and starts shared with the other warm families
         self.capacity = capacity
-        capacity.register(self._idle_processes)
         self.stem_cells = max(0, stem_cells)
         self.idle_seconds = idle_seconds
-        self._idle: dict[str, list[RuntimeProcess]] = {}
+        #: initialised processes no call runs on, per ActionCode.process_key
+        self._idle = IdleProcesses[str, RuntimeProcess](
+            capacity, _alive, self._evict, expire=self.discard
+        )
         #: busy processes of an action with concurrency > 1 that can take one more call
         self._open: dict[str, list[RuntimeProcess]] = {}
         #: one caller at a time finds or starts a process for a shared action, so that calls
         #: arriving together fill one process before the next is started
         self._sharing: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._stems: dict[Launch, list[RuntimeProcess]] = {}
+        #: processes started before any init, for the next cold call of their launch
+        self._stems = IdleProcesses[Launch, RuntimeProcess](
+            capacity, _alive, self._evict, expire=self.discard, metered=False
+        )
         self._stems_starting: Counter[Launch] = Counter()
         self._all: set[RuntimeProcess] = set()
         #: slots this pool holds: live processes and processes being started
         self._count = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = Background()
         self._closing = False
 
     @staticmethod
@@ -129,7 +132,7 @@ class Pool:
                 process.calls += 1
                 if process.calls == concurrency:
                     self._close_to_calls(process)
-                metrics.pool_hit(True)
+                self._idle.joined(process)
                 return process
         return None
 
@@ -142,9 +145,9 @@ class Pool:
 
     async def _acquire_own(self, kind: Kind, action: ActionCode) -> RuntimeProcess:
         """A process no call is running on."""
-        warm = self._take(self._idle, action.process_key)
-        metrics.pool_hit(warm is not None)
+        warm = self._idle.take(action.process_key)
         if warm is not None:
+            self._checkout(warm)
             return warm
         self._drop_stale(action.process_key)
         launch = (kind.name, self.heap_mb(kind, action.memory_mb))
@@ -153,8 +156,9 @@ class Pool:
         deps = await self._deps(action)
         # nor a network other than the server's, nor any secret
         fresh = deps.dirs or action.network is not None or bool(action.secrets)
-        stem = self._take(self._stems, launch) if not fresh else None
+        stem = self._stems.take(launch) if not fresh else None
         if stem is not None:
+            self._checkout(stem)
             self.replenish(kind, launch[1])
             return stem
         await self._reserve()
@@ -197,13 +201,9 @@ class Pool:
             return
         self._close_to_calls(process)
         process.state = State.IDLE
-        process.last_used = time.monotonic()
-        idle = self._idle.setdefault(key, [])
-        idle.append(process)
-        if replicas is None or len(idle) > replicas or self._superseded(key):
-            loop = asyncio.get_running_loop()
-            process.idle_timer = loop.call_later(self.idle_seconds, self._expire, process)
-        self.capacity.wake()
+        surplus = replicas is None or self._idle.count(key) + 1 > replicas
+        keep = self.idle_seconds if surplus or self._superseded(key) else None
+        self._idle.put(key, process, keep)
 
     def warm(self, prefix: str) -> int:
         """Live processes initialised for the keys starting with `prefix`."""
@@ -224,43 +224,39 @@ class Pool:
         """Stop the idle processes of the other versions of `key`'s code (kept warm as
         replicas they would have no idle timeout)."""
         stem = code_stem(key)
-        for other, stack in list(self._idle.items()):
-            if other != key and other.startswith(stem) and code_stem(other) == stem:
-                for process in list(stack):
-                    self.discard(process)
+        self._idle.stop_where(
+            lambda other: other != key and other.startswith(stem) and code_stem(other) == stem
+        )
 
     def drop(self, prefix: str) -> None:
         """Stop the idle processes of the keys starting with `prefix`."""
-        for key, stack in list(self._idle.items()):
-            if key.startswith(prefix):
-                for process in list(stack):
-                    self.discard(process)
+        self._idle.stop_where(lambda key: key.startswith(prefix))
 
     def discard(self, process: RuntimeProcess) -> None:
         """Stop `process` for good (it failed, timed out, is over a limit or is surplus)."""
         if process.state is State.GONE:
             return
         self._forget(process)
-        self._background(process.close())
+        self._background.run(process.close())
 
     def replenish(self, kind: Kind, heap_mb: int) -> None:
         """Start stem cells of `kind` in the background until there are `stem_cells`."""
         launch = (kind.name, heap_mb)
         if self._closing or not kind.warm:
             return
-        missing = self.stem_cells - len(self._stems.get(launch, ())) - self._stems_starting[launch]
+        missing = self.stem_cells - self._stems.count(launch) - self._stems_starting[launch]
         for _ in range(missing):
             if not self.capacity.take():
                 return
             self._count += 1
             self._stems_starting[launch] += 1
-            self._background(self._start_stem(kind, launch))
+            self._background.run(self._start_stem(kind, launch))
 
     def snapshot(self) -> PoolSnapshot:
         snap = PoolSnapshot(total=self._count)
-        for key, stack in self._idle.items():
+        for key, stack in self._idle.by_key().items():
             snap.idle[key] = [process.pid for process in stack]
-        for (kind, _), stems in self._stems.items():
+        for (kind, _), stems in self._stems.by_key().items():
             snap.stems.setdefault(kind, []).extend(process.pid for process in stems)
         snap.busy = [process.pid for process in self._all if process.state is State.BUSY]
         return snap
@@ -270,8 +266,7 @@ class Pool:
         self.capacity.wake()  # its waiters see it closing
         for process in list(self._all):
             self.discard(process)
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.finish()
 
     async def _start_stem(self, kind: Kind, launch: Launch) -> None:
         try:
@@ -288,21 +283,7 @@ class Pool:
             self.discard(process)
             return
         process.state = State.STEM
-        process.last_used = time.monotonic()
-        self._stems.setdefault(launch, []).append(process)
-
-    def _take(self, stacks: dict[_K, list[RuntimeProcess]], key: _K) -> RuntimeProcess | None:
-        """The most recently used live process of `stacks[key]`, checked out."""
-        stack = stacks.get(key)
-        while stack:
-            process = stack.pop()
-            if not stack:
-                del stacks[key]
-            if process.alive:
-                self._checkout(process)
-                return process
-            self.discard(process)  # died before its exit was seen
-        return None
+        self._stems.put(launch, process, None)
 
     def _adopt(self, process: RuntimeProcess) -> None:
         """A started process takes the slot reserved for it."""
@@ -313,9 +294,6 @@ class Pool:
     def _checkout(self, process: RuntimeProcess) -> None:
         process.state = State.BUSY
         process.calls = 1
-        if process.idle_timer is not None:
-            process.idle_timer.cancel()
-            process.idle_timer = None
 
     def _exited(self, process: RuntimeProcess) -> None:
         # a busy process is handled by its call; an idle one or a stem cell just goes
@@ -325,25 +303,10 @@ class Pool:
             self.discard(process)
             self.replenish(process.kind, process.heap_mb)
 
-    def _expire(self, process: RuntimeProcess) -> None:
-        if process.state is State.IDLE:
-            metrics.pool_evicted("idle")
-            self.discard(process)
-
     def _forget(self, process: RuntimeProcess) -> None:
         self._close_to_calls(process)
-        if process.state is State.IDLE and process.key is not None:
-            stack = self._idle.get(process.key, [])
-            if process in stack:
-                stack.remove(process)
-            if not stack:
-                self._idle.pop(process.key, None)
-        elif process.state is State.STEM:
-            for launch, stems in list(self._stems.items()):
-                if process in stems:
-                    stems.remove(process)
-                if not stems:
-                    del self._stems[launch]
+        self._idle.remove(process)
+        self._stems.remove(process)
         process.state = State.GONE
         if process in self._all:
             self._all.discard(process)
@@ -369,12 +332,6 @@ class Pool:
         if self._closing:
             raise PoolClosed
 
-    def _idle_processes(self) -> Iterator[Idle]:
-        """What this pool would give up for another start: idle processes and stem cells."""
-        for process in self._all:
-            if process.state in (State.IDLE, State.STEM):
-                yield Idle(process.last_used, partial(self._evict, process))
-
     def _evict(self, process: RuntimeProcess) -> None:
         process.kill()  # at once: its slot goes to a process about to start
         self.discard(process)
@@ -383,10 +340,9 @@ class Pool:
         self._count -= 1
         self.capacity.release()
 
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+def _alive(process: RuntimeProcess) -> bool:
+    return process.alive
 
 
 def _calls(process: RuntimeProcess) -> int:
@@ -419,27 +375,22 @@ class ProcessRuntime:
             stem_cells=config.stem_cells,
             idle_seconds=config.idle_seconds,
         )
-        self.blackbox = Blackbox(
-            self.sandbox, config.work_dir, self.memory, config.max_unzipped_bytes, self.capacity
+        settings = FamilySettings(
+            sandbox=self.sandbox,
+            work_dir=config.work_dir,
+            memory=self.memory,
+            tools=Interpreters(
+                node=node, node_path=config.node_path, python_path=config.python_path
+            ),
+            builds_dir=config.builds_dir,
+            idle_seconds=config.idle_seconds,
+            capacity=self.capacity,
+            max_unzipped=config.max_unzipped_bytes,
         )
-        self.fn = FnRuntime(config, self.sandbox, self.memory, node, self.capacity)
-        self.processes = ProcessFunctions(
-            self.sandbox,
-            config.work_dir,
-            self.memory,
-            config.max_unzipped_bytes,
-            self.capacity,
-            config.builds_dir,
-        )
-        self.http = HttpFunctions(
-            self.sandbox,
-            config.work_dir,
-            self.memory,
-            config.idle_seconds,
-            config.max_unzipped_bytes,
-            self.capacity,
-            config.builds_dir,
-        )
+        self.blackbox = Blackbox(settings)
+        self.fn = FnRuntime(settings)
+        self.processes = ProcessFunctions(settings)
+        self.http = HttpFunctions(settings)
 
     def resolve_kind(self, kind: str) -> str | None:
         found = self._kinds.resolve(kind)

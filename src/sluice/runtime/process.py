@@ -88,8 +88,6 @@ class RuntimeProcess:
         self.watched = 0
         #: set when a call started the init; later calls wait on it
         self.initialising: asyncio.Future[Answer] | None = None
-        self.last_used = 0.0
-        self.idle_timer: asyncio.TimerHandle | None = None
         self.end: End | None = None
         self.on_exit: Callable[[RuntimeProcess], None] | None = None
         self._child: Child | None = None
@@ -304,8 +302,6 @@ class RuntimeProcess:
     async def close(self) -> None:
         """Stop the process for good and remove its directory."""
         self.kill()
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
         if self._channel is not None:
             self._channel.close()
         if self._child is not None:

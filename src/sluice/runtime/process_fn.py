@@ -23,14 +23,13 @@ from sluice.envelope import PATH, QUERY
 from sluice.runtime.archive import ArchiveError, unpack
 from sluice.runtime.base import ActionCode, Outcome, RunRequest, RunResult
 from sluice.runtime.bundle import command_paths, read_deps
-from sluice.runtime.capacity import SHUTTING_DOWN, Capacity, CapacityClosed
+from sluice.runtime.capacity import SHUTTING_DOWN, CapacityClosed
 from sluice.runtime.child import Child, make_home
 from sluice.runtime.fn_request import FnRequest, response
 from sluice.runtime.logs import STDERR, CallLogs
-from sluice.runtime.memory import MemoryWatch
 from sluice.runtime.oneshot import run_once
 from sluice.runtime.results import failure, init_failed, out_of_memory, timed_out
-from sluice.sandbox.base import Sandbox
+from sluice.runtime.settings import FamilySettings
 from sluice.sandbox.rlimits import DEFAULT_PATH
 from sluice.timing import now_ms
 
@@ -95,41 +94,29 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 class ProcessFunctions:
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        work_dir: Path,
-        memory: MemoryWatch,
-        max_unzipped: int,
-        capacity: Capacity,
-        builds_dir: Path | None = None,
-    ) -> None:
-        self.sandbox = sandbox
-        self.capacity = capacity
-        self.work_dir = work_dir
-        self.memory = memory
-        self.max_unzipped = max_unzipped
-        self.builds_dir = builds_dir
+    def __init__(self, settings: FamilySettings) -> None:
+        self.settings = settings
+        self.capacity = settings.capacity
 
     async def run(self, request: RunRequest, start_ms: int) -> RunResult:
         action = request.action
         logs = CallLogs(request.log_limit_bytes)
-        home = make_home(self.work_dir)
+        home = make_home(self.settings.work_dir)
         try:
-            command = await prepare(action, home, self.max_unzipped)
+            command = await prepare(action, home, self.settings.max_unzipped)
         except CommandError as exc:
             return failure(Outcome.DEVELOPER_ERROR, init_failed(str(exc)), logs, start_ms)
         http = FnRequest.from_call(request.params, request.env)
-        deps = await asyncio.to_thread(read_deps, home, self.builds_dir, action.owner)
+        deps = await asyncio.to_thread(read_deps, home, self.settings.builds_dir, action.owner)
         env = {**action.env, **request.env, **cgi_env(request.params, http)}
         env.update(command_paths(home, deps, action.env))
-        spec = self.sandbox.launch(
+        spec = self.settings.sandbox.launch(
             command, env, home, visible=deps.dirs, network=action.network, secrets=action.secrets
         )
         combine = _flag(action.env, "combine_output", action.env.get("mode") != STREAMING)
         with (
-            tempfile.TemporaryFile(dir=self.work_dir) as stdin,
-            tempfile.TemporaryFile(dir=self.work_dir) as stdout,
+            tempfile.TemporaryFile(dir=self.settings.work_dir) as stdin,
+            tempfile.TemporaryFile(dir=self.settings.work_dir) as stdout,
         ):
             stdin.write(http.body)
             stdin.seek(0)
@@ -146,7 +133,7 @@ class ProcessFunctions:
 
             try:
                 ended = await run_once(
-                    self.capacity, start, self.memory, action.memory_mb, request.timeout_ms
+                    self.capacity, start, self.settings.memory, action.memory_mb, request.timeout_ms
                 )
             except OSError as exc:
                 message = init_failed(f"the command cannot be started: {exc}")

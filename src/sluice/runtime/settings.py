@@ -1,4 +1,6 @@
-"""What Fn's format runners share: where and how their processes start, and their limits."""
+"""What every runtime family (blackbox, process and http functions, Fn's formats) is
+given: where and how its processes start, their limits, and the one process cap; one typed
+object rather than a parameter list per family."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from sluice.sandbox.base import Sandbox
 
 
 @dataclass(frozen=True, kw_only=True)
-class FnSettings:
+class FamilySettings:
     sandbox: Sandbox
     #: where each process gets its own directory
     work_dir: Path
     memory: MemoryWatch
+    #: the interpreters Fn's commands may name
     tools: Interpreters
     #: where dependency environments live (runtime/bundle.py); None: no builds
     builds_dir: Path | None
