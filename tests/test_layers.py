@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "sluice.errors",
         "sluice.ids",
         "sluice.records",
+        "sluice.call_meta",
         "sluice.config",
         "sluice.paths",
         "sluice.numbers",

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from sluice import call_meta
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, NewCall
@@ -25,7 +27,7 @@ class Template:
 
     namespace: str
     params: dict[str, Any]
-    meta: dict[str, Any]
+    meta: CallMeta
     memory_mb: int
     record: dict[str, Any]
 
@@ -41,7 +43,11 @@ def template(db_path: Path, path: str) -> Template:
     if row is None:
         raise RuntimeError(f"no finished call of {path} to copy in {db_path}")
     return Template(
-        row[0], orjson.loads(row[1]), orjson.loads(row[2]), row[3], orjson.loads(row[4])
+        row[0],
+        orjson.loads(row[1]),
+        call_meta.decode(orjson.loads(row[2])),
+        row[3],
+        orjson.loads(row[4]),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.observe.trace import Trace
 
@@ -69,7 +70,7 @@ class NewCall:
     path: str
     params: dict[str, Any]
     #: subject, transaction id, cause: facts about the caller kept for the record
-    meta: dict[str, Any]
+    meta: CallMeta
     memory_mb: int
     created: int
     visible_at: int
@@ -124,7 +125,7 @@ class Call:
     path: str
     state: CallState
     params: dict[str, Any]
-    meta: dict[str, Any]
+    meta: CallMeta
     memory_mb: int
     created: int
     started: int | None
@@ -145,7 +146,7 @@ class Lease:
     path: str
     attempt: int
     params: dict[str, Any]
-    meta: dict[str, Any]
+    meta: CallMeta
     memory_mb: int
     created: int
     started: int

@@ -8,6 +8,7 @@ import pytest
 from tests.support.backends import take_until
 from tests.support.engine import NAMESPACE, annotations, put_python
 
+from sluice.call_meta import CallMeta
 from sluice.engine.lanes import lane
 from sluice.wiring import Sluice
 
@@ -24,9 +25,9 @@ async def test_a_rule_fired_call_waits_in_its_functions_queue_under_its_cap(
     await api_only.triggers.put(NAMESPACE, "t", {}, False)
     rule = {"trigger": f"/{NAMESPACE}/t", "action": f"/{NAMESPACE}/laned"}
     await api_only.rules.put(NAMESPACE, "r", rule, False)
-    fired = await api_only.triggers.fire(NAMESPACE, "t", {}, 2, {})
+    fired = await api_only.triggers.fire(NAMESPACE, "t", {}, 2, CallMeta())
     [(_, fired_id)] = fired.started
-    accepted = await api_only.calls.invoke(NAMESPACE, NAMESPACE, "laned", {}, 2, {}, None)
+    accepted = await api_only.calls.invoke(NAMESPACE, NAMESPACE, "laned", {}, 2, CallMeta(), None)
 
     leases = {lease.id: lease for lease in await take_until(api_only.queue, 2)}
     assert leases.keys() == {fired_id, accepted.id}

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from tests.support.engine import NAMESPACE, annotations, ended, put_python
 
+from sluice.call_meta import CallMeta
 from sluice.config import Settings
 from sluice.engine.policy import (
-    ASYNC,
     Policy,
     RetryPolicy,
     backoff_ms,
@@ -109,7 +109,7 @@ async def test_a_call_answering_a_retry_code_runs_again_after_a_wait_till_its_at
     engine: Sluice,
 ) -> None:
     await put_python(engine, "busy", ANSWER_503, annotations=annotations(RETRY))
-    meta = {ASYNC: True}
+    meta = CallMeta(async_=True)
     accepted = await engine.calls.invoke(NAMESPACE, NAMESPACE, "busy", {}, 2, meta, None)
     call = await ended(engine, accepted.id)
     assert (call.state, call.attempts) == (CallState.APPLICATION_ERROR, 3)
@@ -123,7 +123,7 @@ async def test_a_call_answering_a_retry_code_runs_again_after_a_wait_till_its_at
 @pytest.mark.anyio
 async def test_a_call_failing_with_another_code_ends_at_its_first_attempt(engine: Sluice) -> None:
     await put_python(engine, "broken", ANSWER_500, annotations=annotations(RETRY))
-    accepted = await engine.calls.invoke(NAMESPACE, NAMESPACE, "broken", {}, 2, {}, None)
+    accepted = await engine.calls.invoke(NAMESPACE, NAMESPACE, "broken", {}, 2, CallMeta(), None)
     call = await ended(engine, accepted.id)
     assert (call.state, call.attempts) == (CallState.APPLICATION_ERROR, 1)
     # a caller who is not async keeps no dead letter

@@ -9,6 +9,7 @@ import json
 import pytest
 from tests.support.engine import NAMESPACE, ended, put_python
 
+from sluice.call_meta import CallMeta
 from sluice.engine.rules import INACTIVE
 from sluice.errors import Conflict
 from sluice.ids import CallId
@@ -38,7 +39,7 @@ async def test_a_fire_starts_each_active_rules_action_and_records_them(engine: S
     await engine.rules.set_status(NAMESPACE, "r-off", INACTIVE)
     await engine.actions.delete(NAMESPACE, "doomed")
 
-    fired = await engine.triggers.fire(NAMESPACE, "t", {"who": "fire"}, 14, {})
+    fired = await engine.triggers.fire(NAMESPACE, "t", {"who": "fire"}, 14, CallMeta())
     assert fired.id is not None
     started = {rule.name: call_id for rule, call_id in fired.started}
     assert started.keys() == {"r-on", "r-gone"}
@@ -48,7 +49,7 @@ async def test_a_fire_starts_each_active_rules_action_and_records_them(engine: S
     call = await ended(engine, call_id)
     assert call.record is not None
     assert call.record["result"] == {"got": {"who": "fire", "k": 1}}
-    assert call.meta["cause"] == fired.id.hex
+    assert call.meta.cause == fired.id.hex
 
     activation = await engine.calls.get(NAMESPACE, fired.id)
     assert activation.state is CallState.SUCCESS
@@ -83,10 +84,10 @@ def _entries(logs: list[str]) -> dict[str, dict[str, object]]:
 async def test_a_fire_with_no_active_rule_records_nothing(api_only: Sluice) -> None:
     await put_python(api_only, "echo", ECHO)
     await api_only.triggers.put(NAMESPACE, "t", {}, False)
-    assert (await api_only.triggers.fire(NAMESPACE, "t", {}, 2, {})).id is None
+    assert (await api_only.triggers.fire(NAMESPACE, "t", {}, 2, CallMeta())).id is None
     await _rule(api_only, "r", "t", "echo")
     await api_only.rules.set_status(NAMESPACE, "r", INACTIVE)
-    assert (await api_only.triggers.fire(NAMESPACE, "t", {}, 2, {})).id is None
+    assert (await api_only.triggers.fire(NAMESPACE, "t", {}, 2, CallMeta())).id is None
     assert await api_only.calls.count(CallFilter(NAMESPACE, terminal_only=False)) == 0
 
 
@@ -95,9 +96,9 @@ async def test_a_fire_id_is_used_once(api_only: Sluice) -> None:
     await api_only.triggers.put(NAMESPACE, "t", {}, False)
     await _rule(api_only, "r", "t", "echo")
     fire_id = CallId.new()
-    fired = await api_only.triggers.fire(NAMESPACE, "t", {}, 2, {}, fire_id)
+    fired = await api_only.triggers.fire(NAMESPACE, "t", {}, 2, CallMeta(), fire_id)
     assert fired.id == fire_id
     with pytest.raises(Conflict):
-        await api_only.triggers.fire(NAMESPACE, "t", {}, 2, {}, fire_id)
+        await api_only.triggers.fire(NAMESPACE, "t", {}, 2, CallMeta(), fire_id)
     # one trigger activation and one call of the action: the second fire wrote nothing
     assert await api_only.calls.count(CallFilter(NAMESPACE, terminal_only=False)) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.queue.conftest import Run
 
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Outcome, Queue
 from sluice.records import CallState, NewCall
@@ -17,7 +18,9 @@ def _admit_all(candidate: Candidate) -> bool:
 
 def test_a_callback_put_back_is_due_later_with_its_attempts(run: Run) -> None:
     async def scenario(queue: Queue) -> None:
-        call = NewCall(CallId.new(), "ns", "act", {}, {}, 256, 1000, 1000, callback="http://a/")
+        call = NewCall(
+            CallId.new(), "ns", "act", {}, CallMeta(), 256, 1000, 1000, callback="http://a/"
+        )
         await queue.enqueue(call)
         [lease] = await queue.take(2000, 1000, 1, _admit_all)
         await queue.ack(lease, Outcome(CallState.SUCCESS, {"result": {}}, 3000))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tests.support.backends import QUEUES, Deployment, admit_all, deployment, take_until
 
+from sluice.call_meta import CallMeta
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import IDEMPOTENCY_MS, DuplicateCall, Outcome
@@ -31,7 +32,7 @@ def queues(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deploymen
 
 def _call(namespace: str = "ns", **fields: Any) -> NewCall:
     now = now_ms()
-    return NewCall(CallId.new(), namespace, "act", {"a": 1}, {}, 256, now, now, **fields)
+    return NewCall(CallId.new(), namespace, "act", {"a": 1}, CallMeta(), 256, now, now, **fields)
 
 
 def _done(who: str) -> Outcome:

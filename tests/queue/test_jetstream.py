@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Ledger, Outcome
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
@@ -28,7 +29,7 @@ from sluice.timing import now_ms
 def _call(queue_name: str = "", at: int | None = None) -> NewCall:
     now = now_ms()
     return NewCall(
-        CallId.new(), "ns", "act", {"a": 1}, {}, 256, now, at or now, queue_name=queue_name
+        CallId.new(), "ns", "act", {"a": 1}, CallMeta(), 256, now, at or now, queue_name=queue_name
     )
 
 

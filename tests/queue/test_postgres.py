@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Outcome, candidate_of
 from sluice.queue.postgres import PostgresQueue
@@ -21,7 +22,7 @@ Scenario = Callable[[PgDatabase], Awaitable[None]]
 
 
 def _call(namespace: str = "ns", at: int = 1000, **fields: object) -> NewCall:
-    return NewCall(CallId.new(), namespace, "act", {"a": 1}, {}, 256, at, at, **fields)
+    return NewCall(CallId.new(), namespace, "act", {"a": 1}, CallMeta(), 256, at, at, **fields)
 
 
 def _admit_all(candidate: Candidate) -> bool:

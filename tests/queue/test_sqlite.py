@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.choose import after_sql, candidates_sql, skip_refused
 from sluice.queue.sqlite import SqliteQueue
@@ -17,7 +18,7 @@ from sluice.store.sqlite_db import Database, apply_schema
 
 
 def _call(namespace: str = "ns", memory: int = 256, at: int = 1000) -> NewCall:
-    return NewCall(CallId.new(), namespace, "act", {"a": 1}, {}, memory, at, at)
+    return NewCall(CallId.new(), namespace, "act", {"a": 1}, CallMeta(), memory, at, at)
 
 
 def test_a_failing_write_does_not_undo_its_batch_neighbours(tmp_path: Path) -> None:

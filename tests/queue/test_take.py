@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.queue.conftest import Run
 
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.base import Candidate, Queue
 from sluice.queue.sqlite import SqliteQueue
@@ -31,7 +32,7 @@ def _counted(capacity: Capacity, offered: list[Candidate]) -> Callable[[Candidat
 
 
 def _call(namespace: str, at: int, path: str = "act", **fields: object) -> NewCall:
-    return NewCall(CallId.new(), namespace, path, {}, {}, 256, at, at, **fields)
+    return NewCall(CallId.new(), namespace, path, {}, CallMeta(), 256, at, at, **fields)
 
 
 def test_a_namespace_at_its_cap_hides_neither_the_calls_behind_it_nor_reads_its_backlog(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tests.support.backends import STORES, Deployment, admit_all, deployment
 
+from sluice.call_meta import CallMeta
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.queue.base import Outcome
@@ -25,7 +26,7 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Deployment:
 
 
 def _call(path: str = "f", at: int = 1000, **fields: Any) -> NewCall:
-    return NewCall(CallId.new(), "ns", path, {}, {}, 256, at, at, **fields)
+    return NewCall(CallId.new(), "ns", path, {}, CallMeta(), 256, at, at, **fields)
 
 
 async def test_namespaces_are_unique_and_deleted_with_their_contents(stores: Deployment) -> None:
@@ -42,7 +43,7 @@ async def test_namespaces_are_unique_and_deleted_with_their_contents(stores: Dep
         assert await store.get_namespace("a") == changed
         assert await store.namespace_by_uuid("uuid-c") is None
         await store.put_entity(Entity("a", "actions", "f", "v1", 1, {"exec": {}}), None)
-        call = NewCall(CallId.new(), "a", "f", {}, {}, 256, 5, 5, callback="http://x")
+        call = NewCall(CallId.new(), "a", "f", {}, CallMeta(), 256, 5, 5, callback="http://x")
         await opened.queue.enqueue(call)
         assert await store.delete_namespace("a")
         assert not await store.delete_namespace("a")
@@ -112,7 +113,9 @@ async def test_call_listings_filter_and_page(stores: Deployment) -> None:
         ids = [CallId.derived(1000 + i, str(i), b"secret") for i in range(4)]
         paths = ["f", "pkg/g", "f", "f"]
         for i, (call_id, path) in enumerate(zip(ids, paths, strict=True)):
-            await queue.enqueue(NewCall(call_id, "ns", path, {"i": i}, {}, 256, 1000 + i, 0))
+            await queue.enqueue(
+                NewCall(call_id, "ns", path, {"i": i}, CallMeta(), 256, 1000 + i, 0)
+            )
         leases = await queue.take(5000, 1000, 3, admit_all)
         for lease in leases:
             await queue.ack(lease, Outcome(CallState.SUCCESS, {"result": {}}, 5100, 5000))

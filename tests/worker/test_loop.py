@@ -7,6 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from sluice.call_meta import CallMeta
 from sluice.config import Settings
 from sluice.records import CallState
 from sluice.timing import now_ms
@@ -28,7 +29,7 @@ def test_a_call_cancelled_before_its_run_begins_ends_cancelled(tmp_path: Path) -
         try:
             await sluice.namespaces.create("ns")
             await sluice.actions.put("ns", "sleepy", SLEEPY, overwrite=False)
-            accepted = await sluice.calls.invoke("ns", "ns", "sleepy", {}, 2, {}, None)
+            accepted = await sluice.calls.invoke("ns", "ns", "sleepy", {}, 2, CallMeta(), None)
             worker = sluice.worker
             [lease] = await sluice.queue.take(now_ms(), 60_000, 1, worker.capacity.admit)
             assert lease.id == accepted.id

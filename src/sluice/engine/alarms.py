@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, croniter
 
+from sluice.call_meta import CallMeta
 from sluice.engine import entities
 from sluice.engine.actions import ACTIONS, PACKAGES
 from sluice.engine.names import parse_reference
@@ -245,7 +246,7 @@ class Alarms:
                     schedule.name,
                     dict(doc["payload"]),
                     0,
-                    {"subject": schedule.namespace, "alarm": doc["feed"]},
+                    CallMeta(subject=schedule.namespace, alarm=doc["feed"]),
                     fire_id=fire_id,
                 )
                 fired += 1

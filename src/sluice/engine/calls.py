@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.call_meta import CallMeta
 from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.alarms import BUILTIN_KIND, Alarms, is_feed
@@ -91,7 +92,7 @@ class Calls:
         path: str,
         params: dict[str, Any],
         params_size: int,
-        meta: dict[str, Any],
+        meta: CallMeta,
         wait_ms: int | None,
         options: CallOptions | None = None,
     ) -> Accepted:
@@ -132,7 +133,7 @@ class Calls:
             if isinstance(exc, DuplicateCall):
                 return await self._replay(caller, exc.existing, wait_ms)
             raise
-        metrics.call_accepted(caller, action.name, meta.get(metrics.DIALECT, "sluice"))
+        metrics.call_accepted(caller, action.name, meta.dialect)
         spans.accepted(call.trace, caller, action.name, call_id.hex, arrived, now_ms())
         if log.isEnabledFor(logging.DEBUG):
             about = logs.about(call_id.hex, caller, action.name, call.trace)
@@ -162,7 +163,7 @@ class Calls:
         caller: str,
         target: Target,
         params: dict[str, Any],
-        meta: dict[str, Any],
+        meta: CallMeta,
         options: CallOptions,
         call_id: CallId,
         blob: bytes | None,
@@ -210,7 +211,7 @@ class Calls:
         caller: str,
         target: Target,
         params: dict[str, Any],
-        meta: dict[str, Any],
+        meta: CallMeta,
         parent: Trace | None,
     ) -> Accepted:
         """A built-in feed action runs here and now; its activation is recorded finished."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sluice.engine.calls import Accepted, CallOptions, Calls
 from sluice.errors import NotFound
 from sluice.ids import CallId
@@ -31,10 +33,9 @@ class DeadLetters:
         """Run the dead call again as a new call; the dead letter is then gone."""
         letter, call = await self._find(namespace, call_id)
         callback = await self.store.get_callback(call_id)
-        owner = call.meta.get("owner", namespace)
-        meta = {**call.meta, "redriven_from": call_id.uuid}
-        for key in ("owner", "package_params"):  # the engine sets these again
-            meta.pop(key, None)
+        owner = call.meta.owner or namespace
+        # the engine sets the owner and package parameters again
+        meta = replace(call.meta, redriven_from=call_id.uuid, owner=None, package_params={})
         accepted = await self.calls.invoke(
             namespace,
             owner,

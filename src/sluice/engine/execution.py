@@ -60,7 +60,7 @@ class Execution:
 
     async def prepare(self, lease: Lease) -> tuple[Entity, RunRequest] | Outcome:
         """The run request for a leased call, or the outcome when it cannot run at all."""
-        owner = lease.meta.get("owner", lease.namespace)
+        owner = lease.meta.owner or lease.namespace
         action = await self.store.get_entity(owner, ACTIONS, lease.path)
         if action is None:
             return failure(
@@ -77,7 +77,7 @@ class Execution:
             return failure(lease, CallState.DEVELOPER_ERROR, message)
         limits = doc["limits"]
         init_env: dict[str, str] = {}
-        params: dict[str, Any] = dict(lease.meta.get("package_params", {}))
+        params: dict[str, Any] = dict(lease.meta.package_params)
         for item in doc["parameters"]:
             if item.get("init"):
                 init_env[item["key"]] = _stringify(item["value"])
@@ -94,7 +94,7 @@ class Execution:
             "__OW_ACTION_NAME": f"/{owner}/{lease.path}",
             "__OW_ACTION_VERSION": action.version,
             "__OW_ACTIVATION_ID": lease.id.hex,
-            "__OW_TRANSACTION_ID": str(lease.meta.get("transid", lease.id.hex)),
+            "__OW_TRANSACTION_ID": lease.meta.transid or lease.id.hex,
             "__OW_DEADLINE": str(deadline),
         }
         if lease.trace is not None:  # the function's own spans are children of its run

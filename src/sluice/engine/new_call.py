@@ -5,12 +5,13 @@ worker conducts it as a sequence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sluice.call_meta import CallMeta
 from sluice.engine.lanes import lane, sharing
 from sluice.engine.resolve import Target
-from sluice.engine.sequence_exec import CONDUCTED, is_sequence
+from sluice.engine.sequence_exec import is_sequence
 from sluice.ids import CallId
 from sluice.observe.trace import Trace, begin
 from sluice.records import CallState, NewCall
@@ -33,7 +34,7 @@ def new_call(
     caller: str,
     target: Target,
     params: dict[str, Any],
-    meta: dict[str, Any],
+    meta: CallMeta,
     call_id: CallId,
     when: When,
     *,
@@ -44,16 +45,16 @@ def new_call(
 ) -> NewCall:
     """A queued call of `target` on behalf of `caller`: a span of `parent`'s trace (the
     caller's, or the sequence or trigger it is part of), or the root of a new one."""
-    meta = dict(meta)
-    if target.owner != caller:
-        meta["owner"] = target.owner
-    if target.package_params:
-        meta["package_params"] = target.package_params
+    meta = replace(
+        meta,
+        owner=target.owner if target.owner != caller else None,
+        package_params=dict(target.package_params),
+    )
     doc = target.action.doc
     if is_sequence(doc):
         # a sequence runs no code of its own: it takes no room from the calls it waits
         # for (worker/capacity.py), and its steps are counted in their own lanes
-        meta[CONDUCTED] = True
+        meta = replace(meta, conducted=True)
         memory_mb, queue_name, fn_limit, concurrency = 0, "", 0, 1
     else:
         memory_mb = doc["limits"]["memory"]

@@ -30,8 +30,6 @@ from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Lease
 from sluice.timing import backoff_ms
 
-#: the meta key a dialect sets on calls nobody waits for: they may become dead letters
-ASYNC = "async"
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 #: distinct retry annotations whose parse is kept
@@ -179,6 +177,6 @@ class Policy:
 
 def _dead(lease: Lease, outcome: Outcome, reason: str) -> Outcome:
     """An async call's failure is kept as a dead letter; others just end."""
-    if not lease.meta.get(ASYNC):
+    if not lease.meta.async_:
         return outcome
     return dataclasses.replace(outcome, dead_letter=reason)

@@ -1,6 +1,5 @@
-"""A sequence action's `exec` ({"kind": "sequence", "components": ["/ns/[pkg/]name", ...]})
-and the facts a sequence's calls carry in their meta. Pure: no store, so that actions,
-calls and the worker can all read it."""
+"""A sequence action's `exec` ({"kind": "sequence", "components": ["/ns/[pkg/]name", ...]}).
+Pure: no store, so that actions, calls and the worker can all read it."""
 
 from __future__ import annotations
 
@@ -10,13 +9,6 @@ from sluice.engine.names import parse_reference
 from sluice.errors import BadRequest
 
 KIND = "sequence"
-
-#: meta of a call of a sequence action: the worker conducts it (engine/sequences.py)
-CONDUCTED = "sequence"
-#: meta of a call a sequence made (a step): the sequence's activation id (its `cause`)
-PARENT = "sequence_parent"
-#: meta of a nested sequence's call: the actions its topmost sequence ran before it
-RUN_BEFORE = "sequence_run_before"
 
 # OpenWhisk's words (its Messages), which clients and their tests match
 TOO_LONG = "Too many actions in the sequence."

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from sluice.call_meta import CallMeta
 from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.actions import ACTIONS
@@ -27,10 +28,7 @@ from sluice.engine.packages import Packages
 from sluice.engine.resolve import resolve_action
 from sluice.engine.sequence_exec import (
     COMPONENT_NOT_FOUND,
-    CONDUCTED,
     CYCLIC,
-    PARENT,
-    RUN_BEFORE,
     TOO_LONG,
     is_sequence,
 )
@@ -45,10 +43,6 @@ from sluice.timing import now_ms
 _LOOK_SECONDS = 2.0
 #: how long past its own time limit a step is waited for (OpenWhisk: a minute)
 _STEP_GRACE_MS = 60_000
-#: meta a step inherits from its sequence
-_INHERITED = ("subject", "transid")
-#: meta of a nested sequence's call: how deep it is
-_DEPTH = "sequence_depth"
 
 
 def step_id(sequence: CallId, place: int, secret: bytes) -> CallId:
@@ -159,11 +153,11 @@ class Sequences:
 
     @staticmethod
     def conducts(lease: Lease) -> bool:
-        return bool(lease.meta.get(CONDUCTED))
+        return lease.meta.conducted
 
     async def action(self, lease: Lease) -> Entity | Outcome:
         """The sequence as it is now, or the outcome when it cannot be run."""
-        owner = lease.meta.get("owner", lease.namespace)
+        owner = lease.meta.owner or lease.namespace
         action = await self.store.get_entity(owner, ACTIONS, lease.path)
         if action is None:
             message = f"The action '{owner}/{lease.path}' no longer exists."
@@ -192,8 +186,8 @@ class Sequences:
         except NotFound as exc:
             return failure(lease, CallState.PLATFORM_ERROR, exc.message)
         tally = _Tally(params)
-        before = int(lease.meta.get(RUN_BEFORE, 0))
-        depth = int(lease.meta.get(_DEPTH, 0))
+        before = lease.meta.sequence_run_before
+        depth = lease.meta.sequence_depth
         for place, component in enumerate(action.doc["exec"]["components"]):
             step = await self._step(lease, place, component, tally, before + tally.atomic, depth)
             if step is None:
@@ -242,8 +236,14 @@ class Sequences:
     ) -> str | None:
         """Accept the step as a call (resolving its component now, as OpenWhisk does);
         the error that ends the sequence instead, if any."""
-        meta = {k: lease.meta[k] for k in _INHERITED if k in lease.meta}
-        meta.update({PARENT: lease.id.hex, RUN_BEFORE: run, _DEPTH: depth + 1})
+        # a step inherits its sequence's subject and transaction id
+        meta = CallMeta(
+            subject=lease.meta.subject,
+            transid=lease.meta.transid,
+            sequence_parent=lease.id.hex,
+            sequence_run_before=run,
+            sequence_depth=depth + 1,
+        )
         size = len(orjson.dumps(params))
         options = CallOptions(call_id=call_id, claim_check=True, trace=lease.trace)
         try:
@@ -265,11 +265,11 @@ class Sequences:
         """The step once it ended, or as it is at its deadline (its time limit and a
         minute; a nested sequence's as many times over as it may run actions)."""
         limit = self.settings.timeout_max_ms
-        owner = step.meta.get("owner", namespace)
+        owner = step.meta.owner or namespace
         action = await self.store.get_entity(owner, ACTIONS, step.path)
         if action is not None:
             limit = action.doc["limits"]["timeout"]
-        if step.meta.get(CONDUCTED):
+        if step.meta.conducted:
             limit *= self.settings.sequence_max_actions
         deadline = now_ms() + limit + _STEP_GRACE_MS
         while not step.state.terminal:
@@ -296,7 +296,7 @@ class Sequences:
             "version": action.version,
             "limits": limits,
             "attempts": lease.attempt,
-            "topmost": PARENT not in lease.meta,
+            "topmost": lease.meta.sequence_parent is None,
             "atomicActions": tally.atomic,
         }
         return Outcome(tally.state, record, now, start)

@@ -4,11 +4,12 @@ the trigger's own activation lists them, all in one durable write."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from sluice.call_meta import CallMeta
 from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.entities import common_fields
@@ -78,7 +79,7 @@ class Triggers:
         name: str,
         params: dict[str, Any],
         size: int,
-        meta: dict[str, Any],
+        meta: CallMeta,
         fire_id: CallId | None = None,
         trace: Trace | None = None,
     ) -> Fired:
@@ -122,7 +123,7 @@ class Triggers:
                 entry = {"statusCode": 1, "success": False, "error": exc.message}
                 started.append((rule, None))
             else:
-                call_meta: dict[str, Any] = {**meta, "cause": trigger_id.hex}
+                call_meta = replace(meta, cause=trigger_id.hex)
                 call = new_call(
                     namespace, target, payload, call_meta, CallId.new(), When(now), parent=fired
                 )
@@ -136,7 +137,7 @@ class Triggers:
             namespace=namespace,
             path=name,
             params=payload,
-            meta={**meta, "entity": "trigger"},
+            meta=replace(meta, trigger=True),
             memory_mb=0,
             created=now,
             visible_at=now,

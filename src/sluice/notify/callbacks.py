@@ -16,7 +16,7 @@ is read up to `_ANSWER_MAX` bytes and dropped.
 What a callback carries:
 - the body and content type of the call's answer (sluice/answers.py), and its headers
   (except those named below: the function cannot set them);
-- the headers the dialect chose at accept (`meta["callback"]["headers"]`: X-Call-Id,
+- the headers the dialect chose at accept (`CallMeta.callback.headers`: X-Call-Id,
   X-Start-Time, X-Function-Name, the caller's correlation headers);
 - X-Function-Status, X-Duration-Seconds, X-Sluice-Call-Status, X-Callback-Attempt;
 - with a secret set, webhook-id (the call's id, the same on every try), webhook-timestamp
@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from sluice.answers import call_answer, duration_text
+from sluice.call_meta import CallbackMeta
 from sluice.config import Settings
 from sluice.notify.destinations import Destinations, Refused, Route, Undeliverable
 from sluice.notify.lanes import WAITING_TURNS, Lane, Lanes
@@ -54,8 +55,6 @@ from sluice.timing import backoff_ms, now_ms
 
 log = logging.getLogger("sluice.callbacks")
 
-#: the key of a call's meta with what its callback sends beside the answer
-META = "callback"
 #: receiver statuses worth another try (besides connection errors)
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _POLL_SECONDS = 0.5
@@ -79,19 +78,14 @@ class Delivery:
     body: bytes
 
 
-def callback_meta(headers: dict[str, str], content_type: str | None) -> dict[str, Any]:
-    """What a dialect keeps in the call's meta for its callback, at accept."""
-    return {"headers": headers, "content_type": content_type}
-
-
 def build(call: Call, callback: Callback, secret: str | None, now_s: int | None = None) -> Delivery:
     """The request that delivers `call`'s answer to `callback.url`, signed at `now_s`
     (Unix seconds; default now) when there is a secret."""
     answer = call_answer(call)
     assert answer is not None, "a callback is only due once its call has ended"
-    meta = call.meta.get(META, {})
-    headers: dict[str, str] = dict(meta.get("headers", {}))
-    headers["Content-Type"] = answer.content_type or meta.get("content_type") or "text/plain"
+    meta = call.meta.callback or CallbackMeta()
+    headers = dict(meta.headers)
+    headers["Content-Type"] = answer.content_type or meta.content_type or "text/plain"
     headers["X-Function-Status"] = str(answer.status)
     headers["X-Duration-Seconds"] = duration_text(call)
     headers["X-Sluice-Call-Status"] = call.state.value

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 #: where prometheus_client's multi-process mode keeps each process's values
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-#: a call accepted through a dialect carries its name in its meta (for the labels)
-DIALECT = "dialect"
 #: why the pool stops an idle process: idle too long, or its slot is wanted for another
 EVICTION_REASONS = ("idle", "room")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from sluice import call_meta
 from sluice.ids import CallId
 from sluice.observe import trace
 from sluice.records import (
@@ -54,7 +55,7 @@ def call_from_row(row: tuple[Any, ...]) -> Call:
         path=row[2],
         state=CallState(row[3]),
         params=orjson.loads(row[4]),
-        meta=orjson.loads(row[5]),
+        meta=call_meta.decode(orjson.loads(row[5])),
         memory_mb=row[6],
         created=row[7],
         started=row[8],
@@ -86,7 +87,7 @@ def lease_from_row(row: tuple[Any, ...]) -> Lease:
         path=row[2],
         attempt=row[3],
         params=orjson.loads(row[4]),
-        meta=orjson.loads(row[5]),
+        meta=call_meta.decode(orjson.loads(row[5])),
         memory_mb=row[6],
         created=row[7],
         started=row[8],
@@ -106,7 +107,7 @@ def new_call_row(call: NewCall) -> tuple[Any, ...]:
         call.path,
         call.state.value,
         orjson.dumps(call.params),
-        orjson.dumps(call.meta),
+        orjson.dumps(call_meta.encode(call.meta)),
         call.memory_mb,
         call.created,
         call.visible_at,

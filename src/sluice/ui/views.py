@@ -10,9 +10,7 @@ import orjson
 
 from sluice.engine.actions import annotation
 from sluice.engine.rules import rule_target
-from sluice.engine.sequence_exec import PARENT
 from sluice.ids import CallId
-from sluice.observe.metrics import DIALECT
 from sluice.records import Call, Callback, CallState, DeadLetter, Entity
 
 #: a call id as OpenWhisk spells it, inside a trigger's or sequence's logs
@@ -29,7 +27,7 @@ def function_dialect(doc: dict[str, Any]) -> str:
 
 
 def call_dialect(call: Call) -> str:
-    return str(call.meta.get(DIALECT) or "sluice")
+    return call.meta.dialect
 
 
 def is_error(state: CallState) -> bool:
@@ -67,14 +65,14 @@ def call_summary(call: Call) -> dict[str, Any]:
         "ended": ended,
         "waitMs": (started - call.created) if started else None,
         "durationMs": record.get("duration", (ended - started) if ended and started else None),
-        "kind": "trigger" if call.meta.get("entity") == "trigger" else record.get("kind"),
+        "kind": "trigger" if call.meta.trigger else record.get("kind"),
     }
 
 
 def _children(call: Call) -> list[str]:
     """The calls a trigger's fire or a sequence started: their ids are in its logs."""
     record = call.record or {}
-    if call.meta.get("entity") != "trigger" and record.get("kind") != "sequence":
+    if not call.meta.trigger and record.get("kind") != "sequence":
         return []
     found: list[str] = []
     for line in record.get("logs", []):
@@ -86,12 +84,13 @@ def _children(call: Call) -> list[str]:
 
 def _parents(call: Call) -> list[dict[str, str]]:
     parents = []
-    if "cause" in call.meta:
-        parents.append({"relation": "trigger", "id": str(call.meta["cause"])})
-    if PARENT in call.meta:
-        parents.append({"relation": "sequence", "id": str(call.meta[PARENT])})
-    if "redriven_from" in call.meta:
-        redriven = CallId.parse(str(call.meta["redriven_from"]))
+    meta = call.meta
+    if meta.cause is not None:
+        parents.append({"relation": "trigger", "id": meta.cause})
+    if meta.sequence_parent is not None:
+        parents.append({"relation": "sequence", "id": meta.sequence_parent})
+    if meta.redriven_from is not None:
+        redriven = CallId.parse(meta.redriven_from)
         if redriven is not None:
             parents.append({"relation": "redriven from", "id": redriven.hex})
     return parents

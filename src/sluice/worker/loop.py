@@ -282,7 +282,7 @@ class Worker:
         too_old = self.policy.before(lease, action.doc, now_ms())
         if too_old is not None:
             return too_old
-        dialect = lease.meta.get(metrics.DIALECT, "sluice")
+        dialect = lease.meta.dialect
         metrics.call_started(
             lease.namespace, lease.path, dialect, (lease.started - lease.created) / 1000
         )
@@ -344,7 +344,7 @@ class Worker:
 
 
 def _finished(lease: Lease, outcome: Outcome) -> None:
-    dialect = lease.meta.get(metrics.DIALECT, "sluice")
+    dialect = lease.meta.dialect
     dead = outcome.dead_letter is not None
     metrics.call_finished(lease.namespace, lease.path, dialect, outcome.state.value, dead)
     spans.ended(lease, outcome.state, outcome.started, outcome.ended)

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from bench.suite import prefill
+from sluice.call_meta import CallMeta
 from sluice.ids import CallId
 from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, NewCall
@@ -25,7 +26,7 @@ async def _one_finished_call(db_path: Path) -> None:
                 namespace="guest",
                 path="noop",
                 params={"a": 1},
-                meta={"subject": "guest"},
+                meta=CallMeta(subject="guest"),
                 memory_mb=256,
                 created=1,
                 visible_at=1,

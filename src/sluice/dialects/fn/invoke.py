@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.answers import BODILESS, valid_header, valid_status
+from sluice.call_meta import CallMeta
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON, Maker, error
 from sluice.engine.apps import FnRoute
@@ -21,7 +22,6 @@ from sluice.http.body import read_body
 from sluice.http.context import engine
 from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
-from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
 
 CALL_ID_HEADER = "Fn_call_id"
@@ -42,7 +42,7 @@ async def start(request: Request, namespace: str, route: FnRoute, run_async: boo
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _PRIVATE}
     path = route.fields.path
     params = envelope(request.method, str(request.url), path, request.url.query, headers, body)
-    meta = {DIALECT: "fn", "subject": namespace, "transid": new_transaction_id()}
+    meta = CallMeta(dialect="fn", subject=namespace, transid=new_transaction_id())
     wait_ms = None if run_async else route.fields.timeout * 1000
     options = CallOptions(trace=caller_trace(request))
     return await sluice.calls.invoke(

@@ -14,11 +14,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice.call_meta import CallbackMeta, CallMeta, OpenFaasMeta
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import function_name, open_to_all, owner_namespace
 from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
-from sluice.engine.policy import ASYNC
 from sluice.engine.resolve import Target, resolve_action
 from sluice.envelope import HEADERS, Body, request_head
 from sluice.errors import BadRequest, Conflict, NotFound
@@ -29,9 +29,6 @@ from sluice.http.params import check_final, request_parts
 from sluice.http.tracing import caller_trace
 from sluice.ids import CallId, new_transaction_id
 from sluice.kinds import serves_http
-from sluice.notify.callbacks import META as CALLBACK_META
-from sluice.notify.callbacks import callback_meta
-from sluice.observe.metrics import DIALECT
 
 log = logging.getLogger("sluice.openfaas")
 #: the most of a message write_debug shows
@@ -105,20 +102,10 @@ class _Request:
         params["__ow_path"] = self.path if self.path != "/" else ""
         return params, body, size
 
-    def meta(self, function: str, call_id: CallId, waited: bool) -> dict[str, Any]:
+    def meta(self, function: str, call_id: CallId, waited: bool) -> CallMeta:
         content_type = self.request.headers.get("content-type")
-        meta: dict[str, Any] = {
-            DIALECT: "openfaas",
-            ASYNC: not waited,
-            "subject": self.namespace,
-            "transid": new_transaction_id(),
-            wire.META: {
-                "function": function,
-                "start_ns": self.start_ns,
-                "call_header": self.call_header,
-                "content_type": content_type,
-            },
-        }
+        faas = OpenFaasMeta(function, self.start_ns, self.call_header, content_type)
+        callback = None
         if self.callback is not None:
             ids = self.finish_ids(call_id)
             headers = {
@@ -127,8 +114,15 @@ class _Request:
                 "X-Function-Name": function,
                 **wire.correlation_headers(self.request.headers),
             }
-            meta[CALLBACK_META] = callback_meta(headers, content_type)
-        return meta
+            callback = CallbackMeta(headers, content_type)
+        return CallMeta(
+            dialect="openfaas",
+            async_=not waited,
+            subject=self.namespace,
+            transid=new_transaction_id(),
+            openfaas=faas,
+            callback=callback,
+        )
 
 
 async def function_target(request: Request, namespace: str) -> tuple[str, Target]:

@@ -123,7 +123,7 @@ async def healthz(request: Request) -> Response:
 def _dead_letter(letter: DeadLetter, call: Call) -> dict[str, Any]:
     return {
         "callId": letter.id.uuid,
-        "function": call.meta.get(wire.META, {}).get("function", call.path),
+        "function": call.meta.openfaas.function if call.meta.openfaas else call.path,
         "reason": letter.reason,
         "status": call.state.value,
         "attempts": call.attempts,

@@ -12,16 +12,13 @@ import httpx
 from starlette.responses import Response
 
 from sluice.answers import HttpAnswer, call_answer, duration_seconds, duration_text
+from sluice.call_meta import OpenFaasMeta
 from sluice.errors import BadRequest
 from sluice.ids import CallId
 from sluice.notify.destinations import Destinations, Undeliverable
 from sluice.numbers import decimal, storable
 from sluice.records import Call, Callback
 from sluice.timing import rfc3339_ms
-
-#: the key of a call's meta that holds what the gateway knew when it accepted the call
-META = "openfaas"
-
 
 #: request headers a callback echoes, so that the receiver can match it to its request
 _CORRELATION = ("x-request-id", "traceparent", "tracestate")
@@ -167,10 +164,10 @@ def callback_status(callback: Callback) -> dict[str, Any]:
 
 def call_status(call: Call, callback: Callback | None) -> dict[str, Any]:
     """An async call's state, its callback's, and its answer once it has one."""
-    meta = call.meta.get(META, {})
+    meta = call.meta.openfaas or OpenFaasMeta(call.path)
     out: dict[str, Any] = {
         "callId": call.id.uuid,
-        "function": meta.get("function", call.path),
+        "function": meta.function or call.path,
         "status": call.state.value,
         "attempts": call.attempts,
         "createdAt": _time(call.created),
@@ -184,7 +181,7 @@ def call_status(call: Call, callback: Callback | None) -> dict[str, Any]:
         return out
     out["functionStatus"] = answer.status
     out["durationSeconds"] = round(duration_seconds(call), 6)
-    out["contentType"] = content_type(answer, meta.get("content_type"))
+    out["contentType"] = content_type(answer, meta.content_type)
     try:
         out["body"] = answer.body.decode()
     except UnicodeDecodeError:

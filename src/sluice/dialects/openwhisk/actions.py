@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sluice.call_meta import CallMeta
 from sluice.dialects.openwhisk import wire
 from sluice.dialects.openwhisk.context import caller_and_target, list_window, query_bool, query_int
 from sluice.engine.calls import CallOptions
@@ -15,7 +16,6 @@ from sluice.http.context import caller_namespace, engine
 from sluice.http.responses import JSON
 from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
-from sluice.observe.metrics import DIALECT
 from sluice.records import CallState
 
 
@@ -75,11 +75,11 @@ async def invoke_action(request: Request) -> Response:
     wait_ms = (
         query_int(request, "timeout", sluice.settings.blocking_wait_ms, 0) if blocking else None
     )
-    meta = {
-        DIALECT: "openwhisk",
-        "subject": caller,
-        "transid": request.headers.get("x-request-id") or new_transaction_id(),
-    }
+    meta = CallMeta(
+        dialect="openwhisk",
+        subject=caller,
+        transid=request.headers.get("x-request-id") or new_transaction_id(),
+    )
     options = CallOptions(trace=caller_trace(request))
     accepted = await sluice.calls.invoke(
         caller, namespace, request.path_params["name"], params, size, meta, wait_ms, options

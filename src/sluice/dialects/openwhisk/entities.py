@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sluice.call_meta import CallMeta
 from sluice.dialects.openwhisk import wire
 from sluice.dialects.openwhisk.context import caller_and_target, list_window, query_bool
 from sluice.http.body import read_json_object
@@ -80,10 +81,9 @@ async def fire_trigger(request: Request) -> Response:
     namespace = await caller_namespace(request)
     sluice = engine(request)
     params, size = await read_json_object(request, sluice.settings.request_max_bytes)
-    meta = {
-        "subject": namespace,
-        "transid": request.headers.get("x-request-id") or new_transaction_id(),
-    }
+    meta = CallMeta(
+        subject=namespace, transid=request.headers.get("x-request-id") or new_transaction_id()
+    )
     name = request.path_params["name"]
     fired = await sluice.triggers.fire(
         namespace, name, params, size, meta, trace=caller_trace(request)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sluice.answers import web_answer
+from sluice.call_meta import CallMeta
 from sluice.dialects.openwhisk.errors import error_body
 from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
@@ -24,7 +25,6 @@ from sluice.http.params import check_final, request_parts
 from sluice.http.responses import JSON
 from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
-from sluice.observe.metrics import DIALECT
 from sluice.records import Call, CallState
 
 EXTENSIONS = {".json": "json", ".http": "http", ".html": "html", ".svg": "svg", ".text": "text"}
@@ -168,12 +168,9 @@ async def serve(
     if user is not None:
         params["__ow_user"] = user
     check_final(target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
-    meta = {
-        DIALECT: "openwhisk",
-        "subject": user or namespace,
-        "transid": new_transaction_id(),
-        "web": True,
-    }
+    meta = CallMeta(
+        dialect="openwhisk", subject=user or namespace, transid=new_transaction_id(), web=True
+    )
     wait_ms = sluice.settings.blocking_wait_ms
     options = CallOptions(trace=caller_trace(request))
     accepted = await sluice.calls.invoke(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sluice.engine.sequence_exec import KIND as SEQUENCE
-from sluice.engine.sequence_exec import PARENT
 from sluice.records import Call, CallState, Entity
 
 # (response.status, statusCode) as OpenWhisk reports them
@@ -73,11 +72,11 @@ def response(call: Call) -> dict[str, Any]:
 
 
 def _call_path(call: Call) -> str:
-    return f"{call.meta.get('owner', call.namespace)}/{call.path}"
+    return f"{call.meta.owner or call.namespace}/{call.path}"
 
 
 def _caused_by(call: Call) -> list[dict[str, Any]]:
-    return [{"key": "causedBy", "value": SEQUENCE}] if PARENT in call.meta else []
+    return [{"key": "causedBy", "value": SEQUENCE}] if call.meta.sequence_parent else []
 
 
 def _sequence_annotations(call: Call, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -119,21 +118,21 @@ def _head(call: Call) -> dict[str, Any]:
         "namespace": call.namespace,
         "name": call.path.rpartition("/")[2],
         "version": record.get("version", "0.0.0"),
-        "subject": call.meta.get("subject", call.namespace),
+        "subject": call.meta.subject or call.namespace,
         "activationId": call.id.hex,
         "start": start,
         "end": end,
         # a sequence's is its steps' own time, summed (as OpenWhisk's)
         "duration": record.get("duration", max(end - start, 0)),
     }
-    if PARENT in call.meta:  # a sequence's step: the sequence is its cause
-        head["cause"] = call.meta[PARENT]
+    if call.meta.sequence_parent:  # a sequence's step: the sequence is its cause
+        head["cause"] = call.meta.sequence_parent
     head["publish"] = False
     return head
 
 
 def _is_trigger(call: Call) -> bool:
-    return call.meta.get("entity") == "trigger"
+    return call.meta.trigger
 
 
 def activation(call: Call) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""A call's meta: the facts about its caller and its place kept with the call.
+
+Typed and frozen, so that no layer reads or writes it by string key; `encode` and
+`decode` are the one place that knows its stored form (the calls table's `meta` column,
+a JSON object). That form is the dict earlier versions stored, so their calls still
+decode: a key missing is its field's default, and an unknown key is dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackMeta:
+    """What a call's callback sends beside its answer, chosen by the dialect at accept."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFaasMeta:
+    """What the OpenFaaS gateway knew when it accepted the call."""
+
+    function: str
+    start_ns: int = 0
+    call_header: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallMeta:
+    #: the dialect that accepted the call (metric labels, the UI)
+    dialect: str = "sluice"
+    #: who called (OpenWhisk's activation `subject`); None: the call's namespace
+    subject: str | None = None
+    #: the caller's transaction id (__OW_TRANSACTION_ID)
+    transid: str | None = None
+    #: accepted as an OpenWhisk web action
+    web: bool = False
+    #: nobody waits for it: it may become a dead letter (engine/policy.py)
+    async_: bool = False
+    #: the namespace that owns the action, when it is not the caller's (a shared package)
+    owner: str | None = None
+    #: the action's package's parameters, under the call's own
+    package_params: dict[str, Any] = field(default_factory=dict)
+    #: a call of a sequence action: the worker conducts it (engine/sequences.py)
+    conducted: bool = False
+    #: a sequence's step: the sequence's activation id (its `cause`)
+    sequence_parent: str | None = None
+    #: a nested sequence's call: the actions its topmost sequence ran before it
+    sequence_run_before: int = 0
+    #: a nested sequence's call: how deep it is
+    sequence_depth: int = 0
+    #: a trigger's own activation (the record of its firing)
+    trigger: bool = False
+    #: the alarm feed ("alarm", "once", "interval") whose schedule fired the trigger
+    alarm: str | None = None
+    #: the activation id of the trigger that fired the call
+    cause: str | None = None
+    #: the uuid of the dead call this call runs again
+    redriven_from: str | None = None
+    openfaas: OpenFaasMeta | None = None
+    callback: CallbackMeta | None = None
+
+
+def encode(meta: CallMeta) -> dict[str, Any]:
+    """The stored form: only the keys set, under the names the dict form used."""
+    out: dict[str, Any] = {} if meta.dialect == "sluice" else {"dialect": meta.dialect}
+    for key, value in (
+        ("subject", meta.subject),
+        ("transid", meta.transid),
+        ("owner", meta.owner),
+        ("sequence_parent", meta.sequence_parent),
+        ("alarm", meta.alarm),
+        ("cause", meta.cause),
+        ("redriven_from", meta.redriven_from),
+    ):
+        if value is not None:
+            out[key] = value
+    for key, flag in (
+        ("web", meta.web),
+        ("async", meta.async_),
+        ("sequence", meta.conducted),
+    ):
+        if flag:
+            out[key] = True
+    if meta.package_params:
+        out["package_params"] = meta.package_params
+    if meta.sequence_run_before:
+        out["sequence_run_before"] = meta.sequence_run_before
+    if meta.sequence_depth:
+        out["sequence_depth"] = meta.sequence_depth
+    if meta.trigger:
+        out["entity"] = "trigger"
+    if meta.openfaas is not None:
+        faas = meta.openfaas
+        out["openfaas"] = {
+            "function": faas.function,
+            "start_ns": faas.start_ns,
+            "call_header": faas.call_header,
+            "content_type": faas.content_type,
+        }
+    if meta.callback is not None:
+        out["callback"] = {
+            "headers": meta.callback.headers,
+            "content_type": meta.callback.content_type,
+        }
+    return out
+
+
+def _str(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return None if value is None else str(value)
+
+
+def decode(raw: dict[str, Any]) -> CallMeta:
+    """The meta stored as `raw`, by this version or an earlier one."""
+    faas = raw.get("openfaas")
+    callback = raw.get("callback")
+    return CallMeta(
+        dialect=str(raw.get("dialect") or "sluice"),
+        subject=_str(raw, "subject"),
+        transid=_str(raw, "transid"),
+        web=bool(raw.get("web")),
+        async_=bool(raw.get("async")),
+        owner=_str(raw, "owner"),
+        package_params=dict(raw.get("package_params") or {}),
+        conducted=bool(raw.get("sequence")),
+        sequence_parent=_str(raw, "sequence_parent"),
+        sequence_run_before=int(raw.get("sequence_run_before") or 0),
+        sequence_depth=int(raw.get("sequence_depth") or 0),
+        trigger=raw.get("entity") == "trigger",
+        alarm=_str(raw, "alarm"),
+        cause=_str(raw, "cause"),
+        redriven_from=_str(raw, "redriven_from"),
+        openfaas=None
+        if not isinstance(faas, dict)
+        else OpenFaasMeta(
+            str(faas.get("function", "")),
+            int(faas.get("start_ns") or 0),
+            _str(faas, "call_header"),
+            _str(faas, "content_type"),
+        ),
+        callback=None
+        if not isinstance(callback, dict)
+        else CallbackMeta(dict(callback.get("headers") or {}), _str(callback, "content_type")),
+    )
