@@ -237,10 +237,15 @@ async def _said(process: subprocess.Popen[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
+#: what slirp4netns says at every start (its two processes handing over the tap device)
+_ROUTINE = ("sent tapfd=", "received tapfd=")
+
+
 async def _log_what_it_says(process: subprocess.Popen[bytes]) -> None:
     async for chunk in _said(process):
         for line in chunk.decode(errors="replace").splitlines():
-            log.warning("slirp4netns %s: %s", process.pid, line)
+            level = logging.DEBUG if line.startswith(_ROUTINE) else logging.WARNING
+            log.log(level, "slirp4netns %s: %s", process.pid, line)
 
 
 async def _stderr(process: subprocess.Popen[bytes]) -> str:
