@@ -178,8 +178,16 @@ class WorkerProcess:
             if self._stopping:
                 return
             # its calls are handed back by the next one's start (the queue's recover)
-            log.error("worker process %d exited (%s); starting another", self.process.pid, code)
             pause = _RESTART_MIN_S if loop.time() - started > _HEALTHY_S else pause
+            if code == 0:  # stopped as told, by someone else: a whole group's SIGTERM (systemd)
+                log.warning(
+                    "worker process %d was stopped from outside; another in %.1f s unless this "
+                    "server stops too",
+                    self.process.pid,
+                    pause,
+                )
+            else:
+                log.error("worker process %d exited (%s); starting another", self.process.pid, code)
             await asyncio.sleep(pause)
             pause = min(pause * 2, _RESTART_MAX_S)
             if self._stopping:
