@@ -161,7 +161,7 @@ class Phases:
         self.wrap_async(bwrap_module, "loopback_ready", "3 the namespace's loopback up")
         self.wrap_async(bwrap_module, "listen_in", "4 the API listener made in it")
         self.wrap_async(egress_module.Egress, "attach", "5 slirp4netns up, routes closed")
-        self.wrap_async(confiner, "attach", "6 released (block fd written)")
+        self.wrap_async(confiner, "attach", "6 released (seccomp program written)")
         self.wrap_async(process_module.RuntimeProcess, "start", "7 the channel connected")
         self.wrap_async(process_module.RuntimeProcess, "init", "8 init answered")
         self.wrap_async(process_module.RuntimeProcess, "run", "9 run answered")
