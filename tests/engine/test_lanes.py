@@ -9,7 +9,7 @@ from tests.support.backends import take_until
 from tests.support.engine import NAMESPACE, annotations, put_python
 
 from sluice.call_meta import CallMeta
-from sluice.engine.lanes import lane
+from sluice.engine.functions import function_of
 from sluice.wiring import Sluice
 
 pytestmark = pytest.mark.anyio
@@ -34,4 +34,5 @@ async def test_a_rule_fired_call_waits_in_its_functions_queue_under_its_cap(
     for lease in leases.values():
         assert (lease.queue_name, lease.fn_limit) == ("q", 1)
     action = await api_only.actions.get(NAMESPACE, "laned")
-    assert lane(action.doc) == ("q", 1)
+    function = function_of(action)
+    assert (function.queue_name, function.max_inflight) == ("q", 1)

@@ -9,16 +9,16 @@ from tests.support.engine import NAMESPACE, annotations, ended, put_python
 
 from sluice.call_meta import CallMeta
 from sluice.config import Settings
+from sluice.engine.functions import Function, parse
 from sluice.engine.policy import (
     Policy,
     RetryPolicy,
     backoff_ms,
     duration_ms,
     parse_codes,
-    retry_annotations,
 )
 from sluice.errors import BadRequest
-from sluice.records import CallState
+from sluice.records import CallState, Entity
 from sluice.wiring import Sluice
 
 
@@ -48,48 +48,48 @@ def test_bad_durations_and_codes_are_400() -> None:
         parse_codes("429,busy")
 
 
+def _function(annotations: dict[str, object]) -> Function:
+    doc = {
+        "exec": {"kind": "python:3", "code": "", "binary": False},
+        "limits": {"timeout": 1000, "memory": 128, "logs": 1},
+        "annotations": [{"key": k, "value": v} for k, v in annotations.items()],
+    }
+    return parse(Entity(NAMESPACE, "actions", "f", "0.0.1", 1, doc))
+
+
+NO_RETRY = (None,) * 5
+
+
 def test_a_functions_annotations_override_the_settings() -> None:
     settings = Settings(retry_attempts=3, retry_codes="429", max_event_age_seconds=0)
-    doc = {
-        "annotations": [
-            {"key": "com.openfaas.retry.attempts", "value": "5"},
-            {"key": "com.openfaas.retry.codes", "value": "429,503"},
-            {"key": "com.openfaas.retry.min_wait", "value": "2s"},
-            {"key": "com.openfaas.retry.max_age", "value": "1h"},
-        ]
-    }
-    assert RetryPolicy.of(doc, settings) == RetryPolicy(
+    function = _function(
+        {
+            "com.openfaas.retry.attempts": "5",
+            "com.openfaas.retry.codes": "429,503",
+            "com.openfaas.retry.min_wait": "2s",
+            "com.openfaas.retry.max_age": "1h",
+        }
+    )
+    assert RetryPolicy.parse(function.retry, settings) == RetryPolicy(
         attempts=5,
         codes=frozenset({429, 503}),
         min_wait_ms=2000,
         max_wait_ms=60_000,
         max_age_ms=3_600_000,
     )
-    plain = RetryPolicy.of({"annotations": []}, settings)
+    plain = RetryPolicy.parse(_function({}).retry, settings)
     assert (plain.attempts, plain.codes, plain.max_age_ms) == (3, frozenset({429}), None)
-
-
-def test_the_first_of_two_same_annotations_counts_and_values_read_as_text() -> None:
-    doc = {
-        "annotations": [
-            {"key": "com.openfaas.retry.attempts", "value": 7},
-            {"key": "other", "value": "x"},
-            {"key": "com.openfaas.retry.attempts", "value": "2"},
-            {"key": "com.openfaas.retry.max_wait", "value": "1m"},
-        ]
-    }
-    assert retry_annotations(doc) == ("7", None, None, "1m", None)
-    assert retry_annotations({}) == (None,) * 5
 
 
 def test_the_workers_policy_is_the_actions_and_a_bad_one_falls_back_to_the_settings() -> None:
     settings = Settings(retry_attempts=3, retry_codes="429", max_event_age_seconds=0)
     policy = Policy(settings)
-    good = {"annotations": [{"key": "com.openfaas.retry.codes", "value": "503"}]}
-    bad = {"annotations": [{"key": "com.openfaas.retry.min_wait", "value": "soon"}]}
+    good = _function({"com.openfaas.retry.codes": "503"})
+    bad = _function({"com.openfaas.retry.min_wait": "soon"})
     for _ in range(2):  # asked again: the same answer
-        assert policy.policy(good) == RetryPolicy.of(good, settings)
-        assert policy.policy(bad) == RetryPolicy.of({}, settings)
+        assert policy.policy(good) == RetryPolicy.parse(good.retry, settings)
+        assert policy.policy(good).codes == frozenset({503})
+        assert policy.policy(bad) == RetryPolicy.parse(NO_RETRY, settings)
 
 
 # The policy applied by a whole engine in process (tests/support/engine.py)

@@ -11,6 +11,7 @@ from typing import Any
 from sluice.config import Settings
 from sluice.engine import entities
 from sluice.engine.entities import common_fields
+from sluice.engine.functions import NETWORK, NETWORKS, REPLICAS, is_count
 from sluice.engine.names import EntityPath, parse_path
 from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.engine.sequence_exec import KIND as SEQUENCE
@@ -24,24 +25,11 @@ PACKAGES = "packages"
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-#: the annotation naming what a function's processes can reach, and its values (the
-#: sandbox's networks)
-NETWORK = "network"
-NETWORKS = ("none", "api-only", "egress", "host")
-#: an action annotation: warm processes kept of it (OpenFaaS's replicas; 0: scaled to zero)
-REPLICAS = "replicas"
-
-
 def annotation(doc: dict[str, Any], key: str, default: Any = None) -> Any:
     for item in doc.get("annotations", []):
         if item.get("key") == key:
             return item.get("value")
     return default
-
-
-def is_count(value: Any) -> bool:
-    """A whole number, 0 or more (not a boolean)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def is_zip(code: str) -> bool:

@@ -18,7 +18,6 @@ from sluice.engine.names import parse_reference
 from sluice.engine.new_call import When, new_call
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import Target, resolve_action
-from sluice.engine.sequence_exec import is_sequence
 from sluice.envelope import Body
 from sluice.errors import NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
@@ -108,8 +107,9 @@ class Calls:
             call_id, params, params_size, self.settings, options.claim_check, options.body
         )
         target = await resolve_action(self.store, self.packages, caller, namespace, path)
-        if is_sequence(target.action.doc):
-            await self._check_components(caller, target.action.doc["exec"]["components"])
+        function = target.function
+        if function.is_sequence:
+            await self._check_components(caller, list(function.components))
         if self.feeds is not None and is_feed(target.action):
             return await self._run_feed(caller, target, params, meta, options.trace)
         action = target.action
@@ -142,7 +142,7 @@ class Calls:
             self.dispatcher.wake()
         if waiter is None or wait_ms is None:
             return Accepted(call_id, None)
-        cap = min(wait_ms, self.settings.blocking_wait_ms, action.doc["limits"]["timeout"] + 1000)
+        cap = min(wait_ms, self.settings.blocking_wait_ms, function.timeout_ms + 1000)
         if await self.waiters.wait(call_id, waiter, cap / 1000):
             ended = await self.store.get_call(call_id)
             if ended is not None and ended.state.terminal:
@@ -223,21 +223,20 @@ class Calls:
             state = CallState.SUCCESS
         except SluiceError as exc:
             result, state = {"error": exc.message}, CallState.APPLICATION_ERROR
-        record = {
+        ended = now_ms()
+        record: dict[str, Any] = {
             "result": result,
             "logs": [],
             "start": now,
-            "end": now_ms(),
+            "end": ended,
             "waitTime": 0,
             "kind": BUILTIN_KIND,
             "version": target.action.version,
-            "limits": target.action.doc["limits"],
+            "limits": dict(target.function.limits),
         }
         params = {k: v for k, v in params.items() if k != "authKey"}  # never store keys
         made = new_call(caller, target, params, meta, CallId.new(), When(now), parent=parent)
-        call = dataclasses.replace(
-            made, memory_mb=0, state=state, record=record, ended=record["end"]
-        )
+        call = dataclasses.replace(made, memory_mb=0, state=state, record=record, ended=ended)
         await self.queue.enqueue(call)
         return Accepted(call.id, await self.store.get_call(call.id))
 

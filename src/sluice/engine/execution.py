@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from sluice.config import Settings
 from sluice.engine import claims
-from sluice.engine.actions import ACTIONS, NETWORK, NETWORKS, REPLICAS, annotation, is_count
+from sluice.engine.actions import ACTIONS
+from sluice.engine.functions import Function, function_of
 from sluice.engine.namespaces import Namespaces
-from sluice.engine.secrets import (
-    NO_SECRETS,
-    SECRETS_ANNOTATION,
-    MissingSecret,
-    Secrets,
-    SecretValues,
-    wanted_names,
-)
-from sluice.engine.sequence_exec import is_sequence
+from sluice.engine.secrets import NO_SECRETS, MissingSecret, Secrets, SecretValues
 from sluice.envelope import HEADERS, headers_of, traced
-from sluice.errors import BadRequest, NotFound
+from sluice.errors import NotFound
 from sluice.observe import trace
 from sluice.queue.base import Outcome, failure
-from sluice.records import CallState, Entity, Lease
+from sluice.records import CallState, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
 from sluice.runtime.base import Outcome as RunOutcome
 from sluice.store.base import Store
@@ -38,15 +29,8 @@ _STATES = {
 }
 
 
-#: an action annotation: seconds a warm process of it may stay idle (Fn's idle_timeout)
-IDLE_TIMEOUT = "idle-timeout"
-
 #: the error of a call cancelled at a caller's request
 CANCELLED = "The call was cancelled."
-
-
-def _stringify(value: Any) -> str:
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 class Execution:
@@ -58,7 +42,7 @@ class Execution:
         self.settings = settings
         self.secrets = secrets
 
-    async def prepare(self, lease: Lease) -> tuple[Entity, RunRequest] | Outcome:
+    async def prepare(self, lease: Lease) -> tuple[Function, RunRequest] | Outcome:
         """The run request for a leased call, or the outcome when it cannot run at all."""
         owner = lease.meta.owner or lease.namespace
         action = await self.store.get_entity(owner, ACTIONS, lease.path)
@@ -71,23 +55,16 @@ class Execution:
         namespace = await self.namespaces.get(lease.namespace)
         if namespace is None:
             return failure(lease, CallState.PLATFORM_ERROR, "The namespace no longer exists.")
-        doc = action.doc
-        if is_sequence(doc):  # it became a sequence after the call was accepted
+        function = function_of(action)
+        if function.is_sequence:  # it became a sequence after the call was accepted
             message = "Action version is not compatible and cannot be invoked."
             return failure(lease, CallState.DEVELOPER_ERROR, message)
-        limits = doc["limits"]
-        init_env: dict[str, str] = {}
-        params: dict[str, Any] = dict(lease.meta.package_params)
-        for item in doc["parameters"]:
-            if item.get("init"):
-                init_env[item["key"]] = _stringify(item["value"])
-            else:
-                params[item["key"]] = item["value"]
+        params: dict[str, Any] = {**lease.meta.package_params, **function.defaults}
         try:
             params.update(await claims.redeem(self.store, lease.params, lease.namespace))
         except NotFound as exc:
             return failure(lease, CallState.PLATFORM_ERROR, exc.message)
-        deadline = now_ms() + limits["timeout"]
+        deadline = now_ms() + function.timeout_ms
         env = {
             "__OW_API_HOST": self.settings.resolved_api_host(),
             "__OW_NAMESPACE": lease.namespace,
@@ -101,62 +78,54 @@ class Execution:
             env[trace.ENV] = lease.trace.phase(trace.RUN, lease.attempt).traceparent
             if isinstance(params.get(HEADERS), dict):  # an HTTP request: its header too
                 params[HEADERS] = traced(headers_of(params[HEADERS]), env[trace.ENV])
-        if annotation(doc, "provide-api-key", True) is not False:
+        if function.provide_api_key:
             env["__OW_API_KEY"] = str(self.namespaces.function_key(namespace))
         try:
-            secrets = await self._secrets(doc, owner, lease.namespace)
+            secrets = await self._secrets(function, owner, lease.namespace)
         except MissingSecret as exc:
             message = f"The function cannot start: {exc.message} in the namespace '{owner}'."
             return failure(lease, CallState.DEVELOPER_ERROR, message)
-        exec_ = doc["exec"]
         code = ActionCode(
             key=f"{owner}/{lease.path}@{action.version}#{action.updated}{secrets.version}",
-            kind=exec_["kind"],
-            code=exec_["code"],
-            binary=exec_["binary"],
-            main=exec_.get("main", "main"),
-            env=init_env,
-            memory_mb=limits["memory"],
-            idle_seconds=_idle_seconds(annotation(doc, IDLE_TIMEOUT)),
-            concurrency=limits.get("concurrency", 1),
+            kind=function.kind,
+            code=function.code,
+            binary=function.binary,
+            main=function.main,
+            env=dict(function.init_env),
+            memory_mb=function.memory_mb,
+            idle_seconds=function.idle_seconds,
+            concurrency=function.concurrency,
             namespace=lease.namespace,
             owner=owner,
-            network=self._network(annotation(doc, NETWORK)),
+            network=self._network(function.network),
             secrets=secrets.values,
-            replicas=replicas if is_count(replicas := annotation(doc, REPLICAS)) else None,
+            replicas=function.replicas,
         )
         request = RunRequest(
             action=code,
             params=params,
             env=env,
-            timeout_ms=limits["timeout"],
-            log_limit_bytes=limits["logs"] * 1024 * 1024,
+            timeout_ms=function.timeout_ms,
+            log_limit_bytes=function.logs_mb * 1024 * 1024,
             result_limit_bytes=self.settings.result_max_bytes,
         )
-        return action, request
+        return function, request
 
-    async def _secrets(self, doc: dict[str, Any], owner: str, caller: str) -> SecretValues:
+    async def _secrets(self, function: Function, owner: str, caller: str) -> SecretValues:
         """The values of the secrets the function reads: its own namespace's, for calls of
         that namespace only (another namespace's call of a shared action gets none)."""
-        try:
-            names = wanted_names(annotation(doc, SECRETS_ANNOTATION))
-        except BadRequest:
-            names = []
-        if not names or owner != caller:
+        if not function.secret_names or owner != caller:
             return NO_SECRETS
-        return await self.secrets.values(owner, names)
+        return await self.secrets.values(owner, list(function.secret_names))
 
-    def _network(self, value: Any) -> str | None:
+    def _network(self, value: str | None) -> str | None:
         """The function's own network (None: the server's), checked again when it runs: an
         operator who no longer allows the host's network is obeyed by stored functions too."""
-        if not isinstance(value, str) or value not in NETWORKS:
-            return None
         if value == "host" and not self.settings.host_network_allowed:
             return None
         return value
 
-    def finish(self, lease: Lease, action: Entity, result: RunResult) -> Outcome:
-        limits = action.doc["limits"]
+    def finish(self, lease: Lease, function: Function, result: RunResult) -> Outcome:
         record: dict[str, Any] = {
             "result": result.result,
             "size": result.size,
@@ -165,16 +134,10 @@ class Execution:
             "end": result.end_ms,
             "waitTime": max(lease.started - lease.created, 0),
             "initTime": result.init_ms,
-            "kind": action.doc["exec"]["kind"],
-            "version": action.version,
-            "limits": limits,
+            "kind": function.kind,
+            "version": function.version,
+            "limits": dict(function.limits),
             "timeout": result.outcome is RunOutcome.TIMEOUT,
             "attempts": lease.attempt,
         }
         return Outcome(_STATES[result.outcome], record, result.end_ms, result.start_ms)
-
-
-def _idle_seconds(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None

@@ -9,9 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sluice.call_meta import CallMeta
-from sluice.engine.lanes import lane, sharing
 from sluice.engine.resolve import Target
-from sluice.engine.sequence_exec import is_sequence
 from sluice.ids import CallId
 from sluice.observe.trace import Trace, begin
 from sluice.records import CallState, NewCall
@@ -50,16 +48,16 @@ def new_call(
         owner=target.owner if target.owner != caller else None,
         package_params=dict(target.package_params),
     )
-    doc = target.action.doc
-    if is_sequence(doc):
+    function = target.function
+    if function.is_sequence:
         # a sequence runs no code of its own: it takes no room from the calls it waits
         # for (worker/capacity.py), and its steps are counted in their own lanes
         meta = replace(meta, conducted=True)
         memory_mb, queue_name, fn_limit, concurrency = 0, "", 0, 1
     else:
-        memory_mb = doc["limits"]["memory"]
-        queue_name, fn_limit = lane(doc)
-        concurrency = sharing(doc)
+        memory_mb = function.memory_mb
+        queue_name, fn_limit = function.queue_name, function.max_inflight
+        concurrency = function.sharing
     return NewCall(
         id=call_id,
         namespace=caller,

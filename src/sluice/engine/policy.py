@@ -20,10 +20,10 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sluice.answers import outcome_answer
 from sluice.config import Settings
+from sluice.engine.functions import RETRY_KEYS, Function
 from sluice.errors import BadRequest
 from sluice.numbers import decimal, storable, whole_number
 from sluice.queue.base import Outcome, failure
@@ -34,6 +34,8 @@ _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 #: distinct retry annotations whose parse is kept
 _PARSED_MAX = 256
+#: a function with no retry annotations
+_NONE_GIVEN: tuple[str | None, ...] = (None,) * len(RETRY_KEYS)
 
 
 def duration_ms(text: str, field: str) -> int:
@@ -60,25 +62,6 @@ def parse_codes(text: str) -> frozenset[int]:
     return frozenset(status for status in statuses if status is not None)
 
 
-#: the retry annotations an action may carry (`com.openfaas.retry.<key>`)
-RETRY_KEYS = ("attempts", "codes", "min_wait", "max_wait", "max_age")
-
-
-_RETRY_PLACES = {f"com.openfaas.retry.{key}": place for place, key in enumerate(RETRY_KEYS)}
-
-
-def retry_annotations(doc: dict[str, Any]) -> tuple[str | None, ...]:
-    """The action's retry annotations as text, in RETRY_KEYS order (None: not given); of
-    two with the same key the first counts (as `actions.annotation` reads). One pass."""
-    values: list[Any] = [None] * len(RETRY_KEYS)
-    for item in reversed(doc.get("annotations", [])):
-        key = item.get("key")
-        place = _RETRY_PLACES.get(key) if isinstance(key, str) else None
-        if place is not None:
-            values[place] = item.get("value")
-    return tuple(None if value is None else str(value) for value in values)
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     attempts: int
@@ -89,13 +72,8 @@ class RetryPolicy:
     max_age_ms: int | None
 
     @classmethod
-    def of(cls, doc: dict[str, Any], settings: Settings) -> RetryPolicy:
-        """The policy of an action (its annotations over the settings)."""
-        return cls.parse(retry_annotations(doc), settings)
-
-    @classmethod
     def parse(cls, given: tuple[str | None, ...], settings: Settings) -> RetryPolicy:
-        """The policy of `retry_annotations` values (over the settings)."""
+        """The policy of a function's retry annotations (`Function.retry`) over the settings."""
         texts = dict(zip(RETRY_KEYS, given, strict=True))
 
         def wait(key: str, default: int | None) -> int | None:
@@ -129,8 +107,8 @@ class Policy:
         #: policies parsed, by their annotations: every run asks twice, and they seldom vary
         self._parsed: dict[tuple[str | None, ...], RetryPolicy] = {}
 
-    def policy(self, doc: dict[str, Any]) -> RetryPolicy:
-        given = retry_annotations(doc)
+    def policy(self, function: Function) -> RetryPolicy:
+        given = function.retry
         policy = self._parsed.get(given)
         if policy is None:
             policy = self._parse(given)
@@ -143,22 +121,22 @@ class Policy:
         try:
             return RetryPolicy.parse(given, self.settings)
         except (BadRequest, ValueError):  # a bad annotation: the settings decide
-            return RetryPolicy.of({}, self.settings)
+            return RetryPolicy.parse(_NONE_GIVEN, self.settings)
 
-    def before(self, lease: Lease, doc: dict[str, Any], now_ms: int) -> Outcome | None:
+    def before(self, lease: Lease, function: Function, now_ms: int) -> Outcome | None:
         """An outcome without running, when the call is older than its maximum age."""
-        max_age = self.policy(doc).max_age_ms
+        max_age = self.policy(function).max_age_ms
         if max_age is None or now_ms - lease.created <= max_age:
             return None
         message = f"The call was older than its maximum event age ({max_age} ms) and not run."
         outcome = failure(lease, CallState.PLATFORM_ERROR, message)
         return _dead(lease, outcome, "older than its maximum event age")
 
-    def after(self, lease: Lease, doc: dict[str, Any], outcome: Outcome) -> Outcome | Retry:
+    def after(self, lease: Lease, function: Function, outcome: Outcome) -> Outcome | Retry:
         """Finish the call with `outcome`, or run it again later."""
         if outcome.state is CallState.CANCELLED:
             return outcome
-        policy = self.policy(doc)
+        policy = self.policy(function)
         answer = outcome_answer(outcome.state, outcome.record)
         worth = outcome.state is CallState.PLATFORM_ERROR or answer.status in policy.codes
         if not worth:

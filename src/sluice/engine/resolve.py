@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.engine.actions import ACTIONS
+from sluice.engine.functions import Function, function_of
 from sluice.engine.names import parse_path
 from sluice.engine.packages import Packages
 from sluice.errors import Forbidden, NotFound
@@ -25,6 +26,10 @@ class Target:
     @property
     def path(self) -> str:
         return self.action.name
+
+    @property
+    def function(self) -> Function:
+        return function_of(self.action)
 
 
 async def resolve_action(

@@ -23,6 +23,7 @@ from sluice.config import Settings
 from sluice.engine import claims
 from sluice.engine.actions import ACTIONS
 from sluice.engine.calls import CallOptions, Calls
+from sluice.engine.functions import Function, function_of
 from sluice.engine.names import parse_reference
 from sluice.engine.packages import Packages
 from sluice.engine.resolve import resolve_action
@@ -30,12 +31,11 @@ from sluice.engine.sequence_exec import (
     COMPONENT_NOT_FOUND,
     CYCLIC,
     TOO_LONG,
-    is_sequence,
 )
 from sluice.errors import BadRequest, Conflict, NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
 from sluice.queue.base import Outcome, failure
-from sluice.records import Call, CallState, Entity, Lease
+from sluice.records import Call, CallState, Lease
 from sluice.store.base import Store
 from sluice.timing import now_ms
 
@@ -80,9 +80,9 @@ class SequenceCheck:
                 raise BadRequest(COMPONENT_NOT_FOUND) from None
             if f"{target.owner}/{target.path}" == me:
                 raise BadRequest(CYCLIC)
-            doc = target.action.doc
-            if is_sequence(doc):
-                count += await self._count(caller, me, doc["exec"]["components"], depth + 1)
+            function = target.function
+            if function.is_sequence:
+                count += await self._count(caller, me, list(function.components), depth + 1)
             else:
                 count += 1
             if count > self.limit:
@@ -155,17 +155,18 @@ class Sequences:
     def conducts(lease: Lease) -> bool:
         return lease.meta.conducted
 
-    async def action(self, lease: Lease) -> Entity | Outcome:
+    async def function(self, lease: Lease) -> Function | Outcome:
         """The sequence as it is now, or the outcome when it cannot be run."""
         owner = lease.meta.owner or lease.namespace
         action = await self.store.get_entity(owner, ACTIONS, lease.path)
         if action is None:
             message = f"The action '{owner}/{lease.path}' no longer exists."
             return failure(lease, CallState.DEVELOPER_ERROR, message)
-        if not is_sequence(action.doc):
+        function = function_of(action)
+        if not function.is_sequence:
             message = "Action version is not compatible and cannot be invoked."
             return failure(lease, CallState.DEVELOPER_ERROR, message)
-        return action
+        return function
 
     async def cancel_steps(self, lease: Lease) -> None:
         """The sequence was cancelled: so is its step that has not ended."""
@@ -179,7 +180,7 @@ class Sequences:
                     await self.cancel(lease.namespace, step.id)
             place += 1
 
-    async def run(self, lease: Lease, action: Entity) -> Outcome:
+    async def run(self, lease: Lease, sequence: Function) -> Outcome:
         """Run (or go on with) the sequence's steps; its outcome once one fails or all end."""
         try:
             params = await claims.redeem(self.store, lease.params, lease.namespace)
@@ -188,7 +189,7 @@ class Sequences:
         tally = _Tally(params)
         before = lease.meta.sequence_run_before
         depth = lease.meta.sequence_depth
-        for place, component in enumerate(action.doc["exec"]["components"]):
+        for place, component in enumerate(sequence.components):
             step = await self._step(lease, place, component, tally, before + tally.atomic, depth)
             if step is None:
                 break
@@ -198,7 +199,7 @@ class Sequences:
             if before + tally.atomic > self.settings.sequence_max_actions:
                 tally.fail(CallState.APPLICATION_ERROR, TOO_LONG)
                 break
-        return self._outcome(lease, action, tally)
+        return self._outcome(lease, sequence, tally)
 
     async def _step(
         self, lease: Lease, place: int, component: str, tally: _Tally, run: int, depth: int
@@ -268,7 +269,7 @@ class Sequences:
         owner = step.meta.owner or namespace
         action = await self.store.get_entity(owner, ACTIONS, step.path)
         if action is not None:
-            limit = action.doc["limits"]["timeout"]
+            limit = function_of(action).timeout_ms
         if step.meta.conducted:
             limit *= self.settings.sequence_max_actions
         deadline = now_ms() + limit + _STEP_GRACE_MS
@@ -279,9 +280,9 @@ class Sequences:
             step = await self.calls.wait(namespace, step.id, min(left / 1000, _LOOK_SECONDS))
         return step
 
-    def _outcome(self, lease: Lease, action: Entity, tally: _Tally) -> Outcome:
+    def _outcome(self, lease: Lease, sequence: Function, tally: _Tally) -> Outcome:
         now = now_ms()
-        limits = dict(action.doc["limits"])
+        limits = dict(sequence.limits)
         if tally.memory_mb is not None:
             limits["memory"] = tally.memory_mb
         start = min(tally.start or lease.started, lease.started)
@@ -293,7 +294,7 @@ class Sequences:
             "duration": tally.duration,
             "waitTime": max(start - lease.created, 0),
             "kind": "sequence",
-            "version": action.version,
+            "version": sequence.version,
             "limits": limits,
             "attempts": lease.attempt,
             "topmost": lease.meta.sequence_parent is None,

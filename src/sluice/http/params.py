@@ -9,8 +9,6 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from sluice.answers import is_text
-from sluice.engine.actions import annotation
-from sluice.engine.packages import params_dict
 from sluice.engine.resolve import Target
 from sluice.envelope import Body
 from sluice.errors import BadRequest
@@ -61,8 +59,9 @@ async def request_parts(
 
 def check_final(target: Target, params: dict[str, Any]) -> None:
     """An action annotated `final` refuses request parameters that its own define."""
-    if annotation(target.action.doc, "final", False) is not True:
+    function = target.function
+    if not function.flag("final"):
         return
-    defined = {**target.package_params, **params_dict(target.action.doc["parameters"])}
+    defined = {**target.package_params, **function.defaults}
     if any(key in defined and defined[key] is not None for key in params):
         raise BadRequest(_NOT_ALLOWED)

@@ -8,22 +8,13 @@ from typing import Any
 
 import orjson
 
-from sluice.engine.actions import annotation
+from sluice.engine.functions import function_of
 from sluice.engine.rules import rule_target
 from sluice.ids import CallId
 from sluice.records import Call, Callback, CallState, DeadLetter, Entity
 
 #: a call id as OpenWhisk spells it, inside a trigger's or sequence's logs
 _HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
-
-
-def function_dialect(doc: dict[str, Any]) -> str:
-    """The dialect a function was deployed through, from the annotations each one sets."""
-    if annotation(doc, "fn-route") is not None:
-        return "fn"
-    if annotation(doc, "openfaas"):
-        return "openfaas"
-    return "openwhisk"
 
 
 def call_dialect(call: Call) -> str:
@@ -38,11 +29,12 @@ def function(entity: Entity, recent: list[Call]) -> dict[str, Any]:
     """A function with its last calls (newest first) and the error rate among those ended."""
     ended = [call for call in recent if call.state.terminal]
     errors = sum(1 for call in ended if is_error(call.state))
+    view = function_of(entity)
     return {
         "name": entity.name,
-        "kind": entity.doc["exec"]["kind"],
-        "dialect": function_dialect(entity.doc),
-        "limits": entity.doc.get("limits", {}),
+        "kind": view.kind,
+        "dialect": view.deployed_by,
+        "limits": dict(view.limits),
         "updated": entity.updated,
         "lastCalls": [call_summary(call) for call in recent[:5]],
         "errorRate": round(errors / len(ended), 4) if ended else None,

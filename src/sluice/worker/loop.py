@@ -278,8 +278,8 @@ class Worker:
         prepared = await self.execution.prepare(lease)
         if isinstance(prepared, Outcome):
             return prepared
-        action, request = prepared
-        too_old = self.policy.before(lease, action.doc, now_ms())
+        function, request = prepared
+        too_old = self.policy.before(lease, function, now_ms())
         if too_old is not None:
             return too_old
         dialect = lease.meta.dialect
@@ -292,18 +292,18 @@ class Worker:
         metrics.call_ran(
             lease.namespace, lease.path, None if init_ms is None else init_ms / 1000, run_ms / 1000
         )
-        return self.policy.after(lease, action.doc, self.execution.finish(lease, action, result))
+        return self.policy.after(lease, function, self.execution.finish(lease, function, result))
 
     async def _conduct(self, sequences: Sequences, lease: Lease) -> Outcome | Retry:
         """A sequence's call: its steps run as calls of their own, each with its policy;
         the sequence's own policy decides about the sequence."""
-        action = await sequences.action(lease)
-        if isinstance(action, Outcome):
-            return action
-        too_old = self.policy.before(lease, action.doc, now_ms())
+        function = await sequences.function(lease)
+        if isinstance(function, Outcome):
+            return function
+        too_old = self.policy.before(lease, function, now_ms())
         if too_old is not None:
             return too_old
-        return self.policy.after(lease, action.doc, await sequences.run(lease, action))
+        return self.policy.after(lease, function, await sequences.run(lease, function))
 
     def abandon(self) -> None:
         """The server died: a stop (under way or next) gives no more grace, and the calls

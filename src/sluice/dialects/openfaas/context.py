@@ -35,7 +35,7 @@ async def owner_namespace(request: Request) -> str:
 def open_to_all(request: Request, target: Target) -> bool:
     """Whether `target` may be invoked without a key: an OpenFaaS function, unless
     SLUICE_OPENFAAS_AUTH closes them all."""
-    return not engine(request).settings.openfaas_auth and is_function(target.action.doc)
+    return not engine(request).settings.openfaas_auth and is_function(target.function)
 
 
 def function_name(text: str, namespace: str) -> str:

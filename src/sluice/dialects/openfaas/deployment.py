@@ -18,19 +18,18 @@ from typing import Any
 
 import orjson
 
-from sluice.engine.actions import REPLICAS, annotation, is_count
+from sluice.engine.functions import OPENFAAS, REPLICAS, Function
 from sluice.engine.policy import duration_ms
 from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.errors import BadRequest
 from sluice.numbers import storable
-from sluice.records import Entity
 
 #: names accepted at deploy: a DNS label, as OpenFaaS's providers require
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 #: the annotation that keeps what the action itself has no field for; its presence makes
 #: an action an OpenFaaS function, open to invoke without a key (an action of another
 #: dialect becomes one with `openfaas: true`)
-EXTRAS = "openfaas"
+EXTRAS = OPENFAAS
 PROCESS_KINDS = ("process", "http")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k|m)?$")
 _BYTES = {
@@ -137,19 +136,19 @@ def action_body(spec: dict[str, Any], memory_floor_mb: int = 0) -> dict[str, Any
     }
 
 
-def is_function(doc: dict[str, Any]) -> bool:
+def is_function(function: Function) -> bool:
     """Whether the action was deployed as an OpenFaaS function, or annotated as one."""
-    return annotation(doc, EXTRAS, False) not in (False, None)
+    return function.annotation(EXTRAS, False) not in (False, None)
 
 
-def _extras(doc: dict[str, Any]) -> dict[str, Any]:
-    value = annotation(doc, EXTRAS)
+def _extras(function: Function) -> dict[str, Any]:
+    value = function.annotation(EXTRAS)
     return value if isinstance(value, dict) else {}
 
 
-def labels_of(doc: dict[str, Any]) -> dict[str, Any]:
+def labels_of(function: Function) -> dict[str, Any]:
     """The labels a function was deployed with."""
-    labels = _extras(doc).get("labels")
+    labels = _extras(function).get("labels")
     return labels if isinstance(labels, dict) else {}
 
 
@@ -157,10 +156,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
-def replicas_of(doc: dict[str, Any]) -> int:
+def replicas_of(function: Function) -> int:
     """The replicas a function is scaled to (1 unless scaled)."""
-    value = annotation(doc, REPLICAS)
-    return value if is_count(value) else 1
+    return 1 if function.replicas is None else function.replicas
 
 
 def _available(replicas: int, warm: int | None) -> int:
@@ -171,37 +169,34 @@ def _available(replicas: int, warm: int | None) -> int:
     return warm if replicas == 0 else max(warm, 1)
 
 
-def function_status(action: Entity, namespace: str, available: int | None = None) -> dict[str, Any]:
+def function_status(
+    function: Function, namespace: str, available: int | None = None
+) -> dict[str, Any]:
     """OpenFaaS's FunctionStatus of any action (empty fields left out, as upstream);
     `available`: its live processes, when known."""
-    doc = action.doc
-    replicas = replicas_of(doc)
-    extras = _extras(doc)
-    exec_ = doc["exec"]
-    env = {p["key"]: _text(p["value"]) for p in doc["parameters"] if p.get("init")}
+    replicas = replicas_of(function)
+    extras = _extras(function)
     hidden = (EXTRAS, SECRETS_ANNOTATION, REPLICAS)
-    annotations = {
-        a["key"]: _text(a["value"]) for a in doc["annotations"] if a["key"] not in hidden
-    }
-    secrets = annotation(doc, SECRETS_ANNOTATION)
+    annotations = {k: _text(v) for k, v in function.annotations.items() if k not in hidden}
+    secrets = function.annotation(SECRETS_ANNOTATION)
     status: dict[str, Any] = {
-        "name": action.name,
-        "image": extras.get("image") or f"sluice/{exec_['kind']}",
+        "name": function.name,
+        "image": extras.get("image") or f"sluice/{function.kind}",
         "namespace": namespace,
-        "envVars": env,
+        "envVars": dict(function.init_env),
         "labels": extras.get("labels"),
         "annotations": annotations,
         "secrets": secrets if isinstance(secrets, list) else None,
         "constraints": extras.get("constraints"),
         "requests": extras.get("requests"),
         # the quantity as it was given (`128M`), else the action's own limit
-        "limits": {"memory": f"{doc['limits']['memory']}Mi", **(extras.get("limits") or {})},
+        "limits": {"memory": f"{function.memory_mb}Mi", **(extras.get("limits") or {})},
         "replicas": replicas,
         "availableReplicas": _available(replicas, available),
-        "createdAt": datetime.fromtimestamp(action.updated / 1000, UTC)
+        "createdAt": datetime.fromtimestamp(function.updated / 1000, UTC)
         .isoformat(timespec="seconds")
         .replace("+00:00", "Z"),
     }
-    if exec_["kind"] in PROCESS_KINDS:
-        status["envProcess"] = exec_["main"] if exec_.get("binary") else exec_["code"]
+    if function.kind in PROCESS_KINDS:
+        status["envProcess"] = function.main if function.binary else function.code
     return {k: v for k, v in status.items() if v not in (None, {}, [], "", 0)}

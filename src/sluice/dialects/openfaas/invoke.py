@@ -17,7 +17,6 @@ from starlette.responses import Response
 from sluice.call_meta import CallbackMeta, CallMeta, OpenFaasMeta
 from sluice.dialects.openfaas import wire
 from sluice.dialects.openfaas.context import function_name, open_to_all, owner_namespace
-from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
 from sluice.engine.resolve import Target, resolve_action
 from sluice.envelope import HEADERS, Body, request_head
@@ -86,7 +85,7 @@ class _Request:
         """The call's parameters, its body apart (see Body), and the body's size."""
         added = self.finish_ids(call_id)
         request = self.request
-        kind = self.target.action.doc["exec"]["kind"]
+        kind = self.target.function.kind
         if serves_http(kind):
             data = await read_body(request, limit)
             headers = {k: v for k, v in request.headers.items() if k not in private}
@@ -94,7 +93,7 @@ class _Request:
                 request.method, str(request.url), self.path, request.url.query, {**headers, **added}
             )
             return head, Body(data, "utf8"), len(data)
-        raw = annotation(self.target.action.doc, "raw-http", False) is True
+        raw = self.target.function.flag("raw-http")
         params, body, size = await request_parts(request, raw, limit)
         check_final(self.target, {k: v for k, v in params.items() if not k.startswith("__ow_")})
         headers = {k: v for k, v in params[HEADERS].items() if k not in private}

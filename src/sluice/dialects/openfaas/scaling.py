@@ -15,7 +15,7 @@ from sluice.dialects.openfaas.context import function_name, owner_namespace
 from sluice.dialects.openfaas.deployment import labels_of, replicas_of
 from sluice.dialects.openfaas.errors import text_error
 from sluice.dialects.openfaas.system import own_namespace
-from sluice.engine.actions import REPLICAS, is_count
+from sluice.engine.functions import REPLICAS, function_of, is_count
 from sluice.errors import BadRequest, NotFound
 from sluice.http.body import read_json_object
 from sluice.http.context import engine
@@ -37,8 +37,9 @@ async def set_replicas(request: Request, namespace: str, name: str, replicas: in
         action = await sluice.actions.get(namespace, name)
     except (NotFound, BadRequest) as exc:
         raise NotFound(f"function {name} not found") from exc
-    if replicas_of(action.doc) != replicas:
-        kept = [a for a in action.doc["annotations"] if a["key"] != REPLICAS]
+    function = function_of(action)
+    if replicas_of(function) != replicas:
+        kept = [{"key": k, "value": v} for k, v in function.annotations.items() if k != REPLICAS]
         body = {"annotations": [*kept, {"key": REPLICAS, "value": replicas}]}
         await sluice.actions.put(namespace, name, body, overwrite=True)
     if replicas == 0:
@@ -122,7 +123,8 @@ async def alert(request: Request) -> Response:
             action = await sluice.actions.get(namespace, name)
         except (NotFound, BadRequest):
             continue  # the gateway skips what it cannot find
-        doc = action.doc
-        wanted = next_replicas(str(item.get("status", "")), replicas_of(doc), labels_of(doc))
+        function = function_of(action)
+        status = str(item.get("status", ""))
+        wanted = next_replicas(status, replicas_of(function), labels_of(function))
         await set_replicas(request, namespace, name, wanted)
     return Response(status_code=200)

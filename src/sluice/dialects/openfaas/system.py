@@ -16,7 +16,7 @@ from sluice.dialects.openfaas.deployment import (
     secret_names,
     service_name,
 )
-from sluice.engine.actions import REPLICAS, annotation
+from sluice.engine.functions import REPLICAS, function_of
 from sluice.engine.secrets import MissingSecret
 from sluice.errors import BadRequest, NotFound
 from sluice.http.body import CODE_MAX_BYTES, read_json_object
@@ -47,7 +47,7 @@ async def list_functions(request: Request) -> Response:
         if "/" in action.name:  # actions in packages are not reachable as functions
             continue
         warm = await sluice.warm_processes(namespace, action.name)
-        status = function_status(action, namespace, warm)
+        status = function_status(function_of(action), namespace, warm)
         calls = CallFilter(namespace, path=action.name, terminal_only=False)
         status["invocationCount"] = float(await sluice.calls.count(calls))
         found.append(status)
@@ -63,7 +63,8 @@ async def get_function(request: Request) -> Response:
         action = await sluice.actions.get(namespace, name)
     except (NotFound, BadRequest) as exc:
         raise NotFound(f"function {name} not found") from exc
-    return JSON(function_status(action, namespace, await sluice.warm_processes(namespace, name)))
+    warm = await sluice.warm_processes(namespace, name)
+    return JSON(function_status(function_of(action), namespace, warm))
 
 
 async def namespaces(request: Request) -> Response:
@@ -90,7 +91,7 @@ async def deploy(request: Request) -> Response:
         except NotFound as exc:
             raise NotFound(f"function {name} not found") from exc
         # an update keeps the replicas it was scaled to, as a Deployment's update does
-        scaled = annotation(old.doc, REPLICAS)
+        scaled = function_of(old).annotation(REPLICAS)
         if scaled is not None:
             body["annotations"].append({"key": REPLICAS, "value": scaled})
     await actions.put(namespace, name, body, overwrite=request.method == "PUT")

@@ -15,7 +15,6 @@ from starlette.routing import BaseRoute, Route
 from sluice.answers import web_answer
 from sluice.call_meta import CallMeta
 from sluice.dialects.openwhisk.errors import error_body
-from sluice.engine.actions import annotation
 from sluice.engine.calls import CallOptions
 from sluice.engine.resolve import Target, resolve_action
 from sluice.errors import BadRequest, NotFound, Unauthenticated
@@ -46,7 +45,7 @@ def split_action(rest: str) -> tuple[str, str, str]:
 
 async def _check_auth(request: Request, target: Target, namespace: str) -> str | None:
     """Enforce `require-whisk-auth`; returns the authenticated namespace, if any."""
-    required = annotation(target.action.doc, "require-whisk-auth", False)
+    required = target.function.annotation("require-whisk-auth", False)
     if required is False or required is None:
         return None
     if required is True:
@@ -80,7 +79,7 @@ def _project(result: Any, path: str) -> Any:
 
 
 def _cors(request: Request, target: Target) -> dict[str, str]:
-    if annotation(target.action.doc, "web-custom-options", False) is True:
+    if target.function.flag("web-custom-options"):
         return {}
     asked = request.headers.get("access-control-request-headers")
     return {**_CORS, "Access-Control-Allow-Headers": asked or _DEFAULT_ALLOW_HEADERS}
@@ -154,13 +153,13 @@ async def serve(
         target = await resolve_action(sluice.store, sluice.packages, namespace, namespace, path)
     except (NotFound, BadRequest) as exc:
         raise NotFound() from exc
-    if annotation(target.action.doc, "web-export", False) is not True:
+    if not target.function.flag("web-export"):
         raise NotFound()
     headers = _cors(request, target)
     if request.method == "OPTIONS" and headers:
         return Response(status_code=200, headers=headers)
     user = await _check_auth(request, target, namespace)
-    raw = annotation(target.action.doc, "raw-http", False) is True
+    raw = target.function.flag("raw-http")
     params, size = await request_params(request, raw, sluice.settings.request_max_bytes)
     params["__ow_path"] = extra_path
     if route_params:  # the route's own template names them: they win over the request's
