@@ -9,9 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.config import Settings
-from sluice.engine.actions import ACTIONS, NETWORK, PACKAGES, Actions, annotation, is_zip
-from sluice.engine.execution import IDLE_TIMEOUT
-from sluice.engine.fn_fields import (
+from sluice.dialects.fn.fields import (
     FORMAT_KINDS,
     RouteFields,
     annotation_map,
@@ -22,6 +20,8 @@ from sluice.engine.fn_fields import (
     route_name,
     route_path,
 )
+from sluice.engine.actions import ACTIONS, NETWORK, PACKAGES, Actions, annotation, is_zip
+from sluice.engine.execution import IDLE_TIMEOUT
 from sluice.engine.packages import Packages
 from sluice.engine.secrets import SECRETS_ANNOTATION
 from sluice.errors import BadRequest, Conflict, NotFound
