@@ -5,21 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from sluice.dialects.fn import routes as fn
+from sluice.dialects.fn.context import FnServices
 from sluice.dialects.native import routes as native
 from sluice.dialects.native import stats as native_stats
 from sluice.dialects.openfaas import routes as openfaas
 from sluice.dialects.openwhisk import errors as ow_errors
 from sluice.dialects.openwhisk import routes as openwhisk
 from sluice.http.app import ErrorShape, api_app
+from sluice.http.context import Server
 from sluice.http.docs import docs_routes
 from sluice.http.health import platform_routes
 from sluice.ui import routes as ui
 from sluice.wiring import Sluice
+
+
+class Served(Server, FnServices, Protocol):
+    """What the app's handlers read off `app.state.sluice`: the server and the facade every
+    dialect shares (http/context.py), and Fn's apps and routes (dialects/fn/context.py)."""
+
 
 #: where errors no dialect answered in its own shape are answered
 _ERRORS = ErrorShape(ow_errors.on_sluice_error, ow_errors.on_http_error, ow_errors.on_unexpected)
@@ -48,4 +57,5 @@ def build_app(
     # web actions and OpenFaaS functions answer OPTIONS and set CORS themselves; the
     # dashboard is for its own page alone
     own_cors = ("/api/v1/web/", "/ui", *openfaas.FUNCTION_PREFIXES)
-    return api_app(sluice, route_groups(), _ERRORS, own_cors, lifespan)
+    served: Served = sluice  # mypy checks that Sluice is all the handlers read
+    return api_app(served, route_groups(), _ERRORS, own_cors, lifespan)

@@ -17,10 +17,10 @@ from sluice.catalogue import (
     scheduler_lock,
 )
 from sluice.config import Settings
+from sluice.dialects.fn.model import Apps
 from sluice.engine.actions import Actions
 from sluice.engine.alarms import Alarms
 from sluice.engine.apis import Apis
-from sluice.engine.apps import Apps
 from sluice.engine.calls import Calls
 from sluice.engine.cancel import Cancellation
 from sluice.engine.dead_letters import DeadLetters
@@ -153,7 +153,8 @@ class Sluice:
             remote=events.cancel_remote if events is not None else None,
         )
         self.dead_letters = DeadLetters(self.store, self.calls)
-        self.apps = Apps(
+        #: Fn's apps and routes (the Fn dialect's model, over packages and actions)
+        self.fn_apps = Apps(
             self.store, self.packages, self.actions, settings, build=self.builder.for_deploy
         )
 

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from sluice.config import Settings
 from sluice.engine.actions import Actions
 from sluice.engine.apis import Apis
-from sluice.engine.apps import Apps
 from sluice.engine.calls import Calls
 from sluice.engine.cancel import Cancellation
 from sluice.engine.dead_letters import DeadLetters
@@ -56,8 +55,6 @@ class Services(Protocol):
     def rules(self) -> Rules: ...
     @property
     def apis(self) -> Apis: ...
-    @property
-    def apps(self) -> Apps: ...
     @property
     def calls(self) -> Calls: ...
     @property

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from sluice.dialects.fn import wire
 from sluice.dialects.fn.context import (
+    fn_apps,
     fn_namespace,
     next_offset_cursor,
     offset_cursor,
@@ -15,13 +16,12 @@ from sluice.dialects.fn.context import (
 )
 from sluice.dialects.fn.errors import FnJSON
 from sluice.errors import BadRequest
-from sluice.http.context import engine
 
 
 async def list_apps(request: Request) -> Response:
     await fn_namespace(request)
     skip, limit = offset_cursor(request), per_page(request)
-    found = await engine(request).apps.list_apps(skip, limit)
+    found = await fn_apps(request).list_apps(skip, limit)
     return FnJSON(
         {
             "message": "Successfully listed applications",
@@ -37,13 +37,13 @@ async def create_app(request: Request) -> Response:
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise BadRequest("Invalid app: it needs a name.")
-    app = await engine(request).apps.create_app(name, body.get("config"))
+    app = await fn_apps(request).create_app(name, body.get("config"))
     return FnJSON({"message": "App successfully created", "app": wire.app(app)})
 
 
 async def get_app(request: Request) -> Response:
     await fn_namespace(request)
-    app = await engine(request).apps.get_app(request.path_params["app"])
+    app = await fn_apps(request).get_app(request.path_params["app"])
     return FnJSON({"message": "Successfully loaded app", "app": wire.app(app)})
 
 
@@ -53,11 +53,11 @@ async def update_app(request: Request) -> Response:
     name = request.path_params["app"]
     if body.get("name") not in (None, name):
         raise BadRequest("The app name in the body differs from the URL's.")
-    app = await engine(request).apps.update_app(name, body.get("config"))
+    app = await fn_apps(request).update_app(name, body.get("config"))
     return FnJSON({"message": "App successfully updated", "app": wire.app(app)})
 
 
 async def delete_app(request: Request) -> Response:
     await fn_namespace(request)
-    await engine(request).apps.delete_app(request.path_params["app"])
+    await fn_apps(request).delete_app(request.path_params["app"])
     return FnJSON({"message": "App deleted"})

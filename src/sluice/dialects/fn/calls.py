@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from sluice.dialects.fn import wire
-from sluice.dialects.fn.context import fn_namespace, per_page
+from sluice.dialects.fn.context import fn_apps, fn_namespace, per_page
 from sluice.dialects.fn.errors import FnJSON, error
-from sluice.engine.fn_fields import check_path, route_name
+from sluice.dialects.fn.fields import check_path, route_name
 from sluice.errors import BadRequest, NotFound
 from sluice.http.context import engine, wait_seconds
 from sluice.ids import CallId
@@ -44,7 +44,7 @@ def _cursor(request: Request) -> CallId | None:
 
 
 async def list_calls(request: Request) -> Response:
-    app = (await engine(request).apps.get_app(request.path_params["app"])).name
+    app = (await fn_apps(request).get_app(request.path_params["app"])).name
     found, cursor = await call_page(request, app, request.query_params.get("path") or None)
     return FnJSON(
         {

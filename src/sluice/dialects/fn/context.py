@@ -1,24 +1,39 @@
-"""What every Fn handler starts with: the caller, checked against the Fn namespace, and
-Fn's request conventions (wrapped bodies, cursors)."""
+"""What every Fn handler starts with: the caller, checked against the Fn namespace, Fn's
+apps and routes, and Fn's request conventions (wrapped bodies, cursors)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
+from sluice.dialects.fn.model import Apps
 from sluice.errors import BadRequest, Forbidden
 from sluice.http.auth import authenticate
 from sluice.http.body import read_json_object
-from sluice.http.context import engine
+from sluice.http.context import Services, engine
 from sluice.numbers import INT64_MAX, whole_number
 
 #: apps and routes are small JSON; a route carries its code (a zip of its source)
 BODY_MAX_BYTES = 48 * 1024 * 1024
 PER_PAGE_DEFAULT = 30
 PER_PAGE_MAX = 100
+
+
+class FnServices(Services, Protocol):
+    """What the Fn handlers read besides the shared facade: Fn's own apps and routes, built
+    once by the composition root (wiring.py's Sluice is one; asgi.py checks it)."""
+
+    @property
+    def fn_apps(self) -> Apps: ...
+
+
+def fn_apps(request: Request) -> Apps:
+    """Fn's apps and routes, as the composition root built them."""
+    services: FnServices = request.app.state.sluice
+    return services.fn_apps
 
 
 async def fn_namespace(request: Request) -> str:

@@ -13,9 +13,9 @@ from starlette.responses import Response
 
 from sluice.answers import BODILESS, valid_header, valid_status
 from sluice.call_meta import CallMeta
-from sluice.dialects.fn.context import fn_namespace
+from sluice.dialects.fn.context import fn_apps, fn_namespace
 from sluice.dialects.fn.errors import FnJSON, Maker, error
-from sluice.engine.apps import FnRoute
+from sluice.dialects.fn.model import FnRoute
 from sluice.engine.calls import Accepted, CallOptions
 from sluice.envelope import HOP_BY_HOP, envelope
 from sluice.http.body import read_body
@@ -53,7 +53,7 @@ async def start(request: Request, namespace: str, route: FnRoute, run_async: boo
 async def invoke(request: Request) -> Response:
     namespace = await fn_namespace(request)
     app, path = request.path_params["app"], "/" + request.path_params["path"]
-    route = await engine(request).apps.get_route(app, path)
+    route = await fn_apps(request).get_route(app, path)
     run_async = route.fields.type == "async" or detached(request)
     accepted = await start(request, namespace, route, run_async)
     answer_headers = {CALL_ID_HEADER: accepted.id.ulid}

@@ -7,14 +7,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sluice.dialects.fn.context import fn_namespace
+from sluice.dialects.fn.context import fn_apps, fn_namespace
 from sluice.dialects.fn.errors import v2_error
 from sluice.dialects.fn.invoke import detached, output, start
+from sluice.dialects.fn.model import FnRoute
 from sluice.dialects.fn.v2_fns import fn_of
 from sluice.dialects.fn.v2_triggers import find_by_source
-from sluice.engine.apps import FnRoute
 from sluice.errors import BadRequest, NotFound
-from sluice.http.context import engine
 
 CALL_ID_HEADER = "Fn-Call-Id"
 
@@ -39,7 +38,7 @@ async def trigger(request: Request) -> Response:
     namespace = await fn_namespace(request)
     app, source = request.path_params["app"], "/" + request.path_params["source"]
     try:
-        await engine(request).apps.get_app(app)
+        await fn_apps(request).get_app(app)
     except BadRequest:
         raise NotFound("App not found") from None
     route = await find_by_source(request, app, source)

@@ -6,10 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.fn import wire
-from sluice.dialects.fn.context import fn_namespace, wrapped
+from sluice.dialects.fn.context import fn_apps, fn_namespace, wrapped
 from sluice.dialects.fn.errors import FnJSON
 from sluice.errors import BadRequest
-from sluice.http.context import engine
 
 
 def _path(request: Request) -> str:
@@ -18,7 +17,7 @@ def _path(request: Request) -> str:
 
 async def list_routes(request: Request) -> Response:
     await fn_namespace(request)
-    found = await engine(request).apps.list_routes(request.path_params["app"])
+    found = await fn_apps(request).list_routes(request.path_params["app"])
     found.sort(key=lambda r: r.fields.path)
     return FnJSON(
         {
@@ -35,7 +34,7 @@ async def create_route(request: Request) -> Response:
     path = body.get("path")
     if not isinstance(path, str) or not path:
         raise BadRequest("Invalid route: it needs a path.")
-    apps = engine(request).apps
+    apps = fn_apps(request)
     route = await apps.put_route(request.path_params["app"], path, body, create=True, update=False)
     return FnJSON({"message": "Route successfully created", "route": wire.route(route)})
 
@@ -44,7 +43,7 @@ async def _store(request: Request, *, create: bool) -> Response:
     """PUT creates or updates, PATCH only updates."""
     await fn_namespace(request)
     body = await wrapped(request, "route")
-    apps = engine(request).apps
+    apps = fn_apps(request)
     app, path = request.path_params["app"], _path(request)
     route = await apps.put_route(app, path, body, create=create, update=True)
     return FnJSON({"message": "Route successfully updated", "route": wire.route(route)})
@@ -60,11 +59,11 @@ async def patch_route(request: Request) -> Response:
 
 async def get_route(request: Request) -> Response:
     await fn_namespace(request)
-    route = await engine(request).apps.get_route(request.path_params["app"], _path(request))
+    route = await fn_apps(request).get_route(request.path_params["app"], _path(request))
     return FnJSON({"message": "Successfully loaded route", "route": wire.route(route)})
 
 
 async def delete_route(request: Request) -> Response:
     await fn_namespace(request)
-    await engine(request).apps.delete_route(request.path_params["app"], _path(request))
+    await fn_apps(request).delete_route(request.path_params["app"], _path(request))
     return FnJSON({"message": "Route deleted"})

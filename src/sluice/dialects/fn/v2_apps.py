@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.fn import ids, v2_wire
-from sluice.dialects.fn.context import fn_namespace
+from sluice.dialects.fn.context import fn_apps, fn_namespace
 from sluice.dialects.fn.errors import FnJSON
-from sluice.engine.apps import FnApp
+from sluice.dialects.fn.model import FnApp
 from sluice.errors import BadRequest, Conflict, NotFound
-from sluice.http.context import engine
 
 APP_NOT_FOUND = "App not found"
 SHAPES = ("GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM")
@@ -29,14 +28,14 @@ async def app_of(request: Request, app_id: str) -> FnApp:
     """The app with id `app_id`."""
     (name,) = ids.decode(app_id, 1, APP_NOT_FOUND)
     try:
-        return await engine(request).apps.get_app(name)
+        return await fn_apps(request).get_app(name)
     except BadRequest:  # a name no app can have
         raise NotFound(APP_NOT_FOUND) from None
 
 
 async def list_apps(request: Request) -> Response:
     await fn_namespace(request)
-    apps = engine(request).apps
+    apps = fn_apps(request)
     name = request.query_params.get("name")
     if name:
         try:
@@ -56,7 +55,7 @@ async def create_app(request: Request) -> Response:
     name = v2_wire.text(body, "name")
     if not name:
         raise BadRequest("Missing app name")
-    created = await engine(request).apps.create_app(
+    created = await fn_apps(request).create_app(
         name, body.get("config"), body.get("annotations"), _shape(body, SHAPES[0])
     )
     return FnJSON(v2_wire.app(created))
@@ -76,7 +75,7 @@ async def update_app(request: Request) -> Response:
     found = await app_of(request, app_id)
     if body.get("name") not in (None, "", found.name):
         raise Conflict("Could not update - name is immutable")
-    updated = await engine(request).apps.update_app(
+    updated = await fn_apps(request).update_app(
         found.name, body.get("config"), body.get("annotations"), _shape(body, found.shape)
     )
     return FnJSON(v2_wire.app(updated))
@@ -85,5 +84,5 @@ async def update_app(request: Request) -> Response:
 async def delete_app(request: Request) -> Response:
     await fn_namespace(request)
     found = await app_of(request, request.path_params["app_id"])
-    await engine(request).apps.delete_app(found.name)
+    await fn_apps(request).delete_app(found.name)
     return Response(status_code=204)

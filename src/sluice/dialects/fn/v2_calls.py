@@ -11,8 +11,8 @@ from starlette.responses import Response
 from sluice.dialects.fn import calls, ids, wire
 from sluice.dialects.fn.context import fn_namespace
 from sluice.dialects.fn.errors import FnJSON
+from sluice.dialects.fn.model import FnRoute
 from sluice.dialects.fn.v2_fns import fn_of
-from sluice.engine.apps import FnRoute
 from sluice.records import Call
 
 

@@ -10,13 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.fn import ids, v2_wire
-from sluice.dialects.fn.context import fn_namespace
+from sluice.dialects.fn.context import fn_apps, fn_namespace
 from sluice.dialects.fn.errors import FnJSON
+from sluice.dialects.fn.fields import route_path
+from sluice.dialects.fn.model import FnRoute
 from sluice.dialects.fn.v2_apps import app_of
-from sluice.engine.apps import FnRoute
-from sluice.engine.fn_fields import route_path
 from sluice.errors import BadRequest, Conflict, NotFound
-from sluice.http.context import engine
 
 FN_NOT_FOUND = "Fn not found"
 V2_FORMAT = "http-stream"
@@ -36,7 +35,7 @@ def check_name(name: str, what: str) -> str:
 async def fn_of(request: Request, fn_id: str) -> FnRoute:
     app, name = ids.decode(fn_id, 2, FN_NOT_FOUND)
     try:
-        return await engine(request).apps.get_route(app, route_path(name))
+        return await fn_apps(request).get_route(app, route_path(name))
     except (NotFound, BadRequest):
         raise NotFound(FN_NOT_FOUND) from None
 
@@ -60,7 +59,7 @@ def _by_name_and_app(item: dict[str, Any]) -> str:
 async def list_fns(request: Request) -> Response:
     """The functions of `app_id`, or of every app without it (as Fn lists them)."""
     await fn_namespace(request)
-    apps = engine(request).apps
+    apps = fn_apps(request)
     app_id = request.query_params.get("app_id") or ""
     if app_id:
         names = [(await app_of(request, app_id)).name]
@@ -91,7 +90,7 @@ async def create_fn(request: Request) -> Response:
     if not v2_wire.text(body, "image"):
         raise BadRequest("Missing image on Fn")
     app = await app_of(request, app_id)
-    apps = engine(request).apps
+    apps = fn_apps(request)
     try:
         route = await apps.put_route(
             app.name,
@@ -122,7 +121,7 @@ async def update_fn(request: Request) -> Response:
         raise BadRequest("Could not update - name is immutable")
     if body.get("app_id") not in (None, "", ids.app_id(found.app)):
         raise BadRequest("Could not update - app_id is immutable")
-    route = await engine(request).apps.put_route(
+    route = await fn_apps(request).put_route(
         found.app, found.fields.path, _route_body(body), create=False, update=True
     )
     return FnJSON(v2_wire.fn(request, route))
@@ -131,5 +130,5 @@ async def update_fn(request: Request) -> Response:
 async def delete_fn(request: Request) -> Response:
     await fn_namespace(request)
     found = await fn_of(request, request.path_params["fn_id"])
-    await engine(request).apps.delete_route(found.app, found.fields.path)
+    await fn_apps(request).delete_route(found.app, found.fields.path)
     return Response(status_code=204)

@@ -10,14 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sluice.dialects.fn import ids, v2_wire
-from sluice.dialects.fn.context import fn_namespace
+from sluice.dialects.fn.context import fn_apps, fn_namespace
 from sluice.dialects.fn.errors import FnJSON
+from sluice.dialects.fn.fields import annotation_map, route_path
+from sluice.dialects.fn.model import FnRoute
 from sluice.dialects.fn.v2_apps import app_of
 from sluice.dialects.fn.v2_fns import check_name, fn_of
-from sluice.engine.apps import FnRoute
-from sluice.engine.fn_fields import annotation_map, route_path
 from sluice.errors import BadRequest, Conflict, NotFound
-from sluice.http.context import engine
 from sluice.timing import now_ms
 
 TRIGGER_NOT_FOUND = "Trigger not found"
@@ -48,7 +47,7 @@ def same_source(a: str, b: str) -> bool:
 
 
 async def _all(request: Request, app: str) -> list[tuple[FnRoute, dict[str, Any]]]:
-    routes = await engine(request).apps.list_routes(app)
+    routes = await fn_apps(request).list_routes(app)
     return [(r, t) for r in routes for t in r.fields.triggers]
 
 
@@ -63,7 +62,7 @@ async def find_by_source(request: Request, app: str, source: str) -> FnRoute | N
 async def _trigger_of(request: Request, trigger_id: str) -> tuple[FnRoute, dict[str, Any]]:
     app, name, trigger = ids.decode(trigger_id, 3, TRIGGER_NOT_FOUND)
     try:
-        route = await engine(request).apps.get_route(app, route_path(name))
+        route = await fn_apps(request).get_route(app, route_path(name))
     except (NotFound, BadRequest):
         raise NotFound(TRIGGER_NOT_FOUND) from None
     for found in route.fields.triggers:
@@ -73,7 +72,7 @@ async def _trigger_of(request: Request, trigger_id: str) -> tuple[FnRoute, dict[
 
 
 async def _store(request: Request, route: FnRoute, triggers: list[dict[str, Any]]) -> FnRoute:
-    return await engine(request).apps.set_triggers(route.app, route.fields.path, triggers)
+    return await fn_apps(request).set_triggers(route.app, route.fields.path, triggers)
 
 
 async def list_triggers(request: Request) -> Response:

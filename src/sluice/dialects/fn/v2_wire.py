@@ -11,9 +11,9 @@ from starlette.requests import Request
 
 from sluice.dialects.fn import ids
 from sluice.dialects.fn.context import BODY_MAX_BYTES, PER_PAGE_DEFAULT, PER_PAGE_MAX
+from sluice.dialects.fn.fields import route_name
+from sluice.dialects.fn.model import FnApp, FnRoute
 from sluice.dialects.fn.wire import timestamp
-from sluice.engine.apps import FnApp, FnRoute
-from sluice.engine.fn_fields import route_name
 from sluice.errors import BadRequest
 from sluice.http.body import read_json_object
 from sluice.numbers import whole_number

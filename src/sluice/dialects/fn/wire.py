@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sluice.engine.apps import FnApp, FnRoute
-from sluice.engine.fn_fields import route_path
+from sluice.dialects.fn.fields import route_path
+from sluice.dialects.fn.model import FnApp, FnRoute
 from sluice.records import Call, CallState
 from sluice.timing import rfc3339_ms
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.config import Settings
-from sluice.engine.actions import ACTIONS, PACKAGES, Actions, annotation, is_zip
-from sluice.engine.fn_fields import (
+from sluice.dialects.fn.fields import (
     FORMAT_KINDS,
     RouteFields,
     annotation_map,
@@ -21,7 +20,8 @@ from sluice.engine.fn_fields import (
     route_name,
     route_path,
 )
-from sluice.engine.functions import IDLE_TIMEOUT, NETWORK
+from sluice.engine.actions import ACTIONS, PACKAGES, Actions, annotation, is_zip
+from sluice.engine.functions import FN_ROUTE, IDLE_TIMEOUT, NETWORK
 from sluice.engine.packages import Packages
 from sluice.engine.secrets import SECRETS_ANNOTATION
 from sluice.errors import BadRequest, Conflict, NotFound
@@ -30,7 +30,7 @@ from sluice.store.base import Store
 from sluice.timing import now_ms
 
 APP_ANNOTATION = "fn-app"
-ROUTE_ANNOTATION = "fn-route"
+ROUTE_ANNOTATION = FN_ROUTE
 
 #: turns uploaded code into runnable code (compiled, dependencies attached): (runtime, code,
 #: namespace) -> (code, build report); raises BadRequest when the build fails
