@@ -19,7 +19,7 @@ import pytest
 from sluice.runtime.base import ActionCode
 from sluice.runtime.capacity import Capacity, CapacityClosed, Idle
 from tests.runtime.helpers import action, open_runtime, run, wait_until, zip_b64
-from tests.runtime.test_capacity import HTTP, ONE_SHOT, call
+from tests.runtime.test_capacity import FN, HTTP, call
 from tests.runtime.test_contract import FN_STREAM, HTTP_SERVER
 from tests.runtime.test_pool import COUNTER_JS
 
@@ -51,12 +51,20 @@ VICTIMS: dict[str, Callable[[], ActionCode]] = {
     "fn:http-stream": lambda: _served("fn:http-stream", "func.py", FN_STREAM),
     "http": lambda: _served("http", "server.py", HTTP_SERVER),
 }
-#: the start that needs its slot: another family's
+#: an executable whose process serves one call and lives half a second, long enough for the
+#: watcher to see it
+SLOW_ONE_SHOT = "#!/usr/bin/env python3\nimport time\ntime.sleep(0.5)\nprint('{}')\n"
+#: the starts that need the slot: another family's (a warm process stays to be seen)
 STARTS: dict[str, Callable[[], ActionCode]] = {
     "openwhisk": HTTP.action,
     "fn:http-stream": lambda: action(COUNTER_JS),
-    "http": ONE_SHOT[0].action,
+    "http": FN.action,
+    "blackbox": lambda: action(
+        zip_b64({"exec": SLOW_ONE_SHOT}, modes={"exec": 0o755}), "blackbox", binary=True
+    ),
 }
+PAIRS = [("openwhisk", "http"), ("fn:http-stream", "openwhisk"), ("http", "fn:http-stream")]
+PAIRS += [("openwhisk", "blackbox")]
 
 #: (state, parent, session) per pid
 Stats = dict[int, tuple[str, int, int]]
@@ -125,8 +133,10 @@ async def watched(work: Path) -> AsyncIterator[list[dict[int, frozenset[int]]]]:
         samples.append(sessions(work, known))
 
 
-@pytest.mark.parametrize("victim", list(VICTIMS))
-def test_an_evicted_process_holds_its_slot_until_it_has_exited(tmp_path: Path, victim: str) -> None:
+@pytest.mark.parametrize(("victim", "start"), PAIRS, ids=[f"{v}-for-{s}" for v, s in PAIRS])
+def test_an_evicted_process_holds_its_slot_until_it_has_exited(
+    tmp_path: Path, victim: str, start: str
+) -> None:
     work = tmp_path / "work"
 
     async def scenario() -> None:
@@ -138,14 +148,16 @@ def test_an_evicted_process_holds_its_slot_until_it_has_exited(tmp_path: Path, v
             await wait_until(
                 lambda: len(samples[-1].get(session, ())) >= 2, "the process the victim left"
             )
-            start = await call(runtime, STARTS[victim]())
-            assert start.init_ms is not None
+            started = await call(runtime, STARTS[start]())
+            assert started.init_ms is not None
+            # watched until the victim is gone, whenever that is
+            await wait_until(lambda: session not in samples[-1], "the victim to be gone")
             most = max(len(sample) for sample in samples)
             over = [sorted(s.items()) for s in samples if len(s) > 1][:3]
             assert most == 1, f"{most} function processes at once (the cap is 1): {over}"
             # and its slow end was seen: its process killed, what it left still running
             assert any(session not in s.get(session, {session}) for s in samples)
-            assert runtime.capacity.taken == (0 if victim == "http" else 1)
+            assert runtime.capacity.taken == (0 if start == "blackbox" else 1)
 
     run(scenario())
 
