@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -19,6 +20,8 @@ from typing import IO
 from sluice.processes import pid_running
 from sluice.runtime.logs import STDERR, STDOUT, LineSplitter
 from sluice.sandbox.base import UNCONFINED, Confinement, LaunchSpec
+
+log = logging.getLogger("sluice.runtime")
 
 #: (stream, line, epoch ns when it arrived)
 LineSink = Callable[[str, bytes, int], None]
@@ -206,14 +209,20 @@ class Child:
                 pipe.close()
 
     async def close(self, grace: float = 5.0) -> None:
-        """Kill the process, wait until it is gone and remove its directory."""
+        """Kill the process, wait until it is gone (it exited and was reaped, what it left
+        holding its output gone too, or `grace` seconds passed) and remove its directory.
+        A process the kernel does not end within another `grace` seconds of SIGKILL (stuck
+        in an uninterruptible wait) is given up on, logged: it is reaped when it ends."""
         self.kill()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
                 await asyncio.shield(self.closed)
         self._close_pipes()
         if not self.exited.done():
-            await asyncio.to_thread(self.popen.wait)
-            self._process_exited()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(self.exited)  # seen through its pidfd, or a thread
+        if not self.exited.done():
+            log.warning("pid %d has not exited %g s after SIGKILL; given up on", self.pid, grace)
         await self.confinement.release()
         await asyncio.to_thread(shutil.rmtree, self.home, True)

@@ -12,8 +12,8 @@ class RuntimeConfig:
     idle_seconds: float = 600.0
     #: started but not yet initialised interpreters kept ready per kind, for cold starts
     stem_cells: int = 1
-    #: all warm, busy and stem-cell processes of every warm family together (runtime/
-    #: capacity.py); the per-call processes (blackbox, fn:default, process) are not counted
+    #: function processes of every family together, warm, busy, stem cells and those of one
+    #: call, each from its start until it has exited (runtime/capacity.py)
     max_processes: int = 64
     #: processes being started at once at most, every warm family together (0: the
     #: machine's cores, at least 2)

@@ -114,23 +114,31 @@ class FnStream:
         return process
 
     async def _stop(self, process: StreamProcess) -> None:
-        self._forget(process)
-        await process.child.close()
+        await self._closed(process, self._forget(process))
 
-    def _forget(self, process: StreamProcess) -> None:
-        """Kill `process` and give its slot back (once); its directory goes with close."""
+    def _forget(self, process: StreamProcess) -> bool:
+        """Kill `process` (once): whether this did, its slot then to be given back once it
+        has exited (`_closed`)."""
         if process.gone:
-            return
+            return False
         process.gone = True
         self._idle.remove(process)
         process.child.kill()
         process.link.close()
-        self.capacity.release()
+        self.capacity.stopping()
+        return True
+
+    async def _closed(self, process: StreamProcess, killed: bool) -> None:
+        """Wait until `process` has exited (its directory removed); then its slot is free."""
+        try:
+            await process.child.close()
+        finally:
+            if killed:
+                self.capacity.exited()
 
     def _evict(self, process: StreamProcess) -> None:
-        """Stop an idle process at once, for another's start."""
-        self._forget(process)
-        self._background.run(process.child.close())
+        """Stop an idle process at once, for another's start (its slot free once it exits)."""
+        self._background.run(self._closed(process, self._forget(process)))
 
     def _release(self, process: StreamProcess) -> None:
         process.logs = None

@@ -358,9 +358,9 @@ class HttpFunctions:
         self._idle.put(server.key, server, keep)
 
     def _evict(self, server: HttpServer) -> None:
-        """Stop a server at once (idle, for another's start, or past its keep-warm time)."""
-        self._forget(server)
-        self._background.run(self._stop(server))
+        """Stop a server at once (idle, for another's start, or past its keep-warm time);
+        its slot is free once it has exited."""
+        self._background.run(self._closed(server, self._forget(server)))
 
     def warm(self, prefix: str) -> int:
         return sum(1 for key, server in self._servers.items() if key.startswith(prefix))
@@ -373,21 +373,30 @@ class HttpFunctions:
     def drop(self, prefix: str) -> None:
         self._idle.stop_where(lambda key: key.startswith(prefix))
 
-    def _forget(self, server: HttpServer) -> None:
-        """Kill `server` and give its slot back (once); its directory goes with _stop."""
+    def _forget(self, server: HttpServer) -> bool:
+        """Kill `server` (once): whether this did, its slot then to be given back once it
+        has exited (`_closed`)."""
         if self._servers.get(server.key) is server:
             del self._servers[server.key]
         if server.gone:
-            return
+            return False
         server.gone = True
         self._idle.remove(server)
         self.settings.memory.unwatch(server.child.pid)
         server.child.kill()
-        self.capacity.release()
+        self.capacity.stopping()
+        return True
 
     async def _stop(self, server: HttpServer) -> None:
-        self._forget(server)
-        await server.child.close()
+        await self._closed(server, self._forget(server))
+
+    async def _closed(self, server: HttpServer, killed: bool) -> None:
+        """Wait until `server` has exited (its directory removed); then its slot is free."""
+        try:
+            await server.child.close()
+        finally:
+            if killed:
+                self.capacity.exited()
         if server.client is not None:
             await server.client.aclose()
 

@@ -233,11 +233,22 @@ class Pool:
         self._idle.stop_where(lambda key: key.startswith(prefix))
 
     def discard(self, process: RuntimeProcess) -> None:
-        """Stop `process` for good (it failed, timed out, is over a limit or is surplus)."""
+        """Stop `process` for good (it failed, timed out, is over a limit or is surplus); its
+        slot is given back once it has exited."""
         if process.state is State.GONE:
             return
-        self._forget(process)
-        self._background.run(process.close())
+        held = self._forget(process)
+        if held:
+            self.capacity.stopping()
+        self._background.run(self._close(process, held))
+
+    async def _close(self, process: RuntimeProcess, held: bool) -> None:
+        try:
+            await process.close()
+        finally:
+            if held:
+                self._count -= 1
+                self.capacity.exited()
 
     def replenish(self, kind: Kind, heap_mb: int) -> None:
         """Start stem cells of `kind` in the background until there are `stem_cells`."""
@@ -303,15 +314,17 @@ class Pool:
             self.discard(process)
             self.replenish(process.kind, process.heap_mb)
 
-    def _forget(self, process: RuntimeProcess) -> None:
+    def _forget(self, process: RuntimeProcess) -> bool:
+        """Out of every list; whether it held a slot (the caller's to give back)."""
         self._close_to_calls(process)
         self._idle.remove(process)
         self._stems.remove(process)
         process.state = State.GONE
-        if process in self._all:
-            self._all.discard(process)
-            metrics.pool_size(len(self._all))
-            self._free_slot()
+        if process not in self._all:
+            return False
+        self._all.discard(process)
+        metrics.pool_size(len(self._all))
+        return True
 
     async def _reserve(self) -> None:
         """Take a slot for a new process: the least recently used idle process or stem cell
@@ -333,10 +346,11 @@ class Pool:
             raise PoolClosed
 
     def _evict(self, process: RuntimeProcess) -> None:
-        process.kill()  # at once: its slot goes to a process about to start
+        process.kill()  # at once: its slot goes to a process about to start, once it exits
         self.discard(process)
 
     def _free_slot(self) -> None:
+        """A slot reserved for a process that did not start (its start awaited its end)."""
         self._count -= 1
         self.capacity.release()
 

@@ -2,7 +2,9 @@
 formats in fn_stream.py, OpenFaaS http servers in http_fn.py): idle processes kept per key
 (a function version, or a stem cell's launch), the most recently used taken first, a
 keep-warm timer per idle process, and every idle process offered to the shared `Capacity`,
-which stops the least recently used of any family when a start finds every slot taken.
+which stops the least recently used of any family when a start finds every slot taken (the
+start takes its slot once it has exited: the family's `evict` kills it at once, tells
+`Capacity.stopping`, and `Capacity.exited` when its exit wait is over).
 
 A family supplies only what differs: whether a process is still alive and how one is
 stopped; how it starts, is called and is checked stays with the family."""
@@ -44,7 +46,8 @@ class IdleProcesses(Generic[K, P]):
         self.capacity = capacity
         capacity.register(self._offered)
         self._alive = alive
-        #: stops a process at once, its slot free (for another family's start, or a dead one)
+        #: kills a process at once, its slot free once it has exited (for another family's
+        #: start, or a dead one)
         self._evict = evict
         #: stops a process whose keep-warm time is over
         self._expire = expire or evict
