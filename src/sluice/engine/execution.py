@@ -29,6 +29,9 @@ _STATES = {
 }
 
 
+#: the runnable codes kept; past it the cache starts over
+_CODES_KEPT = 4096
+
 #: the error of a call cancelled at a caller's request
 CANCELLED = "The call was cancelled."
 
@@ -41,6 +44,8 @@ class Execution:
         self.namespaces = namespaces
         self.settings = settings
         self.secrets = secrets
+        #: (function, calling namespace, secrets' version) -> the code its calls run
+        self._codes: dict[tuple[Function, str, str], ActionCode] = {}
 
     async def prepare(self, lease: Lease) -> tuple[Function, RunRequest] | Outcome:
         """The run request for a leased call, or the outcome when it cannot run at all."""
@@ -85,22 +90,7 @@ class Execution:
         except MissingSecret as exc:
             message = f"The function cannot start: {exc.message} in the namespace '{owner}'."
             return failure(lease, CallState.DEVELOPER_ERROR, message)
-        code = ActionCode(
-            key=f"{owner}/{lease.path}@{action.version}#{action.updated}{secrets.version}",
-            kind=function.kind,
-            code=function.code,
-            binary=function.binary,
-            main=function.main,
-            env=dict(function.init_env),
-            memory_mb=function.memory_mb,
-            idle_seconds=function.idle_seconds,
-            concurrency=function.concurrency,
-            namespace=lease.namespace,
-            owner=owner,
-            network=self._network(function.network),
-            secrets=secrets.values,
-            replicas=function.replicas,
-        )
+        code = self._code(function, lease.namespace, secrets)
         request = RunRequest(
             action=code,
             params=params,
@@ -110,6 +100,33 @@ class Execution:
             result_limit_bytes=self.settings.result_max_bytes,
         )
         return function, request
+
+    def _code(self, function: Function, namespace: str, secrets: SecretValues) -> ActionCode:
+        """What the runtime runs for a call of `function` by `namespace`: the same for each
+        of its calls while the function's version and its secrets' are, so made once."""
+        key = (function, namespace, secrets.version)
+        code = self._codes.get(key)
+        if code is None:
+            if len(self._codes) >= _CODES_KEPT:
+                self._codes.clear()
+            code = self._codes[key] = ActionCode(
+                key=f"{function.namespace}/{function.name}@{function.version}"
+                f"#{function.updated}{secrets.version}",
+                kind=function.kind,
+                code=function.code,
+                binary=function.binary,
+                main=function.main,
+                env=dict(function.init_env),
+                memory_mb=function.memory_mb,
+                idle_seconds=function.idle_seconds,
+                concurrency=function.concurrency,
+                namespace=namespace,
+                owner=function.namespace,
+                network=self._network(function.network),
+                secrets=secrets.values,
+                replicas=function.replicas,
+            )
+        return code
 
     async def _secrets(self, function: Function, owner: str, caller: str) -> SecretValues:
         """The values of the secrets the function reads: its own namespace's, for calls of
