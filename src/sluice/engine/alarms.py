@@ -19,7 +19,7 @@ from croniter import CroniterBadCronError, croniter
 from sluice.call_meta import CallMeta
 from sluice.engine import entities
 from sluice.engine.actions import ACTIONS, PACKAGES
-from sluice.engine.functions import function_of
+from sluice.engine.functions import Function
 from sluice.engine.names import parse_reference
 from sluice.engine.rules import TRIGGERS
 from sluice.engine.system import SYSTEM, ensure_system_namespace, put_if_absent
@@ -38,8 +38,8 @@ SCHEDULES = "schedules"
 LAST_MS = 253_402_300_799_999
 
 
-def is_feed(action: Entity) -> bool:
-    return function_of(action).kind == BUILTIN_KIND
+def is_feed(function: Function) -> bool:
+    return function.kind == BUILTIN_KIND
 
 
 _WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")

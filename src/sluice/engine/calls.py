@@ -110,7 +110,7 @@ class Calls:
         function = target.function
         if function.is_sequence:
             await self._check_components(caller, list(function.components))
-        if self.feeds is not None and is_feed(target.action):
+        if self.feeds is not None and is_feed(function):
             return await self._run_feed(caller, target, params, meta, options.trace)
         action = target.action
         call, candidate = self._new_call(

@@ -129,9 +129,11 @@ def function_of(entity: Entity) -> Function:
     """The view of a stored action, kept while that version is current."""
     key = (entity.namespace, entity.name)
     kept = _kept.get(key)
-    # a row read again (a store without a row cache) is another dict, equal while unchanged
-    if kept is not None and kept[:3] == (entity.version, entity.updated, entity.doc):
-        return kept[3]
+    if kept is not None:
+        version, updated, doc, function = kept
+        # a row read again (a store without a row cache) is another dict, equal while unchanged
+        if version == entity.version and updated == entity.updated and doc == entity.doc:
+            return function
     function = parse(entity)
     if len(_kept) >= _KEPT_MAX:
         _kept.clear()

@@ -27,9 +27,11 @@ class Target:
     def path(self) -> str:
         return self.action.name
 
-    @property
-    def function(self) -> Function:
-        return function_of(self.action)
+    #: the action's view (engine/functions.py), looked up once for the many reads of a call
+    function: Function = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "function", function_of(self.action))
 
 
 async def resolve_action(
