@@ -11,12 +11,13 @@ from starlette.requests import Request
 from sluice.engine.keys import Key
 from sluice.engine.namespaces import Namespaces
 from sluice.errors import AuthenticationMissing, Forbidden, Unauthenticated
+from sluice.http.headers import first_values
 from sluice.http.throttle import KeyFailures
 from sluice.records import Namespace
 
 
 def credentials(request: Request) -> str | None:
-    return header_credentials(request.headers.get("authorization"))
+    return header_credentials(first_values(request).get("authorization"))
 
 
 def header_credentials(header: str | None) -> str | None:
@@ -51,7 +52,7 @@ def request_carries_key(request: Request) -> bool:
     scope = request.scope
     known: bool | None = scope.get(_CARRIES_KEY)
     if known is None:
-        known = scope[_CARRIES_KEY] = carries_key(request.headers.get("authorization"))
+        known = scope[_CARRIES_KEY] = carries_key(first_values(request).get("authorization"))
     return known
 
 
