@@ -143,26 +143,16 @@ class CallMeta:
 
 
 def encode(meta: CallMeta) -> dict[str, Any]:
-    """The stored form: only the keys set, under the names the dict form used."""
+    """The stored form: only the keys set, under the names the dict form used (and in its
+    order). Written out field by field: every accept encodes one."""
     out: dict[str, Any] = {} if meta.dialect == "sluice" else {"dialect": meta.dialect}
-    for key, value in (
-        ("subject", meta.subject),
-        ("transid", meta.transid),
-        ("owner", meta.owner),
-        ("sequence_parent", meta.sequence_parent),
-        ("alarm", meta.alarm),
-        ("cause", meta.cause),
-        ("redriven_from", meta.redriven_from),
-    ):
-        if value is not None:
-            out[key] = value
-    for key, flag in (
-        ("web", meta.web),
-        ("async", meta.async_),
-        ("sequence", meta.conducted),
-    ):
-        if flag:
-            out[key] = True
+    _encode_names(meta, out)
+    if meta.web:
+        out["web"] = True
+    if meta.async_:
+        out["async"] = True
+    if meta.conducted:
+        out["sequence"] = True
     if meta.package_params:
         out["package_params"] = meta.package_params
     if meta.sequence_run_before:
@@ -171,20 +161,36 @@ def encode(meta: CallMeta) -> dict[str, Any]:
         out["sequence_depth"] = meta.sequence_depth
     if meta.trigger:
         out["entity"] = "trigger"
-    if meta.openfaas is not None:
-        faas = meta.openfaas
+    faas = meta.openfaas
+    if faas is not None:
         out["openfaas"] = {
             "function": faas.function,
             "start_ns": faas.start_ns,
             "call_header": faas.call_header,
             "content_type": faas.content_type,
         }
-    if meta.callback is not None:
-        out["callback"] = {
-            "headers": meta.callback.headers,
-            "content_type": meta.callback.content_type,
-        }
+    callback = meta.callback
+    if callback is not None:
+        out["callback"] = {"headers": callback.headers, "content_type": callback.content_type}
     return out
+
+
+def _encode_names(meta: CallMeta, out: dict[str, Any]) -> None:
+    """encode's keys that name someone or something, each when set."""
+    if meta.subject is not None:
+        out["subject"] = meta.subject
+    if meta.transid is not None:
+        out["transid"] = meta.transid
+    if meta.owner is not None:
+        out["owner"] = meta.owner
+    if meta.sequence_parent is not None:
+        out["sequence_parent"] = meta.sequence_parent
+    if meta.alarm is not None:
+        out["alarm"] = meta.alarm
+    if meta.cause is not None:
+        out["cause"] = meta.cause
+    if meta.redriven_from is not None:
+        out["redriven_from"] = meta.redriven_from
 
 
 def _str(raw: dict[str, Any], key: str) -> str | None:
