@@ -11,12 +11,22 @@ from starlette.requests import Request
 from sluice.engine.keys import Key
 from sluice.engine.namespaces import Namespaces
 from sluice.errors import AuthenticationMissing, Forbidden, Unauthenticated
+from sluice.http.headers import first_values
 from sluice.http.throttle import KeyFailures
 from sluice.records import Namespace
 
+_CREDENTIALS = "sluice.credentials"
+
 
 def credentials(request: Request) -> str | None:
-    return header_credentials(request.headers.get("authorization"))
+    """header_credentials of the request's Authorization header, decoded once per request
+    (an OpenFaaS invoke asks twice: whether it carries a key, and whose it is)."""
+    scope = request.scope
+    if _CREDENTIALS in scope:
+        known: str | None = scope[_CREDENTIALS]
+        return known
+    text = scope[_CREDENTIALS] = header_credentials(first_values(request).get("authorization"))
+    return text
 
 
 def header_credentials(header: str | None) -> str | None:
@@ -51,7 +61,8 @@ def request_carries_key(request: Request) -> bool:
     scope = request.scope
     known: bool | None = scope.get(_CARRIES_KEY)
     if known is None:
-        known = scope[_CARRIES_KEY] = carries_key(request.headers.get("authorization"))
+        text = credentials(request)
+        known = scope[_CARRIES_KEY] = bool(text) and Key.parse(text or "") is not None
     return known
 
 

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from sluice.errors import BadRequest, TooLarge
+from sluice.http.headers import first_values
 from sluice.numbers import whole_number
 
 #: JSON nested deeper than this is refused: orjson reads 1,024 levels but writes only 254,
@@ -20,7 +21,7 @@ CODE_MAX_BYTES = 48 * 1024 * 1024
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = whole_number(request.headers.get("content-length", ""))
+    declared = whole_number(first_values(request).get("content-length", ""))
     if declared is not None and declared > limit:
         raise TooLarge(f"The request content was too large ({declared} > {limit} bytes).")
     chunks: list[bytes] = []

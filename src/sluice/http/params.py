@@ -14,6 +14,7 @@ from sluice.envelope import Body
 from sluice.errors import BadRequest
 from sluice.http.auth import request_carries_key
 from sluice.http.body import parse_json, read_body
+from sluice.http.headers import first_values
 
 _NOT_ALLOWED = "Request defines parameters that are not allowed (e.g., reserved properties)."
 
@@ -26,7 +27,7 @@ async def request_parts(
     be), and the body's size. An Authorization header holding a Sluice key is left out:
     parameters are stored."""
     body = await read_body(request, limit)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = first_values(request).get("content-type", "").split(";")[0].strip().lower()
     headers = {k.lower(): v for k, v in request.headers.items()}
     if "authorization" in headers and request_carries_key(request):
         del headers["authorization"]

@@ -10,10 +10,11 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 
 
@@ -60,6 +61,41 @@ def match_any_character(routes: Iterable[BaseRoute]) -> None:
             match_any_character(mounted_routes(route.app))
 
 
+def _literal_prefix(route: BaseRoute) -> str:
+    """What every path `route` matches starts with: its path up to its first parameter
+    ("" when it has no path, so that it is always tried)."""
+    path: str | None = getattr(route, "path", None)
+    return "" if path is None else path.split("{", 1)[0]
+
+
+class PrefixRouter(Router):
+    """Starlette's Router, but a route is tried only when the request's path starts with
+    the literal part of the route's (each failed try is a regex match and a route path
+    worked out, 5,000 instructions: an OpenWhisk invoke tried eight routes before its own).
+    The first route in order that matches in full answers, as in Starlette; when none does,
+    Starlette's own loop runs (a 405, a slash redirect, the 404)."""
+
+    def __init__(self, routes: Sequence[BaseRoute], lifespan: Lifespan[Any] | None = None) -> None:
+        super().__init__(routes, lifespan=lifespan)
+        self._prefixed = [(route, _literal_prefix(route)) for route in self.routes]
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = get_route_path(scope)
+            for route, prefix in self._prefixed:
+                if not path.startswith(prefix):
+                    continue
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    if "router" not in scope:
+                        scope["router"] = self
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    await route.handle(scope, receive, send)
+                    return
+        await super().app(scope, receive, send)
+
+
 class SegmentRouter(Router):
     """Same routes, same order and same answers (405, slash redirects, 404) as Starlette's
     Router, but each request is matched only against its first segment's group. A route
@@ -74,7 +110,7 @@ class SegmentRouter(Router):
         if None not in prefixes:  # else no groups: every request tries every route
             for prefix, route in zip(prefixes, self.routes, strict=True):
                 grouped.setdefault(str(prefix), []).append(route)
-        self._groups = {prefix: Router(group) for prefix, group in grouped.items()}
+        self._groups = {prefix: PrefixRouter(group) for prefix, group in grouped.items()}
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -94,7 +130,7 @@ def dialect_routes(
     shape: a router inside Starlette's exception middleware. (A whole Starlette app per
     mount added its own error middleware to every request, and logged an unexpected error
     twice: once in its handler, once when it re-raised it.)"""
-    return ExceptionMiddleware(Router(list(routes)), handlers=dict(handlers))
+    return ExceptionMiddleware(PrefixRouter(list(routes)), handlers=dict(handlers))
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

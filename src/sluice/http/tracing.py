@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from sluice.http.headers import all_values
 from sluice.observe.trace import HEADER, Trace, parse
+
+_NAME = HEADER.encode()
 
 
 def caller_trace(request: Request) -> Trace | None:
-    return parse(request.headers.getlist(HEADER))
+    return parse(all_values(request, _NAME))

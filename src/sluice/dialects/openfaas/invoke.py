@@ -24,6 +24,7 @@ from sluice.errors import BadRequest, Conflict, NotFound
 from sluice.http.auth import request_carries_key
 from sluice.http.body import read_body
 from sluice.http.context import engine
+from sluice.http.headers import first_values
 from sluice.http.params import check_final, request_parts
 from sluice.http.tracing import caller_trace
 from sluice.ids import CallId, new_transaction_id
@@ -47,13 +48,14 @@ class _Request:
         self.namespace = namespace
         self.target = target
         self.start_ns = time.time_ns()
-        given = request.headers.get("x-call-id", "").strip()
+        headers = first_values(request)
+        given = headers.get("x-call-id", "").strip()
         self.call_id = CallId.parse(given) if given else None
         #: the X-Call-Id the function and the callback see: the caller's, kept as given
         self.call_header = given or None
-        self.callback = wire.callback_url(request.headers.get("x-callback-url"))
-        self.run_at = wire.run_at(request.headers, self.start_ns // 1_000_000)
-        self.idempotency_key = wire.idempotency_key(request.headers)
+        self.callback = wire.callback_url(headers.get("x-callback-url"))
+        self.run_at = wire.run_at(headers, self.start_ns // 1_000_000)
+        self.idempotency_key = wire.idempotency_key(headers)
         if self.idempotency_key is not None and not keyed:
             # a replay hands back the first call's answer: callers without the key share
             # keys of their own, per function, and never replay a call made with the key
@@ -102,7 +104,7 @@ class _Request:
         return params, body, size
 
     def meta(self, function: str, call_id: CallId, waited: bool) -> CallMeta:
-        content_type = self.request.headers.get("content-type")
+        content_type = first_values(self.request).get("content-type")
         faas = OpenFaasMeta(function, self.start_ns, self.call_header, content_type)
         callback = None
         if self.callback is not None:

@@ -13,6 +13,7 @@ from sluice.engine.names import check_name
 from sluice.engine.resolve import resolve_action
 from sluice.http.body import CODE_MAX_BYTES, read_json_object
 from sluice.http.context import caller_namespace, engine
+from sluice.http.headers import first_values
 from sluice.http.responses import JSON
 from sluice.http.tracing import caller_trace
 from sluice.ids import new_transaction_id
@@ -78,7 +79,7 @@ async def invoke_action(request: Request) -> Response:
     meta = CallMeta(
         dialect="openwhisk",
         subject=caller,
-        transid=request.headers.get("x-request-id") or new_transaction_id(),
+        transid=first_values(request).get("x-request-id") or new_transaction_id(),
     )
     options = CallOptions(trace=caller_trace(request))
     accepted = await sluice.calls.invoke(
