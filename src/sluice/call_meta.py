@@ -141,6 +141,15 @@ class CallMeta:
             },
         )
 
+    def placed(self, owner: str | None, package_params: dict[str, Any]) -> CallMeta:
+        """This meta for a call of a function owned by `owner` (None: the caller's own),
+        under its package's parameters: the rest copied in one call (a replace() reads and
+        passes all 17 fields, 40,000 instructions an accept)."""
+        placed = object.__new__(CallMeta)
+        fields = {**self.__dict__, "owner": owner, "package_params": package_params}
+        _set(placed, "__dict__", fields)
+        return placed
+
 
 def encode(meta: CallMeta) -> dict[str, Any]:
     """The stored form: only the keys set, under the names the dict form used (and in its

@@ -3,9 +3,11 @@ those rows still decode to the typed fields, and what is written now is that sam
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
+import pytest
 
 from sluice import call_meta
 from sluice.call_meta import CallbackMeta, CallMeta, OpenFaasMeta
@@ -84,3 +86,12 @@ def test_a_call_stored_with_the_old_dict_meta_decodes() -> None:
 def test_an_unknown_key_is_dropped_and_a_missing_one_is_its_default() -> None:
     assert call_meta.decode({"later": 1, "subject": "s"}) == CallMeta(subject="s")
     assert call_meta.decode({}).dialect == "sluice"
+
+
+def test_placed_is_replace_of_the_owner_and_package_params() -> None:
+    meta = CallMeta(dialect="openfaas", subject="s", async_=True, callback=CallbackMeta({"a": "b"}))
+    placed = meta.placed("other", {"p": 1})
+    assert placed == dataclasses.replace(meta, owner="other", package_params={"p": 1})
+    assert (meta.owner, meta.package_params) == (None, {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        placed.owner = "x"  # type: ignore[misc]

@@ -43,11 +43,8 @@ def new_call(
 ) -> NewCall:
     """A queued call of `target` on behalf of `caller`: a span of `parent`'s trace (the
     caller's, or the sequence or trigger it is part of), or the root of a new one."""
-    meta = replace(
-        meta,
-        owner=target.owner if target.owner != caller else None,
-        package_params=dict(target.package_params),
-    )
+    owner = target.owner if target.owner != caller else None
+    meta = meta.placed(owner, dict(target.package_params))
     function = target.function
     if function.is_sequence:
         # a sequence runs no code of its own: it takes no room from the calls it waits
