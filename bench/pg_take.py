@@ -30,11 +30,11 @@ if str(REPO) not in sys.path:
 from tests.support.postgres import ADMIN_URL, create_database, drop_database  # noqa: E402
 
 from sluice.ids import CallId  # noqa: E402
-from sluice.queue.base import Candidate, Outcome, candidate_of  # noqa: E402
-from sluice.queue.postgres import PostgresQueue  # noqa: E402
 from sluice.records import CallState, NewCall  # noqa: E402
-from sluice.store.pg_db import PgDatabase  # noqa: E402
-from sluice.store.pg_migrate import migrate  # noqa: E402
+from sluice.store.base import Candidate, Outcome, candidate_of  # noqa: E402
+from sluice.store.postgres.db import PgDatabase  # noqa: E402
+from sluice.store.postgres.ledger import PostgresQueue  # noqa: E402
+from sluice.store.postgres.migrate import migrate  # noqa: E402
 from sluice.worker.capacity import Capacity  # noqa: E402
 
 

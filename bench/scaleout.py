@@ -37,9 +37,9 @@ from tests.support.server import SluiceServer, put_action
 
 from bench.stats import percentile
 from sluice.ids import CallId
-from sluice.queue.base import Candidate
 from sluice.queue.jetstream import Names, message_body
-from sluice.store.pg_migrate import migrate
+from sluice.store.base import Candidate
+from sluice.store.postgres.migrate import migrate
 
 NOOP = "def main(args):\n    return {}\n"
 CONNECTIONS = 16

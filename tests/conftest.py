@@ -47,7 +47,7 @@ def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for the session, migrated; dropped at its end."""
     import asyncio
 
-    from sluice.store.pg_migrate import migrate
+    from sluice.store.postgres.migrate import migrate
 
     why = postgres_unavailable()
     if why is not None:

@@ -18,10 +18,10 @@ from sluice.config import Settings
 from sluice.notify.events import NatsEvents
 from sluice.notify.local import LocalEvents
 from sluice.queue.jetstream import JetStreamQueue
-from sluice.queue.postgres import PostgresQueue
-from sluice.queue.sqlite import SqliteQueue
-from sluice.store.postgres import PostgresStore
-from sluice.store.sqlite import SqliteStore
+from sluice.store.postgres.entities import PostgresStore
+from sluice.store.postgres.ledger import PostgresQueue
+from sluice.store.sqlite.entities import SqliteStore
+from sluice.store.sqlite.ledger import SqliteLedger
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
 PG_URL = "postgresql://u:p@db:5432/sluice"
@@ -76,7 +76,7 @@ def test_the_default_is_the_embedded_sqlite_file(
     monkeypatch.delenv("SLUICE_STORE", raising=False)
     store, queue = build_backends(Settings(data_dir=tmp_path))
     assert isinstance(store, SqliteStore)
-    assert isinstance(queue, SqliteQueue)
+    assert isinstance(queue, SqliteLedger)
     assert store.db is queue.db
     assert store.db.path == tmp_path / "sluice.db"
 

@@ -167,7 +167,7 @@ def test_imports_only_go_down_the_layers() -> None:
 @pytest.mark.parametrize(
     ("importer", "imported"),
     [
-        ("sluice.store.sqlite", "sluice.engine.calls"),
+        ("sluice.store.sqlite.entities", "sluice.engine.calls"),
         ("sluice.engine.calls", "sluice.http.auth"),
         ("sluice.engine.calls", "sluice.runtime.pool"),
         ("sluice.dialects.fn.invoke", "sluice.dialects.openwhisk.web"),

@@ -1,5 +1,5 @@
 """Fill a stopped server's database fast, for the scale figures: rows cloned from a real
-call of that server, written through the SQLite queue's own enqueue (SqliteQueue.enqueue,
+call of that server, written through the SQLite queue's own enqueue (SqliteLedger.enqueue,
 the accept path's write) in large batches, one transaction each, synchronous=NORMAL."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import orjson
 from sluice import call_meta
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, NewCall
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite.db import Database
+from sluice.store.sqlite.ledger import SqliteLedger
 from sluice.timing import now_ms
 
 
@@ -85,7 +85,7 @@ async def fill(
     """Write `count` calls; the hex ids of up to `sample` of them, picked at random."""
     db = Database(db_path, "NORMAL")
     await db.open()
-    queue = SqliteQueue(db)
+    queue = SqliteLedger(db)
     picked: list[str] = []
     try:
         for start in range(0, count, batch):

@@ -35,7 +35,7 @@ from sluice.sandbox.bwrap import BwrapSandbox, Limits, api_address
 from sluice.sandbox.choose import choose_sandbox
 from sluice.sandbox.rlimits import RlimitSandbox
 from sluice.store.base import Store
-from sluice.store.pg_db import is_postgres_url
+from sluice.store.postgres.db import is_postgres_url
 from sluice.transport import Transport
 from sluice.worker.lock import FileLock, Lock, PgAdvisoryLock
 
@@ -59,8 +59,8 @@ SEAMS: tuple[Seam, ...] = (
         "sluice.store.base.Store",
         "SLUICE_STORE",
         {
-            "unset: the SQLite file in the data dir": "sluice.store.sqlite.SqliteStore",
-            "a postgresql:// URL": "sluice.store.postgres.PostgresStore",
+            "unset: the SQLite file in the data dir": "sluice.store.sqlite.entities.SqliteStore",
+            "a postgresql:// URL": "sluice.store.postgres.entities.PostgresStore",
         },
     ),
     Seam(
@@ -68,8 +68,8 @@ SEAMS: tuple[Seam, ...] = (
         "sluice.queue.base.Ledger",
         "SLUICE_STORE",
         {
-            "SQLite": "sluice.queue.sqlite.SqliteQueue",
-            "PostgreSQL": "sluice.queue.pg_ledger.PostgresLedger",
+            "SQLite": "sluice.store.sqlite.ledger.SqliteLedger",
+            "PostgreSQL": "sluice.store.postgres.ledger.PostgresLedger",
         },
     ),
     Seam(
@@ -140,19 +140,19 @@ def node_name(settings: Settings) -> str:
 def build_backends(settings: Settings) -> tuple[Store, Ledger]:
     """A store and its ledger over one database (opened by the store's `open`)."""
     if uses_postgres(settings):
-        from sluice.queue.pg_ledger import PostgresLedger
-        from sluice.store.pg_db import PgDatabase
-        from sluice.store.postgres import PostgresStore
+        from sluice.store.postgres.db import PgDatabase
+        from sluice.store.postgres.entities import PostgresStore
+        from sluice.store.postgres.ledger import PostgresLedger
 
         pg = PgDatabase(settings.store, settings.sync, settings.migrate, settings.store_pool_size)
         return PostgresStore(pg), PostgresLedger(pg, node_name(settings))
 
-    from sluice.queue.sqlite import SqliteQueue
-    from sluice.store.sqlite import SqliteStore
-    from sluice.store.sqlite_db import Database
+    from sluice.store.sqlite.db import Database
+    from sluice.store.sqlite.entities import SqliteStore
+    from sluice.store.sqlite.ledger import SqliteLedger
 
     db = Database(settings.db_path, settings.sync)
-    return SqliteStore(db), SqliteQueue(db)
+    return SqliteStore(db), SqliteLedger(db)
 
 
 def build_transport(settings: Settings, ledger: Ledger) -> Transport:

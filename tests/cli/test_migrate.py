@@ -12,7 +12,7 @@ import pytest
 from tests.support.postgres import create_database, drop_database
 from tests.support.server import SLUICE, SluiceServer
 
-from sluice.store.pg_migrate import latest_version, migrations
+from sluice.store.postgres.migrate import latest_version, migrations
 
 
 @pytest.fixture

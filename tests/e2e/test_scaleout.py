@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from sluice.ids import CallId
-from sluice.store.pg_migrate import migrate
+from sluice.store.postgres.migrate import migrate
 from tests.support.cluster import RECORDER, Cluster, ended, running_cluster, runs, submit
 from tests.support.nats import NatsServer
 from tests.support.pg_private import PrivatePostgres, private_postgres_unavailable

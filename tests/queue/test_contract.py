@@ -16,8 +16,8 @@ from tests.support.backends import QUEUES, Deployment, admit_all, deployment, ta
 from sluice.call_meta import CallMeta
 from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import IDEMPOTENCY_MS, DuplicateCall, Outcome
 from sluice.records import CallState, NewCall
+from sluice.store.base import IDEMPOTENCY_MS, DuplicateCall, Outcome
 from sluice.timing import now_ms
 
 pytestmark = pytest.mark.anyio

@@ -12,17 +12,17 @@ import pytest
 
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Ledger, Outcome
+from sluice.queue.base import Ledger
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
 from sluice.queue.nats_connect import connect
-from sluice.queue.pg_ledger import PostgresLedger
-from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, Lease, NewCall
-from sluice.store.base import Store
-from sluice.store.pg_db import PgDatabase
-from sluice.store.postgres import PostgresStore
-from sluice.store.sqlite import SqliteStore
-from sluice.store.sqlite_db import Database
+from sluice.store.base import Candidate, Outcome, Store
+from sluice.store.postgres.db import PgDatabase
+from sluice.store.postgres.entities import PostgresStore
+from sluice.store.postgres.ledger import PostgresLedger
+from sluice.store.sqlite.db import Database
+from sluice.store.sqlite.entities import SqliteStore
+from sluice.store.sqlite.ledger import SqliteLedger
 from sluice.timing import now_ms
 
 
@@ -98,7 +98,7 @@ async def setup(tmp_path: Path, url: str, ledger: str) -> AsyncIterator[Setup]:
     else:
         db = Database(tmp_path / "ledger.db")
         await db.open()
-        made = Setup(names, url, lambda: SqliteQueue(db), SqliteStore(db), "sqlite")
+        made = Setup(names, url, lambda: SqliteLedger(db), SqliteStore(db), "sqlite")
         closing = db.close
     try:
         yield made

@@ -29,9 +29,9 @@ from tests.support.tls import Authority, Issued
 
 from sluice.errors import CannotStart
 from sluice.ids import CallId
-from sluice.queue.base import Candidate
 from sluice.queue.jetstream import JetStream, Names
 from sluice.queue.nats_connect import NatsTarget, connect, redacted
+from sluice.store.base import Candidate
 
 Start = Callable[[Config], NatsServer]
 

@@ -13,9 +13,8 @@ from tests.support.backends import STORES, Deployment, admit_all, deployment
 from sluice.call_meta import CallMeta
 from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import Outcome
 from sluice.records import CallState, Entity, Namespace, NewCall
-from sluice.store.base import CallFilter, QueueDepth
+from sluice.store.base import CallFilter, Outcome, QueueDepth
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sluice.store.sqlite_db import apply_schema
+from sluice.store.sqlite.db import apply_schema
 
 OLD_CALLS = """
 CREATE TABLE calls (

@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Queue
+from sluice.queue.base import Queue
 from sluice.queue.jetstream import JetStream, JetStreamQueue, Names
 from sluice.queue.nats_connect import connect
-from sluice.queue.postgres import PostgresQueue
-from sluice.queue.sqlite import SqliteQueue
 from sluice.records import Lease
-from sluice.store.base import Store
-from sluice.store.pg_db import PgDatabase
-from sluice.store.postgres import PostgresStore
-from sluice.store.sqlite import SqliteStore
-from sluice.store.sqlite_db import Database
+from sluice.store.base import Candidate, Store
+from sluice.store.postgres.db import PgDatabase
+from sluice.store.postgres.entities import PostgresStore
+from sluice.store.postgres.ledger import PostgresQueue
+from sluice.store.sqlite.db import Database
+from sluice.store.sqlite.entities import SqliteStore
+from sluice.store.sqlite.ledger import SqliteLedger
 from sluice.timing import now_ms
 from tests.runtime.helpers import wait_until
 from tests.support.nats import delete_stream
@@ -63,14 +63,14 @@ class Deployment:
             store, queue = PostgresStore(pg), PostgresQueue(pg, "node")
         else:
             db = Database(self.path)
-            store, queue = SqliteStore(db), SqliteQueue(db)
+            store, queue = SqliteStore(db), SqliteLedger(db)
         await store.open()
         stream: JetStream | None = None
         try:
             if self.kind == "jetstream":
                 stream = JetStream(await connect(self.nats_url, "test"), self.names, 30, 100)
                 await stream.ensure_stream()
-                assert isinstance(queue, SqliteQueue)
+                assert isinstance(queue, SqliteLedger)
                 queue = JetStreamQueue(queue, stream, poll_seconds=0.2)
             yield Opened(store, queue)
         finally:

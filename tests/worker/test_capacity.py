@@ -1,5 +1,5 @@
 from sluice.ids import CallId
-from sluice.queue.base import Candidate
+from sluice.store.base import Candidate
 from sluice.worker.capacity import Capacity
 
 

@@ -18,9 +18,9 @@ def migrate(store: str) -> None:
     """Apply the PostgreSQL schema migrations not yet applied (each once; safe to re-run)."""
     import psycopg
 
-    from sluice.store.pg_db import is_postgres_url
-    from sluice.store.pg_migrate import latest_version, redacted
-    from sluice.store.pg_migrate import migrate as apply_migrations
+    from sluice.store.postgres.db import is_postgres_url
+    from sluice.store.postgres.migrate import latest_version, redacted
+    from sluice.store.postgres.migrate import migrate as apply_migrations
 
     if not is_postgres_url(store):
         raise click.BadParameter("needs a postgresql:// URL", param_hint="--store")

@@ -24,9 +24,9 @@ from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.observe import logs, metrics, spans
 from sluice.observe.trace import Trace
-from sluice.queue.base import Candidate, DuplicateCall, Queue, candidate_of
+from sluice.queue.base import Queue
 from sluice.records import Call, CallState, NewCall
-from sluice.store.base import CallFilter, Store
+from sluice.store.base import CallFilter, Candidate, DuplicateCall, Store, candidate_of
 from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.calls")

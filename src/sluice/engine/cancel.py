@@ -12,9 +12,9 @@ from sluice.engine.execution import CANCELLED
 from sluice.errors import Conflict, NotFound
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
-from sluice.queue.base import Outcome, Queue
+from sluice.queue.base import Queue
 from sluice.records import Call, CallState
-from sluice.store.base import Store
+from sluice.store.base import Outcome, Store
 from sluice.timing import now_ms
 
 #: a call just leased may take a moment to show up in its worker

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sluice.ids import CallId
-from sluice.queue.base import Candidate
 from sluice.records import Lease
+from sluice.store.base import Candidate
 
 
 class Dispatcher(Protocol):

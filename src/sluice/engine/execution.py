@@ -13,11 +13,10 @@ from sluice.engine.secrets import NO_SECRETS, MissingSecret, Secrets, SecretValu
 from sluice.envelope import HEADERS, headers_of, traced
 from sluice.errors import NotFound
 from sluice.observe import trace
-from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Lease
 from sluice.runtime.base import ActionCode, RunRequest, RunResult
 from sluice.runtime.base import Outcome as RunOutcome
-from sluice.store.base import Store
+from sluice.store.base import Outcome, Store, failure
 from sluice.timing import now_ms
 
 _STATES = {

@@ -26,8 +26,8 @@ from sluice.config import Settings
 from sluice.engine.functions import RETRY_KEYS, Function
 from sluice.errors import BadRequest
 from sluice.numbers import decimal, storable, whole_number
-from sluice.queue.base import Outcome, failure
 from sluice.records import CallState, Lease
+from sluice.store.base import Outcome, failure
 from sluice.timing import backoff_ms
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

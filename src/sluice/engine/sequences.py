@@ -34,9 +34,8 @@ from sluice.engine.sequence_exec import (
 )
 from sluice.errors import BadRequest, Conflict, NotFound, SluiceError, Unavailable
 from sluice.ids import CallId
-from sluice.queue.base import Outcome, failure
 from sluice.records import Call, CallState, Lease
-from sluice.store.base import Store
+from sluice.store.base import Outcome, Store, failure
 from sluice.timing import now_ms
 
 #: a step is looked at again this often even when no end was heard (it may end elsewhere)

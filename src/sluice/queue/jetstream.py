@@ -29,8 +29,9 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Claim, Ledger, Outcome, candidate_of, failure
+from sluice.queue.base import Ledger
 from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+from sluice.store.base import Candidate, Claim, Outcome, candidate_of, failure
 from sluice.timing import now_ms
 
 log = logging.getLogger("sluice.jetstream")

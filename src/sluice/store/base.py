@@ -5,11 +5,104 @@ Implementations only store and translate; every rule about what may be stored is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
+from sluice.records import (
+    Call,
+    Callback,
+    CallState,
+    DeadLetter,
+    Entity,
+    Lease,
+    Namespace,
+    NewCall,
+)
+from sluice.timing import now_ms
+
+# What the call ledger (store/sqlite/ledger.py, store/postgres/ledger.py) takes and gives back:
+# the queue's protocols (queue/base.py) speak these too.
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A queued call a worker may take, with what admission control needs to decide."""
+
+    id: CallId
+    namespace: str
+    memory_mb: int
+    #: the function, its named queue ("" = shared) and its cap on running calls (0: none)
+    path: str = ""
+    queue_name: str = ""
+    fn_limit: int = 0
+    #: calls of the function one process runs at once: its memory counts once for them
+    concurrency: int = 1
+
+
+def candidate_of(call: Lease | NewCall) -> Candidate:
+    """What a call asks of (or, leased, took from) a worker's capacity."""
+    return Candidate(
+        call.id,
+        call.namespace,
+        call.memory_mb,
+        call.path,
+        call.queue_name,
+        call.fn_limit,
+        call.concurrency,
+    )
+
+
+#: how long an idempotency key names its first call
+IDEMPOTENCY_MS = 24 * 3600 * 1000
+
+
+class DuplicateCall(Conflict):
+    """A call was submitted with this idempotency key already."""
+
+    def __init__(self, existing: CallId) -> None:
+        super().__init__(f"The idempotency key was used for call {existing.uuid}.")
+        self.existing = existing
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A terminal state and the finished record that goes with it."""
+
+    state: CallState
+    record: dict[str, Any]
+    ended: int
+    #: when the code began to run (after any queueing), if it did
+    started: int | None = None
+    #: why the call is kept as a dead letter (an async call that failed for good), if it is
+    dead_letter: str | None = None
+
+
+def failure(lease: Lease, state: CallState, message: str, **extra: Any) -> Outcome:
+    """A terminal outcome for a call that did not get to run its code."""
+    now = now_ms()
+    record: dict[str, Any] = {
+        "result": {"error": message},
+        "logs": [],
+        "start": lease.started,
+        "end": now,
+        "waitTime": max(lease.started - lease.created, 0),
+        "attempts": lease.attempt,
+        **extra,
+    }
+    return Outcome(state, record, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What leasing named calls found: the leased ones, and why the others were not."""
+
+    leases: list[Lease] = field(default_factory=list)
+    #: ended, or unknown: nothing more to deliver
+    finished: list[CallId] = field(default_factory=list)
+    #: not runnable yet (delayed, or leased by another worker): epoch ms to look again
+    later: dict[CallId, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

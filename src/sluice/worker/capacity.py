@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from sluice.errors import BadRequest
-from sluice.queue.base import Candidate
+from sluice.store.base import Candidate
 
 #: calls that share processes: (namespace, function, memory MB, calls per process)
 _Sharing = tuple[str, str, int, int]

@@ -16,9 +16,10 @@ from sluice.errors import Unavailable
 from sluice.ids import CallId
 from sluice.notify.waiters import Waiters
 from sluice.observe import logs, metrics, spans
-from sluice.queue.base import Candidate, Outcome, Queue, candidate_of, failure
+from sluice.queue.base import Queue
 from sluice.records import CallState, Lease
 from sluice.runtime.base import Runtime
+from sluice.store.base import Candidate, Outcome, candidate_of, failure
 from sluice.timing import now_ms
 from sluice.worker.capacity import Capacity, parse_queues
 from sluice.worker.reaper import reap

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sluice.queue.base import Queue, failure
+from sluice.queue.base import Queue
 from sluice.records import CallState, Lease
+from sluice.store.base import failure
 from sluice.timing import now_ms
 
 

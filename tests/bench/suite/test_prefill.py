@@ -1,4 +1,4 @@
-"""The scale pre-fill: clones of a real finished call, written through SqliteQueue.enqueue."""
+"""The scale pre-fill: clones of a real finished call, written through SqliteLedger.enqueue."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from bench.suite import prefill
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.sqlite import SqliteQueue
 from sluice.records import CallState, NewCall
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite.db import Database
+from sluice.store.sqlite.ledger import SqliteLedger
 
 RECORD = {"result": {}, "logs": [], "start": 1, "end": 2, "kind": "nodejs:20"}
 
@@ -20,7 +20,7 @@ async def _one_finished_call(db_path: Path) -> None:
     db = Database(db_path, "NORMAL")
     await db.open()
     try:
-        await SqliteQueue(db).enqueue(
+        await SqliteLedger(db).enqueue(
             NewCall(
                 id=CallId.new(),
                 namespace="guest",

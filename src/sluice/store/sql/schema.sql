@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS calls (
     trace_parent TEXT
 ) WITHOUT ROWID;
 
--- The queue, oldest first. It holds every column a take decides from (queue/choose.py), so
+-- The queue, oldest first. It holds every column a take decides from (store/choose.py), so
 -- that reading past a namespace at its cap never looks up the rows themselves.
 DROP INDEX IF EXISTS calls_queued;
 CREATE INDEX IF NOT EXISTS calls_queued_keys ON calls (

@@ -21,7 +21,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from sluice.errors import CannotStart, Unavailable
-from sluice.store.pg_migrate import check_schema, migrate, redacted
+from sluice.store.postgres.migrate import check_schema, migrate, redacted
 
 log = logging.getLogger("sluice.store")
 

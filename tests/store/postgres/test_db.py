@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from sluice.errors import CannotStart, Unavailable
-from sluice.store.pg_db import PgDatabase
+from sluice.store.postgres.db import PgDatabase
 
 
 def _drop_connections(url: str) -> int:

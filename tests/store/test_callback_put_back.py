@@ -4,12 +4,13 @@ claim ran out and another sender claimed it) changes nothing."""
 
 from __future__ import annotations
 
-from tests.queue.conftest import Run
+from tests.store.conftest import Run
 
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Outcome, Queue
+from sluice.queue.base import Queue
 from sluice.records import CallState, NewCall
+from sluice.store.base import Candidate, Outcome
 
 
 def _admit_all(candidate: Candidate) -> bool:

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sluice.observe import metrics
-from sluice.store.handback import hand_back, settle
-from sluice.store.sqlite_wal_sync import WalSync
+from sluice.store.sqlite.handback import hand_back, settle
+from sluice.store.sqlite.wal_sync import WalSync
 
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], Any]

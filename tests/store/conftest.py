@@ -1,5 +1,5 @@
-"""The fixture that runs one scenario on each SQL queue (a SQLite file, a PostgreSQL
-database): the queues that poll; tests/queue/test_contract.py adds JetStream's."""
+"""The fixture that runs one scenario on each SQL call ledger (a SQLite file, a PostgreSQL
+database): the queues that poll (tests/queue/test_contract.py runs delivery on JetStream too)."""
 
 from __future__ import annotations
 

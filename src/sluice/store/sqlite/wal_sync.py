@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.observe import metrics
-from sluice.store.handback import hand_back, settle
+from sluice.store.sqlite.handback import hand_back, settle
 
 #: a future, its loop, and the value it gets once the sync is made
 Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any]

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import pytest
 
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite.db import Database
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""The store on SQLite: see sqlite_db.py for how reads and writes reach the file."""
+"""The store on SQLite: see db.py for how reads and writes reach the file."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from sluice.store.rows import (
     entity_where,
     namespace_from_row,
 )
-from sluice.store.sqlite_cache import RowCache
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite.cache import RowCache
+from sluice.store.sqlite.db import Database
 
 T = TypeVar("T")
 

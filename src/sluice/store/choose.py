@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from sluice.ids import CallId
-from sluice.queue.base import Candidate
 from sluice.records import CallState, NewCall
+from sluice.store.base import Candidate
 from sluice.store.rows import CANDIDATE_COLUMNS
 
 #: how many queued calls one take looks at, so that a namespace at its cap does not block others

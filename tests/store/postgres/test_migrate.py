@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from tests.support.postgres import create_database, drop_database
 
-from sluice.store.pg_db import PgDatabase
-from sluice.store.pg_migrate import SchemaError, latest_version, migrate, migrations, redacted
-from sluice.store.postgres import PostgresStore
+from sluice.store.postgres.db import PgDatabase
+from sluice.store.postgres.entities import PostgresStore
+from sluice.store.postgres.migrate import SchemaError, latest_version, migrate, migrations, redacted
 
 
 @pytest.fixture

@@ -10,14 +10,15 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.queue.conftest import Run
+from tests.store.conftest import Run
 
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Queue
-from sluice.queue.sqlite import SqliteQueue
+from sluice.queue.base import Queue
 from sluice.records import NewCall
-from sluice.store.sqlite_db import Database
+from sluice.store.base import Candidate
+from sluice.store.sqlite.db import Database
+from sluice.store.sqlite.ledger import SqliteLedger
 from sluice.worker.capacity import Capacity
 
 
@@ -85,12 +86,12 @@ def _window_reads(db: Database) -> list[str]:
     return reads
 
 
-def _sqlite(tmp_path: Path, scenario: Callable[[Database, SqliteQueue], Awaitable[None]]) -> None:
+def _sqlite(tmp_path: Path, scenario: Callable[[Database, SqliteLedger], Awaitable[None]]) -> None:
     async def main() -> None:
         db = Database(tmp_path / "q.db")
         await db.open()
         try:
-            await scenario(db, SqliteQueue(db))
+            await scenario(db, SqliteLedger(db))
         finally:
             await db.close()
 
@@ -101,7 +102,7 @@ def _candidate(call: NewCall) -> Candidate:
     return Candidate(call.id, call.namespace, call.memory_mb, call.path)
 
 
-async def _at_its_cap(queue: SqliteQueue, *more: NewCall) -> tuple[list[NewCall], Capacity]:
+async def _at_its_cap(queue: SqliteLedger, *more: NewCall) -> tuple[list[NewCall], Capacity]:
     """400 calls of namespace `busy`, 2 of them at once, and `more`, after a first take."""
     busy = [_call("busy", 1000 + i) for i in range(400)]
     await queue.enqueue(*busy, *more)
@@ -111,12 +112,12 @@ async def _at_its_cap(queue: SqliteQueue, *more: NewCall) -> tuple[list[NewCall]
     return busy, capacity
 
 
-async def _taken(queue: SqliteQueue, capacity: Capacity) -> list[CallId]:
+async def _taken(queue: SqliteLedger, capacity: Capacity) -> list[CallId]:
     return [lease.id for lease in await queue.take(5000, 1000, 32, _counted(capacity, []))]
 
 
 def test_a_capped_backlog_is_read_past_once_and_not_at_every_take(tmp_path: Path) -> None:
-    async def scenario(db: Database, queue: SqliteQueue) -> None:
+    async def scenario(db: Database, queue: SqliteLedger) -> None:
         reads = _window_reads(db)
         busy, capacity = await _at_its_cap(queue)
         assert reads, "the first take reads the window past its first page"
@@ -138,7 +139,7 @@ def test_a_capped_backlog_is_read_past_once_and_not_at_every_take(tmp_path: Path
 def test_a_call_queued_inside_a_window_read_already_is_taken_at_the_next_take(
     tmp_path: Path,
 ) -> None:
-    async def scenario(db: Database, queue: SqliteQueue) -> None:
+    async def scenario(db: Database, queue: SqliteLedger) -> None:
         _busy, capacity = await _at_its_cap(queue)
         # visible at 1050 (a start time in the past): among the calls the take looked past
         other = _call("other", 1050)
@@ -149,7 +150,7 @@ def test_a_call_queued_inside_a_window_read_already_is_taken_at_the_next_take(
 
 
 def test_a_call_handed_back_inside_a_window_read_already_is_taken_again(tmp_path: Path) -> None:
-    async def scenario(db: Database, queue: SqliteQueue) -> None:
+    async def scenario(db: Database, queue: SqliteLedger) -> None:
         other = _call("other", 1050)
         _busy, capacity = await _at_its_cap(queue, other)
         # a take that finds only the capped backlog past its first page
@@ -163,13 +164,13 @@ def test_a_call_handed_back_inside_a_window_read_already_is_taken_again(tmp_path
 
 
 def test_a_call_another_process_queues_inside_the_window_is_taken_soon(tmp_path: Path) -> None:
-    async def scenario(db: Database, queue: SqliteQueue) -> None:
+    async def scenario(db: Database, queue: SqliteLedger) -> None:
         _busy, capacity = await _at_its_cap(queue)
         other = _call("other", 1050)
         elsewhere = Database(tmp_path / "q.db")  # another process's connection to the file
         await elsewhere.open()
         try:
-            await SqliteQueue(elsewhere).enqueue(other)
+            await SqliteLedger(elsewhere).enqueue(other)
         finally:
             await elsewhere.close()
         deadline = time.monotonic() + 10

@@ -1,5 +1,5 @@
-"""What is the SQLite queue's own, on a real file: its group commits and the index its takes
-read (what every queue does is tests/queue/test_contract.py)."""
+"""What is the SQLite call ledger's own, on a real file: its group commits and the index its
+takes read (what every queue does is tests/queue/test_contract.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.choose import after_sql, candidates_sql, skip_refused
-from sluice.queue.sqlite import SqliteQueue
 from sluice.records import NewCall
+from sluice.store.choose import after_sql, candidates_sql, skip_refused
 from sluice.store.rows import CANDIDATE_COLUMNS
-from sluice.store.sqlite import SqliteStore
-from sluice.store.sqlite_db import Database, apply_schema
+from sluice.store.sqlite.db import Database, apply_schema
+from sluice.store.sqlite.entities import SqliteStore
+from sluice.store.sqlite.ledger import SqliteLedger
 
 
 def _call(namespace: str = "ns", memory: int = 256, at: int = 1000) -> NewCall:
@@ -25,7 +25,7 @@ def test_a_failing_write_does_not_undo_its_batch_neighbours(tmp_path: Path) -> N
     async def scenario() -> None:
         db = Database(tmp_path / "q.db")
         await db.open()
-        queue, store = SqliteQueue(db), SqliteStore(db)
+        queue, store = SqliteLedger(db), SqliteStore(db)
         call = _call()
         duplicate = queue.enqueue(call)
         results = await asyncio.gather(

@@ -1,4 +1,4 @@
-"""The queue on SQLite: the calls table is the queue; a lease is `state = 'running'` with
+"""The call ledger on SQLite: the calls table is the queue; a lease is `state = 'running'` with
 `lease_until`, fenced on `attempts`."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import orjson
 
 from sluice.errors import Conflict
 from sluice.ids import CallId
-from sluice.queue.base import IDEMPOTENCY_MS, Candidate, Claim, DuplicateCall, Outcome
-from sluice.queue.choose import (
+from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+from sluice.store.base import IDEMPOTENCY_MS, Candidate, Claim, DuplicateCall, Outcome
+from sluice.store.choose import (
     NAMED_QUEUES,
     SCAN_NAMED,
     Key,
@@ -24,7 +25,6 @@ from sluice.queue.choose import (
     listing,
     skip_refused,
 )
-from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
 from sluice.store.rows import (
     CANDIDATE_COLUMNS,
     LEASE_COLUMNS,
@@ -39,7 +39,7 @@ from sluice.store.rows import (
     new_call_row,
     queued_cancel,
 )
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite.db import Database
 
 #: a parameter mark for each of NEW_CALL_COLUMNS
 _MARKS = ", ".join(["?"] * len(NEW_CALL_COLUMNS.split(",")))
@@ -116,10 +116,10 @@ def _callback_due(conn: sqlite3.Connection, call_id: CallId, now_ms: int) -> Non
     )
 
 
-class SqliteQueue:
+class SqliteLedger:
     def __init__(self, db: Database) -> None:
         self.db = db
-        #: what the last fruitless look past a take's first page found (queue/choose.py)
+        #: what the last fruitless look past a take's first page found (store/choose.py)
         self._look_ahead = LookAhead()
 
     async def enqueue(self, *calls: NewCall, durable: bool = True) -> None:

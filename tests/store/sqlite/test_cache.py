@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sluice.records import Entity, Namespace
-from sluice.store.sqlite import SqliteStore
-from sluice.store.sqlite_db import Database
+from sluice.store.sqlite.db import Database
+from sluice.store.sqlite.entities import SqliteStore
 
 
 @asynccontextmanager

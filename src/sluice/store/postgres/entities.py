@@ -1,5 +1,5 @@
-"""The store on PostgreSQL: the same tables and rules as the embedded store (store/sqlite.py),
-through psycopg's async connection pools (see pg_db.py)."""
+"""The store on PostgreSQL: the same tables and rules as the embedded store
+(store/sqlite/entities.py), through psycopg's async connection pools (see db.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.records import Call, Callback, DeadLetter, Entity, Namespace
 from sluice.store.base import QUEUE_DEPTHS_SQL, CallFilter, QueueDepth
-from sluice.store.pg_db import PgDatabase
+from sluice.store.postgres.db import PgDatabase
 from sluice.store.rows import (
     CALL_COLUMNS,
     CALL_SIDE_TABLES,

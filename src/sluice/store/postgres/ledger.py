@@ -1,4 +1,4 @@
-"""The queue on PostgreSQL: the calls table is the call ledger, leased with FOR UPDATE SKIP
+"""The call ledger on PostgreSQL: the calls table is the call ledger, leased with FOR UPDATE SKIP
 LOCKED so that any number of worker processes on any hosts take each call once.
 
 Two halves, kept apart on purpose:
@@ -30,8 +30,9 @@ from psycopg import errors
 from sluice.errors import Conflict
 from sluice.ids import CallId
 from sluice.observe import metrics
-from sluice.queue.base import IDEMPOTENCY_MS, Candidate, DuplicateCall, Outcome
-from sluice.queue.choose import (
+from sluice.records import Callback, CallbackState, CallState, Lease, NewCall
+from sluice.store.base import IDEMPOTENCY_MS, Candidate, Claim, DuplicateCall, Outcome
+from sluice.store.choose import (
     NAMED_QUEUES,
     SCAN_NAMED,
     Key,
@@ -42,8 +43,7 @@ from sluice.queue.choose import (
     key_of,
     listing,
 )
-from sluice.records import Callback, CallbackState, Lease, NewCall
-from sluice.store.pg_db import Connection, PgDatabase
+from sluice.store.postgres.db import Connection, PgDatabase
 from sluice.store.rows import (
     CANDIDATE_COLUMNS,
     LEASE_COLUMNS,
@@ -366,3 +366,32 @@ class PostgresQueue:
         async with self.db.connection(durable=False) as conn, conn.transaction():
             chosen = await choose(_Window(conn, now_ms, queues=visible[1]), limit, admit)
             return await self._claim(conn, [CallId(raw) for raw in chosen], now_ms, lease_ms)
+
+
+class PostgresLedger(PostgresQueue):
+    """The PostgreSQL call ledger as JetStream's ledger: `claim_ids` leases the delivered calls
+    that may run now and tells, for the others, whether they are done with or due later."""
+
+    async def claim_ids(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
+        rows = await self.db.fetchall(
+            "SELECT id, state, visible_at, lease_until FROM calls WHERE id = ANY(%s)",
+            ([call_id.raw for call_id in ids],),
+            durable=False,
+        )
+        found = {bytes(row[0]): row for row in rows}
+        out = Claim()
+        runnable = []
+        for call_id in ids:
+            row = found.get(call_id.raw)
+            if row is None or CallState(row[1]).terminal:
+                out.finished.append(call_id)
+            elif row[1] == CallState.QUEUED and row[2] <= now_ms:
+                runnable.append(call_id)
+            else:
+                out.later[call_id] = row[2] if row[1] == CallState.QUEUED else row[3] or now_ms
+        out.leases.extend(await self.claim(runnable, now_ms, lease_ms))
+        leased = {lease.id for lease in out.leases}
+        for call_id in runnable:  # taken by another worker meanwhile
+            if call_id not in leased:
+                out.later[call_id] = now_ms + lease_ms
+        return out

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sluice.store.sqlite_wal_sync import WalSync
+from sluice.store.sqlite.wal_sync import WalSync
 
 #: inline_below_s that makes every sync happen on the loop, or every one on the thread
 ON_THE_LOOP = math.inf

@@ -1,4 +1,4 @@
-"""What is the PostgreSQL queue's (the call ledger's) own, on a real database: SKIP LOCKED
+"""What is the PostgreSQL call ledger's own, on a real database: SKIP LOCKED
 leases shared by several workers, leasing by id, per-node recovery, fenced callbacks (what
 every queue does is tests/queue/test_contract.py)."""
 
@@ -11,11 +11,11 @@ import psycopg
 
 from sluice.call_meta import CallMeta
 from sluice.ids import CallId
-from sluice.queue.base import Candidate, Outcome, candidate_of
-from sluice.queue.postgres import PostgresQueue
 from sluice.records import CallbackState, CallState, NewCall
-from sluice.store.pg_db import PgDatabase
-from sluice.store.postgres import PostgresStore
+from sluice.store.base import Candidate, Outcome, candidate_of
+from sluice.store.postgres.db import PgDatabase
+from sluice.store.postgres.entities import PostgresStore
+from sluice.store.postgres.ledger import PostgresQueue
 from sluice.worker.capacity import Capacity
 
 Scenario = Callable[[PgDatabase], Awaitable[None]]
