@@ -15,13 +15,11 @@ import orjson
 
 from sluice.engine.secrets import SECRETS_ANNOTATION as SECRETS
 from sluice.engine.secrets import wanted_names
+from sluice.engine.sequence_exec import KIND as SEQUENCE
 from sluice.errors import BadRequest
 from sluice.kinds import calls_per_process
 from sluice.numbers import INT64_MAX, whole_number
 from sluice.records import Entity
-
-#: the kind of a sequence action (its exec holds `components`, no code)
-SEQUENCE = "sequence"
 
 #: the annotation naming what a function's processes can reach, and its values (the
 #: sandbox's networks)
@@ -151,7 +149,7 @@ def parse(entity: Entity) -> Function:
     for item in doc.get("parameters") or ():
         key, value = item["key"], item["value"]
         if item.get("init"):
-            init_env[key] = _text(value)
+            init_env[key] = as_text(value)
         else:
             defaults[key] = value
         if key == MAX_INFLIGHT:
@@ -226,5 +224,6 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A parameter or annotation value as an environment variable holds it."""
     return value if isinstance(value, str) else orjson.dumps(value).decode()

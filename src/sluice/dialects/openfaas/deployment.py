@@ -16,9 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from sluice.engine.functions import OPENFAAS, REPLICAS, Function
+from sluice.engine.functions import OPENFAAS, REPLICAS, Function, as_text
 from sluice.engine.policy import duration_ms
 from sluice.engine.secrets import SECRETS_ANNOTATION, wanted_names
 from sluice.errors import BadRequest
@@ -152,10 +150,6 @@ def labels_of(function: Function) -> dict[str, Any]:
     return labels if isinstance(labels, dict) else {}
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
-
-
 def replicas_of(function: Function) -> int:
     """The replicas a function is scaled to (1 unless scaled)."""
     return 1 if function.replicas is None else function.replicas
@@ -177,7 +171,7 @@ def function_status(
     replicas = replicas_of(function)
     extras = _extras(function)
     hidden = (EXTRAS, SECRETS_ANNOTATION, REPLICAS)
-    annotations = {k: _text(v) for k, v in function.annotations.items() if k not in hidden}
+    annotations = {k: as_text(v) for k, v in function.annotations.items() if k not in hidden}
     secrets = function.annotation(SECRETS_ANNOTATION)
     status: dict[str, Any] = {
         "name": function.name,
