@@ -95,3 +95,20 @@ def test_placed_is_replace_of_the_owner_and_package_params() -> None:
     assert (meta.owner, meta.package_params) == (None, {})
     with pytest.raises(dataclasses.FrozenInstanceError):
         placed.owner = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", [CallMeta, OpenFaasMeta, CallbackMeta])
+def test_each_hand_written_init_sets_every_field_from_its_own_argument(cls: type) -> None:
+    # the __init__s are written out for speed: a field added to the class but not to its
+    # __init__ (or passed on under another's name) would be silently lost
+    names = [f.name for f in dataclasses.fields(cls)]
+    sentinels = {name: object() for name in names}
+    made = cls(**sentinels)
+    assert list(vars(made)) == names
+    assert all(getattr(made, name) is sentinels[name] for name in names)
+    defaults = cls(**({"function": "f"} if cls is OpenFaasMeta else {}))
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            assert getattr(defaults, f.name) == f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            assert getattr(defaults, f.name) == f.default_factory()
