@@ -21,7 +21,7 @@ from sluice.dialects.fn.fields import (
     route_path,
 )
 from sluice.engine.actions import ACTIONS, PACKAGES, Actions, annotation, is_zip
-from sluice.engine.functions import FN_ROUTE, IDLE_TIMEOUT, NETWORK
+from sluice.engine.functions import FN_ROUTE, IDLE_TIMEOUT, NETWORK, function_of
 from sluice.engine.packages import Packages
 from sluice.engine.secrets import SECRETS_ANNOTATION
 from sluice.errors import BadRequest, Conflict, NotFound
@@ -78,19 +78,19 @@ def _app(entity: Entity) -> FnApp:
 
 def _route(entity: Entity) -> FnRoute:
     app, _, name = entity.name.partition("/")
-    info = annotation(entity.doc, ROUTE_ANNOTATION)
+    function = function_of(entity)
+    info = function.annotation(ROUTE_ANNOTATION)
     build: dict[str, Any] = {}
     if isinstance(info, dict):
         build = dict(info.get("build") or {})
         fields = route_from_doc(info)
         created = int(info.get("created_at") or entity.updated)
     else:  # an action made through another dialect
-        limits = entity.doc["limits"]
         fields = RouteFields(
             path=route_path(name),
-            image=entity.doc["exec"]["kind"],
-            memory=limits["memory"],
-            timeout=max(1, limits["timeout"] // 1000),
+            image=function.kind,
+            memory=function.memory_mb,
+            timeout=max(1, function.timeout_ms // 1000),
         )
         created = entity.updated
     return FnRoute(app, fields, created, entity.updated, entity.version, build)
