@@ -33,7 +33,7 @@ from sluice.ids import CallId  # noqa: E402
 from sluice.records import CallState, NewCall  # noqa: E402
 from sluice.store.base import Candidate, Outcome, candidate_of  # noqa: E402
 from sluice.store.postgres.db import PgDatabase  # noqa: E402
-from sluice.store.postgres.ledger import PostgresQueue  # noqa: E402
+from sluice.store.postgres.ledger import PostgresLedger  # noqa: E402
 from sluice.store.postgres.migrate import migrate  # noqa: E402
 from sluice.worker.capacity import Capacity  # noqa: E402
 
@@ -58,7 +58,7 @@ async def measure(url: str, queued: int, takes: int) -> dict[str, float]:
     db = PgDatabase(url)
     await db.open()
     try:
-        queue = PostgresQueue(db, "bench")
+        queue = PostgresLedger(db, "bench")
         calls = [
             NewCall(CallId.new(), "ns", "act", {}, {}, 256, 1000 + i, 1000 + i)
             for i in range(queued)

@@ -19,7 +19,7 @@ from sluice.notify.events import NatsEvents
 from sluice.notify.local import LocalEvents
 from sluice.queue.jetstream import JetStreamQueue
 from sluice.store.postgres.entities import PostgresStore
-from sluice.store.postgres.ledger import PostgresQueue
+from sluice.store.postgres.ledger import PostgresLedger
 from sluice.store.sqlite.entities import SqliteStore
 from sluice.store.sqlite.ledger import SqliteLedger
 
@@ -86,7 +86,7 @@ def test_a_postgresql_url_selects_postgresql(tmp_path: Path, url: str) -> None:
     settings = Settings(data_dir=tmp_path, store=url, migrate=True, sync="NORMAL")
     store, queue = build_backends(settings)
     assert isinstance(store, PostgresStore)
-    assert isinstance(queue, PostgresQueue)
+    assert isinstance(queue, PostgresLedger)
     assert store.db is queue.db
     assert (store.db.url, store.db.migrate, store.db.sync) == (url, True, "NORMAL")
     # the lease holder's name survives a restart on the same host and data dir

@@ -20,7 +20,7 @@ from sluice.records import Lease
 from sluice.store.base import Candidate, Store
 from sluice.store.postgres.db import PgDatabase
 from sluice.store.postgres.entities import PostgresStore
-from sluice.store.postgres.ledger import PostgresQueue
+from sluice.store.postgres.ledger import PostgresLedger
 from sluice.store.sqlite.db import Database
 from sluice.store.sqlite.entities import SqliteStore
 from sluice.store.sqlite.ledger import SqliteLedger
@@ -60,7 +60,7 @@ class Deployment:
         queue: Queue
         if self.kind == "postgres":
             pg = PgDatabase(self.pg_url)
-            store, queue = PostgresStore(pg), PostgresQueue(pg, "node")
+            store, queue = PostgresStore(pg), PostgresLedger(pg, "node")
         else:
             db = Database(self.path)
             store, queue = SqliteStore(db), SqliteLedger(db)

@@ -15,7 +15,7 @@ from sluice.records import CallbackState, CallState, NewCall
 from sluice.store.base import Candidate, Outcome, candidate_of
 from sluice.store.postgres.db import PgDatabase
 from sluice.store.postgres.entities import PostgresStore
-from sluice.store.postgres.ledger import PostgresQueue
+from sluice.store.postgres.ledger import PostgresLedger
 from sluice.worker.capacity import Capacity
 
 Scenario = Callable[[PgDatabase], Awaitable[None]]
@@ -34,10 +34,10 @@ def _done(at: int, who: str = "") -> Outcome:
 
 
 async def _each_worker(
-    url: str, drain: Callable[[PostgresQueue], Awaitable[list[CallId]]]
+    url: str, drain: Callable[[PostgresLedger], Awaitable[list[CallId]]]
 ) -> list[CallId]:
     """Four workers, each on a connection pool of its own, draining at once: all they took."""
-    workers = [PostgresQueue(PgDatabase(url), f"w{i}") for i in range(4)]
+    workers = [PostgresLedger(PgDatabase(url), f"w{i}") for i in range(4)]
     for worker in workers:
         await worker.db.open()
     try:
@@ -62,9 +62,9 @@ def run(url: str, scenario: Scenario) -> None:
 
 def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
-        await PostgresQueue(db, "x").enqueue(*(_call(at=i) for i in range(300)))
+        await PostgresLedger(db, "x").enqueue(*(_call(at=i) for i in range(300)))
 
-        async def drain(worker: PostgresQueue) -> list[CallId]:
+        async def drain(worker: PostgresLedger) -> list[CallId]:
             taken: list[CallId] = []
             while leases := await worker.take(5000, 1000, 16, _admit_all):
                 taken += [lease.id for lease in leases]
@@ -78,7 +78,7 @@ def test_workers_taking_at_once_never_share_a_call(pg_url: str) -> None:
 
 def test_claim_leases_only_calls_still_queued(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
-        queue = PostgresQueue(db, "a")
+        queue = PostgresLedger(db, "a")
         done, waiting = _call(), _call()
         await queue.enqueue(done, waiting)
         [lease] = await queue.claim([done.id], 2000, 1000)
@@ -93,14 +93,14 @@ def test_claim_leases_only_calls_still_queued(pg_url: str) -> None:
 def test_two_nodes_claiming_the_same_calls_lease_each_once(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
         calls = [_call(at=i) for i in range(50)]
-        await PostgresQueue(db, "x").enqueue(*calls)
+        await PostgresLedger(db, "x").enqueue(*calls)
         other = PgDatabase(pg_url)
         await other.open()
         try:
             ids = [call.id for call in calls]
             a, b = await asyncio.gather(
-                PostgresQueue(db, "a").claim(ids, 2000, 1000),
-                PostgresQueue(other, "b").claim(ids[::-1], 2000, 1000),
+                PostgresLedger(db, "a").claim(ids, 2000, 1000),
+                PostgresLedger(other, "b").claim(ids[::-1], 2000, 1000),
             )
         finally:
             await other.close()
@@ -111,7 +111,7 @@ def test_two_nodes_claiming_the_same_calls_lease_each_once(pg_url: str) -> None:
 
 def test_a_named_queue_behind_a_long_shared_backlog_is_still_seen(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
-        queue = PostgresQueue(db, "a")
+        queue = PostgresLedger(db, "a")
         await queue.enqueue(*(_call(at=i) for i in range(300)))
         named = _call(at=500, queue_name="slow")
         await queue.enqueue(named)
@@ -133,7 +133,7 @@ def test_a_take_skips_the_calls_another_worker_is_deciding_on(pg_url: str) -> No
     async def scenario(db: PgDatabase) -> None:
         calls = [_call("busy", at=1000 + i) for i in range(40)]
         late = _call("other", at=2000)
-        await PostgresQueue(db, "x").enqueue(*calls, late)
+        await PostgresLedger(db, "x").enqueue(*calls, late)
         other = PgDatabase(pg_url)
         await other.open()
         try:
@@ -144,10 +144,10 @@ def test_a_take_skips_the_calls_another_worker_is_deciding_on(pg_url: str) -> No
                     " LIMIT 32 FOR UPDATE"
                 )
                 capacity = Capacity(100_000, per_namespace=2)
-                leases = await PostgresQueue(other, "b").take(5000, 1000, 32, capacity.admit)
+                leases = await PostgresLedger(other, "b").take(5000, 1000, 32, capacity.admit)
             # past them: two of `busy` (its cap), then `other`; the 32 are taken next
             assert [lease.id for lease in leases] == [calls[32].id, calls[33].id, late.id]
-            leases = await PostgresQueue(other, "b").take(5000, 1000, 32, _admit_all)
+            leases = await PostgresLedger(other, "b").take(5000, 1000, 32, _admit_all)
             assert [lease.id for lease in leases] == [c.id for c in calls[:32]]
         finally:
             await other.close()
@@ -158,9 +158,9 @@ def test_a_take_skips_the_calls_another_worker_is_deciding_on(pg_url: str) -> No
 def test_capped_workers_taking_at_once_lease_each_call_once(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
         calls = [_call(f"ns{i % 5}", at=i, fn_limit=i % 2) for i in range(300)]
-        await PostgresQueue(db, "x").enqueue(*calls)
+        await PostgresLedger(db, "x").enqueue(*calls)
 
-        async def drain(worker: PostgresQueue) -> list[CallId]:
+        async def drain(worker: PostgresLedger) -> list[CallId]:
             taken: list[CallId] = []
             capacity = Capacity(100_000, per_namespace=3)
             while leases := await worker.take(5000, 60_000, 32, capacity.admit):
@@ -172,7 +172,7 @@ def test_capped_workers_taking_at_once_lease_each_call_once(pg_url: str) -> None
 
         everything = await _each_worker(pg_url, drain)
         # what they left (locked by each other when they last looked) is still there
-        while leases := await PostgresQueue(db, "x").take(5000, 1000, 32, _admit_all):
+        while leases := await PostgresLedger(db, "x").take(5000, 1000, 32, _admit_all):
             everything += [lease.id for lease in leases]
         assert sorted(i.raw for i in everything) == sorted(c.id.raw for c in calls)
         assert _queued(pg_url) == 0
@@ -182,7 +182,7 @@ def test_capped_workers_taking_at_once_lease_each_call_once(pg_url: str) -> None
 
 def test_recover_returns_only_this_nodes_running_calls(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
-        mine, theirs = PostgresQueue(db, "node-a"), PostgresQueue(db, "node-b")
+        mine, theirs = PostgresLedger(db, "node-a"), PostgresLedger(db, "node-b")
         await mine.enqueue(_call(), _call())
         [a] = await mine.take(2000, 1000, 1, _admit_all)
         [b] = await theirs.take(2000, 1000, 1, _admit_all)
@@ -196,7 +196,7 @@ def test_recover_returns_only_this_nodes_running_calls(pg_url: str) -> None:
 
 def test_callbacks_are_claimed_once_and_fenced_on_their_attempt(pg_url: str) -> None:
     async def scenario(db: PgDatabase) -> None:
-        queue, store = PostgresQueue(db, "a"), PostgresStore(db)
+        queue, store = PostgresLedger(db, "a"), PostgresStore(db)
         call = _call(callback="http://127.0.0.1:9/")
         await queue.enqueue(call)
         assert await queue.callbacks_due(5000, 1000, 10) == []  # not due before the call ends

@@ -169,7 +169,10 @@ async def _callback_due(conn: Connection, call_ids: Sequence[CallId], now_ms: in
     )
 
 
-class PostgresQueue:
+class PostgresLedger:
+    """The call ledger on PostgreSQL: the calls table is the queue (polled, or delivered by
+    JetStream, whose deliveries `claim_ids` leases)."""
+
     def __init__(self, db: PgDatabase, node: str = "") -> None:
         self.db = db
         #: who holds the leases this queue takes: `recover` hands back only this node's
@@ -366,11 +369,6 @@ class PostgresQueue:
         async with self.db.connection(durable=False) as conn, conn.transaction():
             chosen = await choose(_Window(conn, now_ms, queues=visible[1]), limit, admit)
             return await self._claim(conn, [CallId(raw) for raw in chosen], now_ms, lease_ms)
-
-
-class PostgresLedger(PostgresQueue):
-    """The PostgreSQL call ledger as JetStream's ledger: `claim_ids` leases the delivered calls
-    that may run now and tells, for the others, whether they are done with or due later."""
 
     async def claim_ids(self, ids: Sequence[CallId], now_ms: int, lease_ms: int) -> Claim:
         rows = await self.db.fetchall(
