@@ -120,7 +120,10 @@ def header(facts: dict[str, Any], args: argparse.Namespace, load_end: list[float
 
 def show(path: Path, notes: bool) -> str:
     """The table (and header) of a run, from the JSON it wrote."""
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {path} ({exc}): give a file a --json run wrote") from exc
     rows = [Row(**row) for row in data["table"]]
     facts = data["machine"]
     quick = " (--quick)" if data["config"].get("quick") else ""
