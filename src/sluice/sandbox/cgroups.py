@@ -103,6 +103,10 @@ class ProcessGroup:
         #: the memory limit last written: a warm process's calls set the same one each time,
         #: and two or three cgroup file writes per call are a measurable part of a no-op's CPU
         self._memory_bytes: int | None = None
+        #: the file that lists its processes, read after every call (strays): named once,
+        #: since a path joined and turned to text each time is a measurable part of that read
+        listed = self._dir("pids") or next(iter(dirs.values()))
+        self._procs = str(listed / "cgroup.procs")
 
     def _dir(self, controller: str) -> Path | None:
         return self.dirs.get("unified") or self.dirs.get(controller)
@@ -149,10 +153,9 @@ class ProcessGroup:
         self._memory_bytes = memory_mb << 20
 
     def pids(self) -> list[int]:
-        path = self._dir("pids") or next(iter(self.dirs.values()))
         try:
             # read after every call (strays): os-level reads skip the text layer's cost
-            fd = os.open(path / "cgroup.procs", os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(self._procs, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 data = os.read(fd, 65536)
                 while chunk := os.read(fd, 65536):
