@@ -118,6 +118,32 @@ def test_closing_commits_the_open_turn(tmp_path: Path) -> None:
     assert _with_db(path, names) == {"last"}
 
 
+def test_an_open_turn_leaves_the_write_lock_to_other_processes(tmp_path: Path) -> None:
+    """A turn's writes run when it is committed: until then (while the loop answers other
+    requests) another process may write, and the turn's writes still land after it."""
+    path = tmp_path / "sluice.db"
+
+    async def scenario(db: Database) -> tuple[str, set[str]]:
+        write = asyncio.ensure_future(db.write(_insert("turn")))
+        await asyncio.sleep(0)  # its first step runs: the turn is open, not yet committed
+        assert not write.done()
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if the turn held it
+            other.execute(
+                "INSERT INTO namespaces (name, uuid, key_hash, generation, created)"
+                " VALUES ('other', 'uuid-other', 'h', 1, 0)"
+            )
+            # the turn commits meanwhile: the file is busy, so the writer thread waits for it
+            await asyncio.sleep(0.05)
+            other.execute("COMMIT")
+        finally:
+            other.close()
+        return await write, _names(db)
+
+    assert _with_db(path, scenario) == ("turn", {"other", "turn"})
+
+
 def test_a_write_alone_that_fails_leaves_nothing(tmp_path: Path) -> None:
     async def scenario(db: Database) -> set[str]:
         with pytest.raises(Refused):

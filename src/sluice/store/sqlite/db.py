@@ -7,12 +7,14 @@ writer thread is busy, the write goes to that thread instead, which commits what
 waiting in a single transaction (group commit).
 
 Only writes that promise durability to a caller (accepting a call, storing an entity) wait
-for the disk. Inline, such a write opens a transaction that every other write of the same
-loop turn joins (each in a savepoint, so a failing one undoes only itself), committed once
-the turn's work is done; its writes then wait for a sync of the WAL file that began after
-the commit (`WalSync`: one fdatasync shared by every commit before it, made by the loop
-on a fast disk, by a thread on a slow one), which is what synchronous=FULL adds to each
-commit. Under load a turn holds many accepts and outcomes, and one commit serves them all.
+for the disk. Inline, such a write begins the loop turn's batch, which every other write of
+the same turn joins; once the turn's work is done the batch runs in one transaction (each
+write in a savepoint, so a failing one undoes only itself) and is committed, so the write
+lock is held only while the batch runs. Its writes then wait for a sync of the WAL file
+that began after the commit (`WalSync`: one fdatasync shared by every commit before it,
+made by the loop on a fast disk, by a thread on a slow one), which is what synchronous=FULL
+adds to each commit. Under load a turn holds many accepts and outcomes, and one commit
+serves them all.
 Through the writer thread a durable write commits at the configured `sync` level.
 Bookkeeping writes (leases, outcomes) wait for no disk: outside such a turn each commits at
 once, in a transaction of its own. They survive a crash of Sluice and are made durable by
@@ -119,9 +121,9 @@ class Database:
         self._checkpoint_due = False
         #: when the writer thread last committed a durable batch
         self._last_durable = 0.0
-        #: the writes of this loop turn's inline transaction, while it is open (it holds
-        #: `_writing`): the function, its future, whether it is durable, its value
-        self._turn: list[tuple[WriteFn, asyncio.Future[Any], bool, Any]] | None = None
+        #: the writes of this loop turn's batch, until `_commit_turn` runs them: the
+        #: function, its future, whether it is durable
+        self._turn: list[tuple[WriteFn, asyncio.Future[Any], bool]] | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -187,7 +189,7 @@ class Database:
             inline = time.monotonic() - self._last_durable > _BUSY_SECONDS
         if inline and not self._checkpoint_due and self._inline is not None:
             if needs_sync or self._turn is not None:
-                done = self._write_in_turn(self._inline, fn, durable)
+                done = self._write_in_turn(fn, durable)
                 if done is not None:
                     return cast(T, await done)
             elif self._writing.acquire(blocking=False):
@@ -238,53 +240,70 @@ class Database:
         return True
 
     def _write_in_turn(
-        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], durable: bool
+        self, fn: Callable[[sqlite3.Connection], Any], durable: bool
     ) -> asyncio.Future[Any] | None:
-        """Run `fn` in the inline transaction of this loop turn (begun by its first write,
-        committed once the turn's work is done, so its writes share one commit); the future
-        gets what `fn` returned after that commit. None when the file was busy (another
-        process writes, or the writer thread): nothing was written, and the thread runs it.
-        An error of `fn` undoes its own writes only and is raised here."""
+        """Add `fn` to this loop turn's inline transaction, run and committed once the
+        turn's work is done (`_commit_turn`), so that the turn's writes share one commit
+        and the write lock is held only while they run, not while the loop answers other
+        requests meanwhile (the worker process waits for it). The future gets what `fn`
+        returned after that commit, or its error. None when the writer thread is busy: it
+        runs `fn` instead."""
+        loop = asyncio.get_running_loop()
         if self._turn is None:
-            if not self._writing.acquire(blocking=False):
+            if self._writing.locked():
                 return None
+            self._turn = []
+            loop.call_soon(self._commit_turn)
+        done: asyncio.Future[Any] = loop.create_future()
+        self._turn.append((fn, done, durable))
+        return done
+
+    def _commit_turn(self) -> None:
+        """Run the turn's writes in one transaction (each in a savepoint, so that a failing
+        one undoes only itself), commit, and settle them: relaxed ones at once, durable ones
+        after a sync of the WAL that began after the commit. When the file is busy (another
+        process writes, or the writer thread) the thread runs them instead."""
+        jobs, self._turn = self._turn, None
+        conn = self._inline
+        if not jobs or conn is None:  # committed already (by close)
+            return
+        ran: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        failed: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        committed = False
+        if self._writing.acquire(blocking=False):
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
                 self._writing.release()
-                return None
-            self._turn = []
-            asyncio.get_running_loop().call_soon(self._commit_turn)
-        conn.execute("SAVEPOINT write")
-        try:
-            value = fn(conn)
-        except BaseException:
-            conn.execute("ROLLBACK TO write")
-            conn.execute("RELEASE write")
-            raise
-        conn.execute("RELEASE write")
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._turn.append((fn, done, durable, value))
-        return done
-
-    def _commit_turn(self) -> None:
-        """Commit the turn's inline transaction and settle its writes: relaxed ones at once,
-        durable ones after a sync of the WAL that began after the commit."""
-        jobs, self._turn = self._turn, None
-        conn = self._inline
-        if jobs is None or conn is None:  # committed already (by close)
-            return
-        committed = self._commit_inline(conn)
-        self._writing.release()
-        if not committed:  # nothing of the turn was written: the thread runs each write again
+            else:
+                try:
+                    for fn, done, durable in jobs:
+                        conn.execute("SAVEPOINT write")
+                        try:
+                            value = fn(conn)
+                        except Exception as exc:
+                            conn.execute("ROLLBACK TO write")
+                            conn.execute("RELEASE write")
+                            failed.append((done, False, exc))
+                            continue
+                        conn.execute("RELEASE write")
+                        ran.append((done, durable, value))
+                    committed = self._commit_inline(conn)
+                finally:
+                    if not committed and conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    self._writing.release()
+        if not committed:  # nothing of the turn was written: the thread runs each write
             loop = asyncio.get_running_loop()
-            for fn, done, durable, _value in jobs:
+            for fn, done, durable in jobs:
                 self._jobs.put((fn, loop, done, durable))
             return
+        settle(failed)
         wal_sync = self._wal_sync  # a turn is only opened with one (at sync=FULL)
         synced: list[tuple[asyncio.Future[Any], Any]] = []
         now: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        for _fn, done, durable, value in jobs:
+        for done, durable, value in ran:
             if durable and wal_sync is not None:
                 synced.append((done, value))
             else:
