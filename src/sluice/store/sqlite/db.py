@@ -36,7 +36,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -267,50 +267,45 @@ class Database:
         conn = self._inline
         if not jobs or conn is None:  # committed already (by close)
             return
-        ran: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        failed: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        committed = False
-        if self._writing.acquire(blocking=False):
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                self._writing.release()
-            else:
-                try:
-                    for fn, done, durable in jobs:
-                        conn.execute("SAVEPOINT write")
-                        try:
-                            value = fn(conn)
-                        except Exception as exc:
-                            conn.execute("ROLLBACK TO write")
-                            conn.execute("RELEASE write")
-                            failed.append((done, False, exc))
-                            continue
-                        conn.execute("RELEASE write")
-                        ran.append((done, durable, value))
-                    committed = self._commit_inline(conn)
-                finally:
-                    if not committed and conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
-                    self._writing.release()
-        if not committed:  # nothing of the turn was written: the thread runs each write
+        outcomes = self._run_turn(conn, [fn for fn, _done, _durable in jobs])
+        if outcomes is None:  # nothing of the turn was written: the thread runs each write
             loop = asyncio.get_running_loop()
             for fn, done, durable in jobs:
                 self._jobs.put((fn, loop, done, durable))
             return
-        settle(failed)
         wal_sync = self._wal_sync  # a turn is only opened with one (at sync=FULL)
         synced: list[tuple[asyncio.Future[Any], Any]] = []
         now: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        for done, durable, value in ran:
-            if durable and wal_sync is not None:
+        for (_fn, done, durable), (ok, value) in zip(jobs, outcomes, strict=True):
+            if ok and durable and wal_sync is not None:
                 synced.append((done, value))
             else:
-                now.append((done, True, value))
+                now.append((done, ok, value))
         settle(now)
         if wal_sync is not None and synced:
             wal_sync.settle_synced(synced)
+
+    def _run_turn(
+        self, conn: sqlite3.Connection, fns: list[WriteFn]
+    ) -> list[tuple[bool, Any]] | None:
+        """Each write's outcome once all are committed in one inline transaction; None when
+        nothing was written (the file was busy, or the transaction failed)."""
+        if not self._writing.acquire(blocking=False):
+            return None
+        try:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return None
+            try:
+                outcomes = self._run_jobs(conn, fns)
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                return None
+            return outcomes if self._commit_inline(conn) else None
+        finally:
+            self._writing.release()
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:
@@ -383,19 +378,23 @@ class Database:
             if len(batch) == 1:  # alone in its transaction: a failure rolls back only itself
                 return [(False, exc)]
             conn.execute("BEGIN IMMEDIATE")
-            outcomes = self._run_jobs(conn, batch)
+            outcomes = self._run_jobs(conn, [job[0] for job in batch])
         conn.execute("COMMIT")
         return outcomes
 
-    def _run_jobs(self, conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
+    def _run_jobs(self, conn: sqlite3.Connection, fns: Iterable[WriteFn]) -> list[tuple[bool, Any]]:
+        """Each write in a savepoint of the open transaction, so that one that fails undoes
+        only itself: (True, its value) or (False, its error), in order."""
         outcomes: list[tuple[bool, Any]] = []
-        for fn, _loop, _done, _durable in batch:
+        for fn in fns:
             conn.execute("SAVEPOINT job")
             try:
-                outcomes.append((True, fn(conn)))
-                conn.execute("RELEASE job")
+                value = fn(conn)
             except Exception as exc:  # handed to the awaiting coroutine
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
                 outcomes.append((False, exc))
+            else:
+                conn.execute("RELEASE job")
+                outcomes.append((True, value))
         return outcomes
